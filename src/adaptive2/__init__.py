@@ -1,0 +1,115 @@
+"""adaptive2: Bayesian adaptive phase 2 designs with exact operating characteristics.
+
+The public names are loaded lazily (PEP 562), so ``import adaptive2`` is cheap
+and heavy libraries (xarray, pandas, pymc, matplotlib) load only when used.
+
+Examples
+--------
+>>> import adaptive2 as a2
+>>> a2.Beta(0.5, 0.5).update(r=16, n=20)
+Beta(a=16.5, b=4.5)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "BOP2": "adaptive2.rules",
+    "Beta": "adaptive2.priors",
+    "BetaMixture": "adaptive2.priors",
+    "Boundaries": "adaptive2.designs",
+    "Boundary": "adaptive2.rules",
+    "CalibrationError": "adaptive2.errors",
+    "Conflict": "adaptive2.priors",
+    "Decision": "adaptive2.rules",
+    "Design": "adaptive2.designs",
+    "DesignError": "adaptive2.errors",
+    "DesignFileError": "adaptive2.errors",
+    "DualCriterion": "adaptive2.rules",
+    "PosteriorProbability": "adaptive2.rules",
+    "PredictiveProbability": "adaptive2.rules",
+    "PriorSpec": "adaptive2.priors",
+    "Scenario": "adaptive2.scenarios",
+    "SimonDesign": "adaptive2.simon",
+    "conflict": "adaptive2.priors",
+    "ess": "adaptive2.priors",
+    "ess_table": "adaptive2.priors",
+    "load_design": "adaptive2.io",
+    "oc": "adaptive2.oc",
+    "power_prior": "adaptive2.priors",
+    "robustify": "adaptive2.priors",
+    "simon": "adaptive2.simon",
+}
+
+__all__ = [
+    "BOP2",
+    "Beta",
+    "BetaMixture",
+    "Boundaries",
+    "Boundary",
+    "CalibrationError",
+    "Conflict",
+    "Decision",
+    "Design",
+    "DesignError",
+    "DesignFileError",
+    "DualCriterion",
+    "PosteriorProbability",
+    "PredictiveProbability",
+    "PriorSpec",
+    "Scenario",
+    "SimonDesign",
+    "__version__",
+    "conflict",
+    "ess",
+    "ess_table",
+    "load_design",
+    "oc",
+    "power_prior",
+    "robustify",
+    "simon",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from adaptive2.designs import Boundaries, Design
+    from adaptive2.errors import CalibrationError, DesignError, DesignFileError
+    from adaptive2.io import load_design
+    from adaptive2.oc import oc
+    from adaptive2.priors import (
+        Beta,
+        BetaMixture,
+        Conflict,
+        PriorSpec,
+        conflict,
+        ess,
+        ess_table,
+        power_prior,
+        robustify,
+    )
+    from adaptive2.rules import (
+        BOP2,
+        Boundary,
+        Decision,
+        DualCriterion,
+        PosteriorProbability,
+        PredictiveProbability,
+    )
+    from adaptive2.scenarios import Scenario
+    from adaptive2.simon import SimonDesign, simon
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adaptive2' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,322 @@
+"""Command-line interface: ``adaptive2 <command> [--json]``.
+
+Exit codes: 0 success; 2 bad input (one line on stderr); anything else is a bug.
+JSON keys are a documented interface (see README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from adaptive2.errors import Adaptive2Error
+
+__all__ = ["main"]
+
+QUANTILE_PROBS = (0.025, 0.05, 0.5, 0.95, 0.975)
+
+
+class _BadInput(Exception):
+    """Bad command-line input: exit 2 with one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own errors also exit 2, one line
+        raise _BadInput(f"{self.prog}: {message}")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _floats(text: str, what: str, count: int | None = None) -> list[float]:
+    try:
+        vals = [float(x) for x in text.replace(" ", "").split(",") if x != ""]
+    except ValueError:
+        raise _BadInput(f"{what} must be comma-separated numbers; got {text!r}") from None
+    if count is not None and len(vals) != count:
+        raise _BadInput(f"{what} must have {count} comma-separated numbers; got {text!r}")
+    if not vals or not all(math.isfinite(v) for v in vals):
+        raise _BadInput(f"{what} must be finite comma-separated numbers; got {text!r}")
+    return vals
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], digits: int = 4) -> str:
+    cells = [[_fmt(r.get(c), digits) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, indent=2, allow_nan=False))
+    else:
+        print(text)
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+# ---------------------------------------------------------------------------
+# prior
+# ---------------------------------------------------------------------------
+def _prior_from_args(args: argparse.Namespace) -> Any:
+    from adaptive2.io import load_prior
+    from adaptive2.priors import Beta, BetaMixture, PriorSpec
+
+    flags = any(
+        v is not None for v in (args.beta, args.historical, args.power, args.robust, args.mixture)
+    )
+    if args.file and flags:
+        raise _BadInput("give either a FILE or prior flags (--beta, --historical, ...), not both")
+    if args.file:
+        return load_prior(args.file)
+    if not flags:
+        raise _BadInput("give a FILE with a [prior] table, or --beta / --historical / --mixture")
+    kwargs: dict[str, Any] = {}
+    if args.mixture is not None:
+        if args.beta is not None or args.historical is not None:
+            raise _BadInput("--mixture cannot be combined with --beta or --historical")
+        comps = [_floats(c, "--mixture component", 3) for c in args.mixture.split(";") if c.strip()]
+        if not comps:
+            raise _BadInput(f"--mixture must be 'w,a,b;w,a,b'; got {args.mixture!r}")
+        kwargs["mixture"] = BetaMixture(
+            tuple(c[0] for c in comps), tuple(c[1] for c in comps), tuple(c[2] for c in comps)
+        )
+    if args.historical is not None:
+        parts = args.historical.split("/")
+        if len(parts) != 2:
+            raise _BadInput(f"--historical must be r/n, e.g. 16/20; got {args.historical!r}")
+        r, n = (_floats(x, "--historical", 1)[0] for x in parts)
+        kwargs["historical"] = (r, n)
+        if args.beta is not None:
+            kwargs["base"] = Beta(*_floats(args.beta, "--beta", 2))
+    elif args.beta is not None:
+        kwargs["beta"] = Beta(*_floats(args.beta, "--beta", 2))
+    if args.power is not None:
+        if args.historical is None:
+            raise _BadInput("--power needs --historical r/n")
+        kwargs["power"] = args.power
+    if args.robust is not None:
+        vals = _floats(args.robust, "--robust")
+        if len(vals) > 3:
+            raise _BadInput(f"--robust must be weight[,mean[,n]]; got {args.robust!r}")
+        defaults = [None, 0.5, 1.0]
+        vals = vals + defaults[len(vals) :]
+        kwargs["robust"] = tuple(vals)
+    return PriorSpec(**kwargs)
+
+
+def _cmd_prior(args: argparse.Namespace) -> None:
+    from adaptive2.priors import ess_table
+
+    spec = _prior_from_args(args)
+    prior = spec.build()
+    q = prior.quantiles(QUANTILE_PROBS)
+    ess = ess_table(prior)
+    payload = {
+        "description": spec.describe(),
+        "components": prior.components(),
+        "mean": prior.mean,
+        "sd": prior.sd,
+        "quantiles": {f"{p:g}": v for p, v in q.items()},
+        "ess": {k: v["value"] for k, v in ess.items()},
+        "ess_reasons": {k: v["reason"] for k, v in ess.items() if v["reason"]},
+    }
+    lines = [f"Prior: {spec.describe()}", ""]
+    lines.append(_table(prior.components(), ["w", "a", "b"]))
+    lines.append("")
+    lines.append(f"mean {prior.mean:.4f}   sd {prior.sd:.4f}")
+    lines.append("quantiles  " + "  ".join(f"{p:g}: {v:.4f}" for p, v in q.items()))
+    for k, v in ess.items():
+        val = f"{v['value']:.2f}" if v["value"] is not None else f"n/a ({v['reason']})"
+        lines.append(f"ESS ({k}) {val}")
+    _emit(args, payload, "\n".join(lines))
+
+
+# ---------------------------------------------------------------------------
+# simon
+# ---------------------------------------------------------------------------
+def _cmd_simon(args: argparse.Namespace) -> None:
+    from adaptive2.simon import simon
+
+    res = simon(args.p0, args.p1, alpha=args.alpha, beta=args.beta, nmax=args.nmax)
+    payload = res.to_dict()
+    cols = ["design", "r1", "n1", "r", "n", "expected_n_p0", "pet_p0", "alpha", "power"]
+    rows = []
+    for label in ("optimal", "minimax"):
+        d = payload[label]
+        if d is not None:
+            rows.append({"design": label, **d})
+    for d in payload["admissible"]:
+        rows.append({"design": f"admissible q∈[{d['q_low']:.2f},{d['q_high']:.2f}]", **d})
+    head = (
+        f"Simon two-stage designs: p0 = {args.p0:g}, p1 = {args.p1:g}, alpha = {args.alpha:g}, "
+        f"beta = {args.beta:g}, nmax = {args.nmax}"
+    )
+    text = head + "\n" + (_table(rows, cols) if rows else "no design meets the constraints")
+    _emit(args, payload, text)
+
+
+# ---------------------------------------------------------------------------
+# boundaries / oc
+# ---------------------------------------------------------------------------
+def _load(path: str) -> Any:
+    from adaptive2.io import load_design
+
+    return load_design(path)
+
+
+def _cmd_boundaries(args: argparse.Namespace) -> None:
+    design = _load(args.design)
+    bnd = design.boundaries()
+    payload = bnd.to_records()
+    lines = [design.describe(), "", bnd.to_frame().to_string()]
+    _emit(args, payload, "\n".join(lines))
+
+
+def _cmd_oc(args: argparse.Namespace) -> None:
+    from adaptive2.oc import oc
+
+    design = _load(args.design)
+    scen = None
+    if args.p is not None:
+        scen = _floats(args.p, "--p")
+    method = "simulate" if args.simulate else "exact"
+    ds = oc(design, scen, method=method, n_sims=args.n_sims, seed=args.seed)
+    rows = []
+    looks = [int(x) for x in ds["look_n"].values]
+    mc = method == "simulate"
+    for i, name in enumerate(ds["scenario"].values):
+        row: dict[str, Any] = {
+            "scenario": str(name),
+            "p": float(ds["p"].values[i]),
+            "role": str(ds["role"].values[i]),
+        }
+        for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"):
+            row[var] = float(ds[var].values[i])
+            if mc:
+                row[f"{var}_mcse"] = float(ds[f"{var}_mcse"].values[i])
+        stops = ds["p_stop_at"].values[i]
+        row["p_stop_at"] = [
+            {
+                "look": k + 1,
+                "n": looks[k],
+                "futility": float(stops[k, 0]),
+                "efficacy": float(stops[k, 1]),
+                "consider": float(stops[k, 2]),
+            }
+            for k in range(len(looks))
+        ]
+        rows.append(row)
+    cols = ["p", "role", "p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"]
+    if mc:
+        cols.insert(3, "p_efficacy_mcse")
+    label = (
+        "exact"
+        if not mc
+        else (
+            f"Monte Carlo, {ds.attrs['n_sims']} trials per scenario, "
+            f"seed entropy {ds.attrs['seed_entropy']}"
+        )
+    )
+    text = (
+        f"Operating characteristics of {design.name} ({label}); "
+        "p_efficacy is type I error for role=null and power for role=alternative\n"
+        + _table(rows, cols)
+    )
+    stop_rows = []
+    for row in rows:
+        rec: dict[str, Any] = {"p": row["p"]}
+        for s in row["p_stop_at"][:-1]:
+            rec[f"fut@{s['n']}"] = s["futility"]
+            rec[f"eff@{s['n']}"] = s["efficacy"]
+        stop_rows.append(rec)
+    if len(looks) > 1:
+        cols2 = list(stop_rows[0].keys())
+        text += "\n\nStop probabilities at interim looks (futility / efficacy):\n" + _table(
+            stop_rows, cols2
+        )
+    _emit(args, rows, text)
+
+
+# ---------------------------------------------------------------------------
+# parser
+# ---------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    from adaptive2 import __version__
+
+    p = _Parser(prog="adaptive2", description="Bayesian adaptive phase 2 designs.")
+    p.add_argument("--version", action="version", version=f"adaptive2 {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sp = sub.add_parser("prior", help="summarise a prior: components, mean, sd, quantiles, ESS")
+    sp.add_argument("file", nargs="?", help="design or prior file with a [prior] table")
+    sp.add_argument("--beta", help="Beta a,b (the base prior when --historical is given)")
+    sp.add_argument("--historical", help="historical responses r/n, e.g. 16/20")
+    sp.add_argument("--power", type=float, help="power-prior weight a0 in [0, 1]")
+    sp.add_argument("--robust", help="vague component weight[,mean[,n]] (defaults 0.5, 1)")
+    sp.add_argument("--mixture", help="mixture 'w,a,b;w,a,b'")
+    common(sp)
+    sp.set_defaults(func=_cmd_prior)
+
+    sp = sub.add_parser("simon", help="Simon two-stage designs (optimal, minimax, admissible)")
+    sp.add_argument("--p0", type=float, required=True)
+    sp.add_argument("--p1", type=float, required=True)
+    sp.add_argument("--alpha", type=float, default=0.05)
+    sp.add_argument("--beta", type=float, default=0.20)
+    sp.add_argument("--nmax", type=int, default=100)
+    common(sp)
+    sp.set_defaults(func=_cmd_simon)
+
+    sp = sub.add_parser("boundaries", help="stopping boundaries of a design file")
+    sp.add_argument("design")
+    common(sp)
+    sp.set_defaults(func=_cmd_boundaries)
+
+    sp = sub.add_parser("oc", help="operating characteristics of a design file")
+    sp.add_argument("design")
+    sp.add_argument("--p", help="true response rates, comma-separated (default: the file's)")
+    sp.add_argument("--simulate", action="store_true", help="Monte Carlo instead of exact")
+    sp.add_argument("--n-sims", type=int, default=100_000, dest="n_sims")
+    sp.add_argument("--seed", type=int, default=None)
+    common(sp)
+    sp.set_defaults(func=_cmd_oc)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+        args.func(args)
+    except _BadInput as exc:
+        print(f"adaptive2: error: {exc}", file=sys.stderr)
+        return 2
+    except Adaptive2Error as exc:
+        print(f"adaptive2: error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,453 @@
+"""Design files: TOML in, validated designs out, and back again.
+
+Design files are data, never executed (parsed by :mod:`tomllib`). Every error
+names the file, the table and key, the allowed values and the value found,
+and is raised as :class:`~adaptive2.errors.DesignFileError`.
+
+Single-cohort keys
+------------------
+Top level: ``name``, ``title``, ``notes``.
+
+``[prior]``: one of ``beta = [a, b]``, ``mixture = [[w, a, b], ...]``, or
+``base = [a, b]`` with optional ``historical = { r, n }`` and ``power`` (a0);
+optional ``robust = { weight, mean, n }`` and ``source`` (text).
+
+``[cohort]``: ``p0`` (a number or ``{ beta = [a, b] }``), ``p1``, ``looks``.
+
+``[futility]``, ``[efficacy]`` (optional) and ``[final]``: ``rule`` is one of
+``posterior`` (``cutoff``, ``delta``, ``p0``), ``predictive`` (``threshold``),
+``bop2`` (``lambda``, ``gamma`` / ``eta``, ``p0``), ``boundary`` (``r``),
+``dual`` (``lrv``, ``tv``, ``lrv_cutoff``, ``tv_cutoff``). A rule without
+``p0`` uses the cohort's.
+
+``[scenarios]``: ``p = [...]`` true response rates for the OC table.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from adaptive2.designs import Design
+from adaptive2.errors import DesignError, DesignFileError
+from adaptive2.priors import Beta, BetaMixture, PriorSpec
+from adaptive2.rules import (
+    BOP2,
+    Boundary,
+    DualCriterion,
+    PosteriorProbability,
+    PredictiveProbability,
+    Rule,
+)
+
+__all__ = [
+    "design_from_dict",
+    "design_to_dict",
+    "dumps_toml",
+    "load_design",
+    "load_prior",
+    "prior_from_dict",
+    "read_toml",
+    "save_design",
+]
+
+TOP_KEYS = (
+    "name",
+    "title",
+    "notes",
+    "prior",
+    "cohort",
+    "futility",
+    "efficacy",
+    "final",
+    "scenarios",
+)
+PRIOR_KEYS = ("base", "historical", "power", "robust", "beta", "mixture", "source")
+COHORT_KEYS = ("p0", "p1", "looks")
+RULE_KEYS: dict[str, tuple[str, ...]] = {
+    "posterior": ("rule", "cutoff", "delta", "p0"),
+    "predictive": ("rule", "threshold"),
+    "bop2": ("rule", "lambda", "gamma", "eta", "p0"),
+    "boundary": ("rule", "r"),
+    "dual": ("rule", "lrv", "tv", "lrv_cutoff", "tv_cutoff"),
+}
+SLOT_RULES: dict[str, tuple[str, ...]] = {
+    "futility": ("posterior", "predictive", "bop2", "boundary", "dual"),
+    "efficacy": ("posterior", "predictive", "bop2", "boundary", "dual"),
+    "final": ("posterior", "bop2", "boundary", "dual"),
+}
+
+
+class _Ctx:
+    """Where we are in a file, for error messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, where: str, message: str) -> DesignFileError:
+        loc = f"[{where}] " if where else ""
+        return DesignFileError(f"{self.source}: {loc}{message}")
+
+    def unknown(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        extra = sorted(set(table) - set(allowed))
+        if extra:
+            raise self.error(
+                where,
+                f"unknown key `{extra[0]}`; allowed keys: {', '.join(allowed)}.",
+            )
+
+    def table(self, d: dict[str, Any], key: str, where: str, *, required: bool) -> dict | None:
+        if key not in d:
+            if required:
+                raise self.error(where, f"missing table [{key}].")
+            return None
+        v = d[key]
+        if not isinstance(v, dict):
+            raise self.error(where, f"`{key}` must be a table; got {v!r}.")
+        return v
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, mapping every failure to DesignFileError."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise DesignFileError(f"{p}: file not found.") from None
+    except IsADirectoryError:
+        raise DesignFileError(f"{p}: is a directory, not a design file.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DesignFileError(f"{p}: not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise DesignFileError(f"{p}: cannot be read: {exc.strerror}.") from None
+
+
+def load_design(path: str | Path) -> Design:
+    """Load and validate a single-cohort design file.
+
+    Examples
+    --------
+    >>> d = load_design("designs/frontline-pp.toml")  # doctest: +SKIP
+    """
+    return design_from_dict(read_toml(path), source=str(path))
+
+
+def load_prior(path: str | Path) -> PriorSpec:
+    """Read the ``[prior]`` table of a design or prior file."""
+    data = read_toml(path)
+    ctx = _Ctx(str(path))
+    table = ctx.table(data, "prior", "", required=True) or {}
+    return prior_from_dict(table, source=str(path))
+
+
+def _wrap(ctx: _Ctx, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except DesignFileError:
+        raise
+    except DesignError as exc:
+        raise ctx.error(where, str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise ctx.error(where, f"invalid value: {exc}.") from None
+
+
+def _beta_pair(ctx: _Ctx, where: str, key: str, v: Any) -> Beta:
+    if not isinstance(v, list) or len(v) != 2:
+        raise ctx.error(where, f"`{key}` must be a list [a, b] of two numbers > 0; got {v!r}.")
+    return _wrap(ctx, where, Beta, v[0], v[1])
+
+
+def prior_from_dict(table: dict[str, Any], *, source: str = "<dict>") -> PriorSpec:
+    """Build a :class:`PriorSpec` from a ``[prior]`` table."""
+    ctx = _Ctx(source)
+    where = "prior"
+    ctx.unknown(table, PRIOR_KEYS, where)
+    kwargs: dict[str, Any] = {}
+    if "beta" in table:
+        kwargs["beta"] = _beta_pair(ctx, where, "beta", table["beta"])
+    if "mixture" in table:
+        mix = table["mixture"]
+        if (
+            not isinstance(mix, list)
+            or not mix
+            or not all(isinstance(c, list) and len(c) == 3 for c in mix)
+        ):
+            raise ctx.error(where, f"`mixture` must be a list of [w, a, b] triples; got {mix!r}.")
+        kwargs["mixture"] = _wrap(
+            ctx, where, BetaMixture, [c[0] for c in mix], [c[1] for c in mix], [c[2] for c in mix]
+        )
+    if "base" in table:
+        kwargs["base"] = _beta_pair(ctx, where, "base", table["base"])
+    if "historical" in table:
+        h = table["historical"]
+        if not isinstance(h, dict) or set(h) != {"r", "n"}:
+            raise ctx.error(
+                where, f"`historical` must be {{ r = <responses>, n = <patients> }}; got {h!r}."
+            )
+        kwargs["historical"] = (h["r"], h["n"])
+    if "power" in table:
+        if "historical" not in table:
+            raise ctx.error(where, "`power` needs `historical` data to weight.")
+        kwargs["power"] = table["power"]
+    if "robust" in table:
+        rb = table["robust"]
+        if not isinstance(rb, dict) or "weight" not in rb or set(rb) - {"weight", "mean", "n"}:
+            raise ctx.error(
+                where,
+                "`robust` must be { weight = w, mean = m, n = n } (mean and n "
+                f"optional, default 0.5 and 1); got {rb!r}.",
+            )
+        kwargs["robust"] = (rb["weight"], rb.get("mean", 0.5), rb.get("n", 1.0))
+    if "source" in table:
+        if not isinstance(table["source"], str):
+            raise ctx.error(where, f"`source` must be text; got {table['source']!r}.")
+        kwargs["source"] = table["source"]
+    if not any(k in kwargs for k in ("beta", "mixture", "base", "historical")):
+        raise ctx.error(
+            where,
+            "give one of `beta = [a, b]`, `mixture = [[w, a, b], ...]` or "
+            "`base = [a, b]` (with optional `historical`).",
+        )
+    return _wrap(ctx, where, PriorSpec, **kwargs)
+
+
+def _p0_value(ctx: _Ctx, where: str, v: Any) -> float | Beta:
+    if isinstance(v, dict):
+        if set(v) != {"beta"}:
+            raise ctx.error(where, f"`p0` must be a number or {{ beta = [a, b] }}; got {v!r}.")
+        return _beta_pair(ctx, where, "p0.beta", v["beta"])
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+        raise ctx.error(
+            where, f"`p0` must be a probability in (0, 1) or {{ beta = [a, b] }}; got {v!r}."
+        )
+    return float(v)
+
+
+def _rule_from_dict(ctx: _Ctx, slot: str, table: dict[str, Any], p0: float | Beta | None) -> Rule:
+    kind = table.get("rule")
+    allowed = SLOT_RULES[slot]
+    if kind not in allowed:
+        raise ctx.error(slot, f"`rule` must be one of {{{', '.join(allowed)}}}; got {kind!r}.")
+    ctx.unknown(table, RULE_KEYS[kind], slot)
+    t = {k: v for k, v in table.items() if k != "rule"}
+    if "p0" in t:
+        rule_p0: float | Beta | None = _p0_value(ctx, slot, t.pop("p0"))
+    else:
+        rule_p0 = p0
+
+    def need(*keys: str) -> None:
+        for k in keys:
+            if k not in t:
+                raise ctx.error(slot, f"rule '{kind}' needs `{k}`.")
+
+    if kind in ("posterior", "bop2") and rule_p0 is None:
+        raise ctx.error(slot, f"rule '{kind}' needs `p0` (here or in [cohort]).")
+    if kind == "posterior":
+        need("cutoff")
+        return _wrap(
+            ctx,
+            slot,
+            PosteriorProbability,
+            p0=rule_p0,
+            cutoff=t["cutoff"],
+            delta=t.get("delta", 0.0),
+        )
+    if kind == "predictive":
+        need("threshold")
+        return _wrap(ctx, slot, PredictiveProbability, threshold=t["threshold"])
+    if kind == "bop2":
+        need("lambda")
+        if slot == "futility":
+            need("gamma")
+        if slot == "efficacy":
+            need("eta")
+        return _wrap(
+            ctx, slot, BOP2, p0=rule_p0, lambda_=t["lambda"], gamma=t.get("gamma"), eta=t.get("eta")
+        )
+    if kind == "boundary":
+        need("r")
+        r = t["r"]
+        if slot == "final" and isinstance(r, int) and not isinstance(r, bool):
+            r = [r]
+        if not isinstance(r, list):
+            raise ctx.error(
+                slot, f"`r` must be a list of integers (one per interim look); got {r!r}."
+            )
+        return _wrap(ctx, slot, Boundary, r=tuple(r))
+    need("lrv", "tv")
+    return _wrap(ctx, slot, DualCriterion, **t)
+
+
+def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
+    """Build a validated :class:`Design` from a parsed design file."""
+    ctx = _Ctx(source)
+    if not isinstance(data, dict):
+        raise ctx.error("", f"a design must be a table; got {type(data).__name__}.")
+    ctx.unknown(data, TOP_KEYS, "")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error("", f"`name` must be a non-empty string; got {name!r}.")
+    for key in ("title", "notes"):
+        if key in data and not isinstance(data[key], str):
+            raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
+    prior_t = ctx.table(data, "prior", "", required=True)
+    spec = prior_from_dict(prior_t or {}, source=source)
+    cohort = ctx.table(data, "cohort", "", required=True) or {}
+    ctx.unknown(cohort, COHORT_KEYS, "cohort")
+    if "looks" not in cohort:
+        raise ctx.error("cohort", "missing `looks` (cumulative evaluable patients per analysis).")
+    p0 = _p0_value(ctx, "cohort", cohort["p0"]) if "p0" in cohort else None
+    rules: dict[str, Rule | None] = {}
+    for slot in ("futility", "efficacy", "final"):
+        t = ctx.table(data, slot, "", required=slot == "final")
+        rules[slot] = None if t is None else _rule_from_dict(ctx, slot, t, p0)
+    scen: tuple[Any, ...] = ()
+    st = ctx.table(data, "scenarios", "", required=False)
+    if st is not None:
+        ctx.unknown(st, ("p",), "scenarios")
+        ps = st.get("p", [])
+        if not isinstance(ps, list):
+            raise ctx.error("scenarios", f"`p` must be a list of rates in [0, 1]; got {ps!r}.")
+        scen = tuple(ps)
+    looks = cohort["looks"]
+    if not isinstance(looks, list):
+        raise ctx.error("cohort", f"`looks` must be a list of increasing integers; got {looks!r}.")
+    design = _wrap(
+        ctx,
+        "cohort",
+        Design,
+        name=name,
+        prior=spec,
+        looks=tuple(looks),
+        final=rules["final"],
+        futility=rules["futility"],
+        efficacy=rules["efficacy"],
+        title=data.get("title", ""),
+        notes=data.get("notes", ""),
+        p0=p0,
+        p1=cohort.get("p1"),
+        scenarios=scen,
+    )
+    _wrap(ctx, "", design.boundaries)  # non-monotone rules are design errors at load time
+    return design
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+def _prior_to_dict(design: Design) -> dict[str, Any]:
+    spec = design.prior_spec
+    if spec is None:
+        prior = design.prior
+        if isinstance(prior, Beta):
+            return {"beta": [prior.a, prior.b]}
+        return {"mixture": [list(c.values()) for c in prior.components()]}
+    out: dict[str, Any] = {}
+    if spec.beta is not None:
+        out["beta"] = [spec.beta.a, spec.beta.b]
+    if spec.mixture is not None:
+        out["mixture"] = [list(c.values()) for c in spec.mixture.components()]
+    if spec.beta is None and spec.mixture is None:
+        base = spec.base if spec.base is not None else Beta(0.5, 0.5)
+        out["base"] = [base.a, base.b]
+    if spec.historical is not None:
+        out["historical"] = {"r": _num(spec.historical[0]), "n": _num(spec.historical[1])}
+        out["power"] = spec.power
+    if spec.robust is not None:
+        w, m, n = spec.robust
+        out["robust"] = {"weight": w, "mean": m, "n": n}
+    if spec.source:
+        out["source"] = spec.source
+    return out
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _p0_out(p0: float | Beta) -> Any:
+    return {"beta": [p0.a, p0.b]} if isinstance(p0, Beta) else p0
+
+
+def design_to_dict(design: Design) -> dict[str, Any]:
+    """The design-file dict of ``design`` (``design_from_dict`` inverts it)."""
+    out: dict[str, Any] = {"name": design.name}
+    if design.title:
+        out["title"] = design.title
+    if design.notes:
+        out["notes"] = design.notes
+    out["prior"] = _prior_to_dict(design)
+    cohort: dict[str, Any] = {}
+    if design.p0 is not None:
+        cohort["p0"] = _p0_out(design.p0)
+    if design.p1 is not None:
+        cohort["p1"] = design.p1
+    cohort["looks"] = list(design.looks)
+    out["cohort"] = cohort
+    for slot in ("futility", "efficacy", "final"):
+        rule = getattr(design, slot)
+        if rule is None:
+            continue
+        d = rule.to_dict()
+        if "p0" in d:
+            p0 = rule.p0
+            if design.p0 is not None and p0 == design.p0:
+                del d["p0"]
+            else:
+                d["p0"] = _p0_out(p0)
+        if slot == "final" and d["rule"] == "boundary":
+            d["r"] = d["r"][0]
+        if d["rule"] == "posterior" and d.get("delta") == 0.0:
+            del d["delta"]
+        out[slot] = d
+    if design.scenarios:
+        out["scenarios"] = {"p": list(design.scenarios)}
+    return out
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise DesignError(f"cannot write a non-finite number ({v}) to a design file.")
+        return repr(v)
+    if isinstance(v, str):
+        import json
+
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise DesignError(f"cannot write a {type(v).__name__} to a design file.")
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """Serialise a design dict (scalars, then one table per nested dict) as TOML."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines.append("")
+            lines.append(f"[{k}]")
+            lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in v.items())
+    return "\n".join(lines) + "\n"
+
+
+def save_design(design: Design, path: str | Path) -> Path:
+    """Write ``design`` as a TOML design file (atomically) and return the path."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    text = dumps_toml(design_to_dict(design))
+    fd, tmp = tempfile.mkstemp(dir=p.parent or ".", prefix=f".{p.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, p)
+    return p
