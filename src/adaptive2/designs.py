@@ -154,7 +154,9 @@ class Design:
     ...            futility=PredictiveProbability(threshold=0.05),
     ...            final=PosteriorProbability(p0=0.2, cutoff=0.9))
     >>> d.boundaries().futility_max_r
-    (1, 5)
+    (1, 6)
+    >>> d.boundaries().efficacy_min_r
+    (None, 7)
     """
 
     name: str

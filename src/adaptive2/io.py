@@ -126,12 +126,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def load_design(path: str | Path) -> Design:
-    """Load and validate a single-cohort design file.
-
-    Examples
-    --------
-    >>> d = load_design("designs/frontline-pp.toml")  # doctest: +SKIP
-    """
+    """Load and validate a single-cohort design file (see :func:`design_from_dict`)."""
     return design_from_dict(read_toml(path), source=str(path))
 
 
@@ -282,7 +277,22 @@ def _rule_from_dict(ctx: _Ctx, slot: str, table: dict[str, Any], p0: float | Bet
 
 
 def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
-    """Build a validated :class:`Design` from a parsed design file."""
+    """Build a validated :class:`Design` from a parsed design file.
+
+    Examples
+    --------
+    >>> d = design_from_dict({
+    ...     "name": "demo",
+    ...     "prior": {"base": [0.5, 0.5], "historical": {"r": 16, "n": 20}, "power": 0.5},
+    ...     "cohort": {"p0": 0.4, "p1": 0.6, "looks": [15, 25, 40]},
+    ...     "futility": {"rule": "predictive", "threshold": 0.05},
+    ...     "final": {"rule": "posterior", "cutoff": 0.95},
+    ... })
+    >>> d.prior
+    Beta(a=8.5, b=2.5)
+    >>> design_from_dict({**design_to_dict(d)}) == d
+    True
+    """
     ctx = _Ctx(source)
     if not isinstance(data, dict):
         raise ctx.error("", f"a design must be a table; got {type(data).__name__}.")
