@@ -255,6 +255,56 @@ def _cmd_oc(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------
+# calibrate
+# ---------------------------------------------------------------------------
+def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from adaptive2.calibrate import calibrate, calibrate_bop2
+    from adaptive2.io import save_design
+    from adaptive2.rules import BOP2
+
+    design = _load(args.design)
+    if args.parameter is None and isinstance(design.futility, BOP2):
+        res = calibrate_bop2(design, alpha=args.alpha, power=args.power)
+    else:
+        within = None
+        if args.within is not None:
+            lo, hi = _floats(args.within, "--within", 2)
+            within = (lo, hi)
+        res = calibrate(
+            design,
+            args.parameter or "final.cutoff",
+            alpha=args.alpha,
+            power=args.power,
+            within=within,
+        )
+    if args.write:
+        save_design(res.design, args.write)
+    payload = res.to_dict()
+    lines = [res.message, ""]
+    for k, v in res.parameters.items():
+        interval = res.interval.get(k)
+        extra = (
+            f"  (same boundaries for {k} in [{interval[0]:.6g}, {interval[1]:.6g}))"
+            if interval
+            else ""
+        )
+        lines.append(f"{k} = {v:g}{extra}")
+    lines.append(
+        f"worst-case type I error {res.alpha:.4f} at p = {res.worst_case_p:g} "
+        f"(target <= {res.target_alpha:g})"
+    )
+    if math.isfinite(res.power):
+        tgt = f" (target >= {res.target_power:g})" if res.target_power is not None else ""
+        lines.append(f"power {res.power:.4f}{tgt}")
+    lines.append(f"expected N under p0 {res.expected_n_p0:.2f}")
+    lines.append(f"feasible: {'yes' if res.feasible else 'no'}")
+    if args.write:
+        lines.append(f"written to {args.write}")
+    lines += ["", res.design.boundaries().to_frame().to_string()]
+    _emit(args, payload, "\n".join(lines))
+
+
+# ---------------------------------------------------------------------------
 # parser
 # ---------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
@@ -299,6 +349,21 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=None)
     common(sp)
     sp.set_defaults(func=_cmd_oc)
+
+    sp = sub.add_parser("calibrate", help="tune a parameter to type I error / power targets")
+    sp.add_argument("design")
+    sp.add_argument("--alpha", type=float, default=0.10, help="worst-case type I error target")
+    sp.add_argument("--power", type=float, default=None, help="power target at p1")
+    sp.add_argument(
+        "--parameter",
+        default=None,
+        help="e.g. final.cutoff, futility.threshold, prior.power (default: "
+        "final.cutoff; BOP2 designs: joint lambda/gamma[/eta] search)",
+    )
+    sp.add_argument("--within", default=None, help="search range low,high")
+    sp.add_argument("--write", default=None, help="save the calibrated design to this file")
+    common(sp)
+    sp.set_defaults(func=_cmd_calibrate)
     return p
 
 

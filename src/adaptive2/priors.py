@@ -168,7 +168,9 @@ class _MixtureOps:
         comb = special.gammaln(n + 1) - special.gammaln(r + 1) - special.gammaln(n - r + 1)
         return float(
             comb
-            + special.logsumexp(np.log(w) + special.betaln(a + r, b + n - r) - special.betaln(a, b))
+            + special.logsumexp(
+                log_weights(w) + special.betaln(a + r, b + n - r) - special.betaln(a, b)
+            )
         )
 
     def update(self, r: float, n: float) -> Prior:
@@ -194,7 +196,7 @@ class _MixtureOps:
         b2 = b + n - r
         if len(w) == 1:
             return Beta(float(a2[0]), float(b2[0]))
-        logw = np.log(w) + special.betaln(a2, b2) - special.betaln(a, b)
+        logw = log_weights(w) + special.betaln(a2, b2) - special.betaln(a, b)
         w2 = np.exp(logw - special.logsumexp(logw))
         return BetaMixture(_tup(w2), _tup(a2), _tup(b2))
 
@@ -336,6 +338,12 @@ class BetaMixture(_MixtureOps):
 Prior = Beta | BetaMixture
 
 
+def log_weights(w: np.ndarray) -> np.ndarray:
+    """Log of mixture weights, with log(0) = -inf and no warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(w)
+
+
 def _tup(x: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in x)
 
@@ -366,7 +374,7 @@ class Predictive:
         inside = (kk >= 0) & (kk <= m)
         kc = np.clip(kk, 0, m)
         comb = special.gammaln(m + 1) - special.gammaln(kc + 1) - special.gammaln(m - kc + 1)
-        terms = np.log(w) + comb + special.betaln(a + kc, b + m - kc) - special.betaln(a, b)
+        terms = log_weights(w) + comb + special.betaln(a + kc, b + m - kc) - special.betaln(a, b)
         out = special.logsumexp(terms, axis=-1)
         return np.where(inside[..., 0], out, -np.inf)
 
@@ -550,7 +558,12 @@ def _ess_with_reason(prior: Prior, method: str) -> tuple[float, str | None]:
 
 def _responsibilities(w: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     xx = np.asarray(x, dtype=float)[..., None]
-    logf = np.log(w) + special.xlogy(a - 1, xx) + special.xlog1py(b - 1, -xx) - special.betaln(a, b)
+    logf = (
+        log_weights(w)
+        + special.xlogy(a - 1, xx)
+        + special.xlog1py(b - 1, -xx)
+        - special.betaln(a, b)
+    )
     return np.exp(logf - special.logsumexp(logf, axis=-1, keepdims=True))
 
 
@@ -563,35 +576,70 @@ def _neg_d2_logpdf(w: np.ndarray, a: np.ndarray, b: np.ndarray, x: float) -> flo
     return float(np.sum(rho * info) - var_s)
 
 
+def _merge_components(
+    w: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop zero weights and merge components with identical shapes."""
+    merged: dict[tuple[float, float], float] = {}
+    for wi, ai, bi in zip(w, a, b, strict=True):
+        if wi > 0:
+            merged[(float(ai), float(bi))] = merged.get((float(ai), float(bi)), 0.0) + float(wi)
+    keys = list(merged)
+    return (
+        np.array([merged[k] for k in keys]),
+        np.array([k[0] for k in keys]),
+        np.array([k[1] for k in keys]),
+    )
+
+
 def _elir_variance_term(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, bool]:
-    # Divergence check: near 0 the integrand behaves like x^(a_j - 2) for the
-    # second-smallest distinct a among components (and symmetrically for b).
+    """E_pi[x(1-x) Var_rho(score)]; (nan, False) where the integral diverges.
+
+    With u_k = x(1-x) (log f_k)'(x) = (a_k - 1)(1 - x) - (b_k - 1) x (bounded), the
+    integrand is sum_{j<k} (u_j - u_k)^2 f_j f_k / pi / (x (1 - x)). Near 0 it behaves
+    like x^(a2 - 2), a2 the second-smallest distinct a (near 1: (1-x)^(b2 - 2)), so it
+    is integrable iff a2 > 1 and b2 > 1; the substitution x = t^(1 / min(a2 - 1, 1))
+    (and its mirror near 1) makes the integrand bounded there.
+    """
+    w, a, b = _merge_components(w, a, b)
+    if len(w) < 2:
+        return 0.0, True
+    powers = []
     for shapes in (a, b):
         distinct = np.unique(shapes)
         if len(distinct) > 1 and distinct[1] <= 1.0:
             return math.nan, False
+        powers.append(min(distinct[1] - 1.0, 1.0) if len(distinct) > 1 else 1.0)
+    c0, c1 = powers
+    j, k = np.triu_indices(len(w), 1)
+    logc = log_weights(w) - special.betaln(a, b)
 
-    def integrand(t: float) -> float:
-        # On the logit scale t, with u_k = x(1-x) (log f_k)'(x) bounded:
-        # E_pi[x(1-x) Var_rho(score)] = integral of Var_rho(u) pi(x) dt.
-        x = float(special.expit(t))
-        x1 = float(special.expit(-t))
-        logf = (
-            np.log(w)
-            + (a - 1) * special.log_expit(t)
-            + (b - 1) * special.log_expit(-t)
-            - special.betaln(a, b)
-        )
+    def integrand(x: float, y: float, lx: float, ly: float) -> float:
+        # sum_{j<k} (u_j - u_k)^2 f_j f_k / pi / (x y), with y = 1 - x, in logs.
+        logf = logc + (a - 1) * lx + (b - 1) * ly
         logpi = special.logsumexp(logf)
-        rho = np.exp(logf - logpi)
-        u = (a - 1) * x1 - (b - 1) * x
-        var_u = float(np.sum(rho * (u - np.sum(rho * u)) ** 2))
-        if var_u == 0.0:
-            return 0.0
-        return float(np.exp(np.log(var_u) + logpi))
+        u = (a - 1) * y - (b - 1) * x
+        return float(((u[j] - u[k]) ** 2 * np.exp(logf[j] + logf[k] - logpi - lx - ly)).sum())
 
-    val, _err = integrate.quad(integrand, -np.inf, np.inf, limit=400, epsabs=1e-10, epsrel=1e-10)
-    return float(val), True
+    def lower(t: float) -> float:  # x = t^(1/c0) on (0, 1/2]
+        if t <= 0.0:
+            return 0.0
+        lx = math.log(t) / c0
+        x = math.exp(lx)
+        return integrand(x, 1 - x, lx, math.log1p(-x)) * x / (c0 * t)
+
+    def upper(t: float) -> float:  # 1 - x = t^(1/c1) on (0, 1/2]
+        if t <= 0.0:
+            return 0.0
+        ly = math.log(t) / c1
+        y = math.exp(ly)
+        return integrand(1 - y, y, math.log1p(-y), ly) * y / (c1 * t)
+
+    # The substitutions turn the endpoint behaviour x^(a2 - 2) into a bounded function.
+    opts = {"limit": 400, "epsabs": 1e-11, "epsrel": 1e-10}
+    v0, _ = integrate.quad(lower, 0.0, 0.5**c0, **opts)
+    v1, _ = integrate.quad(upper, 0.0, 0.5**c1, **opts)
+    return float(v0 + v1), True
 
 
 # ---------------------------------------------------------------------------

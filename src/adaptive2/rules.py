@@ -35,7 +35,7 @@ from scipy import integrate, special
 
 from adaptive2._validation import check_int, check_probability, check_real, fail
 from adaptive2.errors import DesignError
-from adaptive2.priors import Beta, BetaMixture, Prior, as_mixture
+from adaptive2.priors import Beta, BetaMixture, Prior, as_mixture, log_weights
 
 __all__ = [
     "BOP2",
@@ -122,7 +122,7 @@ def posterior_prob_exceeds(prior: Prior, r: Any, n: int, threshold: float | Beta
     w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
     a_post = a + rr[..., None]
     b_post = b + n - rr[..., None]
-    logw = np.log(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
+    logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
     wpost = np.exp(logw - special.logsumexp(logw, axis=-1, keepdims=True))
     if isinstance(threshold, Beta):
         tail = _prob_beta_exceeds_beta(a_post, b_post, threshold)
@@ -147,7 +147,7 @@ def predictive_success(prior: Prior, r: Any, n: int, n_max: int, s: int) -> np.n
     w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
     a_post = a + rr[:, None]  # (R, K)
     b_post = b + n - rr[:, None]
-    logw = np.log(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
+    logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
     logw = logw - special.logsumexp(logw, axis=-1, keepdims=True)
     k = np.arange(m + 1, dtype=float)[None, :, None]  # (1, M, 1)
     logcomb = special.gammaln(m + 1) - special.gammaln(k + 1) - special.gammaln(m - k + 1)
@@ -207,7 +207,7 @@ def _exceeds(prior: Prior, r: Any, n: int, p0: float | Beta, delta: float) -> np
         w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
         a_post = a + rr[..., None]
         b_post = b + n - rr[..., None]
-        logw = np.log(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
+        logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
         wpost = np.exp(logw - special.logsumexp(logw, axis=-1, keepdims=True))
         flat_a, flat_b = a_post.ravel(), b_post.ravel()
         tail = np.empty_like(flat_a)
