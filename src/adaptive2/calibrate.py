@@ -624,8 +624,8 @@ def calibrate_bop2(
                     changes["efficacy"] = design.efficacy.replace(  # type: ignore[union-attr]
                         lambda_=float(la), eta=float(et)
                     )
-                cand = design.replace(**changes)
                 try:
+                    cand = design.replace(**changes)
                     t = cand.boundaries()
                 except DesignError:
                     continue

@@ -171,6 +171,7 @@ class Design:
     scenarios: tuple[float, ...] = ()
     notes: str = ""
     prior_spec: PriorSpec | None = field(default=None, compare=True)
+    """How the prior was specified (derived from ``prior`` when not given)."""
 
     def __post_init__(self) -> None:
         owner = "Design"
@@ -181,6 +182,13 @@ class Design:
             object.__setattr__(self, "prior", self.prior.build())
         if not isinstance(self.prior, Beta | BetaMixture):
             raise fail("prior", owner, "a Beta, BetaMixture or PriorSpec", self.prior)
+        if self.prior_spec is None:  # a prior given directly is its own specification
+            key = "beta" if isinstance(self.prior, Beta) else "mixture"
+            object.__setattr__(self, "prior_spec", PriorSpec(**{key: self.prior}))
+        elif self.prior_spec.build() != self.prior:
+            raise fail(
+                "prior_spec", owner, f"a specification that builds {self.prior}", self.prior_spec
+            )
         looks = check_int_sequence(self.looks, "looks", owner, low=1)
         if any(b <= a for a, b in itertools.pairwise(looks)):
             raise fail("looks", owner, "strictly increasing patient counts", list(looks))
@@ -213,6 +221,7 @@ class Design:
             object.__setattr__(self, "p1", check_probability(self.p1, "p1", owner))
         scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
         object.__setattr__(self, "scenarios", scen)
+        _boundaries(self)  # validate on construction: monotone rules, no overlapping regions
 
     # -- derived ---------------------------------------------------------------
     @property

@@ -80,6 +80,13 @@ SLOT_RULES: dict[str, tuple[str, ...]] = {
 }
 
 
+SLOT_HINTS = {
+    "final": " (rule = posterior | bop2 | boundary | dual)",
+    "prior": " (beta = [a, b], mixture = [[w, a, b], ...] or base/historical/power)",
+    "cohort": " (p0, p1, looks)",
+}
+
+
 class _Ctx:
     """Where we are in a file, for error messages."""
 
@@ -101,7 +108,8 @@ class _Ctx:
     def table(self, d: dict[str, Any], key: str, where: str, *, required: bool) -> dict | None:
         if key not in d:
             if required:
-                raise self.error(where, f"missing table [{key}].")
+                hint = SLOT_HINTS.get(key, "")
+                raise self.error(where, f"missing table [{key}]{hint}.")
             return None
         v = d[key]
         if not isinstance(v, dict):
@@ -319,7 +327,9 @@ def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
     if st is not None:
         ctx.unknown(st, ("p",), "scenarios")
         ps = st.get("p", [])
-        if not isinstance(ps, list):
+        if not isinstance(ps, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1 for x in ps
+        ):
             raise ctx.error("scenarios", f"`p` must be a list of rates in [0, 1]; got {ps!r}.")
         scen = tuple(ps)
     looks = cohort["looks"]
@@ -428,14 +438,28 @@ def _toml_value(v: Any) -> str:
             raise DesignError(f"cannot write a non-finite number ({v}) to a design file.")
         return repr(v)
     if isinstance(v, str):
-        import json
-
-        return json.dumps(v, ensure_ascii=False)
+        return _toml_string(v)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
     raise DesignError(f"cannot write a {type(v).__name__} to a design file.")
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and every control character escaped."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def dumps_toml(data: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ __all__ = [
 
 ESS_METHODS = ("elir", "moment", "morita")
 _WEIGHT_TOL = 1e-6
+MAX_SHAPE = 1e7  # a prior worth ten million patients is a typo, and breaks float arithmetic
 
 
 class _MixtureOps:
@@ -126,18 +127,38 @@ class _MixtureOps:
         for i, target in enumerate(flat):
             if target <= 0.0:
                 res[i] = 0.0
-            elif target >= 1.0:
+                continue
+            if target >= 1.0:
                 res[i] = 1.0
-            else:
-                res[i] = optimize.brentq(
-                    lambda x, t=target: float(np.sum(w * special.betainc(a, b, x))) - t,
-                    0.0,
-                    1.0,
-                    xtol=1e-14,
-                    rtol=1e-13,
-                )
+                continue
+            # The mixture quantile lies between the smallest and largest component
+            # quantiles; solve on the logit scale for relative accuracy in both tails.
+            pos = w > 0
+            comp = special.betaincinv(a[pos], b[pos], target)
+            lo, hi = float(comp.min()), float(comp.max())
+
+            def f(t: float, q: float = float(target)) -> float:
+                return float(np.sum(w * special.betainc(a, b, special.expit(t)))) - q
+
+            if lo == hi:
+                res[i] = lo
+            elif 0.0 < lo and hi < 1.0 and f(special.logit(lo)) <= 0 <= f(special.logit(hi)):
+                t = optimize.brentq(f, special.logit(lo), special.logit(hi), xtol=1e-13, rtol=1e-14)
+                res[i] = special.expit(t)
+            else:  # bracket lost to rounding at the edges of (0, 1)
+                res[i] = self._ppf_linear(float(target), w, a, b)
         out = res.reshape(qq.shape)
         return out if out.ndim else float(out)
+
+    @staticmethod
+    def _ppf_linear(q: float, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+        return optimize.brentq(
+            lambda x: float(np.sum(w * special.betainc(a, b, x))) - q,
+            0.0,
+            1.0,
+            xtol=1e-300,
+            rtol=1e-14,
+        )
 
     def quantiles(
         self, probs: Sequence[float] = (0.025, 0.05, 0.5, 0.95, 0.975)
@@ -246,9 +267,15 @@ class Beta(_MixtureOps):
 
     def __post_init__(self) -> None:
         for name in ("a", "b"):
-            v = check_real(getattr(self, name), name, "Beta", low=0.0, low_open=True)
-            if math.isinf(v):
-                raise fail(name, "Beta", "a finite number > 0", v)
+            v = check_real(
+                getattr(self, name),
+                name,
+                "Beta",
+                low=0.0,
+                low_open=True,
+                high=MAX_SHAPE,
+                allowed=f"a number in (0, {MAX_SHAPE:g}]",
+            )
             object.__setattr__(self, name, v)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -307,15 +334,23 @@ class BetaMixture(_MixtureOps):
             )
         for name, vals in (("a", a), ("b", b)):
             for v in vals:
-                check_real(v, name, owner, low=0.0, low_open=True)
-                if math.isinf(v):
-                    raise fail(name, owner, "finite numbers > 0", vals)
+                check_real(
+                    v,
+                    name,
+                    owner,
+                    low=0.0,
+                    low_open=True,
+                    high=MAX_SHAPE,
+                    allowed=f"numbers in (0, {MAX_SHAPE:g}]",
+                )
         for v in w:
             check_real(v, "weights", owner, low=0.0, high=1.0, allowed="numbers in [0, 1]")
         total = sum(w)
         if abs(total - 1.0) > _WEIGHT_TOL:
             raise fail("weights", owner, "weights that sum to 1", w)
-        object.__setattr__(self, "weights", tuple(x / total for x in w))
+        if abs(total - 1.0) > 1e-12:  # normalise once; idempotent on re-construction
+            w = tuple(x / total for x in w)
+        object.__setattr__(self, "weights", w)
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
 
@@ -530,7 +565,11 @@ def _ess_with_reason(prior: Prior, method: str) -> tuple[float, str | None]:
     mix = as_mixture(prior)
     w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
     if method == "moment":
+        if len(w) == 1:
+            return float(a[0] + b[0]), None  # closed form for a single Beta
         m, v = mix.mean, mix.var
+        if not v > 0:
+            return math.nan, "undefined: the prior variance is zero in floating point"
         return float(m * (1 - m) / v - 1), None
     if method == "morita":
         pbar = mix.mean
@@ -768,6 +807,8 @@ class PriorSpec:
                 "`prior` must give exactly one of `beta`, `mixture` or `base` (with optional "
                 f"`historical`); got {', '.join(given)}."
             )
+        if self.historical is not None and self.base is None:
+            object.__setattr__(self, "base", Beta(0.5, 0.5))
         if self.historical is not None:
             h = tuple(self.historical)
             if len(h) != 2:
