@@ -177,6 +177,9 @@ class Design:
         owner = "Design"
         if not isinstance(self.name, str) or not self.name.strip():
             raise fail("name", owner, "a non-empty string", self.name)
+        for key in ("title", "notes"):
+            if not isinstance(getattr(self, key), str):
+                raise fail(key, owner, "a string", getattr(self, key))
         if isinstance(self.prior, PriorSpec):
             object.__setattr__(self, "prior_spec", self.prior)
             object.__setattr__(self, "prior", self.prior.build())

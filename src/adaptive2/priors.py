@@ -799,6 +799,12 @@ class PriorSpec:
 
     def __post_init__(self) -> None:
         owner = "PriorSpec"
+        for key, kind in (("beta", Beta), ("base", Beta), ("mixture", BetaMixture)):
+            v = getattr(self, key)
+            if v is not None and not isinstance(v, kind):
+                raise fail(key, owner, f"a {kind.__name__} or None", v)
+        if not isinstance(self.source, str):
+            raise fail("source", owner, "a string", self.source)
         given = [k for k in ("beta", "mixture") if getattr(self, k) is not None]
         if self.base is not None or self.historical is not None:
             given.append("base/historical")
