@@ -13,6 +13,8 @@ Beta(a=16.5, b=4.5)
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -34,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "PredictiveProbability": "adaptive2.rules",
     "PriorSpec": "adaptive2.priors",
     "Scenario": "adaptive2.scenarios",
+    "calibrate": "adaptive2.calibrate",
     "SimonDesign": "adaptive2.simon",
     "conflict": "adaptive2.priors",
     "ess": "adaptive2.priors",
@@ -64,6 +67,7 @@ __all__ = [
     "Scenario",
     "SimonDesign",
     "__version__",
+    "calibrate",
     "conflict",
     "ess",
     "ess_table",
@@ -75,6 +79,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from adaptive2.calibrate import calibrate
     from adaptive2.designs import Boundaries, Design
     from adaptive2.errors import CalibrationError, DesignError, DesignFileError
     from adaptive2.io import load_design
@@ -100,6 +105,23 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from adaptive2.scenarios import Scenario
     from adaptive2.simon import SimonDesign, simon
+
+
+class _Package(types.ModuleType):
+    """Keeps ``adaptive2.oc`` (and ``calibrate``, ``simon``) the function, not the module.
+
+    Importing a submodule binds it on its package; where a function has the same name
+    as its module, that binding is skipped so ``adaptive2.<name>`` stays the function
+    (the submodule remains importable as ``from adaptive2.<name> import ...``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == f"adaptive2.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
