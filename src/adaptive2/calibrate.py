@@ -97,7 +97,7 @@ class CalibrationResult:
             "parameters": dict(self.parameters),
             "alpha": self.alpha,
             "worst_case_p": self.worst_case_p,
-            "power": self.power,
+            "power": self.power if math.isfinite(self.power) else None,
             "expected_n_p0": self.expected_n_p0,
             "boundaries": self.design.boundaries().to_records(),
             "feasible": self.feasible,
@@ -206,6 +206,14 @@ def _planning(design: Design, p0: float | None, p1: float | None) -> tuple[float
         if p1 <= p0:
             raise fail("p1", "calibrate", f"a rate above p0 = {p0:g}", p1)
     return p0, p1
+
+
+def _need_p1(power: float | None, p1: float | None, owner: str) -> None:
+    if power is not None and p1 is None:
+        raise DesignError(
+            f"`p1` of {owner} must be given with a `power` target (the design has no planning "
+            "p1); got None."
+        )
 
 
 @dataclass(frozen=True)
@@ -360,6 +368,7 @@ def calibrate(
     if power is not None:
         power = check_probability(power, "power", "calibrate")
     p0f, p1f = _planning(design, p0, p1)
+    _need_p1(power, p1f, "calibrate")
     set_parameter(design, parameter, _current(design, parameter))  # validates the name
     lo, hi = within if within is not None else _default_range(parameter)
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
@@ -599,6 +608,7 @@ def calibrate_bop2(
     if not isinstance(design.futility, BOP2):
         raise DesignError("`design.futility` of calibrate_bop2 must be a BOP2 rule.")
     p0f, p1f = _planning(design, p0, p1)
+    _need_p1(power, p1f, "calibrate_bop2")
     lam = np.linspace(0.5, 0.99, 21) if lambdas is None else np.asarray(lambdas, float)
     gam = np.linspace(0.1, 3.0, 21) if gammas is None else np.asarray(gammas, float)
     fe = isinstance(design.efficacy, BOP2)
