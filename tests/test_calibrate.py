@@ -408,11 +408,6 @@ def test_cli_calibrate_bad_parameter(capsys: pytest.CaptureFixture[str]) -> None
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a design without p1 gives power NaN and `--json` crashes "
-    "(json.dumps(allow_nan=False) raises ValueError) instead of printing null",
-)
 def test_cli_calibrate_json_without_p1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (DESIGNS_DIR / "frontline-pp.toml").read_text().replace("p1 = 0.60", "")
     f = tmp_path / "no-p1.toml"
