@@ -450,3 +450,40 @@ def test_repr_html_escapes_user_text():
     assert "<b>x</b>" not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
     assert "a &amp; b" in html
+
+
+# ---------------------------------------------------------------------------
+# Coherence of interim stops with the final analysis
+# ---------------------------------------------------------------------------
+def test_incoherent_futility_stop_is_reported_and_warned():
+    from adaptive2.errors import StatisticalWarning
+
+    with pytest.warns(StatisticalWarning, match=r"look 1 \(n = 20\): futility stops at r <= 12"):
+        d = Design(name="inc", prior=Beta(1, 1), looks=(20, 30),
+                   futility=Boundary(r=(12,)), final=Boundary(r=(10,)))
+    # r = 11 or 12 at n = 20 already guarantees success (> 10 of 30) whatever follows
+    assert d.boundaries().incoherences() == [
+        "look 1 (n = 20): futility stops at r <= 12, but r >= 11 already guarantees final success"
+    ]
+
+
+def test_incoherent_efficacy_stop_is_reported():
+    from adaptive2.errors import StatisticalWarning
+
+    # efficacy at r >= 3 of 10, but success needs >= 26 of 30: from r = 3 at most 23
+    with pytest.warns(StatisticalWarning, match="out of reach"):
+        d = Design(name="inc-eff", prior=Beta(1, 1), looks=(10, 30),
+                   efficacy=Boundary(r=(2,)), final=Boundary(r=(25,)))
+    assert d.boundaries().incoherences() == [
+        "look 1 (n = 10): efficacy stops at r >= 3, but the final analysis needs 26 "
+        "responses, out of reach from r = 3"
+    ]
+    # with success at >= 23 of 30, r = 3 can still reach it (3 + 20): coherent
+    ok = Design(name="ok-eff", prior=Beta(1, 1), looks=(10, 30),
+                efficacy=Boundary(r=(2,)), final=Boundary(r=(22,)))
+    assert ok.boundaries().incoherences() == []
+
+
+def test_shipped_designs_are_coherent():
+    for path in sorted(DESIGNS_DIR.glob("*.toml")):
+        assert load_design(path).boundaries().incoherences() == [], path.name

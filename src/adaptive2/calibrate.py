@@ -100,6 +100,7 @@ class CalibrationResult:
             "power": self.power if math.isfinite(self.power) else None,
             "expected_n_p0": self.expected_n_p0,
             "boundaries": self.design.boundaries().to_records(),
+            "incoherences": self.design.boundaries().incoherences(),
             "feasible": self.feasible,
             "target_alpha": self.target_alpha,
             "target_power": self.target_power,

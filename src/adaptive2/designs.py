@@ -15,13 +15,14 @@ import functools
 import hashlib
 import itertools
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from adaptive2._validation import check_int_sequence, check_probability, fail
-from adaptive2.errors import DesignError
+from adaptive2.errors import DesignError, StatisticalWarning
 from adaptive2.priors import Beta, BetaMixture, Prior, PriorSpec
 from adaptive2.rules import (
     BOP2,
@@ -68,6 +69,33 @@ class Boundaries:
             dtype=int,
         )
         return n, a, b
+
+    def incoherences(self) -> list[str]:
+        """Looks where an interim stop contradicts every possible final analysis.
+
+        A futility stop at r responses is incoherent if r already reaches the
+        final success count (the final analysis would succeed for every
+        continuation); an efficacy stop is incoherent if even all remaining
+        patients responding could not reach it.
+        """
+        n_max = self.looks[-1]
+        s = self.efficacy_min_r[-1]
+        s_eff = n_max + 1 if s is None else s
+        out = []
+        for k, (n, a, b) in enumerate(
+            zip(self.looks[:-1], self.futility_max_r[:-1], self.efficacy_min_r[:-1], strict=True)
+        ):
+            if a is not None and a >= s_eff:
+                out.append(
+                    f"look {k + 1} (n = {n}): futility stops at r <= {a}, but r >= {s_eff} "
+                    "already guarantees final success"
+                )
+            if b is not None and b + (n_max - n) < s_eff:
+                out.append(
+                    f"look {k + 1} (n = {n}): efficacy stops at r >= {b}, but the final "
+                    f"analysis needs {s_eff} responses, out of reach from r = {b}"
+                )
+        return out
 
     def to_records(self) -> list[dict[str, int | None]]:
         """JSON-ready rows ``{look, n, futility_max_r, efficacy_min_r}`` (look is 1-based)."""
@@ -224,7 +252,13 @@ class Design:
             object.__setattr__(self, "p1", check_probability(self.p1, "p1", owner))
         scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
         object.__setattr__(self, "scenarios", scen)
-        _boundaries(self)  # validate on construction: monotone rules, no overlapping regions
+        bnd = _boundaries(self)  # validate on construction: monotone, no overlapping regions
+        for problem in bnd.incoherences():
+            warnings.warn(
+                f"Design {self.name!r} is incoherent at {problem}.",
+                StatisticalWarning,
+                stacklevel=3,
+            )
 
     # -- derived ---------------------------------------------------------------
     @property
