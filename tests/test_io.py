@@ -320,6 +320,9 @@ def _design_dicts(draw):
     return data
 
 
+# Random rules may be incoherent (an interim stop no final analysis agrees with): that is
+# warned about on construction and is beside the point of a round trip.
+@pytest.mark.filterwarnings("ignore::adaptive2.errors.StatisticalWarning")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_design_dicts())
 def test_round_trip_generated_designs(raw):
