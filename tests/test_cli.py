@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
+from _shipped import SINGLE_COHORT
 from adaptive2.cli import main
 from adaptive2.io import dumps_toml, load_design
 
@@ -227,7 +228,7 @@ def test_simon_bad_input(capsys):
 # ---------------------------------------------------------------------------
 # boundaries
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("path", sorted(DESIGNS_DIR.glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SINGLE_COHORT, ids=lambda p: p.stem)
 def test_boundaries_json_matches_python(capsys, path):
     got = run_json(capsys, "boundaries", str(path))
     assert isinstance(got, list)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from _shipped import SINGLE_COHORT
 from adaptive2.designs import Design
 from adaptive2.errors import DesignError, DesignFileError
 from adaptive2.io import (
@@ -34,7 +35,7 @@ from adaptive2.rules import (
 )
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
-SHIPPED = sorted(DESIGNS_DIR.glob("*.toml"))
+SHIPPED = SINGLE_COHORT
 
 
 def _base(**tables) -> dict:

@@ -26,12 +26,17 @@ _EXPORTS: dict[str, str] = {
     "Boundaries": "adaptive2.designs",
     "Boundary": "adaptive2.rules",
     "CalibrationError": "adaptive2.errors",
+    "Cohort": "adaptive2.hierarchical",
+    "CohortDesign": "adaptive2.multicohort",
+    "CohortScenario": "adaptive2.multicohort",
     "Conflict": "adaptive2.priors",
     "Decision": "adaptive2.rules",
     "Design": "adaptive2.designs",
     "DesignError": "adaptive2.errors",
     "DesignFileError": "adaptive2.errors",
     "DualCriterion": "adaptive2.rules",
+    "Historical": "adaptive2.hierarchical",
+    "Model": "adaptive2.hierarchical",
     "PosteriorProbability": "adaptive2.rules",
     "PredictiveProbability": "adaptive2.rules",
     "PriorSpec": "adaptive2.priors",
@@ -43,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "ess_table": "adaptive2.priors",
     "load_design": "adaptive2.io",
     "oc": "adaptive2.oc",
+    "posterior": "adaptive2.hierarchical",
     "power_prior": "adaptive2.priors",
     "robustify": "adaptive2.priors",
     "simon": "adaptive2.simon",
@@ -55,12 +61,17 @@ __all__ = [
     "Boundaries",
     "Boundary",
     "CalibrationError",
+    "Cohort",
+    "CohortDesign",
+    "CohortScenario",
     "Conflict",
     "Decision",
     "Design",
     "DesignError",
     "DesignFileError",
     "DualCriterion",
+    "Historical",
+    "Model",
     "PosteriorProbability",
     "PredictiveProbability",
     "PriorSpec",
@@ -73,6 +84,7 @@ __all__ = [
     "ess_table",
     "load_design",
     "oc",
+    "posterior",
     "power_prior",
     "robustify",
     "simon",
@@ -82,7 +94,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.calibrate import calibrate
     from adaptive2.designs import Boundaries, Design
     from adaptive2.errors import CalibrationError, DesignError, DesignFileError
+    from adaptive2.hierarchical import Cohort, Historical, Model, posterior
     from adaptive2.io import load_design
+    from adaptive2.multicohort import CohortDesign, CohortScenario
     from adaptive2.oc import oc
     from adaptive2.priors import (
         Beta,

@@ -176,13 +176,37 @@ def _cmd_simon(args: argparse.Namespace) -> None:
 # boundaries / oc
 # ---------------------------------------------------------------------------
 def _load(path: str) -> Any:
-    from adaptive2.io import load_design
+    from adaptive2.io import load_any
 
-    return load_design(path)
+    return load_any(path)
+
+
+def _is_multi(design: Any) -> bool:
+    from adaptive2.multicohort import CohortDesign
+
+    return isinstance(design, CohortDesign)
 
 
 def _cmd_boundaries(args: argparse.Namespace) -> None:
     design = _load(args.design)
+    if _is_multi(design):
+        rows = design.boundaries()
+        text = (
+            design.describe() + "\n\nBoundaries per cohort when every other cohort is at "
+            "its null rate (the exact OC use the full outcome lattice):\n"
+        )
+        flat = [
+            {
+                **{k: v for k, v in r.items() if k != "others_at"},
+                "others_at": ", ".join(f"{k}={v}" for k, v in r["others_at"].items()),
+            }
+            for r in rows
+        ]
+        text += _table(
+            flat, ["look", "cohort", "n", "futility_max_r", "efficacy_min_r", "others_at"]
+        )
+        _emit(args, rows, text)
+        return
     bnd = design.boundaries()
     payload = bnd.to_records()
     lines = [design.describe(), "", bnd.to_frame().to_string()]
@@ -193,6 +217,9 @@ def _cmd_oc(args: argparse.Namespace) -> None:
     from adaptive2.oc import oc
 
     design = _load(args.design)
+    if _is_multi(design):
+        _cmd_oc_multi(args, design)
+        return
     scen = None
     if args.p is not None:
         scen = _floats(args.p, "--p")
@@ -252,6 +279,107 @@ def _cmd_oc(args: argparse.Namespace) -> None:
             stop_rows, cols2
         )
     _emit(args, rows, text)
+
+
+def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
+    from adaptive2.multicohort import cohort_oc
+
+    if args.p is not None or args.simulate:
+        raise _BadInput(
+            "--p and --simulate apply to single-cohort designs; a multi-cohort "
+            "design takes its [[scenarios]] and is computed exactly"
+        )
+    if not design.scenarios:
+        raise _BadInput(f"{args.design}: a multi-cohort design needs [[scenarios]] for its OC")
+    ds = cohort_oc(design)
+    rows = []
+    looks = {c.name: list(c.looks) for c in design.cohorts}
+    for i, sname in enumerate(ds["scenario"].values):
+        for j, cname in enumerate(ds["cohort"].values):
+            row: dict[str, Any] = {
+                "scenario": str(sname),
+                "cohort": str(cname),
+                "rate": float(ds["rate"].values[i, j]),
+                "role": str(ds["role"].values[i, j]),
+            }
+            for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"):
+                row[var] = float(ds[var].values[i, j])
+            stops = ds["p_stop_at"].values[i, j]
+            row["p_stop_at"] = [
+                {
+                    "look": k + 1,
+                    "n": looks[str(cname)][k],
+                    "futility": float(stops[k, 0]),
+                    "efficacy": float(stops[k, 1]),
+                }
+                for k in range(stops.shape[0])
+            ]
+            row["fwer"] = float(ds["fwer"].values[i])
+            row["p_all_correct"] = float(ds["p_all_correct"].values[i])
+            rows.append(row)
+    cols = [
+        "scenario",
+        "cohort",
+        "rate",
+        "role",
+        "p_efficacy",
+        "p_futility",
+        "expected_n",
+        "fwer",
+        "p_all_correct",
+    ]
+    text = (
+        f"Exact operating characteristics of {design.name} ({design.model.describe()})\n"
+        "p_efficacy is type I error for role=null and power for role=alternative; fwer = "
+        "P(any null cohort declared efficacious)\n" + _table(rows, cols)
+    )
+    _emit(args, rows, text)
+
+
+def _cmd_posterior(args: argparse.Namespace) -> None:
+    from adaptive2.hierarchical import posterior
+
+    design = _load(args.design)
+    if not _is_multi(design):
+        raise _BadInput("posterior needs a multi-cohort design ([cohorts.NAME] tables)")
+    data: dict[str, tuple[int, int]] = {}
+    for item in args.data.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item or "/" not in item:
+            raise _BadInput(f"--data must be NAME=r/n,NAME=r/n; got {args.data!r}")
+        name, rn = item.split("=", 1)
+        r, n = rn.split("/", 1)
+        try:
+            data[name.strip()] = (int(r), int(n))
+        except ValueError:
+            raise _BadInput(f"--data counts must be integers; got {item!r}") from None
+    if args.engine == "pymc":
+        from adaptive2.bayes import fit, summary
+
+        idata = fit(design.model, design.cohorts, data, seed=args.seed)
+        summ = summary(idata, design.cohorts)
+    else:
+        summ = posterior(design.model, design.cohorts, data, grid=design.grid)
+    payload = {
+        "cohorts": summ,
+        "engine": args.engine,
+        "model": design.model.describe(),
+        "design": design.name,
+    }
+    rows = [
+        {
+            "cohort": k,
+            **{kk: vv for kk, vv in v.items() if kk != "interval"},
+            "lo": v["interval"][0],
+            "hi": v["interval"][1],
+        }
+        for k, v in summ.items()
+    ]
+    text = f"Posterior under {design.model.describe()} ({args.engine})\n" + _table(
+        rows, ["cohort", "r", "n", "mean", "sd", "median", "lo", "hi", "p_above_p0"]
+    )
+    _emit(args, payload, text)
 
 
 # ---------------------------------------------------------------------------
@@ -349,6 +477,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=None)
     common(sp)
     sp.set_defaults(func=_cmd_oc)
+
+    sp = sub.add_parser("posterior", help="posterior per cohort of a multi-cohort design")
+    sp.add_argument("design")
+    sp.add_argument(
+        "--data", required=True, help="observed data, e.g. frontline=12/20,post_io=3/20"
+    )
+    sp.add_argument("--engine", choices=("quadrature", "pymc"), default="quadrature")
+    sp.add_argument("--seed", type=int, default=None, help="seed for --engine pymc")
+    common(sp)
+    sp.set_defaults(func=_cmd_posterior)
 
     sp = sub.add_parser("calibrate", help="tune a parameter to type I error / power targets")
     sp.add_argument("design")

@@ -485,3 +485,277 @@ def save_design(design: Design, path: str | Path) -> Path:
         fh.write(text)
     os.replace(tmp, p)
     return p
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort designs
+# ---------------------------------------------------------------------------
+MULTI_TOP_KEYS = (
+    "name",
+    "title",
+    "notes",
+    "model",
+    "cohorts",
+    "futility",
+    "efficacy",
+    "final",
+    "scenarios",
+)
+MODEL_KEYS = ("kind", "scale", "mu", "tau", "weight", "nex", "historical")
+COHORT_TABLE_KEYS = ("p0", "p1", "looks", "nex", "weight", "futility", "efficacy", "final")
+HIST_KEYS = ("name", "r", "n", "p0", "tie", "tie_sd", "weight")
+
+
+def is_multi_cohort(data: dict[str, Any]) -> bool:
+    """True if a parsed design file describes several cohorts (`[cohorts.NAME]`)."""
+    return isinstance(data, dict) and "cohorts" in data
+
+
+def load_any(path: str | Path) -> Any:
+    """Load a single-cohort :class:`Design` or a multi-cohort ``CohortDesign``."""
+    data = read_toml(path)
+    if is_multi_cohort(data):
+        return cohort_design_from_dict(data, source=str(path))
+    return design_from_dict(data, source=str(path))
+
+
+def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> Any:
+    from adaptive2.hierarchical import Historical, Model
+
+    ctx.unknown(t, MODEL_KEYS, "model")
+    kw: dict[str, Any] = {}
+    if "kind" in t:
+        kw["kind"] = t["kind"]
+    if "scale" in t:
+        kw["scale"] = t["scale"]
+    if "mu" in t:
+        mu = t["mu"]
+        if not isinstance(mu, dict) or set(mu) - {"mean", "sd"}:
+            raise ctx.error("model", f"`mu` must be {{ mean = m, sd = s }}; got {mu!r}.")
+        kw["mu_mean"] = mu.get("mean", 0.0)
+        kw["mu_sd"] = mu.get("sd", 2.0)
+    if "tau" in t:
+        tau = t["tau"]
+        kinds = {"half_normal", "half_cauchy", "half_t"}
+        if not isinstance(tau, dict) or len(set(tau) & kinds) != 1 or set(tau) - kinds - {"df"}:
+            raise ctx.error(
+                "model",
+                "`tau` must be { half_normal = s }, { half_cauchy = s } or "
+                f"{{ half_t = s, df = k }}; got {tau!r}.",
+            )
+        (kind,) = set(tau) & kinds
+        kw["tau_prior"] = kind
+        kw["tau_scale"] = tau[kind]
+        if "df" in tau:
+            kw["tau_df"] = tau["df"]
+    weights = {}
+    if "weight" in t:
+        weights["*"] = t["weight"]
+    nex_mean, nex_sd = {}, {}
+    if "nex" in t:
+        nx = t["nex"]
+        if not isinstance(nx, dict) or set(nx) - {"mean", "sd"}:
+            raise ctx.error("model", f"`nex` must be {{ mean = m, sd = s }}; got {nx!r}.")
+        if "mean" in nx:
+            nex_mean["*"] = nx["mean"]
+        if "sd" in nx:
+            nex_sd["*"] = nx["sd"]
+    for name, ct in cohort_tables.items():
+        if "weight" in ct:
+            weights[name] = ct["weight"]
+        if "nex" in ct:
+            nx = ct["nex"]
+            where = f"cohorts.{name}"
+            if not isinstance(nx, dict) or set(nx) - {"mean", "sd"}:
+                raise ctx.error(where, f"`nex` must be {{ mean = m, sd = s }}; got {nx!r}.")
+            if "mean" in nx:
+                nex_mean[name] = nx["mean"]
+            if "sd" in nx:
+                nex_sd[name] = nx["sd"]
+    for key, d in (("weight", weights), ("nex_mean", nex_mean), ("nex_sd", nex_sd)):
+        if d:
+            kw[key] = d if set(d) != {"*"} else d["*"]
+    hist = []
+    raw = t.get("historical", [])
+    if not isinstance(raw, list):
+        raise ctx.error("model", "`historical` must be an array of tables [[model.historical]].")
+    for i, h in enumerate(raw):
+        where = f"model.historical[{i}]"
+        if not isinstance(h, dict):
+            raise ctx.error(where, f"must be a table; got {h!r}.")
+        ctx.unknown(h, HIST_KEYS, where)
+        for k in ("name", "r", "n"):
+            if k not in h:
+                raise ctx.error(where, f"missing `{k}`.")
+        hist.append(_wrap(ctx, where, Historical, **h))
+    kw["historical"] = tuple(hist)
+    return _wrap(ctx, "model", Model, **kw)
+
+
+def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Any:
+    """Build a validated ``CohortDesign`` from a parsed multi-cohort design file."""
+    from adaptive2.hierarchical import Cohort
+    from adaptive2.multicohort import CohortDesign, CohortScenario
+
+    ctx = _Ctx(source)
+    ctx.unknown(data, MULTI_TOP_KEYS, "")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error("", f"`name` must be a non-empty string; got {name!r}.")
+    cohorts_t = ctx.table(data, "cohorts", "", required=True) or {}
+    if not cohorts_t:
+        raise ctx.error("cohorts", "give at least one [cohorts.NAME] table.")
+    cohorts = []
+    per_cohort_rules: dict[str, dict[str, Rule]] = {}
+    for cname, ct in cohorts_t.items():
+        where = f"cohorts.{cname}"
+        if not isinstance(ct, dict):
+            raise ctx.error(where, f"must be a table; got {ct!r}.")
+        ctx.unknown(ct, COHORT_TABLE_KEYS, where)
+        if "p0" not in ct or "looks" not in ct:
+            raise ctx.error(where, "needs `p0` and `looks`.")
+        p0 = ct["p0"]
+        if isinstance(p0, bool) or not isinstance(p0, int | float) or not 0 < p0 < 1:
+            raise ctx.error(where, f"`p0` must be a probability in (0, 1); got {p0!r}.")
+        cohorts.append(
+            _wrap(ctx, where, Cohort, name=cname, p0=p0, p1=ct.get("p1"), looks=ct["looks"])
+        )
+        for slot in ("futility", "efficacy", "final"):
+            if slot in ct:
+                if not isinstance(ct[slot], dict):
+                    raise ctx.error(where, f"`{slot}` must be a table; got {ct[slot]!r}.")
+                per_cohort_rules.setdefault(slot, {})[cname] = _rule_from_dict(
+                    _Ctx(source), slot, ct[slot], float(p0)
+                )
+    model_t = ctx.table(data, "model", "", required=False) or {}
+    model = _model_from_dict(ctx, model_t, cohorts_t)
+    slots: dict[str, Any] = {}
+    for slot in ("futility", "efficacy", "final"):
+        t = ctx.table(data, slot, "", required=False)
+        shared = None if t is None else _rule_from_dict(ctx, slot, t, cohorts[0].p0)
+        own = per_cohort_rules.get(slot, {})
+        if own:
+            if shared is None and len(own) != len(cohorts):
+                missing = [c.name for c in cohorts if c.name not in own]
+                raise ctx.error(
+                    slot,
+                    f"no rule for cohorts {missing}: give [{slot}] or "
+                    f"[cohorts.NAME.{slot}] for each.",
+                )
+            slots[slot] = {c.name: own.get(c.name, shared) for c in cohorts}
+        else:
+            slots[slot] = shared
+    if slots["final"] is None:
+        raise ctx.error("", f"missing table [final]{SLOT_HINTS['final']}.")
+    scen = []
+    raw = data.get("scenarios", [])
+    if not isinstance(raw, list):
+        raise ctx.error(
+            "scenarios",
+            "multi-cohort scenarios are [[scenarios]] tables with `name` and a rate per cohort.",
+        )
+    for i, s in enumerate(raw):
+        where = f"scenarios[{i}]"
+        if not isinstance(s, dict):
+            raise ctx.error(where, f"must be a table; got {s!r}.")
+        d = dict(s)
+        sname = d.pop("name", f"scenario {i + 1}")
+        names = [c.name for c in cohorts]
+        ctx.unknown(d, tuple(names), where)
+        missing = [n for n in names if n not in d]
+        if missing:
+            raise ctx.error(where, f"needs a true rate for every cohort; missing {missing}.")
+        scen.append(_wrap(ctx, where, CohortScenario, sname, tuple(d.items())))
+    for key in ("title", "notes"):
+        if key in data and not isinstance(data[key], str):
+            raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
+    return _wrap(
+        ctx,
+        "",
+        CohortDesign,
+        name=name,
+        model=model,
+        cohorts=tuple(cohorts),
+        final=slots["final"],
+        futility=slots["futility"],
+        efficacy=slots["efficacy"],
+        title=data.get("title", ""),
+        notes=data.get("notes", ""),
+        scenarios=tuple(scen),
+    )
+
+
+def cohort_design_to_dict(design: Any) -> dict[str, Any]:
+    """The design-file dict of a ``CohortDesign``."""
+    m = design.model
+    out: dict[str, Any] = {"name": design.name}
+    if design.title:
+        out["title"] = design.title
+    if design.notes:
+        out["notes"] = design.notes
+    model: dict[str, Any] = {
+        "kind": m.kind,
+        "scale": m.scale,
+        "mu": {"mean": m.mu_mean, "sd": m.mu_sd},
+    }
+    tau: dict[str, Any] = {m.tau_prior: m.tau_scale}
+    if m.tau_prior == "half_t":
+        tau["df"] = m.tau_df
+    model["tau"] = tau
+    if not isinstance(m.weight, tuple):
+        model["weight"] = m.weight
+    nex: dict[str, Any] = {}
+    if not isinstance(m.nex_mean, tuple):
+        nex["mean"] = m.nex_mean
+    if not isinstance(m.nex_sd, tuple):
+        nex["sd"] = m.nex_sd
+    if nex:
+        model["nex"] = nex
+    if m.historical:
+        model["historical"] = [
+            {
+                k: v
+                for k, v in (
+                    ("name", h.name),
+                    ("r", h.r),
+                    ("n", h.n),
+                    ("p0", h.p0),
+                    ("tie", h.tie),
+                    ("tie_sd", h.tie_sd),
+                    ("weight", h.weight),
+                )
+                if v is not None
+            }
+            for h in m.historical
+        ]
+    out["model"] = model
+    cohorts: dict[str, Any] = {}
+    for c in design.cohorts:
+        ct: dict[str, Any] = {"p0": c.p0}
+        if c.p1 is not None:
+            ct["p1"] = c.p1
+        ct["looks"] = list(c.looks)
+        for attr, key in (("weight", "weight"),):
+            v = getattr(m, attr)
+            if isinstance(v, tuple) and c.name in dict(v):
+                ct[key] = dict(v)[c.name]
+        nx = {}
+        if isinstance(m.nex_mean, tuple) and c.name in dict(m.nex_mean):
+            nx["mean"] = dict(m.nex_mean)[c.name]
+        if isinstance(m.nex_sd, tuple) and c.name in dict(m.nex_sd):
+            nx["sd"] = dict(m.nex_sd)[c.name]
+        if nx:
+            ct["nex"] = nx
+        for slot in ("futility", "efficacy", "final"):
+            rule = design.rule(slot, c.name)
+            if rule is not None:
+                d = rule.to_dict()
+                d.pop("p0", None)
+                if slot == "final" and d["rule"] == "boundary":
+                    d["r"] = d["r"][0]
+                ct[slot] = d
+        cohorts[c.name] = ct
+    out["cohorts"] = cohorts
+    if design.scenarios:
+        out["scenarios"] = [{"name": s.name, **dict(s.rates)} for s in design.scenarios]
+    return out

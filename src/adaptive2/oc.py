@@ -291,9 +291,10 @@ def oc(
 
     Parameters
     ----------
-    designs : Design or iterable of Design
+    designs : Design, iterable of Design, or CohortDesign
         One design (result has no ``design`` dim) or several (stacked along
-        ``design``; looks are padded with NaN where designs differ).
+        ``design``; looks are padded with NaN where designs differ). A multi-cohort
+        ``CohortDesign`` is passed to :func:`adaptive2.multicohort.cohort_oc`.
     scenarios : iterable of float or Scenario, optional
         True response rates. Default: the design's ``scenarios``, else the grid
         0, 0.05, ..., 1. Bare rates get roles from the design's ``p0``/``p1``.
@@ -323,6 +324,15 @@ def oc(
     >>> round(float(oc(d, [0.2])["p_efficacy"].item()), 4)  # P(Bin(20, 0.2) >= 7)
     0.0867
     """
+    from adaptive2.multicohort import CohortDesign, cohort_oc
+
+    if isinstance(designs, CohortDesign):
+        if method != "exact":
+            raise DesignError(
+                "`method` of oc must be 'exact' for a multi-cohort design (the quadrature "
+                "engine computes its OC exactly); got 'simulate'."
+            )
+        return cohort_oc(designs, scenarios)  # type: ignore[arg-type]
     items, single = _oc_iv(designs, method, n_sims, chunk_size)
     results = []
     for d in items:

@@ -1,0 +1,520 @@
+"""Multi-cohort designs with borrowing, and their exact operating characteristics.
+
+A :class:`CohortDesign` runs one single-arm design per cohort (its own looks and
+rules) and analyses all cohorts together with a borrowing :class:`Model`
+(independent, pooled, BHM or EXNEX, with historical strata). At every look the
+posterior probabilities of every cohort come from the quadrature engine
+(:mod:`adaptive2.hierarchical`) evaluated on the whole outcome lattice at once.
+
+Exact OC enumerate the joint outcome lattice look by look: the state is, per
+cohort, whether it is still running or stopped (and why, and when), together
+with the joint distribution of the response counts. Cohorts that stop early
+keep informing the others with their data at stopping. No simulation is used.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from adaptive2._validation import check_probability, fail
+from adaptive2.errors import DesignError
+from adaptive2.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid, lattice
+from adaptive2.rules import BOP2, Boundary, PosteriorProbability, Rule
+
+__all__ = ["CohortDesign", "CohortScenario", "cohort_oc"]
+
+_SUPPORTED = (PosteriorProbability, BOP2, Boundary)
+
+
+@dataclass(frozen=True, slots=True)
+class CohortScenario:
+    """True response rates per cohort, with a name.
+
+    Parameters
+    ----------
+    name : str
+    rates : mapping or tuple of (cohort, rate)
+    """
+
+    name: str
+    rates: tuple[tuple[str, float], ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise fail("name", "CohortScenario", "a non-empty string", self.name)
+        items = self.rates.items() if isinstance(self.rates, Mapping) else self.rates
+        rates = tuple(
+            (str(k), check_probability(v, f"rates[{k}]", "CohortScenario", closed=True))
+            for k, v in items
+        )
+        object.__setattr__(self, "rates", rates)
+
+    def rate(self, cohort: str) -> float:
+        """True rate of ``cohort``."""
+        d = dict(self.rates)
+        if cohort not in d:
+            raise DesignError(
+                f"scenario {self.name!r} must give a rate for cohort {cohort!r}; "
+                f"got rates for {sorted(d)}."
+            )
+        return d[cohort]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CohortDesign:
+    """Several single-arm cohorts analysed together with a borrowing model.
+
+    Parameters
+    ----------
+    name : str
+    model : Model
+    cohorts : tuple of Cohort
+        Each with p0, p1 and looks (all cohorts have the same number of looks:
+        analyses are joint).
+    final : Rule or mapping cohort → Rule
+        Posterior-probability, BOP2 or boundary rules. A rule's reference rate is
+        the cohort's p0 (a rule's own ``p0`` is replaced by it, ``delta`` kept).
+    futility, efficacy : Rule or mapping, optional
+    title, notes : str
+    scenarios : tuple of CohortScenario
+    """
+
+    name: str
+    model: Model
+    cohorts: tuple[Cohort, ...]
+    final: Any
+    futility: Any = None
+    efficacy: Any = None
+    title: str = ""
+    notes: str = ""
+    scenarios: tuple[CohortScenario, ...] = ()
+    grid: QuadratureGrid = field(default=DEFAULT_GRID)
+
+    def __post_init__(self) -> None:
+        owner = "CohortDesign"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise fail("name", owner, "a non-empty string", self.name)
+        if not isinstance(self.model, Model):
+            raise fail("model", owner, "a Model", self.model)
+        cohorts = tuple(self.cohorts)
+        if not cohorts or not all(isinstance(c, Cohort) for c in cohorts):
+            raise fail("cohorts", owner, "a non-empty tuple of Cohort", self.cohorts)
+        names = [c.name for c in cohorts]
+        if len(set(names)) != len(names):
+            raise fail("cohorts", owner, "cohorts with distinct names", names)
+        n_looks = {len(c.looks) for c in cohorts}
+        if len(n_looks) != 1 or 0 in n_looks:
+            raise DesignError(
+                f"`looks` of every cohort of CohortDesign {self.name!r} must be given, with the "
+                f"same number of analyses; got {[list(c.looks) for c in cohorts]}."
+            )
+        object.__setattr__(self, "cohorts", cohorts)
+        for slot in ("futility", "efficacy", "final"):
+            object.__setattr__(self, slot, self._slot(slot, getattr(self, slot), names))
+        if self.final is None:
+            raise fail("final", owner, "a rule (or one per cohort)", None)
+        if (self.futility is not None or self.efficacy is not None) and n_looks == {1}:
+            raise DesignError(
+                f"`futility`/`efficacy` of CohortDesign {self.name!r} need at least two looks."
+            )
+        for h in self.model.historical:
+            if h.tie is not None and h.tie not in names:
+                raise DesignError(
+                    f"`tie` of historical stratum {h.name!r} must be one of the cohorts "
+                    f"{{{', '.join(names)}}}; got {h.tie!r}."
+                )
+        scen = tuple(self.scenarios)
+        for s in scen:
+            if not isinstance(s, CohortScenario):
+                raise fail("scenarios", owner, "CohortScenario objects", s)
+            for c in names:
+                s.rate(c)
+        object.__setattr__(self, "scenarios", scen)
+        if not isinstance(self.grid, QuadratureGrid):
+            raise fail("grid", owner, "a QuadratureGrid", self.grid)
+
+    def _slot(self, slot: str, value: Any, names: list[str]) -> tuple[tuple[str, Rule], ...] | None:
+        if value is None:
+            return None
+        if isinstance(value, tuple) and all(isinstance(x, tuple) for x in value):
+            value = dict(value)
+        if isinstance(value, Mapping):
+            unknown = set(value) - set(names)
+            if unknown:
+                raise fail(slot, "CohortDesign", f"rules for cohorts in {names}", sorted(unknown))
+            missing = [n for n in names if n not in value]
+            if missing:
+                raise fail(slot, "CohortDesign", f"a rule for every cohort {names}", missing)
+            rules = {n: value[n] for n in names}
+        else:
+            rules = {n: value for n in names}
+        out = []
+        for c in self.cohorts:
+            rule = rules[c.name]
+            if not isinstance(rule, _SUPPORTED):
+                kind = getattr(rule, "kind", type(rule).__name__)
+                raise DesignError(
+                    f"`{slot}` of CohortDesign {self.name!r} must be a posterior, bop2 or "
+                    f"boundary rule; got {kind!r} (predictive probabilities under a borrowing "
+                    "model are not available yet)."
+                )
+            if isinstance(rule, PosteriorProbability | BOP2):
+                rule = rule.replace(p0=c.p0)
+            if isinstance(rule, Boundary):
+                need = 1 if slot == "final" else len(c.looks) - 1
+                if len(rule.r) != need:
+                    raise DesignError(
+                        f"`{slot}.r` for cohort {c.name!r} must have {need} entr"
+                        f"{'y' if need == 1 else 'ies'}; got {list(rule.r)}."
+                    )
+            out.append((c.name, rule))
+        return tuple(out)
+
+    # -- accessors ---------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Cohort names."""
+        return [c.name for c in self.cohorts]
+
+    @property
+    def n_looks(self) -> int:
+        """Number of joint analyses."""
+        return len(self.cohorts[0].looks)
+
+    def rule(self, slot: str, cohort: str) -> Rule | None:
+        """The rule of ``slot`` for ``cohort``."""
+        rules = getattr(self, slot)
+        return None if rules is None else dict(rules)[cohort]
+
+    def describe(self) -> str:
+        """The design in words."""
+        lines = [f"CohortDesign {self.name}" + (f": {self.title}" if self.title else "")]
+        lines.append(f"  model: {self.model.describe()}")
+        for c in self.cohorts:
+            lines.append(f"  cohort {c.name}: p0 = {c.p0:g}, p1 = {c.p1}, looks {list(c.looks)}")
+            for slot in ("futility", "efficacy", "final"):
+                r = self.rule(slot, c.name)
+                if r is not None:
+                    lines.append(f"    {slot}: {r.describe(slot)}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the design file representation."""
+        import hashlib
+        import json
+
+        from adaptive2.io import cohort_design_to_dict
+
+        text = json.dumps(cohort_design_to_dict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def boundaries(self) -> list[dict[str, Any]]:
+        """Per look and cohort: the futility / efficacy response boundaries given the others.
+
+        Under borrowing a cohort's boundary depends on the other cohorts' data; this
+        reports the boundary for each cohort when every other cohort shows exactly its
+        null rate (rounded) at the same look — a readable summary; the exact OC use
+        the full lattice.
+        """
+        rows = []
+        for k in range(self.n_looks):
+            n = [c.looks[k] for c in self.cohorts]
+            masks = _decisions(self, k, tuple(n))
+            for j, c in enumerate(self.cohorts):
+                idx: list[Any] = []
+                for i, other in enumerate(self.cohorts):
+                    idx.append(slice(None) if i == j else round(other.p0 * n[i]))
+                fut = masks[c.name]["futility"][tuple(idx)]
+                eff = masks[c.name]["efficacy"][tuple(idx)]
+                a = int(np.flatnonzero(fut).max()) if fut.any() else None
+                b = int(np.flatnonzero(eff).min()) if eff.any() else None
+                rows.append(
+                    {
+                        "look": k + 1,
+                        "cohort": c.name,
+                        "n": n[j],
+                        "futility_max_r": a,
+                        "efficacy_min_r": b,
+                        "others_at": {
+                            o.name: round(o.p0 * n[i])
+                            for i, o in enumerate(self.cohorts)
+                            if i != j
+                        },
+                    }
+                )
+        return rows
+
+
+# ---------------------------------------------------------------------------
+# Decisions on the lattice
+# ---------------------------------------------------------------------------
+def _threshold(rule: Rule, cohort: Cohort) -> float:
+    if isinstance(rule, PosteriorProbability):
+        return cohort.p0 + rule.delta
+    return cohort.p0
+
+
+def _decisions(
+    design: CohortDesign, k: int, n: tuple[int, ...]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Boolean masks over the lattice at sizes ``n`` for look ``k`` of each cohort.
+
+    For interim looks: ``futility`` and ``efficacy`` (stop); for the last look
+    ``efficacy`` is success and ``futility`` its complement.
+    """
+    return _decisions_cached(design, k, n)
+
+
+def _lattice_stat(
+    design: CohortDesign, n: tuple[int, ...], cohort: Cohort, rule: Rule
+) -> np.ndarray:
+    if isinstance(rule, Boundary):
+        j = design.names.index(cohort.name)
+        shape = [1] * len(n)
+        shape[j] = n[j] + 1
+        return np.arange(n[j] + 1, dtype=float).reshape(shape) * np.ones(tuple(x + 1 for x in n))
+    thr = {cohort.name: _threshold(rule, cohort)}
+    res = lattice(design.model, design.cohorts, n, thresholds=thr, grid=design.grid)
+    return res.p_above[cohort.name]
+
+
+_DECISION_CACHE: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}
+
+
+def _decisions_cached(
+    design: CohortDesign, k: int, n: tuple[int, ...]
+) -> dict[str, dict[str, np.ndarray]]:
+    key = (design, k, n)
+    if key in _DECISION_CACHE:
+        return _DECISION_CACHE[key]
+    out: dict[str, dict[str, np.ndarray]] = {}
+    last = k == design.n_looks - 1
+    shape = tuple(x + 1 for x in n)
+    for j, c in enumerate(design.cohorts):
+        n_max = c.looks[-1]
+        t = n[j] / n_max
+        if last:
+            rule = design.rule("final", c.name)
+            stat = _lattice_stat(design, n, c, rule)
+            succ = _act(rule, "final", stat, t, k)
+            out[c.name] = {"efficacy": succ, "futility": ~succ}
+            continue
+        fut = np.zeros(shape, dtype=bool)
+        eff = np.zeros(shape, dtype=bool)
+        rule = design.rule("futility", c.name)
+        if rule is not None:
+            fut = _act(rule, "futility", _lattice_stat(design, n, c, rule), t, k)
+        rule = design.rule("efficacy", c.name)
+        if rule is not None:
+            eff = _act(rule, "efficacy", _lattice_stat(design, n, c, rule), t, k) & ~fut
+        out[c.name] = {"futility": fut, "efficacy": eff}
+    if len(_DECISION_CACHE) > 4096:
+        _DECISION_CACHE.clear()
+    _DECISION_CACHE[key] = out
+    return out
+
+
+def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarray:
+    if isinstance(rule, Boundary):
+        crit = rule.r[0 if slot == "final" else k]
+        return stat <= crit if slot == "futility" else stat > crit
+    if isinstance(rule, PosteriorProbability):
+        return stat <= rule.cutoff if slot == "futility" else stat > rule.cutoff
+    # BOP2
+    if slot == "futility":
+        return stat < rule.lambda_ * t ** (rule.gamma or 1.0)
+    if slot == "efficacy":
+        return stat >= 1 - (1 - rule.lambda_) * t ** (rule.eta or 1.0)
+    return stat > rule.lambda_
+
+
+# ---------------------------------------------------------------------------
+# Exact OC
+# ---------------------------------------------------------------------------
+def _binom(m: int, p: float) -> np.ndarray:
+    from adaptive2.oc import _binom_pmf
+
+    return _binom_pmf(m, np.array([p]))[0]
+
+
+def _advance(arr: np.ndarray, axis: int, m: int, p: float) -> np.ndarray:
+    """Convolve the distribution along ``axis`` with Binomial(m, p) new responses."""
+    if m == 0:
+        return arr
+    pmf = _binom(m, p)
+    moved = np.moveaxis(arr, axis, -1)
+    out = np.zeros((*moved.shape[:-1], moved.shape[-1] + m))
+    width = moved.shape[-1]
+    for x in range(m + 1):
+        out[..., x : x + width] += moved * pmf[x]
+    return np.moveaxis(out, -1, axis)
+
+
+def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, float]:
+    """Probability of every terminal status tuple (per cohort: (status, look))."""
+    J = len(design.cohorts)
+    rates = [scen.rate(c.name) for c in design.cohorts]
+    # state: per cohort ("run", k) or ("fut"/"eff"/"succ"/"fail", k) -> array over r lattice
+    states: dict[tuple, np.ndarray] = {tuple(("run", -1) for _ in range(J)): np.ones((1,) * J)}
+    terminal: dict[tuple, float] = {}
+    for k in range(design.n_looks):
+        new_states: dict[tuple, np.ndarray] = {}
+        for key, arr in states.items():
+            # enrol the next patients of running cohorts
+            for j, c in enumerate(design.cohorts):
+                if key[j][0] == "run":
+                    prev = c.looks[k - 1] if k > 0 else 0
+                    arr = _advance(arr, j, c.looks[k] - prev, rates[j])
+            n = tuple(
+                c.looks[k] if key[j][0] == "run" else c.looks[key[j][1]]
+                for j, c in enumerate(design.cohorts)
+            )
+            masks = _decisions_cached(design, k, n)
+            running = [j for j in range(J) if key[j][0] == "run"]
+            last = k == design.n_looks - 1
+            outcomes = ("succ", "fail") if last else ("run", "fut", "eff")
+            for combo in itertools.product(outcomes, repeat=len(running)):
+                weight = np.ones_like(arr, dtype=bool)
+                new_key = list(key)
+                for j, outcome in zip(running, combo, strict=True):
+                    m = masks[design.cohorts[j].name]
+                    if outcome in ("succ", "eff"):
+                        sel = m["efficacy"]
+                    elif outcome in ("fail", "fut"):
+                        sel = m["futility"]
+                    else:
+                        sel = ~(m["futility"] | m["efficacy"])
+                    weight &= sel
+                    new_key[j] = (outcome, k)
+                if not weight.any():
+                    continue
+                part = np.where(weight, arr, 0.0)
+                tk = tuple(new_key)
+                if all(s[0] != "run" for s in tk):
+                    terminal[tk] = terminal.get(tk, 0.0) + float(part.sum())
+                elif tk in new_states:
+                    new_states[tk] = new_states[tk] + part
+                else:
+                    new_states[tk] = part
+        states = new_states
+    return terminal
+
+
+def _summarise(design: CohortDesign, scen: CohortScenario, term: dict[tuple, float]) -> dict:
+    J = len(design.cohorts)
+    K = design.n_looks
+    stop = np.zeros((J, K, 2))  # futility, efficacy by look (final: fail / success)
+    fwer = 0.0
+    all_correct = 0.0
+    null = [scen.rate(c.name) <= c.p0 + 1e-12 for c in design.cohorts]
+    for key, prob in term.items():
+        eff = []
+        for j, (status, k) in enumerate(key):
+            is_eff = status in ("eff", "succ")
+            stop[j, k, 1 if is_eff else 0] += prob
+            eff.append(is_eff)
+        if any(e and nl for e, nl in zip(eff, null, strict=True)):
+            fwer += prob
+        if all(e != nl for e, nl in zip(eff, null, strict=True)):
+            all_correct += prob
+    looks = np.array([c.looks for c in design.cohorts], dtype=float)
+    p_n = stop.sum(axis=-1)
+    en = (p_n * looks).sum(axis=1)
+    sd = np.sqrt(np.maximum((p_n * looks**2).sum(axis=1) - en**2, 0.0))
+    return {
+        "p_efficacy": stop[..., 1].sum(axis=1),
+        "p_futility": stop[:, :-1, 0].sum(axis=1),
+        "p_early_stop": p_n[:, :-1].sum(axis=1),
+        "expected_n": en,
+        "sd_n": sd,
+        "p_stop_at": stop,
+        "fwer": fwer,
+        "p_all_correct": all_correct,
+        "null": null,
+    }
+
+
+def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None = None) -> Any:
+    """Exact OC of a multi-cohort design under each scenario.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``scenario``, ``cohort``, ``look``, ``reason`` (futility, efficacy);
+        variables ``p_efficacy``, ``p_futility``, ``p_early_stop``, ``expected_n``,
+        ``sd_n`` (scenario × cohort), ``p_stop_at`` (scenario × cohort × look ×
+        reason; at the final look: fail / success), ``fwer`` (P(any cohort whose
+        true rate is at or below its p0 is declared efficacious)) and
+        ``p_all_correct`` (scenario); ``rate`` and ``role`` coordinates
+        (scenario × cohort); ``_mcse`` twins are 0 (exact).
+    """
+    import xarray as xr
+
+    from adaptive2._provenance import provenance
+
+    t0 = time.perf_counter()
+    scen = tuple(design.scenarios if scenarios is None else scenarios)
+    if not scen:
+        raise fail("scenarios", "cohort_oc", "at least one CohortScenario", scen)
+    for s in scen:
+        if not isinstance(s, CohortScenario):
+            raise fail("scenarios", "cohort_oc", "CohortScenario objects", s)
+    rows = [_summarise(design, s, _run_scenario(design, s)) for s in scen]
+    names = design.names
+    stack = lambda key: np.stack([r[key] for r in rows])  # noqa: E731
+    data = {
+        "p_efficacy": (("scenario", "cohort"), stack("p_efficacy")),
+        "p_futility": (("scenario", "cohort"), stack("p_futility")),
+        "p_early_stop": (("scenario", "cohort"), stack("p_early_stop")),
+        "expected_n": (("scenario", "cohort"), stack("expected_n")),
+        "sd_n": (("scenario", "cohort"), stack("sd_n")),
+        "p_stop_at": (("scenario", "cohort", "look", "reason"), stack("p_stop_at")),
+        "fwer": (("scenario",), np.array([r["fwer"] for r in rows])),
+        "p_all_correct": (("scenario",), np.array([r["p_all_correct"] for r in rows])),
+    }
+    for k in list(data):
+        dims, v = data[k]
+        data[f"{k}_mcse"] = (dims, np.zeros_like(v))
+    rate = np.array([[s.rate(n) for n in names] for s in scen])
+    role = np.array([["null" if n else "alternative" for n in r["null"]] for r in rows])
+    ds = xr.Dataset(
+        data,
+        coords={
+            "scenario": [s.name for s in scen],
+            "cohort": names,
+            "look": np.arange(1, design.n_looks + 1),
+            "reason": ["futility", "efficacy"],
+            "rate": (("scenario", "cohort"), rate),
+            "role": (("scenario", "cohort"), role),
+        },
+        attrs=provenance(
+            method="exact",
+            engine="quadrature",
+            design_name=design.name,
+            design_hash=design.hash,
+            model=design.model.describe(),
+            n_sims=0,
+            seed_entropy="",
+            wall_time_s=round(time.perf_counter() - t0, 6),
+        ),
+    )
+    return ds
+
+
+def _scenarios_from(obj: Sequence[Mapping[str, Any]]) -> tuple[CohortScenario, ...]:
+    out = []
+    for i, s in enumerate(obj):
+        d = dict(s)
+        name = d.pop("name", f"scenario {i + 1}")
+        out.append(CohortScenario(name, tuple(d.items())))
+    return tuple(out)

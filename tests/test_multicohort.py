@@ -1,0 +1,205 @@
+"""Multi-cohort designs: exact OC against independent references and Monte Carlo."""
+
+import json
+
+import numpy as np
+import pytest
+from _shipped import MULTI_COHORT
+from scipy import integrate, special
+
+from adaptive2 import Beta, Design, oc
+from adaptive2.cli import main
+from adaptive2.errors import DesignError, DesignFileError
+from adaptive2.hierarchical import Cohort, Historical, Model
+from adaptive2.io import cohort_design_from_dict, cohort_design_to_dict, load_any
+from adaptive2.multicohort import CohortDesign, CohortScenario, _decisions_cached, cohort_oc
+from adaptive2.rules import Boundary, PosteriorProbability, PredictiveProbability
+
+COHORTS = (Cohort("frontline", 0.4, 0.6, (12, 24)), Cohort("post_io", 0.1, 0.3, (10, 20)))
+SCEN = (
+    CohortScenario("null", {"frontline": 0.4, "post_io": 0.1}),
+    CohortScenario("alt", {"frontline": 0.6, "post_io": 0.3}),
+    CohortScenario("mixed", {"frontline": 0.6, "post_io": 0.1}),
+)
+
+
+def test_independent_boundary_design_is_the_product_of_single_cohort_designs():
+    d = CohortDesign(
+        name="b", model=Model(kind="independent"), cohorts=COHORTS,
+        futility={"frontline": Boundary((4,)), "post_io": Boundary((0,))},
+        final={"frontline": Boundary((12,)), "post_io": Boundary((3,))}, scenarios=SCEN,
+    )
+    res = cohort_oc(d)
+    f = oc(Design(name="f", prior=Beta(1, 1), looks=(12, 24), futility=Boundary((4,)),
+                  final=Boundary((12,))), [0.4, 0.6])
+    p = oc(Design(name="p", prior=Beta(1, 1), looks=(10, 20), futility=Boundary((0,)),
+                  final=Boundary((3,))), [0.1, 0.3])
+    fe, pe = f["p_efficacy"].values, p["p_efficacy"].values
+    np.testing.assert_allclose(res["p_efficacy"].values,
+                               [[fe[0], pe[0]], [fe[1], pe[1]], [fe[1], pe[0]]], atol=1e-12)
+    np.testing.assert_allclose(res["expected_n"].sel(scenario="null").values,
+                               [f["expected_n"].values[0], p["expected_n"].values[0]], atol=1e-10)
+    # family-wise error under the global null: P(any false Go) for independent cohorts
+    assert res["fwer"].sel(scenario="null").item() == pytest.approx(
+        1 - (1 - fe[0]) * (1 - pe[0]), abs=1e-12)
+    # mixed: only post-IO is null
+    assert res["fwer"].sel(scenario="mixed").item() == pytest.approx(pe[0], abs=1e-12)
+    assert res["p_all_correct"].sel(scenario="alt").item() == pytest.approx(fe[1] * pe[1],
+                                                                            abs=1e-12)
+    total = res["p_stop_at"].sum(("look", "reason")).values
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)
+
+
+def _posterior_above_normal_prior(r, n, p0, m, s):
+    """P(p > p0 | r of n) with logit(p) - logit(p0) ~ N(m, s^2), by 1-D quadrature."""
+    off = special.logit(p0)
+
+    def f(t, upper):
+        p = special.expit(t + off)
+        like = np.exp(r * np.log(p) + (n - r) * np.log1p(-p))
+        dens = np.exp(-0.5 * ((t - m) / s) ** 2)
+        return like * dens * (1.0 if not upper or t > 0 else 0.0)
+
+    num = integrate.quad(f, 0, 30, args=(False,), epsabs=1e-14)[0]
+    den = integrate.quad(f, -30, 30, args=(False,), points=[0], epsabs=1e-14, limit=200)[0]
+    return num / den
+
+
+def test_independent_posterior_rules_match_one_dimensional_quadrature():
+    model = Model(kind="independent", nex_mean=0.0, nex_sd=2.0)
+    d = CohortDesign(name="ind", model=model, cohorts=COHORTS,
+                     futility=PosteriorProbability(0.4, 0.1),
+                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
+    masks = _decisions_cached(d, 1, (24, 20))
+    succ = masks["frontline"]["efficacy"][:, 0]
+    probs = np.array([_posterior_above_normal_prior(r, 24, 0.4, 0.0, 2.0) for r in range(25)])
+    np.testing.assert_array_equal(succ, probs > 0.9)
+    # the other cohort's data never matter without borrowing
+    assert (masks["frontline"]["efficacy"] == succ[:, None]).all()
+
+
+def test_bhm_borrowing_moves_the_other_cohort():
+    d = CohortDesign(name="bhm", model=Model(kind="hierarchical"), cohorts=COHORTS,
+                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
+    masks = _decisions_cached(d, 1, (24, 20))
+    succ = masks["post_io"]["efficacy"]
+    first = succ.argmax(axis=1)  # smallest post-IO count that succeeds, per frontline count
+    # From the frontline null count upwards, better frontline data lower the post-IO bar.
+    # (Far below its null, frontline data signal heterogeneity, tau grows and post-IO is
+    # shrunk less: the bar is not monotone there, a known feature of the BHM.)
+    tail = first[10:]
+    assert (np.diff(tail) <= 0).all() and tail[0] > tail[-1]
+
+
+def _simulate(design, scen, n_sims, seed):
+    rng = np.random.default_rng(seed)
+    J, K = len(design.cohorts), design.n_looks
+    rates = [scen.rate(c.name) for c in design.cohorts]
+    eff = np.zeros((n_sims, J), dtype=bool)
+    n_used = np.zeros((n_sims, J))
+    for i in range(n_sims):
+        r = [0] * J
+        status = ["run"] * J
+        stop_look = [K - 1] * J
+        for k in range(K):
+            for j, c in enumerate(design.cohorts):
+                if status[j] == "run":
+                    prev = c.looks[k - 1] if k else 0
+                    r[j] += rng.binomial(c.looks[k] - prev, rates[j])
+            n = tuple(c.looks[k] if status[j] == "run" else c.looks[stop_look[j]]
+                      for j, c in enumerate(design.cohorts))
+            masks = _decisions_cached(design, k, n)
+            decided = []
+            for j, c in enumerate(design.cohorts):
+                if status[j] != "run":
+                    continue
+                m = masks[c.name]
+                if m["efficacy"][tuple(r)]:
+                    decided.append((j, "eff"))
+                elif m["futility"][tuple(r)] or k == K - 1:
+                    decided.append((j, "fut"))
+            for j, s in decided:
+                status[j], stop_look[j] = s, k
+        for j, c in enumerate(design.cohorts):
+            eff[i, j] = status[j] == "eff"
+            n_used[i, j] = c.looks[stop_look[j]]
+    return eff, n_used
+
+
+def test_exact_two_cohort_oc_agrees_with_monte_carlo_of_the_same_procedure():
+    model = Model(kind="exnex", historical=(Historical("phase1", 16, 20, tie="frontline"),))
+    d = CohortDesign(name="mc", model=model, cohorts=COHORTS,
+                     futility=PosteriorProbability(0.4, 0.2),
+                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
+    res = cohort_oc(d)
+    n_sims = 3000
+    for i, scen in enumerate(SCEN):
+        eff, n_used = _simulate(d, scen, n_sims, seed=20261126 + i)
+        p_hat = eff.mean(axis=0)
+        se = np.sqrt(np.maximum(p_hat * (1 - p_hat), 1e-4) / n_sims)
+        exact = res["p_efficacy"].values[i]
+        assert (np.abs(p_hat - exact) <= 4 * se + 1e-12).all(), (scen.name, p_hat, exact)
+        en_hat = n_used.mean(axis=0)
+        en_se = np.maximum(n_used.std(axis=0), 1e-9) / np.sqrt(n_sims)
+        assert (np.abs(en_hat - res["expected_n"].values[i]) <= 4 * en_se + 1e-9).all()
+        null = np.array([scen.rate(c.name) <= c.p0 for c in d.cohorts])
+        fwer_hat = (eff & null).any(axis=1).mean()
+        fse = np.sqrt(max(fwer_hat * (1 - fwer_hat), 1e-4) / n_sims)
+        assert abs(fwer_hat - res["fwer"].values[i]) <= 4 * fse
+
+
+@pytest.mark.parametrize("path", MULTI_COHORT, ids=lambda p: p.stem)
+def test_shipped_multi_cohort_designs_round_trip(path):
+    d = load_any(path)
+    assert cohort_design_from_dict(cohort_design_to_dict(d)) == d
+    res = oc(d)
+    assert set(res["scenario"].values) >= {"global null", "global alternative"}
+    np.testing.assert_allclose(res["p_stop_at"].sum(("look", "reason")).values, 1, atol=1e-12)
+
+
+def _base_dict():
+    return cohort_design_to_dict(load_any(MULTI_COHORT[0]))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda d: d["model"].update(kind="bhm"), r"\[model\] `kind` of Model must be one of"),
+        (lambda d: d["model"].update(tau={"half_lognormal": 1}), r"`tau` must be"),
+        (lambda d: d["model"]["historical"][0].update(tie="nowhere"), r"`tie` of historical"),
+        (lambda d: d["scenarios"][0].pop("post_io"), r"missing \['post_io'\]"),
+        (lambda d: d["cohorts"]["frontline"].update(p0=1.2), r"`p0` must be a probability"),
+        (lambda d: d["model"].update(colour="red"), r"unknown key `colour`"),
+        (lambda d: d["cohorts"]["post_io"].update(final={"rule": "predictive",
+                                                         "threshold": 0.1}),
+         r"\[final\] `rule` must be one of"),
+    ],
+)
+def test_multi_cohort_file_errors_name_the_key(mutate, match):
+    d = _base_dict()
+    mutate(d)
+    with pytest.raises(DesignFileError, match=match):
+        cohort_design_from_dict(d, source="two.toml")
+
+
+def test_predictive_rules_are_refused_with_a_reason():
+    with pytest.raises(DesignError, match="predictive probabilities under a borrowing model"):
+        CohortDesign(name="x", model=Model(), cohorts=COHORTS,
+                     futility=PredictiveProbability(0.1), final=PosteriorProbability(0.4, 0.9))
+
+
+def test_cli_multi_cohort_oc_and_posterior_json(capsys):
+    path = str(MULTI_COHORT[0])
+    assert main(["oc", path, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"scenario", "cohort", "rate", "role", "p_efficacy", "p_futility", "p_early_stop",
+            "expected_n", "sd_n", "p_stop_at", "fwer", "p_all_correct"} == set(rows[0])
+    assert main(["posterior", path, "--data", "frontline=18/25,post_io=8/25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["engine"] == "quadrature"
+    assert set(out["cohorts"]) == {"frontline", "post_io"}
+    for summ in out["cohorts"].values():
+        assert {"mean", "sd", "median", "interval", "p_above_p0"} <= set(summ)
+        assert summ["interval"][0] < summ["median"] < summ["interval"][1]
+    assert main(["posterior", path, "--data", "frontline=18of25"]) == 2
+    assert main(["oc", path, "--p", "0.3"]) == 2
