@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from _shipped import MULTI_COHORT
 from scipy import integrate, special
 
+from _shipped import MULTI_COHORT
 from adaptive2 import Beta, Design, oc
 from adaptive2.cli import main
 from adaptive2.errors import DesignError, DesignFileError
