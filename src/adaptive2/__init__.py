@@ -41,9 +41,13 @@ _EXPORTS: dict[str, str] = {
     "PredictiveProbability": "adaptive2.rules",
     "PriorSpec": "adaptive2.priors",
     "Scenario": "adaptive2.scenarios",
+    "SearchResult": "adaptive2.search",
     "calibrate": "adaptive2.calibrate",
     "SimonDesign": "adaptive2.simon",
     "conflict": "adaptive2.priors",
+    "design_search": "adaptive2.search",
+    "lee_liu": "adaptive2.search",
+    "map_prior": "adaptive2.mapprior",
     "ess": "adaptive2.priors",
     "ess_table": "adaptive2.priors",
     "load_design": "adaptive2.io",
@@ -76,13 +80,17 @@ __all__ = [
     "PredictiveProbability",
     "PriorSpec",
     "Scenario",
+    "SearchResult",
     "SimonDesign",
     "__version__",
     "calibrate",
     "conflict",
+    "design_search",
     "ess",
     "ess_table",
+    "lee_liu",
     "load_design",
+    "map_prior",
     "oc",
     "posterior",
     "power_prior",
@@ -96,6 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.errors import CalibrationError, DesignError, DesignFileError
     from adaptive2.hierarchical import Cohort, Historical, Model, posterior
     from adaptive2.io import load_design
+    from adaptive2.mapprior import map_prior
     from adaptive2.multicohort import CohortDesign, CohortScenario
     from adaptive2.oc import oc
     from adaptive2.priors import (
@@ -118,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PredictiveProbability,
     )
     from adaptive2.scenarios import Scenario
+    from adaptive2.search import SearchResult, design_search, lee_liu
     from adaptive2.simon import SimonDesign, simon
 
 
