@@ -9,5 +9,5 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_readme_python_snippets_run(capsys):
     code = "\n".join(re.findall(r"```python\n(.*?)```", README.read_text(), re.S))
     assert "a2.Design(" in code and "posterior(" in code
-    exec(compile(code, str(README), "exec"), {})  # noqa: S102 - our own documentation
+    exec(compile(code, str(README), "exec"), {})  # our own documentation
     assert "stop for futility" in capsys.readouterr().out
