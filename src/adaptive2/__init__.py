@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "PosteriorProbability": "adaptive2.rules",
     "PredictiveProbability": "adaptive2.rules",
     "PriorSpec": "adaptive2.priors",
+    "Conduct": "adaptive2.simulate",
     "Scenario": "adaptive2.scenarios",
     "SearchResult": "adaptive2.search",
     "calibrate": "adaptive2.calibrate",
@@ -56,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "power_prior": "adaptive2.priors",
     "robustify": "adaptive2.priors",
     "simon": "adaptive2.simon",
+    "simulate": "adaptive2.simulate",
 }
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "Cohort",
     "CohortDesign",
     "CohortScenario",
+    "Conduct",
     "Conflict",
     "Decision",
     "Design",
@@ -96,6 +99,7 @@ __all__ = [
     "power_prior",
     "robustify",
     "simon",
+    "simulate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,6 +133,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.scenarios import Scenario
     from adaptive2.search import SearchResult, design_search, lee_liu
     from adaptive2.simon import SimonDesign, simon
+    from adaptive2.simulate import Conduct, simulate
 
 
 class _Package(types.ModuleType):

@@ -382,6 +382,64 @@ def _cmd_posterior(args: argparse.Namespace) -> None:
     _emit(args, payload, text)
 
 
+def _cmd_simulate(args: argparse.Namespace) -> None:
+    from adaptive2.simulate import Conduct, simulate
+
+    paths = args.designs
+    designs = [_load(p) for p in paths]
+    if any(_is_multi(d) for d in designs):
+        raise _BadInput("simulate handles single-cohort designs; multi-cohort OC are exact "
+                        "(adaptive2 oc)")
+    delay: Any = args.delay
+    if "," in str(args.delay):
+        delay = tuple(_floats(args.delay, "--delay", 2))
+    else:
+        delay = _floats(str(args.delay), "--delay", 1)[0]
+    rates = tuple(_floats(args.accrual, "--accrual"))
+    starts = tuple(_floats(args.periods, "--periods")) if args.periods else (0.0,)
+    conduct = Conduct(rates=rates, starts=starts, delay=delay,
+                      p_nonevaluable=args.dropout, on_interim=args.on_interim,
+                      decision_lag=args.decision_lag)
+    scen = _floats(args.p, "--p") if args.p is not None else None
+    client = None
+    if args.scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise _BadInput("--scheduler needs dask.distributed: pip install adaptive2[dask]"
+                            ) from None
+        client = Client(args.scheduler)
+    ds = simulate(designs, scen, conduct=conduct, n_sims=args.n_sims, mcse=args.mcse,
+                  seed=args.seed, workers=args.workers, client=client,
+                  checkpoint=args.checkpoint, progress=False if (args.json or args.quiet)
+                  else None)
+    if args.out:
+        ds.to_netcdf(args.out, engine="scipy")
+    rows = []
+    for d in ds["design"].values:
+        for s in ds["scenario"].values:
+            sel = ds.sel(design=d, scenario=s)
+            row: dict[str, Any] = {"design": str(d), "scenario": str(s),
+                                   "p": float(sel["p"]), "role": str(sel["role"].values)}
+            for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n",
+                        "expected_enrolled", "mean_duration", "bias", "coverage"):
+                row[var] = float(sel[var])
+                row[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
+            for q in ("duration_q10", "duration_q50", "duration_q90", "sd_n", "rmse"):
+                row[q] = float(sel[q])
+            row["n_sims"] = int(sel["n_sims"])
+            rows.append(row)
+    payload = {"rows": rows, "seed_entropy": ds.attrs["seed_entropy"],
+               "chunk_size": ds.attrs["chunk_size"], "conduct": json.loads(ds.attrs["conduct"]),
+               "adaptive2_version": ds.attrs["adaptive2_version"]}
+    cols = ["design", "p", "role", "p_efficacy", "p_efficacy_mcse", "expected_enrolled",
+            "mean_duration", "duration_q90", "bias", "coverage"]
+    text = (f"Trial-conduct simulation ({rows[0]['n_sims']} trials per scenario; seed entropy "
+            f"{ds.attrs['seed_entropy']}; common random numbers across designs)\n"
+            + _table(rows, cols))
+    _emit(args, payload, text)
+
+
 # ---------------------------------------------------------------------------
 # calibrate
 # ---------------------------------------------------------------------------
@@ -478,6 +536,28 @@ def _parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=_cmd_oc)
 
+    sp = sub.add_parser("simulate", help="trial-conduct Monte Carlo (accrual, delay, dropout)")
+    sp.add_argument("designs", nargs="+")
+    sp.add_argument("--p", help="true response rates (default: the first design's)")
+    size = sp.add_mutually_exclusive_group()
+    size.add_argument("--n-sims", type=int, default=None, dest="n_sims")
+    size.add_argument("--mcse", type=float, default=None, help="target MCSE of p_efficacy")
+    sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument("--workers", type=int, default=1)
+    sp.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
+    sp.add_argument("--checkpoint", default=None, help="directory for resumable chunks")
+    sp.add_argument("--accrual", default="2", help="patients per month (per period: a,b,...)")
+    sp.add_argument("--periods", default=None, help="period starts in months: 0,3,...")
+    sp.add_argument("--delay", default="2.5", help="months to a known response: d or lo,hi")
+    sp.add_argument("--dropout", type=float, default=0.0, help="P(non-evaluable)")
+    sp.add_argument("--on-interim", choices=("continue", "pause"), default="continue",
+                    dest="on_interim")
+    sp.add_argument("--decision-lag", type=float, default=0.0, dest="decision_lag")
+    sp.add_argument("--out", default=None, help="write the xarray Dataset (netCDF)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(sp)
+    sp.set_defaults(func=_cmd_simulate)
+
     sp = sub.add_parser("posterior", help="posterior per cohort of a multi-cohort design")
     sp.add_argument("design")
     sp.add_argument(
@@ -518,6 +598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt as exc:
+        print(f"adaptive2: {exc}", file=sys.stderr)
+        return 130
     return 0
 
 
