@@ -203,3 +203,27 @@ def test_cli_multi_cohort_oc_and_posterior_json(capsys):
         assert summ["interval"][0] < summ["median"] < summ["interval"][1]
     assert main(["posterior", path, "--data", "frontline=18of25"]) == 2
     assert main(["oc", path, "--p", "0.3"]) == 2
+
+
+def test_borrowing_summary_against_independent_analysis():
+    from adaptive2.multicohort import borrowing_summary
+
+    model = Model(kind="hierarchical")
+    d = CohortDesign(name="bs", model=model, cohorts=COHORTS,
+                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
+    summ = borrowing_summary(d)
+    indep = cohort_oc(CohortDesign(name="bs-ind", model=Model(kind="independent"),
+                                   cohorts=COHORTS, final=PosteriorProbability(0.4, 0.9),
+                                   scenarios=SCEN))
+    borrowed = cohort_oc(d)
+    # post-IO is null in "null" and "mixed": the worst case is the max over those
+    pe = borrowed["p_efficacy"].sel(cohort="post_io")
+    worst = max(pe.sel(scenario="null").item(), pe.sel(scenario="mixed").item())
+    assert summ.loc["post_io", "worst_type1"] == pytest.approx(worst, abs=1e-12)
+    pi = indep["p_efficacy"].sel(cohort="post_io")
+    assert summ.loc["post_io", "worst_type1_independent"] == pytest.approx(
+        max(pi.sel(scenario="null").item(), pi.sel(scenario="mixed").item()), abs=1e-12)
+    # borrowing from a working frontline cohort inflates post-IO's type I error
+    assert summ.loc["post_io", "type1_inflation"] > 0
+    assert summ.loc["frontline", "power_gain"] == pytest.approx(
+        summ.loc["frontline", "mean_power"] - summ.loc["frontline", "mean_power_independent"])

@@ -27,7 +27,7 @@ from adaptive2.errors import DesignError
 from adaptive2.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid, lattice
 from adaptive2.rules import BOP2, Boundary, PosteriorProbability, Rule
 
-__all__ = ["CohortDesign", "CohortScenario", "cohort_oc"]
+__all__ = ["CohortDesign", "CohortScenario", "borrowing_summary", "cohort_oc"]
 
 _SUPPORTED = (PosteriorProbability, BOP2, Boundary)
 
@@ -518,3 +518,50 @@ def _scenarios_from(obj: Sequence[Mapping[str, Any]]) -> tuple[CohortScenario, .
         name = d.pop("name", f"scenario {i + 1}")
         out.append(CohortScenario(name, tuple(d.items())))
     return tuple(out)
+
+
+def borrowing_summary(design: CohortDesign, scenarios: Iterable[CohortScenario] | None = None):
+    """Type I error inflation and power gain of borrowing, against independent analysis.
+
+    The same design is evaluated exactly twice: with its model, and with
+    ``Model(kind="independent")`` (each cohort alone with the model's NEX prior,
+    historical strata tied to a cohort kept as they are). For each cohort the
+    table gives, over the scenarios where the cohort is null, the worst-case
+    ``p_efficacy`` (type I error) under both, and over the alternative scenarios
+    the power under both.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort: ``worst_type1``, ``worst_type1_scenario``,
+        ``worst_type1_independent``, ``type1_inflation``, ``mean_power``,
+        ``mean_power_independent``, ``power_gain``.
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    scen = tuple(design.scenarios if scenarios is None else scenarios)
+    borrowed = cohort_oc(design, scen)
+    tied = tuple(h for h in design.model.historical if h.tie is not None)
+    indep_model = dataclasses.replace(design.model, kind="independent", historical=tied)
+    indep = cohort_oc(dataclasses.replace(design, model=indep_model), scen)
+    rows = []
+    for c in design.names:
+        roles = borrowed["role"].sel(cohort=c).values
+        pe = borrowed["p_efficacy"].sel(cohort=c).values
+        pi = indep["p_efficacy"].sel(cohort=c).values
+        null = roles == "null"
+        alt = roles == "alternative"
+        row: dict[str, Any] = {"cohort": c}
+        if null.any():
+            i = int(np.argmax(np.where(null, pe, -1.0)))
+            row.update(worst_type1=float(pe[i]), worst_type1_scenario=scen[i].name,
+                       worst_type1_independent=float(pi[null].max()),
+                       type1_inflation=float(pe[i] - pi[null].max()))
+        if alt.any():
+            row.update(mean_power=float(pe[alt].mean()),
+                       mean_power_independent=float(pi[alt].mean()),
+                       power_gain=float(pe[alt].mean() - pi[alt].mean()))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("cohort")
