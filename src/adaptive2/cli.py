@@ -333,6 +333,17 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
         "p_efficacy is type I error for role=null and power for role=alternative; fwer = "
         "P(any null cohort declared efficacious)\n" + _table(rows, cols)
     )
+    if not args.json:
+        from adaptive2.multicohort import borrowing_summary
+
+        summ = borrowing_summary(design).reset_index().to_dict("records")
+        keys = ("cohort", "worst_type1", "worst_type1_scenario", "worst_type1_independent",
+                "type1_inflation", "mean_power", "mean_power_independent", "power_gain")
+        text += (
+            "\n\nBorrowing against independent analysis (worst case over the null "
+            "scenarios; mean power over the alternatives):\n"
+            + _table(summ, [k for k in keys if k in summ[0]])
+        )
     _emit(args, rows, text)
 
 
