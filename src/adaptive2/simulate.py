@@ -24,7 +24,8 @@ Model of one cohort (all times in months)
 * The final analysis uses the first ``N`` evaluable outcomes.
 
 Reproducibility: random numbers are patient-level uniforms drawn per
-(scenario key, chunk) from ``SeedSequence(entropy, spawn_key=(key, chunk))``
+(scenario key, chunk, block of 16 patients) from
+``SeedSequence(entropy, spawn_key=(key, chunk, block))``
 with a fixed chunk size, so results are bit-identical for any number of
 workers, any completion order and after a resume; every design in one run sees
 the same simulated patients (common random numbers).
@@ -154,24 +155,35 @@ class _Task:
 # ---------------------------------------------------------------------------
 # The vectorised kernel: one chunk of one scenario for every design
 # ---------------------------------------------------------------------------
+BLOCK = 16  # patients per random-number block
+
+
 def _kernel(
     designs: Sequence[Design],
     conduct: Conduct,
     p: float,
-    rng: np.random.Generator,
+    blocks: Callable[[int], np.random.Generator],
     size: int,
     chunk_size: int,
 ) -> dict[str, np.ndarray]:
-    """Simulate ``size`` trials; return per-design sufficient statistics."""
+    """Simulate ``size`` trials; return per-design per-trial results.
+
+    Patient-level uniforms come in blocks of ``BLOCK`` patients, block b drawn from
+    its own stream ``blocks(b)``, so a trial's first patients are the same whatever
+    number of patients the run needs (other designs, dropout) — common random
+    numbers in the strict sense.
+    """
     n_max = max(d.n_max for d in designs)
     q = conduct.p_nonevaluable
     # patients to draw: enough to find n_max evaluable ones with overwhelming probability
     m = int(np.ceil(n_max / (1 - q) + 8 * np.sqrt(n_max * q / (1 - q) ** 2 + 1))) + 5
+    n_blocks = -(-m // BLOCK)
+    m = n_blocks * BLOCK
     # fixed-size draws (chunk_size, not size) keep streams identical for partial chunks
-    u_gap = rng.random((chunk_size, m))[:size]
-    u_eval = rng.random((chunk_size, m))[:size]
-    u_resp = rng.random((chunk_size, m))[:size]
-    u_delay = rng.random((chunk_size, m))[:size]
+    u = np.concatenate(
+        [blocks(b).random((chunk_size, 4, BLOCK))[:size] for b in range(n_blocks)], axis=2
+    )
+    u_gap, u_eval, u_resp, u_delay = u[:, 0], u[:, 1], u[:, 2], u[:, 3]
     gaps = -np.log1p(-u_gap)  # unit exponential
     evaluable = u_eval >= q
     response = (u_resp < p) & evaluable
@@ -217,7 +229,11 @@ def _one_design(
     for k in range(K):
         nk = int(looks[k])
         pos_k = pos_of[:, nk - 1]  # enrolment index of the n_k-th evaluable patient
-        known = np.where(evaluable & enrolled_mask, arrival + delay, np.inf)
+        mask = enrolled_mask
+        if conduct.on_interim == "pause":
+            # enrolment is paused after the n_k-th evaluable patient
+            mask = mask & (np.arange(m)[None, :] <= pos_k[:, None])
+        known = np.where(evaluable & mask, arrival + delay, np.inf)
         # trigger: n_k evaluable outcomes known -> the n_k-th smallest known time
         part = np.partition(known, nk - 1, axis=1)
         t_trig = part[:, nk - 1]
@@ -226,15 +242,13 @@ def _one_design(
         r_k = (response & in_analysis).sum(axis=1)
         t_dec = t_trig + conduct.decision_lag
         t_decision[alive, k] = t_dec[alive]
-        if k < K - 1:
-            fut = alive & (r_k <= a[k])
-            eff = alive & (r_k >= b[k])
-        else:
-            eff = alive & (r_k >= b[k])
-            fut = alive & ~eff
-        stopping = fut | eff
-        reason[fut] = 0 if k < K - 1 else 2
+        fut = alive & (r_k <= a[k])
+        eff = alive & (r_k >= b[k])
+        consider = alive & ~fut & ~eff if k == K - 1 else np.zeros(size, dtype=bool)
+        stopping = fut | eff | consider
+        reason[fut] = 0
         reason[eff] = 1
+        reason[consider] = 2  # final look between the boundaries (dual designs)
         stop_look[stopping] = k
         t_stop[stopping] = t_dec[stopping]
         r_at_stop[stopping] = r_k[stopping]
@@ -347,8 +361,14 @@ def _add(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray]) -> dict[
 def _run_task(payload: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarray]]]:
     designs, conduct, entropy, spawn, task, chunk_size = payload
     root = np.random.SeedSequence(entropy, spawn_key=tuple(spawn))
-    rng = stream(root, task.key, task.chunk)
-    raw = _kernel(designs, conduct, task.p, rng, task.size, chunk_size)
+    raw = _kernel(
+        designs,
+        conduct,
+        task.p,
+        lambda b: stream(root, task.key, task.chunk, b),
+        task.size,
+        chunk_size,
+    )
     stats = {d.name: _chunk_stats(raw[d.name], d, task.p) for d in designs}
     return task.scenario, task.chunk, stats
 
@@ -464,9 +484,12 @@ def simulate(
         p1=items[0].p1,
         default=items[0].scenarios or (0.3, 0.4, 0.5, 0.6),
     )
+    ckpt = None if checkpoint is None else Path(checkpoint)
+    if seed is None and ckpt is not None and (ckpt / "manifest.json").exists():
+        # resuming without a seed: continue the saved run's random streams
+        seed = int(json.loads((ckpt / "manifest.json").read_text())["seed_entropy"])
     root = seed_sequence(seed)
     manifest = _manifest(items, scen, conduct, root, chunk_size)
-    ckpt = None if checkpoint is None else Path(checkpoint)
     if ckpt is not None:
         ckpt.mkdir(parents=True, exist_ok=True)
         mpath = ckpt / "manifest.json"
@@ -758,14 +781,14 @@ def _dataset(
             "p": ("scenario", [s.p for s in scen]),
             "role": ("scenario", [s.role for s in scen]),
             "look": np.arange(1, K + 1),
-            "reason": ["futility", "efficacy", "final_fail"],
+            "reason": ["futility", "efficacy", "consider"],
         },
         attrs=provenance(
             method="monte_carlo",
             n_sims=int(v["n_sims"].min()),
             seed_entropy=str(root.entropy),
             chunk_size=int(chunk_size),
-            stream_scheme="SeedSequence(entropy, spawn_key=(scenario_key, chunk))",
+            stream_scheme="SeedSequence(entropy, spawn_key=(scenario_key, chunk, block))",
             conduct=json.dumps(asdict(conduct)),
             wall_time_s=round(wall, 3),
             workers="dask" if client is not None else str(workers),
