@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test validate bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@for f in designs/frontline-*.toml; do \
-	  echo "================================================================"; \
+	$(BIN)/adaptive2 compare designs/*.toml --scenarios designs/scenarios.toml --out reports/ilkn421h
+	@echo
+	@for f in designs/frontline-pp.toml designs/two-cohort-bhm.toml; do \
 	  $(BIN)/adaptive2 boundaries $$f || exit $$?; echo; \
-	  $(BIN)/adaptive2 oc $$f || exit $$?; echo; \
 	done
+	$(BIN)/adaptive2 oc designs/two-cohort-bhm.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Slow cross-checks (PyMC NUTS against the quadrature engine); needs the bayes extra.
+validate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bayes]"
+	$(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done

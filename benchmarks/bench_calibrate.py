@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_time, report, save
 from adaptive2 import BOP2, Beta, Design
 from adaptive2.calibrate import calibrate, calibrate_bop2
 from adaptive2.designs import _boundaries
 from adaptive2.io import load_design
+
+from _timing import median_time, report, save
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDAS = np.linspace(0.5, 0.99, 21)

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_time, report, save
 from adaptive2 import Beta, Design, PosteriorProbability, PredictiveProbability
 from adaptive2.designs import _boundaries
 from adaptive2.oc import oc
+
+from _timing import median_time, report, save
 
 P = np.linspace(0.0, 1.0, 101)
 DESIGN = Design(

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_time, report, save
 from adaptive2.search import design_search, lee_liu
+
+from _timing import median_time, report, save
 
 KW = {"alpha": 0.10, "power": 0.80, "n_range": (10, 60), "first_look": 10}
 

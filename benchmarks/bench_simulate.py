@@ -18,9 +18,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_time, report, save
 from adaptive2.io import load_design
 from adaptive2.simulate import Conduct, simulate
+
+from _timing import median_time, report, save
 
 DESIGN = load_design(Path(__file__).resolve().parents[1] / "designs" / "frontline-pp.toml")
 SCENARIOS = (0.4, 0.6)

@@ -11,6 +11,7 @@ def _is_multi(path: Path) -> bool:
         return "cohorts" in tomllib.load(fh)
 
 
-ALL = sorted(DESIGNS_DIR.glob("*.toml"))
+SCENARIOS = DESIGNS_DIR / "scenarios.toml"
+ALL = sorted(p for p in DESIGNS_DIR.glob("*.toml") if p != SCENARIOS)
 SINGLE_COHORT = [p for p in ALL if not _is_multi(p)]
 MULTI_COHORT = [p for p in ALL if _is_multi(p)]

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from _shipped import SINGLE_COHORT
 from adaptive2.cli import main
 from adaptive2.io import dumps_toml, load_design
+
+from _shipped import SINGLE_COHORT
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS_DIR = ROOT / "designs"

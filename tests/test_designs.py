@@ -9,7 +9,6 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from _shipped import SINGLE_COHORT
 from adaptive2.designs import Boundaries, Design
 from adaptive2.errors import DesignError
 from adaptive2.io import load_design
@@ -21,6 +20,8 @@ from adaptive2.rules import (
     PosteriorProbability,
     PredictiveProbability,
 )
+
+from _shipped import SINGLE_COHORT
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
 mpmath.mp.dps = 30

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from _shipped import SINGLE_COHORT
 from adaptive2.designs import Design
 from adaptive2.errors import DesignError, DesignFileError
 from adaptive2.io import (
@@ -33,6 +32,8 @@ from adaptive2.rules import (
     PosteriorProbability,
     PredictiveProbability,
 )
+
+from _shipped import SINGLE_COHORT
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
 SHIPPED = SINGLE_COHORT

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from _shipped import MULTI_COHORT
 from adaptive2 import Beta, Design, oc
 from adaptive2.cli import main
 from adaptive2.errors import DesignError, DesignFileError
@@ -14,6 +13,8 @@ from adaptive2.hierarchical import Cohort, Historical, Model
 from adaptive2.io import cohort_design_from_dict, cohort_design_to_dict, load_any
 from adaptive2.multicohort import CohortDesign, CohortScenario, _decisions_cached, cohort_oc
 from adaptive2.rules import Boundary, PosteriorProbability, PredictiveProbability
+
+from _shipped import MULTI_COHORT
 
 COHORTS = (Cohort("frontline", 0.4, 0.6, (12, 24)), Cohort("post_io", 0.1, 0.3, (10, 20)))
 SCEN = (

@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "SearchResult": "adaptive2.search",
     "calibrate": "adaptive2.calibrate",
     "SimonDesign": "adaptive2.simon",
+    "compare": "adaptive2.compare",
     "conflict": "adaptive2.priors",
     "design_search": "adaptive2.search",
     "lee_liu": "adaptive2.search",
@@ -87,6 +88,7 @@ __all__ = [
     "SimonDesign",
     "__version__",
     "calibrate",
+    "compare",
     "conflict",
     "design_search",
     "ess",
@@ -104,6 +106,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.calibrate import calibrate
+    from adaptive2.compare import compare
     from adaptive2.designs import Boundaries, Design
     from adaptive2.errors import CalibrationError, DesignError, DesignFileError
     from adaptive2.hierarchical import Cohort, Historical, Model, posterior

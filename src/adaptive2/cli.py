@@ -451,6 +451,34 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     _emit(args, payload, text)
 
 
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from adaptive2.compare import compare, load_scenarios, write_outputs
+
+    # `designs/*.toml` also matches the scenario file itself: leave it out
+    skip = Path(args.scenarios).resolve() if args.scenarios else None
+    designs = [_load(p) for p in args.designs if Path(p).resolve() != skip]
+    if not designs:
+        raise _BadInput("give at least one design file")
+    names = [d.name for d in designs]
+    if len(set(names)) != len(names):
+        raise _BadInput(f"design names must be distinct; got {names}")
+    grid = load_scenarios(args.scenarios) if args.scenarios else None
+    table = compare(designs, grid)
+    written = write_outputs(table, args.out) if args.out else []
+    records = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in r.items()} for r in table.to_dict("records")]
+    cols = ["design", "cohort", "scenario", "label", "p_efficacy", "p_early_stop",
+            "expected_n", "sd_n", "max_n"]
+    if table["fwer"].notna().any():
+        cols.append("fwer")
+    text = ("Designs side by side (all figures exact)\n" + _table(records, cols))
+    if written:
+        text += "\n\nwritten: " + ", ".join(str(p) for p in written)
+    _emit(args, records, text)
+
+
 # ---------------------------------------------------------------------------
 # calibrate
 # ---------------------------------------------------------------------------
@@ -546,6 +574,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=None)
     common(sp)
     sp.set_defaults(func=_cmd_oc)
+
+    sp = sub.add_parser("compare", help="designs side by side under one scenario grid")
+    sp.add_argument("designs", nargs="+")
+    sp.add_argument("--scenarios", default=None, help="scenario file (designs/scenarios.toml)")
+    sp.add_argument("--out", default=None, help="directory for compare.csv/.json/.md")
+    common(sp)
+    sp.set_defaults(func=_cmd_compare)
 
     sp = sub.add_parser("simulate", help="trial-conduct Monte Carlo (accrual, delay, dropout)")
     sp.add_argument("designs", nargs="+")
