@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/adaptive2 oc designs/two-cohort-bhm.toml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Slow cross-checks (PyMC NUTS against the quadrature engine); needs the bayes extra.
 validate: $(STAMP)

@@ -420,19 +420,24 @@ class _Engine:
         nodes = self.theta[::2] if coarse else self.theta
         return _hat_weights(nodes, np.array([m]), np.array([s]))[:, 0]
 
-    def integrate(self, values: np.ndarray, cohort: str | None) -> tuple[np.ndarray, np.ndarray]:
+    def integrate(
+        self, values: np.ndarray, cohort: str | None, coarse: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Richardson-extrapolated ∫ f(θ) N(θ | μ, τ²) dθ and ∫ f(θ) NEX(θ) dθ.
 
-        ``values`` holds f on the θ nodes (rows are separate functions). The hat rule
-        is second-order; combining the full and the every-other-node grids,
+        ``values`` holds f on the θ nodes (rows are separate functions); ``coarse``
+        the values to use on every other node (default ``values[:, ::2]``; they
+        differ where f has a step, whose cell fractions depend on the grid). The hat
+        rule is second-order; combining the full and the every-other-node grids,
         (4 I_h − I_2h) / 3, cancels the h² term. Returns (EX part (R, G), NEX part (R,)).
         """
-        ex = (4 * (values @ self.kernel) - values[:, ::2] @ self.kernel_c) / 3
+        coarse = values[:, ::2] if coarse is None else coarse
+        ex = (4 * (values @ self.kernel) - coarse @ self.kernel_c) / 3
         nex = np.zeros(values.shape[0])
         if cohort is not None:
             nex = (
                 4 * (values @ self.nex_weights(cohort))
-                - values[:, ::2] @ self.nex_weights(cohort, coarse=True)
+                - coarse @ self.nex_weights(cohort, coarse=True)
             ) / 3
         return ex, nex
 
@@ -455,11 +460,21 @@ class _Engine:
                     )
                 o = self.offset[h.tie] if h.p0 is None else _off(self.model, h.p0)
                 lik = np.exp(self.log_lik(o, np.array([h.r]), h.n, h.weight)[0])
-                # integrate theta_h ~ N(theta_j, sd^2) on the grid, Richardson-extrapolated
+                # integrate theta_h ~ N(theta_j, sd^2): on the grid, Richardson-extrapolated,
+                # or, for a tie narrower than the grid, by Gauss-Legendre on the likelihood
                 sd = np.full_like(self.theta, h.tie_sd)
-                fine = lik @ _hat_weights(self.theta, self.theta, sd)
-                coarse = lik[::2] @ _hat_weights(self.theta[::2], self.theta, sd)
-                conv = np.clip((4 * fine - coarse) / 3, 0.0, None)
+                if h.tie_sd >= 2 * self.h:
+                    fine = lik @ _hat_weights(self.theta, self.theta, sd)
+                    coarse = lik[::2] @ _hat_weights(self.theta[::2], self.theta, sd)
+                    conv = np.clip((4 * fine - coarse) / 3, 0.0, None)
+                else:
+                    t = self.theta[:, None] + 9 * h.tie_sd * _GL_Z[None, :]
+                    eta = t + o
+                    ll = h.weight * (
+                        h.r * special.log_expit(eta) + (h.n - h.r) * special.log_expit(-eta)
+                    )
+                    wts = 9 * h.tie_sd * _GL_W * _npdf(9 * _GL_Z) / h.tie_sd
+                    conv = np.exp(ll) @ wts
                 ties[h.tie] = ties.get(h.tie, 1.0) * conv
                 continue
             if self.model.kind not in ("hierarchical", "exnex", "pooled"):
@@ -546,6 +561,10 @@ class _Engine:
 
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _npdf(z: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * z * z) * _INV_SQRT_2PI
 
 
 def _flush(a: np.ndarray, floor: float = 1e-280) -> np.ndarray:
@@ -687,7 +706,13 @@ def _cohort_pieces(
     R, G = n + 1, len(eng.mu)
     outs = []
     stacked = np.concatenate([lik, lik * above[None, :], lik * p[None, :]])
-    ex, nex = eng.integrate(stacked, cohort if nex_nodes is not None else None)
+    nodes_c = eng.theta[::2]
+    above_c = (
+        _above_fraction(nodes_c, th) if np.isfinite(th) else np.full(len(nodes_c), float(th < 0))
+    )
+    lik_c = lik[:, ::2]
+    stacked_c = np.concatenate([lik_c, lik_c * above_c[None, :], lik_c * p[None, ::2]])
+    ex, nex = eng.integrate(stacked, cohort if nex_nodes is not None else None, stacked_c)
     if ex_nodes is not None and (eng.point.any() or eng.narrow.any()):
         # columns with tau too small for the theta grid: exact likelihood evaluations
         rr = np.arange(R, dtype=float).reshape((R,) + (1,) * 2)
