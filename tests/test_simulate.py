@@ -616,3 +616,23 @@ def test_adding_a_design_leaves_the_others_unchanged(pp, simon):
     for var in ("p_efficacy", "expected_enrolled", "mean_duration", "bias"):
         assert alone[var].sel(design="frontline-pp").item() == both[var].sel(
             design="frontline-pp").item(), var
+
+
+def test_paired_differences_and_enrolled_distribution(pp, simon):
+    conduct = Conduct(delay=2.0, p_nonevaluable=0.1)
+    res = run([pp, simon], (0.4, 0.6), conduct=conduct, n_sims=4000, seed=5, chunk_size=1000)
+    # the paired difference is the difference of the two estimates ...
+    diff = res["p_efficacy"].sel(design="frontline-simon") - res["p_efficacy"].sel(
+        design="frontline-pp")
+    np.testing.assert_allclose(res["p_efficacy_diff"].sel(design="frontline-simon"), diff,
+                               atol=1e-12)
+    assert (res["p_efficacy_diff"].sel(design="frontline-pp") == 0).all()
+    # ... with a smaller MCSE than treating the designs as independent (common patients)
+    unpaired = np.hypot(res["p_efficacy_mcse"].sel(design="frontline-simon"),
+                        res["p_efficacy_mcse"].sel(design="frontline-pp"))
+    assert (res["p_efficacy_diff_mcse"].sel(design="frontline-simon") < unpaired).all()
+    # the distribution of patients enrolled sums to one and has the reported mean
+    dist = res["p_enrolled"]
+    np.testing.assert_allclose(dist.sum("n_enrolled"), 1.0, atol=1e-12)
+    mean = (dist * dist["n_enrolled"]).sum("n_enrolled")
+    np.testing.assert_allclose(mean, res["expected_enrolled"], rtol=1e-12)

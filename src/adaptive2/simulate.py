@@ -286,6 +286,7 @@ def _one_design(
         "post_mean": post_mean,
         "lo": lo[idx, r_at_stop],
         "hi": hi[idx, r_at_stop],
+        "n_drawn": m,
     }
 
 
@@ -331,9 +332,7 @@ def _chunk_stats(res: dict[str, np.ndarray], design: Design, p: float) -> dict[s
         "stop": stop,
         "n_sum": np.array([n.sum(), (n**2).sum()]),
         "enrolled_sum": np.array([e.sum(), (e**2).sum()]),
-        "enrolled_hist": np.bincount(res["enrolled"], minlength=4 * design.n_max + 64)[
-            : 4 * design.n_max + 64
-        ].astype(float),
+        "enrolled_hist": np.bincount(res["enrolled"], minlength=res["n_drawn"] + 1).astype(float),
         "duration_sum": np.array([t.sum(), (t**2).sum()]),
         "duration_sample": np.sort(t)[:: max(1, len(t) // 200)],
         "bias_sum": np.array([err.sum(), (err**2).sum()]),
@@ -370,6 +369,14 @@ def _run_task(payload: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarray]
         chunk_size,
     )
     stats = {d.name: _chunk_stats(raw[d.name], d, task.p) for d in designs}
+    # paired differences against the first design (common random numbers)
+    ref = raw[designs[0].name]
+    for d in designs:
+        res = raw[d.name]
+        de = (res["reason"] == 1).astype(float) - (ref["reason"] == 1)
+        dn = res["enrolled"].astype(float) - ref["enrolled"]
+        stats[d.name]["paired_eff"] = np.array([de.sum(), (de**2).sum()])
+        stats[d.name]["paired_enrolled"] = np.array([dn.sum(), (dn**2).sum()])
     return task.scenario, task.chunk, stats
 
 
@@ -458,7 +465,11 @@ def simulate(
         Dims ``design``, ``scenario``, ``look``, ``reason``; the OC variables of
         :func:`adaptive2.oc.oc` with ``_mcse`` twins, plus ``expected_enrolled``,
         ``mean_duration`` and duration quantiles, ``mean_time_to_decision`` per
-        look, ``bias`` and ``coverage`` of the posterior-mean ORR estimate.
+        look, ``bias`` and ``coverage`` of the posterior-mean ORR estimate,
+        ``p_enrolled`` (distribution of patients enrolled), and the paired
+        differences against the first design ``p_efficacy_diff`` and
+        ``expected_enrolled_diff`` with their own ``_mcse`` (common random numbers
+        make them much smaller than the unpaired MCSE).
     """
     t0 = time.perf_counter()
     items = [designs] if isinstance(designs, Design) else list(designs)
@@ -772,6 +783,31 @@ def _dataset(
     data["p_stop_at"] = (("design", "scenario", "look", "reason"), p_stop_at)
     data["p_stop_at_mcse"] = (("design", "scenario", "look", "reason"), p_stop_mcse)
     data["mean_time_to_decision"] = (("design", "scenario", "look"), t_dec)
+    # paired differences against the first design, with their own (smaller) MCSE
+    for name, key in (
+        ("p_efficacy_diff", "paired_eff"),
+        ("expected_enrolled_diff", "paired_enrolled"),
+    ):
+        val = np.full(shape, np.nan)
+        err = np.full(shape, np.nan)
+        for di, d in enumerate(designs):
+            for si in range(S):
+                a = acc[d.name][si]
+                n = a["count"][0]
+                m1, m2 = a[key][0] / n, a[key][1] / n
+                val[di, si] = m1
+                err[di, si] = np.sqrt(max(m2 - m1 * m1, 0.0) / n)
+        data[name] = (("design", "scenario"), val)
+        data[f"{name}_mcse"] = (("design", "scenario"), err)
+    # distribution of the number of patients enrolled (overrun and replacements included)
+    width = max(len(acc[d.name][si]["enrolled_hist"]) for d in designs for si in range(S))
+    dist = np.zeros((D, S, width))
+    for di, d in enumerate(designs):
+        for si in range(S):
+            h = acc[d.name][si]["enrolled_hist"]
+            dist[di, si, : len(h)] = h / acc[d.name][si]["count"][0]
+    last = int(np.flatnonzero(dist.sum(axis=(0, 1)))[-1]) + 1
+    data["p_enrolled"] = (("design", "scenario", "n_enrolled"), dist[..., :last])
     ds = xr.Dataset(
         data,
         coords={
@@ -782,6 +818,7 @@ def _dataset(
             "role": ("scenario", [s.role for s in scen]),
             "look": np.arange(1, K + 1),
             "reason": ["futility", "efficacy", "consider"],
+            "n_enrolled": np.arange(last),
         },
         attrs=provenance(
             method="monte_carlo",
