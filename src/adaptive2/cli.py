@@ -182,9 +182,9 @@ def _load(path: str) -> Any:
 
 
 def _is_multi(design: Any) -> bool:
-    from adaptive2.multicohort import CohortDesign
-
-    return isinstance(design, CohortDesign)
+    # the module is loaded iff a multi-cohort design was; keeps the single-cohort path light
+    module = sys.modules.get("adaptive2.multicohort")
+    return module is not None and isinstance(design, module.CohortDesign)
 
 
 def _cmd_boundaries(args: argparse.Namespace) -> None:

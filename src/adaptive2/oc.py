@@ -28,6 +28,7 @@ attrs
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -324,9 +325,9 @@ def oc(
     >>> round(float(oc(d, [0.2])["p_efficacy"].item()), 4)  # P(Bin(20, 0.2) >= 7)
     0.0867
     """
-    from adaptive2.multicohort import CohortDesign, cohort_oc
-
-    if isinstance(designs, CohortDesign):
+    multicohort = sys.modules.get("adaptive2.multicohort")  # loaded iff such designs exist
+    if multicohort is not None and isinstance(designs, multicohort.CohortDesign):
+        cohort_oc = multicohort.cohort_oc
         if method != "exact":
             raise DesignError(
                 "`method` of oc must be 'exact' for a multi-cohort design (the quadrature "
