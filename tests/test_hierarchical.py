@@ -57,8 +57,9 @@ OFF_GRID = _engine_bug(
     "at 0.2 (the coarse-level fractions of the Richardson step, once 1.4e-3, are fixed)"
 )
 SMALL_TAU = _engine_bug(
-    "τ below the θ step: P(p > p0)'s μ-integrand jumps at μ = threshold and is summed "
-    "on the n_mu grid (step 0.1) without correction; errors 2e-4 to 1.1e-3"
+    "τ prior concentrated below the θ step (half-t, scale 0.01): default and fine grids "
+    "still differ by more than 1e-4, although the brute-force and τ → 0 checks pass since "
+    "the μ cells near the threshold were refined"
 )
 THETA_RANGE = _engine_bug(
     "prior mass beyond ±theta_max: tails are lumped on the end nodes and μ is clipped "
@@ -309,7 +310,7 @@ def _brute_case(name: str) -> dict[str, tuple[float, float]]:
     return brute(model, cohorts, data, **BRUTE_STEP.get(name, {}))
 
 
-KNOWN = {"tau-small": SMALL_TAU, "vague-mu": THETA_RANGE}
+KNOWN = {"vague-mu": THETA_RANGE}
 
 
 @pytest.mark.filterwarnings("ignore::adaptive2.errors.ConvergenceWarning")  # tau_scale 0.01
@@ -455,7 +456,6 @@ def _max_diff(a, b, cohorts) -> tuple[float, float]:
     return dp, dm
 
 
-@SMALL_TAU
 @pytest.mark.filterwarnings("ignore::adaptive2.errors.ConvergenceWarning")
 def test_tau_to_zero_is_pooled() -> None:
     """τ ~ half-normal(1e-4): the cohorts' log-odds differ by ~1e-4, so the models agree.

@@ -307,7 +307,11 @@ FINE_GRID = QuadratureGrid(n_theta=1201, theta_max=14.0, n_mu=801, n_tau=100)
 
 
 def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """τ nodes: 0 plus a log-uniform grid from 1e-4 s to the prior's 0.99995 quantile.
+    """τ nodes: 0 plus a log-uniform grid from 1e-4 s to far in the prior's upper tail.
+
+    The grid reaches the 1 − 1e-12 quantile (half-normal; half-t at most 50 s) or the
+    1 − 5e-5 quantile (half-Cauchy, about 12,700 s), because data from conflicting
+    cohorts can push the posterior of τ deep into an informative prior's tail.
 
     The positive nodes use the trapezoid rule in u = log τ, weights p(τ) τ Δu, which
     converges exponentially fast for these smooth, tail-decaying integrands; the node
@@ -317,7 +321,7 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     if model.tau_prior == "half_normal":
         cdf = lambda t: 2 * special.ndtr(t / s) - 1  # noqa: E731
         pdf = lambda t: 2 / s * stats.norm.pdf(t / s)  # noqa: E731
-        top = s * stats.norm.ppf(1 - 0.5e-4 / 2)
+        top = s * stats.norm.ppf(1 - 1e-12)
     elif model.tau_prior == "half_cauchy":
         cdf = lambda t: 2 / np.pi * np.arctan(t / s)  # noqa: E731
         pdf = lambda t: 2 / (np.pi * s * (1 + (t / s) ** 2))  # noqa: E731
@@ -326,7 +330,7 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
         nu = model.tau_df
         cdf = lambda t: 2 * stats.t.cdf(t / s, nu) - 1  # noqa: E731
         pdf = lambda t: 2 / s * stats.t.pdf(t / s, nu)  # noqa: E731
-        top = s * stats.t.ppf(1 - 0.5e-4 / 2, nu)
+        top = s * min(stats.t.ppf(1 - 1e-12, nu), 50.0)
     lo = 1e-4 * s
     pos = np.geomspace(lo, top, n - 1)
     du = np.log(pos[1] / pos[0])
@@ -334,21 +338,43 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([[0.0], pos]), w / w.sum()
 
 
-def _mu_nodes(model: Model, n: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
+def _mu_nodes(model: Model, n: int, limit: float) -> tuple[np.ndarray, ...]:
     """μ nodes: midpoints of uniform cells over ±5 prior sd, an edge at the prior mean.
 
-    Weights are proportional to the prior density (within ±limit). On the
-    logit-offset scale the prior mean is 0, the usual decision threshold
-    (p_j = p0_j), so a posterior that is nearly a step in μ there (τ → 0) is
-    integrated without an O(h) error.
+    Returns (nodes, weights, cell widths); weights are the prior density times the
+    cell width, normalised (within ±limit). On the logit-offset scale the prior mean
+    is usually 0, the decision threshold p_j = p0_j, so a posterior that is nearly a
+    step in μ there (τ → 0) is integrated without an O(h) error.
     """
     half = min(5 * model.mu_sd, limit)
     k = max(n // 2, 2)
     step = half / k
     mu = model.mu_mean + (np.arange(-k, k) + 0.5) * step
-    logw = -0.5 * ((mu - model.mu_mean) / model.mu_sd) ** 2
+    width = np.full_like(mu, step)
+    return mu, _mu_weights(model, mu, width), width
+
+
+def _mu_weights(model: Model, mu: np.ndarray, width: np.ndarray) -> np.ndarray:
+    logw = -0.5 * ((mu - model.mu_mean) / model.mu_sd) ** 2 + np.log(width)
     w = np.exp(logw - logw.max())
-    return mu, w / w.sum()
+    return w / w.sum()
+
+
+def _refine_mu(
+    model: Model, mu: np.ndarray, width: np.ndarray, *, centre: float, half: float, factor: int
+) -> tuple[np.ndarray, ...]:
+    """Split the cells within ``half`` of ``centre`` into ``factor`` sub-cells."""
+    near = np.abs(mu - centre) < half + width / 2
+    subs = [mu[~near]]
+    sub_w = [width[~near]]
+    for m, w in zip(mu[near], width[near], strict=True):
+        subs.append(m - w / 2 + (np.arange(factor) + 0.5) * w / factor)
+        sub_w.append(np.full(factor, w / factor))
+    nodes = np.concatenate(subs)
+    widths = np.concatenate(sub_w)
+    order = np.argsort(nodes)
+    nodes, widths = nodes[order], widths[order]
+    return nodes, _mu_weights(model, nodes, widths), widths
 
 
 _GL_Z, _GL_W = np.polynomial.legendre.leggauss(24)
@@ -376,29 +402,49 @@ class _Engine:
         self.offset = {
             c.name: (special.logit(c.p0) if model.scale == "logit-offset" else 0.0) for c in cohorts
         }
+        limit = grid.theta_max - 1.0
         if model.kind in ("hierarchical", "exnex"):
             tau, wt = _tau_nodes(model, grid.n_tau)
-            mu, wm = _mu_nodes(model, grid.n_mu, grid.theta_max - 1.0)
-            mu_g, tau_g = np.meshgrid(mu, tau, indexing="ij")
-            self.mu = mu_g.ravel()
-            self.tau = tau_g.ravel()
-            self.log_prior = np.log(np.outer(wm, wt).ravel())
+            mu, wm, hm = _mu_nodes(model, grid.n_mu, limit)
+            # For tau below the theta step, P(theta_j > 0 | mu, tau) is nearly a step in
+            # mu at 0 (p_j = p0_j on the offset scale): those columns get 8x finer mu
+            # cells within 0.5 of it.
+            mu_r, wm_r, hm_r = _refine_mu(model, mu, hm, centre=0.0, half=0.5, factor=8)
+            cols_mu, cols_tau, cols_w, cols_h = [], [], [], []
+            for t, w in zip(tau, wt, strict=True):
+                m_, w_, h_ = (mu_r, wm_r, hm_r) if t <= 2 * self.h else (mu, wm, hm)
+                cols_mu.append(m_)
+                cols_tau.append(np.full_like(m_, t))
+                cols_w.append(w_ * w)
+                cols_h.append(h_)
+            self.mu = np.concatenate(cols_mu)
+            self.tau = np.concatenate(cols_tau)
+            self.log_prior = np.log(np.concatenate(cols_w))
+            self.mu_width = np.concatenate(cols_h)
         elif model.kind == "pooled":
-            mu, wm = _mu_nodes(model, grid.n_mu * 16, grid.theta_max - 1.0)
+            mu, wm, hm = _mu_nodes(model, grid.n_mu * 16, limit)
             self.mu = mu
             self.tau = np.zeros_like(mu)
             self.log_prior = np.log(wm)
+            self.mu_width = hm
         else:
             self.mu = np.zeros(1)
             self.tau = np.zeros(1)
             self.log_prior = np.zeros(1)
-        self.kernel = self._kernel(self.mu, self.tau)  # (theta, G) node weights
-        # every other node: the coarse level of the Richardson extrapolation
-        self.kernel_c = _flush(_hat_weights(self.theta[::2], self.mu, self.tau))
+            self.mu_width = np.ones(1)
         self.point = self.tau <= 0  # columns where theta_j = mu exactly
         # columns whose normal is too narrow for the theta grid: Gauss-Legendre instead
         self.narrow = (self.tau > 0) & (self.tau <= 2 * self.h)
-        self.h_mu = float(np.diff(np.unique(self.mu))[0]) if len(np.unique(self.mu)) > 1 else 1.0
+        self.wide = ~(self.point | self.narrow)  # columns integrated on the theta grid
+        self._rest_kernel: np.ndarray | None = None  # built on demand (posterior densities)
+        if model.kind == "independent":
+            self.wide = np.zeros_like(self.point)
+        # (theta, wide columns) node weights, and every other node: the coarse level of
+        # the Richardson extrapolation
+        self.kernel = self._kernel(self.mu[self.wide], self.tau[self.wide])
+        self.kernel_c = _flush(
+            _hat_weights(self.theta[::2], self.mu[self.wide], self.tau[self.wide])
+        )
         self._hist = self._historical_terms()
 
     # -- kernels -------------------------------------------------------------
@@ -432,7 +478,9 @@ class _Engine:
         (4 I_h − I_2h) / 3, cancels the h² term. Returns (EX part (R, G), NEX part (R,)).
         """
         coarse = values[:, ::2] if coarse is None else coarse
-        ex = (4 * (values @ self.kernel) - coarse @ self.kernel_c) / 3
+        ex = np.zeros((values.shape[0], len(self.mu)))
+        if self.wide.any():
+            ex[:, self.wide] = (4 * (values @ self.kernel) - coarse @ self.kernel_c) / 3
         nex = np.zeros(values.shape[0])
         if cohort is not None:
             nex = (
@@ -516,7 +564,8 @@ class _Engine:
             mu = self.mu[self.point]
             vals = np.exp(loglik(mu))
             if th is not None:
-                vals = vals * np.clip((mu + self.h_mu / 2 - th) / self.h_mu, 0.0, 1.0)
+                hm = self.mu_width[self.point]
+                vals = vals * np.clip((mu + hm / 2 - th) / hm, 0.0, 1.0)
             if extra is not None:
                 vals = vals * special.expit(mu + extra[0])
             out[:, self.point] = vals
@@ -549,6 +598,18 @@ class _Engine:
         if tie is not None:
             lik = lik * tie[None, :]
         return {"lik": lik, "shift": shift[:, 0], "offset": np.full(1, off)}
+
+    def mix_theta(self, weights: np.ndarray) -> np.ndarray:
+        """Σ_g weights_g · (node weights of N(μ_g, τ_g²)) on the θ nodes, all columns."""
+        out = np.zeros_like(self.theta)
+        if self.wide.any():
+            out += self.kernel @ weights[self.wide]
+        rest = ~self.wide
+        if rest.any() and self.model.kind != "independent":
+            if self._rest_kernel is None:
+                self._rest_kernel = _flush(_hat_weights(self.theta, self.mu[rest], self.tau[rest]))
+            out += self._rest_kernel @ weights[rest]
+        return out
 
     def weights_theta(self, cohort: str) -> tuple[np.ndarray | None, np.ndarray | None, float]:
         """(EX kernel (theta, G) or None, NEX cell weights or None, P(EX))."""
@@ -650,9 +711,10 @@ def _engine(model: Model, cohorts: tuple[Cohort, ...], grid: QuadratureGrid) -> 
 
         warnings.warn(
             f"`tau_scale` = {model.tau_scale:g} is below {MIN_VERIFIED_TAU_SCALE:g}: the tau "
-            "prior is close to pooling, where posterior probabilities near the threshold "
-            "are less accurate on this grid than the 1e-4 verified for larger scales; use "
-            "kind='pooled', or a QuadratureGrid with more `n_mu` points.",
+            "prior is close to pooling; when cohorts' data conflict, tau's posterior lies in "
+            "the prior's far tail and posterior probabilities on this grid can be off by far "
+            "more than the 1e-4 verified for larger scales; use kind='pooled', or a finer "
+            "QuadratureGrid (more `n_tau` and `n_mu` points).",
             ConvergenceWarning,
             stacklevel=4,
         )
@@ -877,7 +939,7 @@ def posterior(
         ex, nex, w_ex = eng.weights_theta(c.name)
         dens = np.zeros_like(eng.theta)
         if ex is not None and w_ex > 0:
-            dens = dens + w_ex * (ex @ others)
+            dens = dens + w_ex * eng.mix_theta(others)
         if nex is not None and w_ex < 1:
             dens = dens + (1 - w_ex) * nex * others.sum()
         dens = dens * lik

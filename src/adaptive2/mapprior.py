@@ -121,7 +121,7 @@ def map_prior(
     logpost = eng.log_prior + eng._hist[0]
     post = np.exp(logpost - logpost.max())
     post /= post.sum()
-    mass = eng.kernel @ post  # predictive cell probabilities of theta*
+    mass = eng.mix_theta(post)  # predictive node probabilities of theta*
     mass = mass / mass.sum()
     p = special.expit(eng.theta + eng.offset["new"])
     keep = mass > 1e-14
