@@ -559,7 +559,8 @@ def _calibrate_scan(
             closest = (float(v), e)
     name = fam.name
     if best is None:
-        assert closest is not None
+        if closest is None:
+            raise CalibrationError(f"no value of {name} in [{lo:g}, {hi:g}] gives a valid design.")
         v, e = closest
         msg = (
             f"{name} is not monotone in alpha; scanned 401 values: none meets alpha <= "
