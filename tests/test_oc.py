@@ -318,6 +318,7 @@ def _boundaries_or_reject(design: Design):
         raise
 
 
+@pytest.mark.filterwarnings("ignore::adaptive2.errors.StatisticalWarning")  # random rules
 @settings(max_examples=100, deadline=None)
 @given(design=designs())
 def test_oc_properties(design: Design) -> None:
