@@ -228,3 +228,28 @@ def test_borrowing_summary_against_independent_analysis():
     assert summ.loc["post_io", "type1_inflation"] > 0
     assert summ.loc["frontline", "power_gain"] == pytest.approx(
         summ.loc["frontline", "mean_power"] - summ.loc["frontline", "mean_power_independent"])
+
+
+def test_three_cohorts_independent_boundaries_are_the_product():
+    """Three cohorts (the lattice is small here): the DP handles any number of cohorts."""
+    cohorts = (Cohort("a", 0.2, 0.4, (6, 12)), Cohort("b", 0.3, 0.5, (5, 10)),
+               Cohort("c", 0.1, 0.3, (4, 8)))
+    fut = {"a": Boundary((0,)), "b": Boundary((1,)), "c": Boundary((0,))}
+    fin = {"a": Boundary((4,)), "b": Boundary((5,)), "c": Boundary((2,))}
+    scen = (CohortScenario("null", {"a": 0.2, "b": 0.3, "c": 0.1}),
+            CohortScenario("mixed", {"a": 0.4, "b": 0.3, "c": 0.3}))
+    d = CohortDesign(name="three", model=Model(kind="independent"), cohorts=cohorts,
+                     futility=fut, final=fin, scenarios=scen)
+    res = cohort_oc(d)
+    singles = {}
+    for c in cohorts:
+        single = Design(name=c.name, prior=Beta(1, 1), looks=c.looks, futility=fut[c.name],
+                        final=fin[c.name])
+        singles[c.name] = oc(single, [s.rate(c.name) for s in scen])["p_efficacy"].values
+    for j, c in enumerate(cohorts):
+        np.testing.assert_allclose(res["p_efficacy"].values[:, j], singles[c.name], atol=1e-12)
+    null_all = [singles[c.name][0] for c in cohorts]
+    assert res["fwer"].sel(scenario="null").item() == pytest.approx(
+        1 - np.prod([1 - x for x in null_all]), abs=1e-12)
+    # mixed: only b is null
+    assert res["fwer"].sel(scenario="mixed").item() == pytest.approx(singles["b"][1], abs=1e-12)
