@@ -245,7 +245,8 @@ def test_three_cohorts_independent_boundaries_are_the_product():
     for c in cohorts:
         single = Design(name=c.name, prior=Beta(1, 1), looks=c.looks, futility=fut[c.name],
                         final=fin[c.name])
-        singles[c.name] = oc(single, [s.rate(c.name) for s in scen])["p_efficacy"].values
+        singles[c.name] = np.array(
+            [oc(single, [s.rate(c.name)])["p_efficacy"].item() for s in scen])
     for j, c in enumerate(cohorts):
         np.testing.assert_allclose(res["p_efficacy"].values[:, j], singles[c.name], atol=1e-12)
     null_all = [singles[c.name][0] for c in cohorts]
