@@ -417,3 +417,50 @@ def test_cli_calibrate_json_without_p1(tmp_path: Path, capsys: pytest.CaptureFix
     assert rc == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["power"] is None
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort: per-cohort final cutoffs against the worst null scenario
+# ---------------------------------------------------------------------------
+def test_calibrate_cohorts_controls_each_cohorts_worst_case_and_is_tight() -> None:
+    from adaptive2.calibrate import calibrate_cohorts
+    from adaptive2.hierarchical import Cohort, Historical, Model
+    from adaptive2.multicohort import CohortDesign, CohortScenario, cohort_oc
+
+    cohorts = (Cohort("frontline", 0.4, 0.6, (10, 20)), Cohort("post_io", 0.1, 0.3, (10, 20)))
+    scen = (
+        CohortScenario("null", {"frontline": 0.4, "post_io": 0.1}),
+        CohortScenario("front works", {"frontline": 0.6, "post_io": 0.1}),
+        CohortScenario("post works", {"frontline": 0.4, "post_io": 0.3}),
+        CohortScenario("alt", {"frontline": 0.6, "post_io": 0.3}),
+    )
+    model = Model(historical=(Historical("phase1", 16, 20, tie="frontline", weight=0.5),))
+    d = CohortDesign(name="cal", model=model, cohorts=cohorts,
+                     final=PosteriorProbability(0.4, 0.9), scenarios=scen)
+    out, table = calibrate_cohorts(d, alpha=0.10)
+    res = cohort_oc(out)
+    nulls = {"frontline": ["null", "post works"], "post_io": ["null", "front works"]}
+    for name, where in nulls.items():
+        worst = max(res["p_efficacy"].sel(cohort=name, scenario=s).item() for s in where)
+        assert worst <= 0.10 + 1e-12
+        assert table.loc[name, "worst_type1"] == pytest.approx(worst, abs=1e-12)
+        # tight: a slightly lower cutoff for this cohort breaks the target
+        cut = table.loc[name, "cutoff"]
+        final = {c: out.rule("final", c) for c in out.names}
+        final[name] = final[name].replace(cutoff=cut - 2e-3)
+        looser = cohort_oc(dataclasses.replace(out, final=final))
+        worst_l = max(looser["p_efficacy"].sel(cohort=name, scenario=s).item() for s in where)
+        assert worst_l > 0.10 or worst_l == pytest.approx(worst, abs=1e-12)
+
+
+def test_calibrate_cohorts_needs_a_null_scenario_for_every_cohort() -> None:
+    from adaptive2.calibrate import calibrate_cohorts
+    from adaptive2.hierarchical import Cohort, Model
+    from adaptive2.multicohort import CohortDesign, CohortScenario
+
+    cohorts = (Cohort("a", 0.2, 0.4, (10,)), Cohort("b", 0.2, 0.4, (10,)))
+    d = CohortDesign(name="x", model=Model(kind="independent"), cohorts=cohorts,
+                     final=PosteriorProbability(0.2, 0.9),
+                     scenarios=(CohortScenario("s", {"a": 0.2, "b": 0.4}),))
+    with pytest.raises(DesignError, match="cohort 'b' null at least once"):
+        calibrate_cohorts(d, alpha=0.1)

@@ -488,6 +488,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     from adaptive2.rules import BOP2
 
     design = _load(args.design)
+    if _is_multi(design):
+        _cmd_calibrate_multi(args, design)
+        return
     if args.parameter is None and isinstance(design.futility, BOP2):
         res = calibrate_bop2(design, alpha=args.alpha, power=args.power)
     else:
@@ -527,6 +530,43 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
         lines.append(f"written to {args.write}")
     lines += ["", res.design.boundaries().to_frame().to_string()]
     _emit(args, payload, "\n".join(lines))
+
+
+def _cmd_calibrate_multi(args: argparse.Namespace, design: Any) -> None:
+    from adaptive2.calibrate import calibrate_cohorts
+    from adaptive2.io import cohort_design_to_dict, dumps_toml
+
+    if args.parameter not in (None, "final.cutoff") or args.power is not None or args.within:
+        raise _BadInput("a multi-cohort design is calibrated on each cohort's final.cutoff "
+                        "against --alpha only")
+    if not design.scenarios:
+        raise _BadInput(f"{args.design}: a multi-cohort design needs [[scenarios]] to calibrate")
+    out, table = calibrate_cohorts(design, alpha=args.alpha)
+    if args.write:
+        import os
+        from pathlib import Path
+
+        path = Path(args.write)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(dumps_toml(cohort_design_to_dict(out)), encoding="utf-8")
+        os.replace(tmp, path)
+    records = table.reset_index().to_dict("records")
+    payload = {
+        "parameters": {f"{r['cohort']}.final.cutoff": r["cutoff"] for r in records},
+        "alpha": max(r["worst_type1"] for r in records),
+        "worst_case": {r["cohort"]: {"alpha": r["worst_type1"],
+                                     "scenario": r["worst_type1_scenario"]} for r in records},
+        "power": {r["cohort"]: _clean(r["mean_power"]) for r in records},
+        "feasible": all(bool(r["feasible"]) for r in records),
+        "boundaries": out.boundaries(),
+    }
+    text = (f"Per-cohort final cutoffs with worst-case type I error <= {args.alpha:g} over the "
+            "null scenarios (exact, with borrowing)\n"
+            + _table(records, ["cohort", "cutoff", "worst_type1", "worst_type1_scenario",
+                               "mean_power"], digits=6))
+    if args.write:
+        text += f"\nwritten to {args.write}"
+    _emit(args, payload, text)
 
 
 # ---------------------------------------------------------------------------
