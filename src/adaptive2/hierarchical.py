@@ -597,7 +597,7 @@ class _Engine:
         tie = self._hist[1].get(cohort)
         if tie is not None:
             lik = lik * tie[None, :]
-        return {"lik": lik, "shift": shift[:, 0], "offset": np.full(1, off)}
+        return {"lik": lik, "shift": shift[:, 0]}
 
     def mix_theta(self, weights: np.ndarray) -> np.ndarray:
         """Σ_g weights_g · (node weights of N(μ_g, τ_g²)) on the θ nodes, all columns."""

@@ -96,8 +96,10 @@ class Look:
 # ---------------------------------------------------------------------------
 # Posterior tail probabilities, vectorised over r
 # ---------------------------------------------------------------------------
-def posterior_prob_exceeds(prior: Prior, r: Any, n: int, threshold: float | Beta) -> np.ndarray:
-    """P(p > threshold | r of n) for every ``r`` in the array-like ``r``.
+def posterior_prob_exceeds(
+    prior: Prior, r: Any, n: int, threshold: float | Beta, delta: float = 0.0
+) -> np.ndarray:
+    """P(p > threshold + delta | r of n) for every ``r`` in the array-like ``r``.
 
     Parameters
     ----------
@@ -110,7 +112,9 @@ def posterior_prob_exceeds(prior: Prior, r: Any, n: int, threshold: float | Beta
     threshold : float or Beta
         A fixed rate, or a Beta distribution for an uncertain rate ``p_S``
         (Thall & Simon 1994), independent of ``p`` a priori; then the result is
-        P(p > p_S | data), computed by 1-D quadrature.
+        P(p > p_S + delta | data), computed by 1-D quadrature.
+    delta : float
+        Margin added to the threshold (default 0).
 
     Returns
     -------
@@ -118,15 +122,12 @@ def posterior_prob_exceeds(prior: Prior, r: Any, n: int, threshold: float | Beta
         Probabilities, shape of ``r``.
     """
     rr = np.asarray(r, dtype=float)
-    mix = as_mixture(prior)
-    w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
-    a_post = a + rr[..., None]
-    b_post = b + n - rr[..., None]
-    logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
-    wpost = np.exp(logw - special.logsumexp(logw, axis=-1, keepdims=True))
+    logw, a_post, b_post = _posterior_components(prior, rr, n)
+    wpost = np.exp(logw)
     if isinstance(threshold, Beta):
-        tail = _prob_beta_exceeds_beta(a_post, b_post, threshold)
+        tail = _prob_beta_exceeds_beta(a_post, b_post, threshold, delta)
     else:
+        threshold = threshold + delta
         if threshold <= 0.0:
             return np.ones_like(rr)
         if threshold >= 1.0:
@@ -143,12 +144,7 @@ def predictive_success(prior: Prior, r: Any, n: int, n_max: int, s: int) -> np.n
     """
     rr = np.atleast_1d(np.asarray(r, dtype=float))
     m = n_max - n
-    mix = as_mixture(prior)
-    w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
-    a_post = a + rr[:, None]  # (R, K)
-    b_post = b + n - rr[:, None]
-    logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
-    logw = logw - special.logsumexp(logw, axis=-1, keepdims=True)
+    logw, a_post, b_post = _posterior_components(prior, rr, n)  # (R, K) each
     k = np.arange(m + 1, dtype=float)[None, :, None]  # (1, M, 1)
     logcomb = special.gammaln(m + 1) - special.gammaln(k + 1) - special.gammaln(m - k + 1)
     logpmf = (
@@ -166,13 +162,29 @@ def predictive_success(prior: Prior, r: Any, n: int, n_max: int, s: int) -> np.n
     return out
 
 
-def _prob_beta_exceeds_beta(a: np.ndarray, b: np.ndarray, ps: Beta) -> np.ndarray:
-    """P(X > Y) for X ~ Beta(a, b) (arrays) and Y ~ ps, by adaptive quadrature over y."""
+def _posterior_components(
+    prior: Prior, rr: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log posterior weights, a, b) of every mixture component, for each r in ``rr``."""
+    mix = as_mixture(prior)
+    w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
+    a_post = a + rr[..., None]
+    b_post = b + n - rr[..., None]
+    logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
+    return logw - special.logsumexp(logw, axis=-1, keepdims=True), a_post, b_post
+
+
+def _prob_beta_exceeds_beta(
+    a: np.ndarray, b: np.ndarray, ps: Beta, delta: float = 0.0
+) -> np.ndarray:
+    """P(X > Y + delta) for X ~ Beta(a, b) (arrays), Y ~ ps, by adaptive quadrature over y."""
     flat_a, flat_b = a.ravel(), b.ravel()
     out = np.empty_like(flat_a)
     for i, (ai, bi) in enumerate(zip(flat_a, flat_b, strict=True)):
-        val, _ = integrate.quad(
-            lambda y, ai=ai, bi=bi: float(special.betaincc(ai, bi, y)) * _beta_pdf(y, ps.a, ps.b),
+        out[i], _ = integrate.quad(
+            lambda y, ai=ai, bi=bi: (
+                float(special.betaincc(ai, bi, min(y + delta, 1.0))) * _beta_pdf(y, ps.a, ps.b)
+            ),
             0.0,
             1.0,
             epsabs=1e-12,
@@ -180,7 +192,6 @@ def _prob_beta_exceeds_beta(a: np.ndarray, b: np.ndarray, ps: Beta) -> np.ndarra
             limit=200,
             points=[ps.mean],
         )
-        out[i] = val
     return out.reshape(a.shape)
 
 
@@ -192,45 +203,10 @@ def _beta_pdf(y: float, a: float, b: float) -> float:
     )
 
 
-def _shift(p0: float | Beta, delta: float) -> float | Beta:
-    """Reference ``p0 + delta`` (a Beta reference is handled in _exceeds)."""
-    if isinstance(p0, Beta):
-        return p0
-    return p0 + delta
-
-
-def _exceeds(prior: Prior, r: Any, n: int, p0: float | Beta, delta: float) -> np.ndarray:
-    if isinstance(p0, Beta) and delta > 0:
-        # P(p > p_S + delta): integrate the posterior tail at y + delta over p_S.
-        rr = np.asarray(r, dtype=float)
-        mix = as_mixture(prior)
-        w, a, b = (np.asarray(x) for x in (mix.weights, mix.a, mix.b))
-        a_post = a + rr[..., None]
-        b_post = b + n - rr[..., None]
-        logw = log_weights(w) + special.betaln(a_post, b_post) - special.betaln(a, b)
-        wpost = np.exp(logw - special.logsumexp(logw, axis=-1, keepdims=True))
-        flat_a, flat_b = a_post.ravel(), b_post.ravel()
-        tail = np.empty_like(flat_a)
-        for i, (ai, bi) in enumerate(zip(flat_a, flat_b, strict=True)):
-            tail[i], _ = integrate.quad(
-                lambda y, ai=ai, bi=bi: (
-                    float(special.betaincc(ai, bi, min(y + delta, 1.0))) * _beta_pdf(y, p0.a, p0.b)
-                ),
-                0.0,
-                1.0,
-                epsabs=1e-12,
-                epsrel=1e-10,
-                limit=200,
-            )
-        return np.clip(np.sum(wpost * tail.reshape(a_post.shape), axis=-1), 0.0, 1.0)
-    return posterior_prob_exceeds(prior, r, n, _shift(p0, delta))
-
-
 def _p0_text(p0: float | Beta, delta: float = 0.0) -> str:
-    ref = f"p_S ~ {p0}" if isinstance(p0, Beta) else f"{p0:g}"
     if isinstance(p0, Beta):
         return "p_S" + (f" + {delta:g}" if delta else "") + f", p_S ~ {p0}"
-    return f"{p0 + delta:g}" if delta else ref
+    return f"{p0 + delta:g}"
 
 
 def _check_p0(value: Any, owner: str) -> float | Beta:
@@ -327,7 +303,7 @@ class PosteriorProbability(Rule):
 
     def statistic(self, look: Look, r: Any) -> np.ndarray:
         """P(p > p0 + δ | r of n) for each r."""
-        return _exceeds(look.prior, r, look.n, self.p0, self.delta)
+        return posterior_prob_exceeds(look.prior, r, look.n, self.p0, self.delta)
 
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`."""
@@ -446,7 +422,7 @@ class BOP2(Rule):
 
     def statistic(self, look: Look, r: Any) -> np.ndarray:
         """P(p > p0 | r of n)."""
-        return _exceeds(look.prior, r, look.n, self.p0, 0.0)
+        return posterior_prob_exceeds(look.prior, r, look.n, self.p0)
 
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`."""
