@@ -336,7 +336,7 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
     if not args.json:
         from adaptive2.multicohort import borrowing_summary
 
-        summ = borrowing_summary(design).reset_index().to_dict("records")
+        summ = borrowing_summary(design, borrowed=ds).reset_index().to_dict("records")
         keys = ("cohort", "worst_type1", "worst_type1_scenario", "worst_type1_independent",
                 "type1_inflation", "mean_power", "mean_power_independent", "power_gain")
         text += (

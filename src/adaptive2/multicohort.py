@@ -520,7 +520,12 @@ def _scenarios_from(obj: Sequence[Mapping[str, Any]]) -> tuple[CohortScenario, .
     return tuple(out)
 
 
-def borrowing_summary(design: CohortDesign, scenarios: Iterable[CohortScenario] | None = None):
+def borrowing_summary(
+    design: CohortDesign,
+    scenarios: Iterable[CohortScenario] | None = None,
+    *,
+    borrowed: Any = None,
+):
     """Type I error inflation and power gain of borrowing, against independent analysis.
 
     The same design is evaluated exactly twice: with its model, and with
@@ -528,7 +533,8 @@ def borrowing_summary(design: CohortDesign, scenarios: Iterable[CohortScenario] 
     historical strata tied to a cohort kept as they are). For each cohort the
     table gives, over the scenarios where the cohort is null, the worst-case
     ``p_efficacy`` (type I error) under both, and over the alternative scenarios
-    the power under both.
+    the power under both. ``borrowed`` may pass the design's already computed
+    :func:`cohort_oc` result for the same scenarios.
 
     Returns
     -------
@@ -542,7 +548,8 @@ def borrowing_summary(design: CohortDesign, scenarios: Iterable[CohortScenario] 
     import pandas as pd
 
     scen = tuple(design.scenarios if scenarios is None else scenarios)
-    borrowed = cohort_oc(design, scen)
+    if borrowed is None:  # the design's own OC, unless the caller already has them
+        borrowed = cohort_oc(design, scen)
     tied = tuple(h for h in design.model.historical if h.tie is not None)
     indep_model = dataclasses.replace(design.model, kind="independent", historical=tied)
     indep = cohort_oc(dataclasses.replace(design, model=indep_model), scen)
