@@ -17,12 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/adaptive2 compare designs/*.toml --scenarios designs/scenarios.toml --out reports/ilkn421h
-	@echo
-	@for f in designs/frontline-pp.toml designs/two-cohort-bhm.toml; do \
-	  $(BIN)/adaptive2 boundaries $$f || exit $$?; echo; \
-	done
-	$(BIN)/adaptive2 oc designs/two-cohort-bhm.toml
+	$(BIN)/adaptive2 report designs/*.toml --scenarios designs/scenarios.toml --out reports/ilkn421h
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -14,9 +14,10 @@ def test_functions_named_like_their_modules_stay_functions():
     # Importing the submodules binds them on the package; the functions must win.
     import adaptive2.calibrate
     import adaptive2.oc
+    import adaptive2.report
     import adaptive2.simon
 
-    for name in ("oc", "calibrate", "simon"):
+    for name in ("oc", "calibrate", "simon", "report"):
         assert callable(getattr(adaptive2, name)), name
         assert not isinstance(getattr(adaptive2, name), type(sys))
 

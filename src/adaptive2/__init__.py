@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "analyze": "adaptive2.analyze",
     "BOP2": "adaptive2.rules",
     "Beta": "adaptive2.priors",
     "BetaMixture": "adaptive2.priors",
@@ -56,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "oc": "adaptive2.oc",
     "posterior": "adaptive2.hierarchical",
     "power_prior": "adaptive2.priors",
+    "report": "adaptive2.report",
     "robustify": "adaptive2.priors",
     "simon": "adaptive2.simon",
     "simulate": "adaptive2.simulate",
@@ -87,6 +89,7 @@ __all__ = [
     "SearchResult",
     "SimonDesign",
     "__version__",
+    "analyze",
     "calibrate",
     "compare",
     "conflict",
@@ -99,12 +102,14 @@ __all__ = [
     "oc",
     "posterior",
     "power_prior",
+    "report",
     "robustify",
     "simon",
     "simulate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from adaptive2.analyze import analyze
     from adaptive2.calibrate import calibrate
     from adaptive2.compare import compare
     from adaptive2.designs import Boundaries, Design
@@ -125,6 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover
         power_prior,
         robustify,
     )
+    from adaptive2.report import report
     from adaptive2.rules import (
         BOP2,
         Boundary,
@@ -140,7 +146,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class _Package(types.ModuleType):
-    """Keeps ``adaptive2.oc`` (and ``calibrate``, ``simon``) the function, not the module.
+    """Keeps ``adaptive2.oc`` (and ``calibrate``, ``simon``, ``report``) the function.
 
     Importing a submodule binds it on its package; where a function has the same name
     as its module, that binding is skipped so ``adaptive2.<name>`` stays the function

@@ -398,9 +398,14 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
     paths = args.designs
     designs = [_load(p) for p in paths]
-    if any(_is_multi(d) for d in designs):
-        raise _BadInput("simulate handles single-cohort designs; multi-cohort OC are exact "
-                        "(adaptive2 oc)")
+    multi = [_is_multi(d) for d in designs]
+    if any(multi) and not all(multi):
+        raise _BadInput("simulate takes single-cohort or multi-cohort design files, not both")
+    if any(multi) and args.p is not None:
+        raise _BadInput("--p applies to single-cohort designs; a multi-cohort design is "
+                        "simulated under its [[scenarios]]")
+    if args.cohort_accrual and not any(multi):
+        raise _BadInput("--cohort-accrual applies to multi-cohort designs")
     delay: Any = args.delay
     if "," in str(args.delay):
         delay = tuple(_floats(args.delay, "--delay", 2))
@@ -411,6 +416,15 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     conduct = Conduct(rates=rates, starts=starts, delay=delay,
                       p_nonevaluable=args.dropout, on_interim=args.on_interim,
                       decision_lag=args.decision_lag)
+    if args.cohort_accrual:  # constant accrual per named cohort, the rest as --accrual
+        import dataclasses
+
+        per: dict[str, Any] = {c: conduct for c in designs[0].names}
+        for item in args.cohort_accrual.split(","):
+            name, _, rate = item.partition("=")
+            per[name.strip()] = dataclasses.replace(
+                conduct, rates=(_floats(rate, f"--cohort-accrual {name}", 1)[0],), starts=(0.0,))
+        conduct = per
     scen = _floats(args.p, "--p") if args.p is not None else None
     client = None
     if args.scheduler:
@@ -426,6 +440,9 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
                   else None)
     if args.out:
         ds.to_netcdf(args.out, engine="scipy")
+    if any(multi):
+        _emit_simulate_multi(args, ds)
+        return
     rows = []
     for d in ds["design"].values:
         for s in ds["scenario"].values:
@@ -448,6 +465,47 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     text = (f"Trial-conduct simulation ({rows[0]['n_sims']} trials per scenario; seed entropy "
             f"{ds.attrs['seed_entropy']}; common random numbers across designs)\n"
             + _table(rows, cols))
+    _emit(args, payload, text)
+
+
+def _emit_simulate_multi(args: argparse.Namespace, ds: Any) -> None:
+    """Output of ``simulate`` for multi-cohort designs: the single-cohort keys per cohort."""
+    rows, trials = [], []
+    for d in ds["design"].values:
+        for s in ds["scenario"].values:
+            for c in ds["cohort"].values:
+                sel = ds.sel(design=d, scenario=s, cohort=c)
+                row: dict[str, Any] = {"design": str(d), "scenario": str(s), "cohort": str(c),
+                                       "p": float(sel["rate"]), "role": str(sel["role"].values)}
+                for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n",
+                            "expected_enrolled", "mean_duration", "bias", "coverage"):
+                    row[var] = float(sel[var])
+                    row[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
+                for q in ("duration_q10", "duration_q50", "duration_q90", "sd_n", "rmse"):
+                    row[q] = float(sel[q])
+                row["n_sims"] = int(sel["n_sims"])
+                rows.append(row)
+            sel = ds.sel(design=d, scenario=s)
+            trial: dict[str, Any] = {"design": str(d), "scenario": str(s)}
+            for var in ("fwer", "p_all_correct", "expected_enrolled_total",
+                        "mean_trial_duration"):
+                trial[var] = float(sel[var])
+                trial[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
+            for q in ("trial_duration_q10", "trial_duration_q50", "trial_duration_q90"):
+                trial[q] = float(sel[q])
+            trial["n_sims"] = int(sel["n_sims"])
+            trials.append(trial)
+    payload = {"rows": rows, "scenarios": trials, "seed_entropy": ds.attrs["seed_entropy"],
+               "chunk_size": ds.attrs["chunk_size"], "conduct": json.loads(ds.attrs["conduct"]),
+               "adaptive2_version": ds.attrs["adaptive2_version"]}
+    text = (f"Trial-conduct simulation, joint analyses ({rows[0]['n_sims']} trials per "
+            f"scenario; seed entropy {ds.attrs['seed_entropy']})\n"
+            + _table(rows, ["design", "scenario", "cohort", "p", "role", "p_efficacy",
+                            "p_efficacy_mcse", "expected_enrolled", "mean_duration", "bias",
+                            "coverage"])
+            + "\n\n" + _table(trials, ["design", "scenario", "fwer", "fwer_mcse",
+                                       "p_all_correct", "mean_trial_duration",
+                                       "trial_duration_q90"]))
     _emit(args, payload, text)
 
 
@@ -477,6 +535,57 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     if written:
         text += "\n\nwritten: " + ", ".join(str(p) for p in written)
     _emit(args, records, text)
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+def _cmd_report(args: argparse.Namespace) -> None:
+    import shlex
+    from pathlib import Path
+
+    from adaptive2.report import report
+
+    skip = Path(args.scenarios).resolve() if args.scenarios else None
+    paths = [p for p in args.designs if Path(p).resolve() != skip]
+    if not paths:
+        raise _BadInput("give at least one design file")
+    for p in paths:
+        _load(p)  # clear file errors before any computation
+    command = shlex.join(["adaptive2", *args.argv])
+    res = report(
+        paths,
+        args.out,
+        args.scenarios,
+        n_sims=args.n_sims,
+        seed=args.seed,
+        alpha=args.alpha,
+        power=args.power,
+        pdf=args.pdf,
+        command=command,
+        progress=not (args.json or args.quiet),
+    )
+    table = res.summary
+    records = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in r.items()} for r in table.to_dict("records")]
+    payload = {
+        "path": str(res.path),
+        "index": str(res.path / "index.html"),
+        "files": [str(f) for f in res.files],
+        "pdf": res.pdf,
+        "run_time_s": round(res.run_time_s, 2),
+        "summary": records,
+    }
+    cols = ["design", "cohort", "scenario", "label", "p_efficacy", "p_early_stop",
+            "expected_n", "max_n"]
+    if table["fwer"].notna().any():
+        cols.append("fwer")
+    text = (
+        "Summary (all figures exact)\n" + _table(records, cols)
+        + f"\n\nreport: {res.path / 'index.html'} ({len(res.files)} files; PDF: {res.pdf}; "
+        f"{res.run_time_s:.1f} s)"
+    )
+    _emit(args, payload, text)
 
 
 # ---------------------------------------------------------------------------
@@ -622,6 +731,20 @@ def _parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=_cmd_compare)
 
+    sp = sub.add_parser("report", help="the protocol appendix: HTML, Markdown, CSV/JSON, PDF")
+    sp.add_argument("designs", nargs="+")
+    sp.add_argument("--scenarios", default=None, help="scenario file (designs/scenarios.toml)")
+    sp.add_argument("--out", required=True, help="report folder, e.g. reports/ilkn421h")
+    sp.add_argument("--n-sims", type=int, default=20_000, dest="n_sims",
+                    help="simulated trials per design, scenario and conduct setting (0: none)")
+    sp.add_argument("--seed", type=int, default=20261126)
+    sp.add_argument("--alpha", type=float, default=0.10, help="Simon comparator type I error")
+    sp.add_argument("--power", type=float, default=0.80, help="Simon comparator power")
+    sp.add_argument("--pdf", choices=("auto", "always", "never"), default="auto")
+    sp.add_argument("--quiet", action="store_true", help="no progress lines")
+    common(sp)
+    sp.set_defaults(func=_cmd_report)
+
     sp = sub.add_parser("simulate", help="trial-conduct Monte Carlo (accrual, delay, dropout)")
     sp.add_argument("designs", nargs="+")
     sp.add_argument("--p", help="true response rates (default: the first design's)")
@@ -634,6 +757,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--checkpoint", default=None, help="directory for resumable chunks")
     sp.add_argument("--accrual", default="2", help="patients per month (per period: a,b,...)")
     sp.add_argument("--periods", default=None, help="period starts in months: 0,3,...")
+    sp.add_argument("--cohort-accrual", default=None, dest="cohort_accrual",
+                    help="multi-cohort: constant rate per cohort, e.g. frontline=2,post_io=1")
     sp.add_argument("--delay", default="2.5", help="months to a known response: d or lo,hi")
     sp.add_argument("--dropout", type=float, default=0.0, help="P(non-evaluable)")
     sp.add_argument("--on-interim", choices=("continue", "pause"), default="continue",
@@ -674,7 +799,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = _parser().parse_args(argv)
+        args.argv = argv  # the command line, recorded by `report` as its reproduce-me command
         args.func(args)
     except _BadInput as exc:
         print(f"adaptive2: error: {exc}", file=sys.stderr)

@@ -1,0 +1,907 @@
+"""Plots for notebooks and the protocol-appendix report.
+
+Every function draws with :class:`matplotlib.figure.Figure` directly (no
+``pyplot``, no global backend state) and imports matplotlib only when called,
+so ``import adaptive2.plots`` stays cheap. Each takes an optional ``ax`` to draw
+on (its figure is returned) and otherwise makes a small print-friendly figure
+(6.5 x 3.2 inches) in the Okabe–Ito colour-blind-safe palette, with line styles
+and hatches that survive greyscale printing.
+
+:func:`to_svg` renders a figure as deterministic SVG text for inline embedding
+in HTML (same figure, same bytes; element ids made unique per figure), and
+:func:`to_png` as PNG bytes. In Jupyter, run ``%matplotlib inline`` once so that
+a returned figure is displayed (or show ``IPython.display.SVG(to_svg(fig))``).
+
+Examples
+--------
+>>> from adaptive2 import Beta, Design, PosteriorProbability
+>>> from adaptive2.plots import boundary_chart, to_svg
+>>> d = Design(name="one-look", prior=Beta(1, 1), looks=(20,),
+...            final=PosteriorProbability(p0=0.2, cutoff=0.95))
+>>> svg = to_svg(boundary_chart(d))
+>>> svg.startswith("<svg")
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import sys
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from adaptive2._validation import check_choice, check_probability, check_real, fail
+from adaptive2.errors import DesignError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "FIGSIZE",
+    "PALETTE",
+    "boundary_chart",
+    "cohort_oc_plot",
+    "oc_curves",
+    "prior_density",
+    "to_png",
+    "to_svg",
+    "weight_curve_plot",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe palette (yellow last: weak on white paper).
+PALETTE = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+#: Default figure size in inches (fits a portrait page with margins).
+FIGSIZE = (6.5, 3.2)
+_LINESTYLES = ("-", (0, (6, 2)), "-.", (0, (1, 1.5)))
+_PLANNING = {"color": "0.35", "linestyle": "--", "linewidth": 0.9}
+_LABEL_SIZE = 9
+_TICK_SIZE = 8
+_LEGEND_SIZE = 7.5
+_NOTE_SIZE = 7
+_SVG_SALT = "adaptive2"
+_ID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+_HASHED_ID = re.compile(r"(.*?)([0-9a-f]{10})")  # matplotlib's _make_id: type + 10 hex digits
+_DEFAULT_RATES = np.round(np.linspace(0.0, 1.0, 101), 10)
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+def to_svg(fig: Figure, *, id_prefix: str | None = None, text_as_paths: bool = True) -> str:
+    """SVG text of ``fig`` for inline embedding in HTML.
+
+    The XML prolog and DOCTYPE are stripped, the date is left out, ids are
+    derived from a fixed salt and matplotlib's content-hash ids are numbered
+    by order of appearance, so the same figure gives byte-identical text.
+    Every element id (and every reference to it) is then prefixed so that
+    several figures can sit in one HTML page without their glyph, clip-path or
+    marker definitions clashing, and matplotlib's ``*{...}`` style rule is
+    scoped to this figure's ``<svg>`` element (``id="<prefix>svg"``).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    id_prefix : str, optional
+        Prefix of every id (a letter, then letters, digits, ``_`` or ``-``).
+        Default: ``"a2"`` and the first 10 hex digits of the SHA-256 of the
+        SVG, so distinct figures get distinct prefixes deterministically.
+        ``""`` leaves the ids unprefixed (the root is ``id="svg"``).
+    text_as_paths : bool
+        True (default): glyphs are drawn as paths, so the figure looks the same
+        in any viewer. False: text stays text (smaller, searchable, but drawn
+        in the viewer's fonts).
+
+    Returns
+    -------
+    str
+        Starts with ``<svg``.
+    """
+    import matplotlib as mpl
+
+    _check_figure(fig, "to_svg")
+    if id_prefix is not None and id_prefix != "" and not _is_prefix(id_prefix):
+        raise fail("id_prefix", "to_svg", "a letter followed by letters, digits, _ or -", id_prefix)
+    if not isinstance(text_as_paths, bool):
+        raise fail("text_as_paths", "to_svg", "True or False", text_as_paths)
+    rc = {
+        "svg.hashsalt": _SVG_SALT,
+        "svg.fonttype": "path" if text_as_paths else "none",
+        "svg.id": "svg",
+    }
+    buf = io.StringIO()
+    with mpl.rc_context(rc):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    text = _canonical_ids(text[text.index("<svg") :].rstrip() + "\n")
+    if id_prefix is None:
+        id_prefix = "a2" + hashlib.sha256(text.encode()).hexdigest()[:10] + "-"
+    if not id_prefix:
+        return text
+    text = _rename_ids(text, {name: id_prefix + name for name in _svg_ids(text)})
+    style = '<style type="text/css">*{'
+    return text.replace(style, f'<style type="text/css">#{id_prefix}svg *{{', 1)
+
+
+def to_png(fig: Figure, *, dpi: float = 150) -> bytes:
+    """PNG bytes of ``fig`` at ``dpi`` dots per inch."""
+    _check_figure(fig, "to_png")
+    dpi = check_real(dpi, "dpi", "to_png", low=10.0, high=2400.0)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _is_prefix(value: Any) -> bool:
+    return isinstance(value, str) and _ID_PREFIX.match(value) is not None
+
+
+def _svg_ids(text: str) -> list[str]:
+    """Element ids in order of first appearance."""
+    return list(dict.fromkeys(re.findall(r'\bid="([^"]+)"', text)))
+
+
+def _canonical_ids(text: str) -> str:
+    """Replace matplotlib's content-hash ids by their rank of appearance.
+
+    Clip-path ids hash the clip rectangle's float bounds, which a constrained
+    layout moves by ~1e-13 at every draw: the same figure saved twice would
+    differ in those ids alone. Numbering them by order of appearance removes
+    that noise (distinct hashes keep distinct names).
+    """
+    mapping: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for name in _svg_ids(text):
+        m = _HASHED_ID.fullmatch(name)
+        if m is not None:
+            kind = m.group(1) or "id"
+            counts[kind] = counts.get(kind, 0) + 1
+            mapping[name] = f"{kind}-{counts[kind]}"
+    return _rename_ids(text, mapping)
+
+
+def _rename_ids(text: str, mapping: dict[str, str]) -> str:
+    """Rename ids in ``id`` attributes and in in-document references to them."""
+    if not mapping:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        new = mapping.get(m.group(2))
+        return m.group(0) if new is None else f"{m.group(1)}{new}{m.group(3)}"
+
+    text = re.sub(r'(\bid=")([^"]+)(")', sub, text)
+    text = re.sub(r'(href="#)([^"]+)(")', sub, text)
+    return re.sub(r"(url\(#)([^)]+)(\))", sub, text)
+
+
+def _check_figure(fig: Any, owner: str) -> None:
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise fail("fig", owner, "a matplotlib Figure", type(fig).__name__)
+
+
+# ---------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------
+def _axes(ax: Any, n: int, owner: str) -> tuple[Figure, list[Axes]]:
+    """A new figure with ``n`` panels in a row, or the user's axes and their figure."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig = Figure(figsize=FIGSIZE, layout="constrained")
+        return fig, list(np.atleast_1d(fig.subplots(1, n)))
+    if n == 1:
+        if not isinstance(ax, Axes):
+            raise fail("ax", owner, "a matplotlib Axes or None", type(ax).__name__)
+        return _root_figure(ax), [ax]
+    allowed = f"a sequence of {n} matplotlib Axes (one per panel) or None"
+    if isinstance(ax, Axes | str) or not isinstance(ax, Iterable):
+        raise fail("ax", owner, allowed, type(ax).__name__)
+    axes = list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(axes) != n or not all(isinstance(a, Axes) for a in axes):
+        raise fail("ax", owner, allowed, [type(a).__name__ for a in axes])
+    return _root_figure(axes[0]), axes
+
+
+def _root_figure(ax: Axes) -> Figure:
+    try:
+        return ax.get_figure(root=True)  # type: ignore[call-arg,return-value]
+    except TypeError:  # matplotlib < 3.10
+        fig = ax.figure
+        while getattr(fig, "figure", fig) is not fig:  # a SubFigure
+            fig = fig.figure  # type: ignore[assignment]
+        return fig  # type: ignore[return-value]
+
+
+def _style(ax: Axes, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    ax.set_xlabel(xlabel, fontsize=_LABEL_SIZE)
+    ax.set_ylabel(ylabel, fontsize=_LABEL_SIZE)
+    if title:
+        ax.set_title(title, fontsize=_LABEL_SIZE)
+    ax.tick_params(labelsize=_TICK_SIZE)
+    ax.grid(True, color="0.88", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _legend(ax: Axes, **kwargs: Any) -> None:
+    handles, _ = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=_LEGEND_SIZE, framealpha=0.9, **kwargs)
+
+
+def _line_style(i: int) -> dict[str, Any]:
+    n = len(PALETTE)
+    return {"color": PALETTE[i % n], "linestyle": _LINESTYLES[(i // n + i) % len(_LINESTYLES)]}
+
+
+def _planning_lines(
+    ax: Axes, p0: float | None, p1: float | None, *, label: bool, panel: str
+) -> None:
+    for name, value in (("p0", p0), ("p1", p1)):
+        if value is not None:
+            text = f"{name} = {value:g}" if label else "_nolegend_"
+            ax.axvline(value, label=text, gid=f"{panel}-{name}", **_PLANNING)
+
+
+def _planning_value(value: Any, name: str, owner: str) -> float | None:
+    if value is None:
+        return None
+    from adaptive2.priors import Beta
+
+    if isinstance(value, Beta):  # uncertain standard rate: mark its mean
+        return value.mean
+    return check_probability(value, name, owner)
+
+
+def _is_dataset(obj: Any) -> bool:
+    xr = sys.modules.get("xarray")
+    return xr is not None and isinstance(obj, xr.Dataset)
+
+
+def _is_cohort_design(obj: Any) -> bool:
+    mc = sys.modules.get("adaptive2.multicohort")
+    return mc is not None and isinstance(obj, mc.CohortDesign)
+
+
+# ---------------------------------------------------------------------------
+# Operating-characteristic curves
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Curve:
+    name: str
+    p: np.ndarray
+    p_efficacy: np.ndarray
+    expected_n: np.ndarray
+
+
+def oc_curves(
+    designs: Any,
+    rates: Sequence[float] | None = None,
+    *,
+    p0: float | None = None,
+    p1: float | None = None,
+    ax: Any = None,
+) -> Figure:
+    """P(efficacy) and expected N against the true response rate, one line per design.
+
+    Parameters
+    ----------
+    designs : Design, sequence of Design, or xarray.Dataset
+        Single-cohort designs (their exact OC are computed with
+        :func:`adaptive2.oc.oc` at ``rates``), or a Dataset already returned by
+        ``oc`` (one design, or several along ``design``).
+    rates : sequence of float, optional
+        True response rates in [0, 1] (at least two; sorted before use).
+        Default 0, 0.01, ..., 1. Must be None with a Dataset.
+    p0, p1 : float, optional
+        Planning values drawn as dashed vertical lines. Default: those of the
+        first design (the mean of ``p0`` if it is a Beta); none for a Dataset.
+    ax : pair of matplotlib Axes, optional
+        Axes for the P(efficacy) and expected-N panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    curves, planning = _oc_curves_iv(designs, rates, p0, p1)
+    fig, (ax_eff, ax_n) = _axes(ax, 2, "oc_curves")
+    for i, c in enumerate(curves):
+        style = _line_style(i)
+        ax_eff.plot(c.p, c.p_efficacy, lw=1.6, label=c.name, gid=f"p_efficacy-{i + 1}", **style)
+        ax_n.plot(c.p, c.expected_n, lw=1.6, label=c.name, gid=f"expected_n-{i + 1}", **style)
+    _planning_lines(ax_eff, *planning, label=True, panel="p_efficacy")
+    _planning_lines(ax_n, *planning, label=False, panel="expected_n")
+    lo = min(float(c.p[0]) for c in curves)
+    hi = max(float(c.p[-1]) for c in curves)
+    for a in (ax_eff, ax_n):
+        a.set_xlim(lo, hi)
+    ax_eff.set_ylim(-0.02, 1.02)
+    top = max(float(np.nanmax(c.expected_n)) for c in curves)
+    ax_n.set_ylim(0, top * 1.06 if top > 0 else 1)
+    _style(ax_eff, "true response rate p", "P(declare efficacy)", "Probability of efficacy")
+    _style(ax_n, "true response rate p", "expected N (patients)", "Expected sample size")
+    _legend(ax_eff, loc="upper left")
+    return fig
+
+
+def _oc_curves_iv(
+    designs: Any, rates: Any, p0: Any, p1: Any
+) -> tuple[list[_Curve], tuple[float | None, float | None]]:
+    owner = "oc_curves"
+    if _is_dataset(designs):
+        if rates is not None:
+            raise fail("rates", owner, "None when `designs` is an oc() Dataset", rates)
+        curves = _curves_from_dataset(designs)
+        planning = (_planning_value(p0, "p0", owner), _planning_value(p1, "p1", owner))
+        return curves, planning
+    items = _single_cohort_designs(designs)
+    grid = _rates_iv(rates)
+    from adaptive2.oc import oc
+
+    curves = []
+    for d in items:
+        ds = oc(d, grid)
+        curves.append(
+            _Curve(d.name, grid, ds["p_efficacy"].values, ds["expected_n"].values)  # type: ignore[arg-type]
+        )
+    first = items[0]
+    planning = (
+        _planning_value(first.p0 if p0 is None else p0, "p0", owner),
+        _planning_value(first.p1 if p1 is None else p1, "p1", owner),
+    )
+    return curves, planning
+
+
+def _single_cohort_designs(designs: Any) -> list[Any]:
+    from adaptive2.designs import Design
+
+    owner = "oc_curves"
+    allowed = "a single-cohort Design, a non-empty list of them, or an oc() Dataset"
+    if _is_cohort_design(designs):
+        raise DesignError(
+            f"`designs` of {owner} must be {allowed}; got the multi-cohort CohortDesign "
+            f"{designs.name!r} (plot its OC with cohort_oc_plot)."
+        )
+    if isinstance(designs, Design):
+        return [designs]
+    if isinstance(designs, str | bytes | Mapping) or not isinstance(designs, Iterable):
+        raise fail("designs", owner, allowed, type(designs).__name__)
+    items = list(designs)
+    if not items:
+        raise fail("designs", owner, allowed, items)
+    for d in items:
+        if _is_cohort_design(d):
+            raise DesignError(
+                f"`designs` of {owner} must hold single-cohort Design objects; got the "
+                f"multi-cohort CohortDesign {d.name!r} (plot its OC with cohort_oc_plot)."
+            )
+        if not isinstance(d, Design):
+            raise fail("designs", owner, allowed, type(d).__name__)
+    return items
+
+
+def _rates_iv(rates: Any) -> np.ndarray:
+    if rates is None:
+        return _DEFAULT_RATES
+    allowed = "at least two distinct true response rates in [0, 1]"
+    if isinstance(rates, str | bytes):
+        raise fail("rates", "oc_curves", allowed, rates)
+    try:
+        arr = np.asarray(rates, dtype=float)
+    except (TypeError, ValueError):
+        raise fail("rates", "oc_curves", allowed, rates) from None
+    if arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
+        raise fail("rates", "oc_curves", allowed, rates)
+    arr = np.unique(arr)
+    if arr.size < 2:
+        raise fail("rates", "oc_curves", allowed, rates)
+    return arr
+
+
+def _curves_from_dataset(ds: Any) -> list[_Curve]:
+    owner = "oc_curves"
+    allowed = "an oc() Dataset of single-cohort designs (variables p_efficacy, expected_n)"
+    if "cohort" in ds.dims:
+        raise DesignError(
+            f"`designs` of {owner} must be {allowed}; got a multi-cohort Dataset with dims "
+            f"{tuple(ds.dims)} (plot it with cohort_oc_plot)."
+        )
+    missing = [v for v in ("p_efficacy", "expected_n", "p") if v not in ds.variables]
+    if missing or "scenario" not in ds.dims:
+        raise fail("designs", owner, allowed, f"a Dataset without {missing or ['scenario']}")
+    if "design" in ds.dims:
+        names = [str(x) for x in ds["design"].values]
+        subsets = [ds.isel(design=i) for i in range(len(names))]
+    else:
+        names = [str(ds.attrs.get("design_name", "design"))]
+        subsets = [ds]
+    curves = []
+    for name, sub in zip(names, subsets, strict=True):
+        p = np.asarray(sub["p"].values, dtype=float)
+        eff = np.asarray(sub["p_efficacy"].values, dtype=float)
+        en = np.asarray(sub["expected_n"].values, dtype=float)
+        if eff.ndim != 1 or en.ndim != 1:
+            raise fail("designs", owner, allowed, f"p_efficacy with dims {sub['p_efficacy'].dims}")
+        keep = np.isfinite(p) & np.isfinite(eff) & np.isfinite(en)
+        order = np.argsort(p[keep], kind="stable")
+        if order.size == 0:
+            raise fail("designs", owner, allowed, f"no finite OC for design {name!r}")
+        curves.append(_Curve(name, p[keep][order], eff[keep][order], en[keep][order]))
+    return curves
+
+
+# ---------------------------------------------------------------------------
+# Stopping boundaries
+# ---------------------------------------------------------------------------
+def boundary_chart(design: Any, *, ax: Any = None) -> Figure:
+    """Stopping boundaries per look: "stop if r ≤ a_k" and "efficacy if r ≥ b_k" against n.
+
+    Futility boundaries are drawn as downward triangles, efficacy boundaries as
+    upward triangles (at the final look: the largest failing and the smallest
+    successful count, or No-Go / Go for a dual-criterion rule), each labelled
+    with its count. The counts that continue at an interim look are shaded; for
+    a dual criterion the "Consider" counts at the final look are shaded too.
+
+    Parameters
+    ----------
+    design : Design or Boundaries
+        A single-cohort design (its :meth:`~adaptive2.designs.Design.boundaries`
+        are drawn) or a boundary table.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    bnd, title = _boundaries_iv(design)
+    fig, (axis,) = _axes(ax, 1, "boundary_chart")
+    looks = list(bnd.looks)
+    n_max, last = looks[-1], len(looks) - 1
+    gaps = np.diff([0, *looks])
+    width = float(min(max(0.025 * n_max, 0.5), 0.6 * gaps.min()))
+    _continue_bars(axis, bnd, width)
+    axis.plot(
+        [0, n_max],
+        [0, n_max],
+        color="0.7",
+        lw=0.8,
+        ls=":",
+        label="r = n (all respond)",
+        gid="all_respond",
+    )
+    fut_label, eff_label = _boundary_labels(bnd)
+    for slot, values, marker, colour, label, dy in (
+        ("futility", bnd.futility_max_r, "v", PALETTE[1], fut_label, -9),
+        ("efficacy", bnd.efficacy_min_r, "^", PALETTE[0], eff_label, 4),
+    ):
+        pts = [(n, r) for n, r in zip(looks, values, strict=True) if r is not None]
+        if not pts:
+            continue
+        xs, ys = zip(*pts, strict=True)
+        axis.plot(xs, ys, marker=marker, color=colour, lw=1.0, ms=6, label=label, gid=slot)
+        for x, y in pts:
+            axis.annotate(
+                str(y),
+                (x, y),
+                xytext=(5, dy),
+                textcoords="offset points",
+                fontsize=_NOTE_SIZE,
+                color=colour,
+            )
+    if bnd.dual:
+        a, b = bnd.futility_max_r[last], bnd.efficacy_min_r[last]
+        lo = 0 if a is None else a + 1
+        hi = n_max if b is None else b - 1
+        if hi >= lo:
+            axis.bar(
+                [n_max],
+                [hi - lo + 1],
+                bottom=lo - 0.5,
+                width=width,
+                color=PALETTE[4],
+                alpha=0.4,
+                label="final: Consider",
+                gid="consider",
+            )
+    axis.set_xlim(0, n_max * 1.06 + 1)
+    axis.set_ylim(-0.8, n_max + 1.5)
+    axis.set_xticks(looks)
+    _style(axis, "evaluable patients n (cumulative)", "responses r", title)
+    _legend(axis, loc="upper left")
+    return fig
+
+
+def _boundaries_iv(design: Any) -> tuple[Any, str]:
+    from adaptive2.designs import Boundaries, Design
+
+    if isinstance(design, Design):
+        return design.boundaries(), f"Stopping boundaries: {design.name}"
+    if isinstance(design, Boundaries):
+        return design, "Stopping boundaries"
+    if _is_cohort_design(design):
+        raise DesignError(
+            "`design` of boundary_chart must be a single-cohort Design or a Boundaries table; "
+            f"got the multi-cohort CohortDesign {design.name!r} (its boundaries depend on the "
+            "other cohorts' data)."
+        )
+    raise fail("design", "boundary_chart", "a Design or a Boundaries table", type(design).__name__)
+
+
+def _boundary_labels(bnd: Any) -> tuple[str, str]:
+    interim_a = any(a is not None for a in bnd.futility_max_r[:-1])
+    interim_b = any(b is not None for b in bnd.efficacy_min_r[:-1])
+    fail_word, win_word = ("No-Go", "Go") if bnd.dual else ("fail", "success")
+    fut = f"final {fail_word}: r ≤ a"
+    eff = f"final {win_word}: r ≥ b"
+    if interim_a:
+        fut = f"stop for futility: r ≤ a_k ({fut})"
+    if interim_b:
+        eff = f"stop for efficacy: r ≥ b_k ({eff})"
+    return fut, eff
+
+
+def _continue_bars(axis: Axes, bnd: Any, width: float) -> None:
+    looks = bnd.looks[:-1]
+    if not looks:
+        return
+    lows, heights = [], []
+    for n, a, b in zip(looks, bnd.futility_max_r[:-1], bnd.efficacy_min_r[:-1], strict=True):
+        lo = 0 if a is None else a + 1
+        hi = n if b is None else b - 1
+        lows.append(lo - 0.5)
+        heights.append(max(hi - lo + 1, 0))
+    bars = axis.bar(
+        looks,
+        heights,
+        bottom=lows,
+        width=width,
+        color=PALETTE[5],
+        alpha=0.35,
+        label="continue: a_k < r < b_k",
+    )
+    for k, patch in enumerate(bars.patches):
+        patch.set_gid(f"continue-{k + 1}")
+
+
+# ---------------------------------------------------------------------------
+# Prior densities
+# ---------------------------------------------------------------------------
+def prior_density(
+    priors: Any,
+    *,
+    p0: float | None = None,
+    p1: float | None = None,
+    posterior: Any = None,
+    ax: Any = None,
+) -> Figure:
+    """Density curves of one or several priors (and optionally posteriors) on (0, 1).
+
+    The grid clusters points near 0 and 1 (x = (1 − cos πt) / 2), so U-shaped
+    densities such as Jeffreys' Beta(0.5, 0.5) are drawn up to the edges; when
+    a density is unbounded at an edge the y-axis is clipped at the largest
+    value on [0.01, 0.99].
+
+    Parameters
+    ----------
+    priors : Beta, BetaMixture, PriorSpec, or mapping of label to one of these
+    p0, p1 : float, optional
+        Planning values, drawn as dashed vertical lines.
+    posterior : Beta, BetaMixture, or mapping of label to one of these, optional
+        Drawn dashed, after the priors.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    owner = "prior_density"
+    curves = _priors_iv(priors, "priors", "prior")
+    post = [] if posterior is None else _priors_iv(posterior, "posterior", "posterior")
+    planning = (_planning_value(p0, "p0", owner), _planning_value(p1, "p1", owner))
+    fig, (axis,) = _axes(ax, 1, owner)
+    t = np.linspace(0.0, 1.0, 1201)[1:-1]
+    x = 0.5 * (1.0 - np.cos(np.pi * t))
+    central = (x >= 0.01) & (x <= 0.99)
+    ys, unbounded = [], False
+    for i, (label, dist) in enumerate([*curves, *post]):
+        y = np.asarray(dist.pdf(x), dtype=float)
+        ys.append(y)
+        style = {"color": PALETTE[i % len(PALETTE)], "linestyle": "--" if i >= len(curves) else "-"}
+        axis.plot(x, y, lw=1.6, label=label, gid=f"density-{i + 1}", **style)
+        comps = dist.components()
+        unbounded |= any(c["w"] > 0 and (c["a"] < 1 or c["b"] < 1) for c in comps)
+    top = max(float(np.max(y[central] if unbounded else y)) for y in ys)
+    _planning_lines(axis, *planning, label=True, panel="density")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, top * 1.08 if top > 0 else 1)
+    _style(axis, "response rate p", "density", "Prior density")
+    _legend(axis, loc="best")
+    return fig
+
+
+def _priors_iv(obj: Any, name: str, default_label: str) -> list[tuple[str, Any]]:
+    from adaptive2.priors import Beta, BetaMixture, PriorSpec
+
+    owner = "prior_density"
+    allowed = "a Beta, BetaMixture or PriorSpec, or a non-empty mapping of label to one"
+
+    def one(value: Any) -> Any:
+        if isinstance(value, PriorSpec):
+            return value.build()
+        if isinstance(value, Beta | BetaMixture):
+            return value
+        raise fail(name, owner, allowed, type(value).__name__)
+
+    if isinstance(obj, Mapping):
+        if not obj:
+            raise fail(name, owner, allowed, dict(obj))
+        out = []
+        for label, value in obj.items():
+            if not isinstance(label, str) or not label:
+                raise fail(name, owner, "a mapping with non-empty string labels", label)
+            out.append((label, one(value)))
+        return out
+    dist = one(obj)
+    return [(f"{default_label} {dist}" if default_label == "posterior" else str(dist), dist)]
+
+
+# ---------------------------------------------------------------------------
+# Prior-weight sensitivity
+# ---------------------------------------------------------------------------
+_WEIGHT_LABELS = {
+    "prior.power": "power-prior weight a0",
+    "prior.robust.weight": "weight of the vague (robust) component",
+}
+
+
+def weight_curve_plot(
+    curve: Any,
+    *,
+    alpha: float | None = None,
+    parameter: str = "prior.power",
+    ax: Any = None,
+) -> Figure:
+    """Worst-case α and power against the prior weight (from ``calibrate.weight_curve``).
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        As returned by :func:`adaptive2.calibrate.weight_curve`: columns
+        ``weight``, ``alpha`` (worst case over p ≤ p0) and ``power`` (at p1;
+        missing or empty when the design has no p1).
+    alpha : float, optional
+        Type I error target, drawn as a horizontal line on the α panel.
+    parameter : {"prior.power", "prior.robust.weight"}
+        The weight that ``weight_curve`` moved (labels the x-axis).
+    ax : pair of matplotlib Axes, optional
+        Axes for the α and power panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    owner = "weight_curve_plot"
+    w, a, power = _weight_curve_iv(curve)
+    if alpha is not None:
+        alpha = check_probability(alpha, "alpha", owner)
+    check_choice(parameter, "parameter", owner, tuple(_WEIGHT_LABELS))
+    fig, (ax_a, ax_p) = _axes(ax, 2, owner)
+    xlabel = _WEIGHT_LABELS[parameter]
+    ax_a.plot(
+        w,
+        a,
+        marker="o",
+        ms=3.5,
+        lw=1.4,
+        color=PALETTE[1],
+        label="worst-case α (p ≤ p0)",
+        gid="alpha",
+    )
+    if alpha is not None:
+        ax_a.axhline(
+            alpha, color="0.35", ls="--", lw=0.9, label=f"α target = {alpha:g}", gid="alpha_target"
+        )
+    top = max(float(np.nanmax(a)), alpha or 0.0)
+    ax_a.set_ylim(0, top * 1.25 if top > 0 else 0.1)
+    _style(ax_a, xlabel, "worst-case type I error", "Type I error")
+    _legend(ax_a, loc="best")
+    if power is not None:
+        ax_p.plot(
+            w, power, marker="s", ms=3.5, lw=1.4, color=PALETTE[0], label="power at p1", gid="power"
+        )
+        _legend(ax_p, loc="best")
+    else:
+        ax_p.text(
+            0.5,
+            0.5,
+            "power not computed\n(no p1)",
+            ha="center",
+            va="center",
+            transform=ax_p.transAxes,
+            fontsize=_LABEL_SIZE,
+            color="0.4",
+        )
+    ax_p.set_ylim(0, 1.02)
+    _style(ax_p, xlabel, "power", "Power")
+    for axis in (ax_a, ax_p):
+        axis.set_xlim(float(w.min()), float(w.max()) if w.max() > w.min() else float(w.min()) + 1)
+    return fig
+
+
+def _weight_curve_iv(curve: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    import pandas as pd
+
+    owner = "weight_curve_plot"
+    allowed = "the DataFrame of calibrate.weight_curve (columns weight, alpha[, power])"
+    if not isinstance(curve, pd.DataFrame):
+        raise fail("curve", owner, allowed, type(curve).__name__)
+    missing = [c for c in ("weight", "alpha") if c not in curve.columns]
+    if missing or len(curve) == 0:
+        raise fail("curve", owner, allowed, f"a DataFrame with columns {list(curve.columns)}")
+    try:
+        w = curve["weight"].to_numpy(dtype=float)
+        a = curve["alpha"].to_numpy(dtype=float)
+        power = None
+        if "power" in curve.columns:
+            power = pd.to_numeric(curve["power"], errors="raise").to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise fail("curve", owner, "numeric columns weight, alpha, power", "non-numbers") from None
+    if not np.all(np.isfinite(w)) or not np.all(np.isfinite(a)):
+        raise fail("curve", owner, "finite weights and alphas", "NaN or infinite values")
+    order = np.argsort(w, kind="stable")
+    if power is not None:
+        power = power[order] if np.any(np.isfinite(power)) else None
+    return w[order], a[order], power
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort OC
+# ---------------------------------------------------------------------------
+_ROLE_STYLE = {
+    "null": ("type I error", "////", 0.45),
+    "alternative": ("power", "", 1.0),
+    "other": ("P(efficacy)", "..", 0.7),
+}
+
+
+def cohort_oc_plot(ds: Any, *, ax: Any = None) -> Figure:
+    """Grouped bars of ``p_efficacy`` per scenario and cohort (from ``cohort_oc``).
+
+    Each bar is labelled with its value as type I error (``role`` = null,
+    hatched) or power (``role`` = alternative, solid); one colour per cohort.
+    Bars carry ±2 MCSE error bars when the Dataset holds Monte Carlo figures.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        As returned by :func:`adaptive2.multicohort.cohort_oc`: ``p_efficacy``
+        over (scenario, cohort) and a ``role`` coordinate over the same dims.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    values, roles, mcse, scenarios, cohorts = _cohort_oc_iv(ds)
+    fig, (axis,) = _axes(ax, 1, "cohort_oc_plot")
+    n_s, n_c = values.shape
+    width = 0.8 / n_c
+    x = np.arange(n_s)
+    for j in range(n_c):
+        colour = PALETTE[j % len(PALETTE)]
+        pos = x + (j - (n_c - 1) / 2) * width
+        err = 2 * mcse[:, j] if mcse is not None and np.any(mcse[:, j] > 0) else None
+        bars = axis.bar(
+            pos,
+            values[:, j],
+            width=width * 0.92,
+            color=colour,
+            edgecolor=colour,
+            yerr=err,
+            ecolor="0.2",
+            capsize=2,
+            label="_nolegend_",
+        )
+        for i, patch in enumerate(bars.patches):
+            word, hatch, fill = _ROLE_STYLE[roles[i, j]]
+            patch.set_hatch(hatch)
+            patch.set_facecolor((*_rgb(colour), fill))
+            patch.set_gid(f"p_efficacy-s{i + 1}-c{j + 1}")
+            axis.annotate(
+                f"{word} {values[i, j]:.3f}",
+                (pos[i], values[i, j]),
+                xytext=(0, 3),
+                textcoords="offset points",
+                rotation=90,
+                ha="center",
+                va="bottom",
+                fontsize=6.5,
+            )
+    axis.set_xticks(x, [textwrap.fill(s, 18) for s in scenarios])
+    axis.set_xlim(-0.6, n_s - 0.4)
+    axis.set_ylim(0, 1.38)
+    axis.set_yticks(np.linspace(0, 1, 6))
+    _style(axis, "scenario", "P(declare efficacy)", "Probability of efficacy per cohort")
+    axis.tick_params(axis="x", labelsize=_NOTE_SIZE)
+    handles = _legend_handles(cohorts, roles)
+    axis.legend(
+        handles=handles,
+        fontsize=_LEGEND_SIZE,
+        framealpha=0.9,
+        loc="upper left",
+        ncols=min(len(handles), 4),
+    )
+    return fig
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(colour)
+
+
+def _legend_handles(cohorts: list[str], roles: np.ndarray) -> list[Any]:
+    """One colour patch per cohort, then one grey patch per role present."""
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor=PALETTE[j % len(PALETTE)], edgecolor=PALETTE[j % len(PALETTE)], label=c)
+        for j, c in enumerate(cohorts)
+    ]
+    for role in ("null", "alternative", "other"):
+        if np.any(roles == role):
+            word, hatch, fill = _ROLE_STYLE[role]
+            grey = (0.5, 0.5, 0.5, fill)
+            handles.append(Patch(facecolor=grey, edgecolor="0.4", hatch=hatch, label=word))
+    return handles
+
+
+def _cohort_oc_iv(
+    ds: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str], list[str]]:
+    owner = "cohort_oc_plot"
+    allowed = "the Dataset of cohort_oc (p_efficacy over scenario x cohort, with a role coordinate)"
+    if not _is_dataset(ds):
+        raise fail("ds", owner, allowed, type(ds).__name__)
+    if "p_efficacy" not in ds.data_vars or "role" not in ds.coords:
+        raise fail(
+            "ds", owner, allowed, f"a Dataset with variables {sorted(map(str, ds.variables))}"
+        )
+    eff = ds["p_efficacy"]
+    if set(eff.dims) != {"scenario", "cohort"}:
+        raise fail("ds", owner, allowed, f"p_efficacy with dims {eff.dims}")
+    eff = eff.transpose("scenario", "cohort")
+    roles = np.asarray(
+        ds["role"].broadcast_like(eff).transpose("scenario", "cohort").values, dtype=str
+    )
+    bad = sorted(set(roles.ravel()) - set(_ROLE_STYLE))
+    if bad:
+        raise fail("ds", owner, f"roles in {sorted(_ROLE_STYLE)}", bad)
+    values = np.asarray(eff.values, dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise fail("ds", owner, "finite p_efficacy values", "NaN or infinite values")
+    mcse = None
+    if "p_efficacy_mcse" in ds.data_vars and set(ds["p_efficacy_mcse"].dims) == set(eff.dims):
+        mcse = np.asarray(ds["p_efficacy_mcse"].transpose("scenario", "cohort").values, float)
+    scenarios = [str(s) for s in eff["scenario"].values]
+    cohorts = [str(c) for c in eff["cohort"].values]
+    return values, roles, mcse, scenarios, cohorts

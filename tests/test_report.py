@@ -1,0 +1,267 @@
+"""The protocol-appendix report: numbers equal the engines', files are complete and atomic."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adaptive2 import report as rp
+from adaptive2.cli import main
+from adaptive2.designs import Design
+from adaptive2.errors import DesignError
+from adaptive2.io import load_any
+from adaptive2.oc import oc
+from adaptive2.priors import Beta
+from adaptive2.rules import PosteriorProbability, PredictiveProbability
+
+ROOT = Path(__file__).resolve().parents[1]
+DESIGNS = ROOT / "designs"
+
+
+def small(name: str = "small", cutoff: float = 0.9) -> Design:
+    return Design(
+        name=name,
+        prior=Beta(0.5, 0.5),
+        looks=(10, 20),
+        futility=PredictiveProbability(threshold=0.05),
+        final=PosteriorProbability(p0=0.2, cutoff=cutoff),
+        p0=0.2,
+        p1=0.4,
+        scenarios=(0.2, 0.3, 0.4),
+    )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> rp.ReportResult:
+    out = tmp_path_factory.mktemp("rep") / "appendix"
+    files = [DESIGNS / "frontline-pp.toml", DESIGNS / "frontline-simon.toml"]
+    return rp.report(files, out, DESIGNS / "scenarios.toml", n_sims=2000, seed=7, pdf="never")
+
+
+# ---- rounding ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "mcse", "expected"),
+    [
+        (0.07347, 0.0021, (0.073, 3)),  # 2*mcse = 0.0042 -> 3 decimals
+        (0.07347, 0.0004, (0.0735, 4)),  # 2*mcse = 0.0008 -> 4 decimals
+        (0.5, 0.03, (0.5, 2)),  # 2*mcse = 0.06 -> 2 decimals
+        (12.345, 0.4, (12.3, 1)),  # 2*mcse = 0.8 -> 1 decimal
+        (12.345, 4.0, (12.0, 0)),  # 2*mcse = 8 -> units
+        (0.123456, 0.0, (0.1235, 4)),  # exact
+    ],
+)
+def test_round_mcse_is_the_arviz_rule(value: float, mcse: float, expected: tuple) -> None:
+    got = rp.round_mcse(value, mcse)
+    assert got[1] == expected[1]
+    assert got[0] == pytest.approx(expected[0], abs=1e-12)
+
+
+def test_table_rounds_every_cell_to_twice_its_mcse() -> None:
+    from adaptive2.simulate import simulate
+
+    ds = simulate(small(), [0.2, 0.4], n_sims=4000, seed=3, progress=False)
+    t = rp.table(ds, ["p_efficacy", "expected_n"])
+    for _, row in t.iterrows():
+        for v in ("p_efficacy", "expected_n"):
+            raw = float(ds[v].sel(design=row["design"], scenario=row["scenario"]))
+            err = float(ds[f"{v}_mcse"].sel(design=row["design"], scenario=row["scenario"]))
+            assert err > 0
+            d = max(0, -math.floor(math.log10(2 * err)))
+            assert row[v] == round(raw, d)
+            assert abs(row[v] - raw) <= 0.5 * 10**-d + 1e-12
+            assert row[f"{v}_mcse"] == float(f"{err:.2g}")
+
+
+def test_table_refuses_a_non_result() -> None:
+    with pytest.raises(DesignError, match="`ds` of table"):
+        rp.table({"x": 1})
+
+
+# ---- content ------------------------------------------------------------------
+def test_summary_equals_the_exact_engine(written: rp.ReportResult) -> None:
+    s = written.summary
+    for name in ("frontline-pp", "frontline-simon"):
+        d = load_any(DESIGNS / f"{name}.toml")
+        sub = s[s["design"] == name]
+        ds = oc(d, list(sub["p"]))
+        np.testing.assert_allclose(sub["p_efficacy"], ds["p_efficacy"].values, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(sub["expected_n"], ds["expected_n"].values, rtol=0, atol=1e-12)
+    # the frontline grid of designs/scenarios.toml, labelled by role
+    assert set(s.loc[s["p"] <= 0.4, "label"]) == {"type I error"}
+    assert set(s.loc[s["p"] >= 0.6, "label"]) == {"power"}
+
+
+def test_every_table_is_written_as_csv_and_json_at_full_precision(
+    written: rp.ReportResult,
+) -> None:
+    out = written.path
+    csvs = sorted((out / "tables").glob("*.csv"))
+    assert {p.stem for p in csvs} >= {
+        "summary",
+        "boundaries-frontline-pp",
+        "oc-frontline-pp",
+        "oc-by-look-frontline-pp",
+        "type1-single",
+        "conduct-frontline",
+        "sensitivity-frontline-pp",
+        "weight-frontline-pp",
+        "simon",
+        "examples",
+        "computation",
+        "provenance",
+    }
+    for p in csvs:
+        assert (out / "tables" / f"{p.stem}.json").exists()
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    np.testing.assert_allclose(summary["p_efficacy"], written.summary["p_efficacy"], atol=1e-15)
+    js = json.loads((out / "tables" / "summary.json").read_text())
+    assert js["rows"][0]["design"] == "frontline-pp"
+    manifest = json.loads((out / "report.json").read_text())
+    assert manifest["designs"]["frontline-pp"] == load_any(DESIGNS / "frontline-pp.toml").hash
+    assert set(manifest["files"]) == {str(f) for f in written.files if f.name != "report.json"}
+
+
+def test_boundary_table_is_the_designs(written: rp.ReportResult) -> None:
+    d = load_any(DESIGNS / "frontline-pp.toml")
+    t = pd.read_csv(written.path / "tables" / "boundaries-frontline-pp.csv")
+    b = d.boundaries()
+    assert list(t["n"]) == list(b.looks)
+    assert [None if pd.isna(x) else int(x) for x in t["futility_max_r"]] == list(b.futility_max_r)
+    html = (written.path / "index.html").read_text()
+    assert "stop for futility if &lt;= 4 responses among the first 15 evaluable patients" in html
+
+
+def test_type1_section_gives_worst_case_and_non_binding_alpha(written: rp.ReportResult) -> None:
+    from adaptive2.calibrate import worst_case_alpha
+
+    t = pd.read_csv(written.path / "tables" / "type1-single.csv").set_index("design")
+    d = load_any(DESIGNS / "frontline-pp.toml")
+    a, _ = worst_case_alpha(d)
+    assert t.loc["frontline-pp", "worst-case type I error"] == pytest.approx(a, abs=1e-15)
+    nb = worst_case_alpha(d.replace(futility=None))[0]
+    assert t.loc["frontline-pp", "ignoring futility (non-binding)"] == pytest.approx(nb, abs=1e-15)
+    assert nb >= a  # futility stopping can only lower the type I error
+
+
+def test_simon_comparator_is_the_simon_search(written: rp.ReportResult) -> None:
+    from adaptive2.simon import simon
+
+    t = pd.read_csv(written.path / "tables" / "simon.csv")
+    res = simon(0.4, 0.6, alpha=0.10, beta=0.20)
+    row = t[(t["cohort"] == "frontline") & (t["design"] == "optimal")].iloc[0]
+    assert row["r1/n1"] == f"{res.optimal.r1}/{res.optimal.n1}"
+    assert row["EN(p0)"] == pytest.approx(res.optimal.expected_n_p0, abs=1e-12)
+
+
+def test_conduct_section_carries_mcse_and_the_stated_seed(written: rp.ReportResult) -> None:
+    t = pd.read_csv(written.path / "tables" / "conduct-frontline.csv")
+    shown = t["p_efficacy"]
+    assert (shown.str.contains("±") | shown.str.endswith(("(every trial)", "(no trial)"))).all()
+    assert shown.str.contains("±").mean() > 0.8
+    comp = pd.read_csv(written.path / "tables" / "computation.csv")
+    mc = comp[comp["method"] == "Monte Carlo"]
+    assert len(mc) == 2 and (mc["seed"] == 7).all() and (mc["n_sims"] >= 2000).all()
+
+
+def test_worked_examples_follow_the_boundaries(written: rp.ReportResult) -> None:
+    t = pd.read_csv(written.path / "tables" / "examples.csv")
+    d = load_any(DESIGNS / "frontline-pp.toml")
+    n, a, _ = d.boundaries().arrays()
+    for _, row in t[t["design"] == "frontline-pp"].iterrows():
+        r, m = map(int, row["data"].split("/"))
+        k = list(n).index(m)
+        stop = r <= a[k]
+        assert ("futility" in row["decision"] or "fails" in row["decision"]) == stop
+
+
+def test_markdown_and_html_hold_the_same_sections(written: rp.ReportResult) -> None:
+    md = (written.path / "report.md").read_text()
+    html = (written.path / "index.html").read_text()
+    for title in ("Design specification", "Boundary tables", "Priors and borrowing",
+                  "Operating characteristics", "Type I error", "Sensitivity analyses",
+                  "Simon two-stage comparator", "Computation", "Provenance"):
+        assert f"## {title}" in md
+        assert f">{title}</h2>" in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    for f in written.files:
+        assert (written.path / f).exists()
+
+
+def test_user_strings_are_escaped(tmp_path: Path) -> None:
+    d = small(name="<script>alert(1)</script>").replace(title='x" onload="y', notes="a & b <i>")
+    res = rp.report(d, tmp_path / "esc", n_sims=0, pdf="never")
+    html = (res.path / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<i>" not in html and "a &amp; b &lt;i&gt;" in html
+
+
+def test_a_failed_run_leaves_the_previous_report(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "r"
+    rp.report(small(), out, n_sims=0, pdf="never")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def boom(ctx):
+        raise RuntimeError("section failed")
+
+    monkeypatch.setattr(rp, "_SECTIONS", [*rp._SECTIONS[:3], ("Broken", boom)])
+    with pytest.raises(RuntimeError, match="section failed"):
+        rp.report(small(cutoff=0.95), out, n_sims=0, pdf="never")
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary folder left
+
+
+def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
+    from adaptive2.multicohort import cohort_oc
+
+    path = DESIGNS / "two-cohort-bhm.toml"
+    res = rp.report([path], tmp_path / "m", n_sims=0, pdf="never")
+    d = load_any(path)
+    ds = cohort_oc(d)
+    t = pd.read_csv(res.path / "tables" / "oc-two-cohort-bhm.csv")
+    for _, row in t.iterrows():
+        exp = ds["p_efficacy"].sel(scenario=row["scenario"], cohort=row["cohort"])
+        assert row["p_efficacy"] == pytest.approx(float(exp), abs=1e-12)
+        assert row["FWER"] == pytest.approx(float(ds["fwer"].sel(scenario=row["scenario"])),
+                                            abs=1e-12)
+    b = pd.read_csv(res.path / "tables" / "type1-two-cohort-bhm.csv")
+    assert set(b["cohort"]) == {"frontline", "post_io"}
+    assert np.allclose(b["type1_inflation"], b["worst_type1"] - b["worst_type1_independent"])
+    assert (res.path / "tables" / "map-two-cohort-bhm.csv").exists()
+
+
+def test_bad_arguments_name_the_field(tmp_path: Path) -> None:
+    with pytest.raises(DesignError, match="`pdf` of report"):
+        rp.report(small(), tmp_path / "x", pdf="sometimes")
+    with pytest.raises(DesignError, match="`designs` of report"):
+        rp.report([], tmp_path / "x")
+    with pytest.raises(DesignError, match="distinct names"):
+        rp.report([small(), small()], tmp_path / "x", n_sims=0)
+
+
+def test_cli_report_json_and_errors(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cli"
+    code = main(["report", str(DESIGNS / "post-io-simon.toml"), "--out", str(out),
+                 "--n-sims", "0", "--pdf", "never", "--json"])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) >= {"path", "index", "files", "pdf", "run_time_s", "summary"}
+    assert Path(payload["index"]).exists()
+    html = Path(payload["index"]).read_text()
+    assert "adaptive2 report" in html and "post-io-simon.toml" in html  # reproduce-me command
+    code = main(["report", str(tmp_path / "missing.toml"), "--out", str(out)])
+    assert code == 2
+    assert "missing.toml" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(rp.chromium_path() is None, reason="no chromium on this machine")
+def test_pdf_is_made_with_chromium(tmp_path: Path) -> None:
+    res = rp.report(small(), tmp_path / "pdf", n_sims=0, pdf="always")
+    assert res.pdf.startswith("chromium")
+    assert (res.path / "report.pdf").read_bytes()[:5] == b"%PDF-"
