@@ -4,13 +4,18 @@ Sources and what could be checked
 ---------------------------------
 * Lee JJ, Liu DD (2008). A predictive probability design for phase II cancer clinical
   trials. Clinical Trials 5:93-106. The paper's design tables (p0, p1, alpha, beta, Nmax,
-  theta_L, theta_T, type I error, power, E(N | p0), PET(p0)) could **not** be retrieved from
-  the stored copies available when this file was written (only the abstract and first page
-  of the paper: "A flexible design based on Bayesian predictive probability and the minimax
-  criterion is constructed. A three-dimensional search algorithm is implemented to
-  determine the design parameters."), nor from a secondary source (ph2bayes, ph2bye,
-  phase1b documentation reproduce the worked example and boundary tables, not a searched
-  design). No published design row is therefore asserted here. Instead:
+  theta_L, theta_T, type I error, power, E(N | p0), PET(p0)) could **not** be retrieved in
+  this workplace. A second, dedicated search (about 40 look-ups, recorded in
+  tests/reference/README.md) found: the stored copies of the paper (pdfslide.us
+  "a-predictive-probability-design-for-phase-ii-cancer-size-exact-computation" and the PMC
+  author manuscript PMC5626665) are served only from their opening (title, abstract, first
+  lines of the Introduction), whatever the query (table captions, "Table 2", theta values,
+  "rejection region", "PET", the worked-example numbers), so the tables on later pages are
+  out of reach; secondary sources (ph2bayes, ph2bye, phase1b, PhIIdesign, BDP2, mtdesign
+  documentation and code, a re-implementation of the MD Anderson PP software) reproduce
+  the worked example, boundary tables or simulated OC of user-chosen designs, never a
+  design found by the Lee & Liu search. No published design row is therefore asserted
+  here. Instead:
 
   1. the published worked example (p. 97: Nmax = 40, prior Beta(0.6, 0.4), p0 = 0.6,
      theta_T = 0.90, 16 responses of 23 patients, PP = 0.5656) is checked *through the
