@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -122,6 +123,23 @@ def posterior_prob_exceeds(
         Probabilities, shape of ``r``.
     """
     rr = np.asarray(r, dtype=float)
+    if rr.size and np.all((rr >= 0) & (rr <= n) & (rr == np.round(rr))):
+        # Every count 0..n at once, cached: calibration grids re-use the same table
+        # for thousands of cutoffs.
+        return _tail_table(prior, int(n), threshold, float(delta))[rr.astype(int)]
+    return _tail(prior, rr, n, threshold, delta)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tail_table(prior: Prior, n: int, threshold: float | Beta, delta: float) -> np.ndarray:
+    out = _tail(prior, np.arange(n + 1, dtype=float), n, threshold, delta)
+    out.flags.writeable = False
+    return out
+
+
+def _tail(
+    prior: Prior, rr: np.ndarray, n: int, threshold: float | Beta, delta: float
+) -> np.ndarray:
     logw, a_post, b_post = _posterior_components(prior, rr, n)
     wpost = np.exp(logw)
     if isinstance(threshold, Beta):
