@@ -183,10 +183,11 @@ def test_multi_cohort_file_errors_name_the_key(mutate, match):
         cohort_design_from_dict(d, source="two.toml")
 
 
-def test_predictive_rules_are_refused_with_a_reason():
-    with pytest.raises(DesignError, match="predictive probabilities under a borrowing model"):
+def test_predictive_final_rules_are_refused_with_a_reason():
+    # predictive futility / efficacy rules are supported (tests/test_multicohort_predictive.py)
+    with pytest.raises(DesignError, match="a predictive probability needs a final rule"):
         CohortDesign(name="x", model=Model(), cohorts=COHORTS,
-                     futility=PredictiveProbability(0.1), final=PosteriorProbability(0.4, 0.9))
+                     futility=PredictiveProbability(0.1), final=PredictiveProbability(0.1))
 
 
 def test_cli_multi_cohort_oc_and_posterior_json(capsys):

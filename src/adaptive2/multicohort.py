@@ -6,6 +6,27 @@ rules) and analyses all cohorts together with a borrowing :class:`Model`
 posterior probabilities of every cohort come from the quadrature engine
 (:mod:`adaptive2.hierarchical`) evaluated on the whole outcome lattice at once.
 
+Predictive probabilities (Lee & Liu 2008) under borrowing. At an interim look
+with outcomes r = (r_1, ..., r_J) at sizes n = (n_1, ..., n_J), cohort j has
+m_j = N_j − n_j patients to come (N_j its last look), and
+
+    PP_j(r) = Σ_{x=0}^{m_j} P(x | r, model) · 1{final rule of cohort j succeeds
+              with cohort j at r_j + x of N_j and every other cohort k at r_k of n_k},
+
+where P(x | r, model) = ∫ Bin(x; m_j, p_j) π(p_j | r) dp_j is the posterior
+predictive of cohort j under the borrowing model (a beta-binomial mixture over
+the quadrature posterior, :func:`adaptive2.hierarchical.predictive`) and the
+final analysis uses the same model. Holding the other cohorts at their current
+data at cohort j's final analysis is a *convention* ("current data"): the
+others will in truth enrol further patients, whose responses would move cohort
+j's final posterior through the borrowing. Predicting them too would make PP_j
+depend on the other cohorts' future schedule and rules (which may stop them),
+not only on the data in hand. The convention makes PP_j a function of the
+observed lattice point alone — exact, cheap, the same number at the analysis
+as in the OC — and is what per-trial Monte Carlo tools (bhmbasket-like) cannot
+compute exactly: they would need an MCMC fit per future outcome x. With the
+``independent`` model it is exactly the single-cohort predictive probability.
+
 Exact OC enumerate the joint outcome lattice look by look: the state is, per
 cohort, whether it is still running or stopped (and why, and when), together
 with the joint distribution of the response counts. Cohorts that stop early
@@ -22,14 +43,27 @@ from typing import Any
 
 import numpy as np
 
-from adaptive2._validation import check_probability, fail
+from adaptive2._validation import check_int, check_probability, fail
 from adaptive2.errors import DesignError
-from adaptive2.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid, lattice
-from adaptive2.rules import BOP2, Boundary, PosteriorProbability, Rule
+from adaptive2.hierarchical import (
+    DEFAULT_GRID,
+    Cohort,
+    Model,
+    QuadratureGrid,
+    lattice,
+    predictive,
+)
+from adaptive2.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
 
-__all__ = ["CohortDesign", "CohortScenario", "borrowing_summary", "cohort_oc"]
+__all__ = [
+    "CohortDesign",
+    "CohortScenario",
+    "borrowing_summary",
+    "cohort_oc",
+    "predictive_probability",
+]
 
-_SUPPORTED = (PosteriorProbability, BOP2, Boundary)
+_SUPPORTED = (PosteriorProbability, PredictiveProbability, BOP2, Boundary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +115,11 @@ class CohortDesign:
         Posterior-probability, BOP2 or boundary rules. A rule's reference rate is
         the cohort's p0 (a rule's own ``p0`` is replaced by it, ``delta`` kept).
     futility, efficacy : Rule or mapping, optional
+        The same kinds, or :class:`~adaptive2.rules.PredictiveProbability`:
+        stop for futility if PP_j < ``threshold``, for efficacy if PP_j >
+        ``threshold`` (the single-cohort convention), with PP_j the predictive
+        probability of cohort j's final success under the borrowing model (see
+        the module notes for its definition and the current-data convention).
     title, notes : str
     scenarios : tuple of CohortScenario
     """
@@ -157,12 +196,21 @@ class CohortDesign:
         out = []
         for c in self.cohorts:
             rule = rules[c.name]
-            if not isinstance(rule, _SUPPORTED):
+            if not isinstance(rule, _SUPPORTED) or (
+                slot == "final" and isinstance(rule, PredictiveProbability)
+            ):
                 kind = getattr(rule, "kind", type(rule).__name__)
+                allowed = "posterior, bop2 or boundary" + (
+                    "" if slot == "final" else " rule, or a predictive"
+                )
+                why = (
+                    " (a predictive probability needs a final rule to predict)"
+                    if slot == "final" and isinstance(rule, PredictiveProbability)
+                    else ""
+                )
                 raise DesignError(
-                    f"`{slot}` of CohortDesign {self.name!r} must be a posterior, bop2 or "
-                    f"boundary rule; got {kind!r} (predictive probabilities under a borrowing "
-                    "model are not available yet)."
+                    f"`{slot}` of CohortDesign {self.name!r} must be a {allowed} rule; "
+                    f"got {kind!r}{why}."
                 )
             if isinstance(rule, PosteriorProbability | BOP2):
                 rule = rule.replace(p0=c.p0)
@@ -206,6 +254,11 @@ class CohortDesign:
 
     def __str__(self) -> str:
         return self.describe()
+
+    def _repr_html_(self) -> str:
+        from adaptive2._html import cohort_design_card
+
+        return cohort_design_card(self)
 
     @property
     def hash(self) -> str:
@@ -278,14 +331,49 @@ def _decisions(
 def _lattice_stat(
     design: CohortDesign, n: tuple[int, ...], cohort: Cohort, rule: Rule
 ) -> np.ndarray:
+    j = design.names.index(cohort.name)
     if isinstance(rule, Boundary):
-        j = design.names.index(cohort.name)
         shape = [1] * len(n)
         shape[j] = n[j] + 1
         return np.arange(n[j] + 1, dtype=float).reshape(shape) * np.ones(tuple(x + 1 for x in n))
-    thr = {cohort.name: _threshold(rule, cohort)}
-    res = lattice(design.model, design.cohorts, n, thresholds=thr, grid=design.grid)
+    if isinstance(rule, PredictiveProbability):
+        return _predictive_stat(design, n, j)
+    thr = _threshold(rule, cohort)
+    # thresholds at p0 are the default: every such rule shares one lattice per n
+    thresholds = {} if thr == cohort.p0 else {cohort.name: thr}
+    res = lattice(design.model, design.cohorts, n, thresholds=thresholds, grid=design.grid)
     return res.p_above[cohort.name]
+
+
+_PP_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.ndarray:
+    """PP_j over the whole lattice at sizes ``n`` (see the module notes).
+
+    Cached by what PP_j depends on — model, cohorts, grid, cohort j's final rule
+    and ``n`` — so designs that differ only in their interim rules or thresholds
+    (calibration) share it.
+    """
+    c = design.cohorts[j]
+    final = design.rule("final", c.name)
+    key = (design.model, design.cohorts, design.grid, final, j, n)
+    if key in _PP_CACHE:
+        return _PP_CACHE[key]
+    n_max = c.looks[-1]
+    m = n_max - n[j]
+    n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
+    stat = _lattice_stat(design, n_final, c, final)
+    success = np.moveaxis(_act(final, "final", stat, 1.0, design.n_looks - 1), j, 0)
+    pmf = predictive(design.model, design.cohorts, n, cohort=c.name, m=m, grid=design.grid)
+    total = np.arange(n[j] + 1)[:, None] + np.arange(m + 1)[None, :]  # r_j + x
+    hits = np.moveaxis(np.moveaxis(success[total], 1, -1), 0, j)  # lattice × x
+    pp = np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0)
+    pp.setflags(write=False)
+    if len(_PP_CACHE) > 1024:
+        _PP_CACHE.clear()
+    _PP_CACHE[key] = pp
+    return pp
 
 
 _DECISION_CACHE: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}
@@ -328,6 +416,8 @@ def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarra
     if isinstance(rule, Boundary):
         crit = rule.r[0 if slot == "final" else k]
         return stat <= crit if slot == "futility" else stat > crit
+    if isinstance(rule, PredictiveProbability):  # as rules.PredictiveProbability.evaluate
+        return stat < rule.threshold if slot == "futility" else stat > rule.threshold
     if isinstance(rule, PosteriorProbability):
         return stat <= rule.cutoff if slot == "futility" else stat > rule.cutoff
     # BOP2
@@ -509,6 +599,46 @@ def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None =
         ),
     )
     return ds
+
+
+def predictive_probability(
+    design: CohortDesign, data: Mapping[str, tuple[int, int]]
+) -> dict[str, float]:
+    """Predictive probability of final success of every cohort, for observed data.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    data : mapping
+        Cohort → (r, n): responses and evaluable patients so far (cohorts left
+        out have n = 0); n may not exceed the cohort's last look N.
+
+    Returns
+    -------
+    dict
+        Cohort → PP_j, the posterior-predictive probability (under the design's
+        borrowing model) that cohort j's final rule succeeds at N_j, with the
+        other cohorts held at their current data (the current-data convention of
+        the module notes). At n_j = N_j it is the final decision itself (0 or 1).
+    """
+    owner = "predictive_probability"
+    if not isinstance(design, CohortDesign):
+        raise fail("design", owner, "a CohortDesign", type(design).__name__)
+    names = design.names
+    for k in data:
+        if k not in names:
+            raise fail("data", owner, f"cohort names in {{{', '.join(names)}}}", k)
+    rs, ns = [], []
+    for c in design.cohorts:
+        r, n = data.get(c.name, (0, 0))
+        n = check_int(n, f"n ({c.name})", owner, low=0, high=c.looks[-1])
+        rs.append(check_int(r, f"r ({c.name})", owner, low=0, high=n))
+        ns.append(n)
+    idx = tuple(rs)
+    return {
+        c.name: float(_predictive_stat(design, tuple(ns), j)[idx])
+        for j, c in enumerate(design.cohorts)
+    }
 
 
 def _scenarios_from(obj: Sequence[Mapping[str, Any]]) -> tuple[CohortScenario, ...]:
