@@ -393,6 +393,25 @@ def _cmd_posterior(args: argparse.Namespace) -> None:
     _emit(args, payload, text)
 
 
+def _cmd_analyze(args: argparse.Namespace) -> None:
+    import warnings
+
+    from adaptive2.analyze import analyze, parse_data
+    from adaptive2.errors import StatisticalWarning
+
+    design = _load(args.design)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
+        res = analyze(design, parse_data(args.data), look=args.look, engine=args.engine,
+                      seed=args.seed)
+    for w in caught:  # statistical warnings: one line each (the text output lists them too)
+        if not issubclass(w.category, StatisticalWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        elif args.json:
+            print(f"adaptive2: warning: {w.message}".replace("\n", " "), file=sys.stderr)
+    _emit(args, res.to_dict(), str(res))
+
+
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from adaptive2.simulate import Conduct, simulate
 
@@ -778,6 +797,21 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=None, help="seed for --engine pymc")
     common(sp)
     sp.set_defaults(func=_cmd_posterior)
+
+    sp = sub.add_parser(
+        "analyze", help="analyse observed data: posterior, predictive probability, decision"
+    )
+    sp.add_argument("design")
+    sp.add_argument(
+        "--data", required=True,
+        help="observed data: r/n for a single cohort, or frontline=12/20,post_io=3/18",
+    )
+    sp.add_argument("--look", type=int, default=None,
+                    help="1-based look the data belong to (default: inferred from n)")
+    sp.add_argument("--engine", choices=("quadrature", "pymc"), default="quadrature")
+    sp.add_argument("--seed", type=int, default=None, help="seed for --engine pymc")
+    common(sp)
+    sp.set_defaults(func=_cmd_analyze)
 
     sp = sub.add_parser("calibrate", help="tune a parameter to type I error / power targets")
     sp.add_argument("design")

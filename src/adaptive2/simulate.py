@@ -23,23 +23,67 @@ Model of one cohort (all times in months)
   resumes after the decision (``decision_lag`` months after the trigger).
 * The final analysis uses the first ``N`` evaluable outcomes.
 
+Several cohorts analysed jointly (``CohortDesign``)
+-------------------------------------------------
+Every cohort has its own patients and its own :class:`Conduct` (accrual process,
+delay, non-evaluable probability, ``on_interim`` and ``decision_lag``). All
+cohorts have the same number of looks; analysis k is joint:
+
+* Trigger. For each still-active cohort j let ``t_jk`` be the time at which its
+  ``n_jk``-th evaluable outcome becomes known (in ``"pause"`` mode: among the
+  patients enrolled before the cohort paused). Analysis k happens at
+  ``T_k = max(t_jk over active cohorts, last decision time of analysis k-1)``;
+  cohort j's decision is known at ``D_jk = T_k + decision_lag_j``. Stopped
+  cohorts never delay an analysis.
+* Data. An active cohort contributes exactly its first ``n_jk`` evaluable
+  outcomes (in the order they become known; later ones wait for the next look,
+  as in the single-cohort simulator). A cohort stopped at look s contributes
+  its ``(r, n_js)`` at stopping to every later analysis. The decisions are the
+  exact engine's (:func:`adaptive2.multicohort._decisions_cached`: quadrature
+  posteriors on the whole outcome lattice at the realised size tuple); trials
+  are grouped by size tuple and decided by array look-up, with no loop over
+  trials. Conduct therefore changes when decisions happen and how many patients
+  are enrolled, never their probabilities: with any conduct the decision OC
+  are those of :func:`adaptive2.multicohort.cohort_oc`.
+* Enrolment and overrun. ``"continue"``: cohort j keeps enrolling, also while
+  an analysis waits for slower cohorts, until its ``N_j``-th evaluable patient;
+  ``"pause"``: it enrols nobody after its ``n_jk``-th evaluable patient until
+  ``D_jk``. When cohort j stops at an interim s, every patient it enrolled by
+  ``D_js`` is counted in ``expected_enrolled``; those beyond the ``n_js``
+  analysed (pending, known too late, or enrolled while waiting) are the
+  overrun, followed up outside the design: their outcomes enter no analysis
+  (the single-cohort convention). Patients pending at an interim after which
+  the cohort continues are analysed at its later looks; the final analysis
+  waits for all ``N_j`` evaluable outcomes (no overrun at the final look beyond
+  the replaced non-evaluable patients).
+* Duration. A cohort's duration is its stopping decision time ``D_js``; the
+  trial's is the largest over its cohorts.
+* Estimate. The ORR estimate of cohort j is its posterior mean under the
+  design's model, with every cohort's data at cohort j's stopping analysis;
+  its 95% equal-tailed credible interval covers the true rate iff
+  ``0.025 <= P(p_j > p_true | data) <= 0.975``.
+
 Reproducibility: random numbers are patient-level uniforms drawn per
 (scenario key, chunk, block of 16 patients) from
 ``SeedSequence(entropy, spawn_key=(key, chunk, block))``
 with a fixed chunk size, so results are bit-identical for any number of
 workers, any completion order and after a resume; every design in one run sees
-the same simulated patients (common random numbers).
+the same simulated patients (common random numbers). For a multi-cohort design
+the key is per cohort, from the cohort's name and true rate, so a cohort sees
+the same patients in every scenario where its true rate is the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
 import signal
+import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -145,9 +189,16 @@ class Conduct:
 
 @dataclass(frozen=True)
 class _Task:
+    """One chunk of one scenario.
+
+    Single-cohort: ``key`` is the scenario key and ``p`` the true rate.
+    Multi-cohort: ``key`` holds one stream key per cohort and ``p`` the pairs
+    (cohort, true rate), in the run's cohort order.
+    """
+
     scenario: int
-    key: int
-    p: float
+    key: int | tuple[int, ...]
+    p: float | tuple[tuple[str, float], ...]
     chunk: int
     size: int
 
@@ -174,6 +225,28 @@ def _kernel(
     numbers in the strict sense.
     """
     n_max = max(d.n_max for d in designs)
+    gaps, evaluable, response, delay, ev_rank = _patients(
+        conduct, p, n_max, blocks, size, chunk_size
+    )
+    return {
+        d.name: _one_design(d, conduct, gaps, evaluable, response, delay, ev_rank) for d in designs
+    }
+
+
+def _patients(
+    conduct: Conduct,
+    p: float,
+    n_max: int,
+    blocks: Callable[[int], np.random.Generator],
+    size: int,
+    chunk_size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Simulated patients of ``size`` trials: (gaps, evaluable, response, delay, ev_rank).
+
+    Arrays are (size, m) in enrolment order: unit-exponential inter-arrival
+    gaps, evaluability, response (False if not evaluable), delay to a known
+    response, and the number of evaluable patients among the first i + 1.
+    """
     q = conduct.p_nonevaluable
     # patients to draw: enough to find n_max evaluable ones with overwhelming probability
     m = int(np.ceil(n_max / (1 - q) + 8 * np.sqrt(n_max * q / (1 - q) ** 2 + 1))) + 5
@@ -193,9 +266,61 @@ def _kernel(
     ev_rank = np.cumsum(evaluable, axis=1)  # number of evaluable among first i+1
     if (ev_rank[:, -1] < n_max).any():
         raise Adaptive2Error("internal: too few simulated patients; report this as a bug.")
-    return {
-        d.name: _one_design(d, conduct, gaps, evaluable, response, delay, ev_rank) for d in designs
-    }
+    return gaps, evaluable, response, delay, ev_rank
+
+
+def _positions(ev_rank: np.ndarray, n: int) -> np.ndarray:
+    """Enrolment index of the j-th evaluable patient, j = 1..n: shape (size, n)."""
+    return np.argmax(ev_rank[:, :, None] >= np.arange(1, n + 1)[None, None, :], axis=1)
+
+
+def _trigger(
+    conduct: Conduct,
+    arrival: np.ndarray,
+    delay: np.ndarray,
+    evaluable: np.ndarray,
+    response: np.ndarray,
+    enrolled_mask: np.ndarray,
+    pos_k: np.ndarray,
+    nk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time the ``nk``-th evaluable outcome is known, and responses among the first ``nk``."""
+    m = arrival.shape[1]
+    mask = enrolled_mask
+    if conduct.on_interim == "pause":
+        # enrolment is paused after the n_k-th evaluable patient
+        mask = mask & (np.arange(m)[None, :] <= pos_k[:, None])
+    known = np.where(evaluable & mask, arrival + delay, np.inf)
+    # trigger: n_k evaluable outcomes known -> the n_k-th smallest known time
+    part = np.partition(known, nk - 1, axis=1)
+    t_trig = part[:, nk - 1]
+    in_analysis = known <= t_trig[:, None]
+    # ties at t_trig (fixed delays and identical times) cannot happen with continuous gaps
+    return t_trig, (response & in_analysis).sum(axis=1)
+
+
+def _pause_shift(arrival: np.ndarray, pos_k: np.ndarray, t_dec: np.ndarray) -> np.ndarray:
+    """Delay arrivals after the ``pos_k``-th patient until the decision at ``t_dec``."""
+    size, m = arrival.shape
+    shift = np.maximum(t_dec - arrival[np.arange(size), pos_k], 0.0)
+    later = np.arange(m)[None, :] > pos_k[:, None]
+    return np.where(later, arrival + shift[:, None], arrival)
+
+
+def _enrolled(
+    conduct: Conduct,
+    arrival: np.ndarray,
+    t_stop: np.ndarray,
+    final: np.ndarray,
+    cap: np.ndarray,
+    pos_stop: np.ndarray,
+) -> np.ndarray:
+    """Patients enrolled by the stopping decision (all up to the N-th evaluable at the final)."""
+    enrolled_by_time = (arrival <= t_stop[:, None]).sum(axis=1)
+    if conduct.on_interim == "pause":
+        # no enrolment while an interim is pending: at most the n_k-th evaluable patient
+        return np.where(final, cap, np.minimum(enrolled_by_time, pos_stop))
+    return np.where(final, cap, np.minimum(enrolled_by_time, cap))
 
 
 def _one_design(
@@ -214,7 +339,7 @@ def _one_design(
     N = design.n_max
     rows = np.arange(size)
     # position (enrolment index) of the j-th evaluable patient, j = 1..N
-    pos_of = np.argmax(ev_rank[:, :, None] >= np.arange(1, N + 1)[None, None, :], axis=1)
+    pos_of = _positions(ev_rank, N)
     last_needed = pos_of[:, N - 1]  # index of the N-th evaluable patient (enrolment stops)
     enrolled_mask = np.arange(m)[None, :] <= last_needed[:, None]  # enrolment closes there
     alive = np.ones(size, dtype=bool)
@@ -229,17 +354,9 @@ def _one_design(
     for k in range(K):
         nk = int(looks[k])
         pos_k = pos_of[:, nk - 1]  # enrolment index of the n_k-th evaluable patient
-        mask = enrolled_mask
-        if conduct.on_interim == "pause":
-            # enrolment is paused after the n_k-th evaluable patient
-            mask = mask & (np.arange(m)[None, :] <= pos_k[:, None])
-        known = np.where(evaluable & mask, arrival + delay, np.inf)
-        # trigger: n_k evaluable outcomes known -> the n_k-th smallest known time
-        part = np.partition(known, nk - 1, axis=1)
-        t_trig = part[:, nk - 1]
-        in_analysis = known <= t_trig[:, None]
-        # ties at t_trig (fixed delays and identical times) cannot happen with continuous gaps
-        r_k = (response & in_analysis).sum(axis=1)
+        t_trig, r_k = _trigger(
+            conduct, arrival, delay, evaluable, response, enrolled_mask, pos_k, nk
+        )
         t_dec = t_trig + conduct.decision_lag
         t_decision[alive, k] = t_dec[alive]
         fut = alive & (r_k <= a[k])
@@ -256,21 +373,14 @@ def _one_design(
         alive &= ~stopping
         if conduct.on_interim == "pause" and k < K - 1:
             # enrolment paused after the n_k-th evaluable patient until the decision
-            shift = np.maximum(t_dec - arrival[rows, pos_k], 0.0)
-            later = np.arange(m)[None, :] > pos_k[:, None]
-            arrival = np.where(later, arrival + shift[:, None], arrival)
+            arrival = _pause_shift(arrival, pos_k, t_dec)
     # patients enrolled: every patient who arrived by the stopping time, but never
     # beyond the N-th evaluable one (enrolment closes there); at the final look all
     # up to the N-th evaluable patient
     final = stop_look == K - 1
     cap = last_needed + 1
-    enrolled_by_time = (arrival <= t_stop[:, None]).sum(axis=1)
-    if conduct.on_interim == "pause":
-        # no enrolment while an interim is pending: at most the n_k-th evaluable patient
-        pos_stop = pos_of[rows, looks[stop_look] - 1] + 1
-        enrolled = np.where(final, cap, np.minimum(enrolled_by_time, pos_stop))
-    else:
-        enrolled = np.where(final, cap, np.minimum(enrolled_by_time, cap))
+    pos_stop = pos_of[rows, looks[stop_look] - 1] + 1
+    enrolled = _enrolled(conduct, arrival, t_stop, final, cap, pos_stop)
     duration = t_stop
     # posterior mean and 95% interval of the ORR at the stopping analysis
     est, lo, hi = _estimate_tables(design)
@@ -347,8 +457,8 @@ def _add(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray]) -> dict[
         return {k: v.copy() for k, v in new.items()}
     out = {}
     for k, v in acc.items():
-        if k == "duration_sample":
-            out[k] = np.concatenate([v, new[k]])
+        if k.endswith("_sample"):  # sorted subsamples, concatenated along the trial axis
+            out[k] = np.concatenate([v, new[k]], axis=-1)
         else:
             out[k] = v + new[k]
     return out
@@ -360,6 +470,8 @@ def _add(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray]) -> dict[
 def _run_task(payload: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarray]]]:
     designs, conduct, entropy, spawn, task, chunk_size = payload
     root = np.random.SeedSequence(entropy, spawn_key=tuple(spawn))
+    if isinstance(task.p, tuple):
+        return task.scenario, task.chunk, _multi_chunk(designs, conduct, root, task, chunk_size)
     raw = _kernel(
         designs,
         conduct,
@@ -381,22 +493,26 @@ def _run_task(payload: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarray]
 
 
 def _manifest(
-    designs: Sequence[Design],
-    scen: Sequence[Scenario],
-    conduct: Conduct,
+    designs: Sequence[Any],
+    scen: Sequence[Any],
+    conduct: Conduct | tuple[tuple[str, Conduct], ...],
     root: np.random.SeedSequence,
     chunk_size: int,
 ) -> dict[str, Any]:
     from adaptive2 import __version__
 
-    return {
+    multi = not isinstance(conduct, Conduct)
+    manifest = {
         "adaptive2_version": __version__,
         "designs": {d.name: d.hash for d in designs},
-        "scenarios": [[s.name, s.p] for s in scen],
-        "conduct": json.loads(json.dumps(asdict(conduct))),
+        "scenarios": [
+            [s.name, [[c, s.rate(c)] for c in designs[0].names] if multi else s.p] for s in scen
+        ],
+        "conduct": {c: asdict(x) for c, x in conduct} if multi else asdict(conduct),
         "seed_entropy": str(root.entropy),
         "chunk_size": chunk_size,
     }
+    return json.loads(json.dumps(manifest))
 
 
 def _save_chunk(path: Path, stats: dict[str, dict[str, np.ndarray]]) -> None:
@@ -416,10 +532,10 @@ def _load_chunk(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def simulate(
-    designs: Design | Sequence[Design],
-    scenarios: Iterable[float | Scenario] | None = None,
+    designs: Any,
+    scenarios: Iterable[Any] | None = None,
     *,
-    conduct: Conduct | None = None,
+    conduct: Conduct | Mapping[str, Conduct] | None = None,
     n_sims: int | None = None,
     mcse: float | None = None,
     seed: int | np.random.SeedSequence | None = None,
@@ -430,17 +546,24 @@ def simulate(
     max_sims: int = 2_000_000,
     progress: bool | None = None,
 ) -> Any:
-    """Simulate trial conduct for one or several single-cohort designs.
+    """Simulate trial conduct for single-cohort or multi-cohort designs.
 
     Parameters
     ----------
-    designs : Design or sequence of Design
+    designs : Design or CohortDesign, or a sequence of either kind
         Designs compared on the same simulated patients (common random numbers).
-    scenarios : iterable of float or Scenario, optional
-        True response rates; default the first design's scenarios.
-    conduct : Conduct, optional
+        Multi-cohort designs (:class:`adaptive2.multicohort.CohortDesign`) in one
+        run must have the same cohort names; their joint analyses are described
+        in the module docstring.
+    scenarios : iterable, optional
+        Single-cohort: true response rates (floats or Scenario). Multi-cohort:
+        CohortScenario objects (or mappings ``{"name": ..., cohort: rate}``).
+        Default: the first design's scenarios.
+    conduct : Conduct or mapping cohort -> Conduct, optional
         Accrual, delay, dropout and interim behaviour (default: 2 patients per
         month, 2.5-month delay, no dropout, enrolment continues at interims).
+        For a multi-cohort design one Conduct applies to every cohort (each
+        with its own accrual process), or a mapping gives one per cohort.
     n_sims : int, optional
         Trials per scenario (rounded up to whole chunks). Default 10,000 unless
         ``mcse`` is given.
@@ -470,17 +593,28 @@ def simulate(
         differences against the first design ``p_efficacy_diff`` and
         ``expected_enrolled_diff`` with their own ``_mcse`` (common random numbers
         make them much smaller than the unpaired MCSE).
+
+        Multi-cohort designs add the dim ``cohort``: per design x scenario x cohort ``p_efficacy``,
+        ``p_futility``, ``p_early_stop``, ``p_final_fail``, ``p_stop_at`` (per
+        look and reason), ``expected_n`` (evaluable patients analysed),
+        ``expected_enrolled``, duration mean, sd and quantiles,
+        ``mean_time_to_decision`` per look, ``bias``, ``rmse`` and ``coverage``
+        of the posterior-mean ORR, ``p_enrolled`` and the paired differences;
+        per design x scenario ``fwer`` (P(efficacy declared in any cohort whose
+        true rate is at or below its p0)), ``p_all_correct``, the total numbers
+        analysed and enrolled, and the trial's duration (its last cohort's);
+        every figure with its ``_mcse`` twin (duration quantiles: order-statistic
+        approximation; SDs: delta method).
     """
     t0 = time.perf_counter()
-    items = [designs] if isinstance(designs, Design) else list(designs)
-    if not items or not all(isinstance(d, Design) for d in items):
-        raise fail("designs", "simulate", "a Design or a list of single-cohort designs", designs)
-    names = [d.name for d in items]
-    if len(set(names)) != len(names):
-        raise fail("designs", "simulate", "designs with distinct names", names)
-    conduct = Conduct() if conduct is None else conduct
-    if not isinstance(conduct, Conduct):
-        raise fail("conduct", "simulate", "a Conduct", conduct)
+    items = _as_designs(designs)
+    multi = _is_cohort_design(items[0])
+    if not multi:
+        conduct = Conduct() if conduct is None else conduct
+        if not isinstance(conduct, Conduct):
+            raise fail("conduct", "simulate", "a Conduct", conduct)
+    else:
+        conduct = _cohort_conducts(conduct, items[0].names)
     chunk_size = check_int(chunk_size, "chunk_size", "simulate", low=100)
     if n_sims is not None and mcse is not None:
         raise DesignError("give `n_sims` or `mcse` to simulate, not both.")
@@ -489,12 +623,15 @@ def simulate(
     n_sims = 10_000 if n_sims is None and mcse is None else n_sims
     if n_sims is not None:
         n_sims = check_int(n_sims, "n_sims", "simulate", low=1)
-    scen = as_scenarios(
-        scenarios,
-        p0=items[0].p0,
-        p1=items[0].p1,
-        default=items[0].scenarios or (0.3, 0.4, 0.5, 0.6),
-    )
+    if multi:
+        scen: tuple[Any, ...] = _cohort_scenarios(scenarios, items)
+    else:
+        scen = as_scenarios(
+            scenarios,
+            p0=items[0].p0,
+            p1=items[0].p1,
+            default=items[0].scenarios or (0.3, 0.4, 0.5, 0.6),
+        )
     ckpt = None if checkpoint is None else Path(checkpoint)
     if seed is None and ckpt is not None and (ckpt / "manifest.json").exists():
         # resuming without a seed: continue the saved run's random streams
@@ -517,6 +654,10 @@ def simulate(
             tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
             os.replace(tmp, mpath)
 
+    setup = None
+    if multi:
+        # every process decides with the parent's tables: identical bits for any worker count
+        setup = _MultiSetup.factory(items, conduct)
     results: dict[tuple[int, int], dict[str, dict[str, np.ndarray]]] = {}
     show = _progress_on(progress)
     target_chunks = None if n_sims is None else -(-n_sims // chunk_size)
@@ -531,8 +672,10 @@ def simulate(
                     size = chunk_size
                     if n_sims is not None and c == upto - 1:
                         size = n_sims - c * chunk_size
-                    tasks.append(_Task(i, s.key, s.p, c, size))
-            _execute(tasks, items, conduct, root, chunk_size, workers, client, ckpt, results, show)
+                    tasks.append(_task(items, i, s, c, size))
+            _execute(
+                tasks, items, conduct, root, chunk_size, workers, client, ckpt, results, show, setup
+            )
             done_chunks = upto
             if target_chunks is not None:
                 break
@@ -557,7 +700,7 @@ def simulate(
             else "interrupted (no --checkpoint: nothing saved)"
         )
         raise KeyboardInterrupt(msg) from None
-    return _dataset(
+    return (_dataset_multi if multi else _dataset)(
         items,
         scen,
         results,
@@ -571,6 +714,41 @@ def simulate(
     )
 
 
+def _as_designs(designs: Any) -> list[Any]:
+    """The designs of one run: all single-cohort or all multi-cohort, distinct names."""
+
+    def kind(d: Any) -> str | None:
+        return "single" if isinstance(d, Design) else "multi" if _is_cohort_design(d) else None
+
+    items = [designs] if kind(designs) else list(designs) if isinstance(designs, Iterable) else []
+    kinds = {kind(d) for d in items}
+    if not items or len(kinds) != 1 or None in kinds:
+        raise fail(
+            "designs",
+            "simulate",
+            "a Design, a CohortDesign, or a list of designs of one of these kinds",
+            designs,
+        )
+    names = [d.name for d in items]
+    if len(set(names)) != len(names):
+        raise fail("designs", "simulate", "designs with distinct names", names)
+    if _is_cohort_design(items[0]):
+        cohorts = sorted(items[0].names)
+        for d in items[1:]:
+            if sorted(d.names) != cohorts:
+                raise fail(
+                    "designs", "simulate", f"CohortDesigns with the cohorts {cohorts}", d.names
+                )
+    return items
+
+
+def _task(designs: Sequence[Any], i: int, s: Any, chunk: int, size: int) -> _Task:
+    if isinstance(s, Scenario):
+        return _Task(i, s.key, s.p, chunk, size)
+    rates = tuple((c, s.rate(c)) for c in designs[0].names)
+    return _Task(i, tuple(_cohort_key(c, p) for c, p in rates), rates, chunk, size)
+
+
 def _progress_on(progress: bool | None) -> bool:
     if progress is not None:
         return bool(progress)
@@ -580,8 +758,9 @@ def _progress_on(progress: bool | None) -> bool:
 
 
 def _execute(
-    tasks, designs, conduct, root, chunk_size, workers, client, ckpt, results, show
+    tasks, designs, conduct, root, chunk_size, workers, client, ckpt, results, show, setup=None
 ) -> None:
+    """Run the chunks not yet in ``ckpt``; ``setup(task)``, if given, replaces ``conduct``."""
     todo = []
     for t in tasks:
         path = None if ckpt is None else ckpt / f"chunk-{t.scenario:04d}-{t.chunk:06d}.npz"
@@ -590,7 +769,15 @@ def _execute(
         else:
             todo.append(t)
     payloads = [
-        (tuple(designs), conduct, root.entropy, tuple(root.spawn_key), t, chunk_size) for t in todo
+        (
+            tuple(designs),
+            conduct if setup is None else setup(t),
+            root.entropy,
+            tuple(root.spawn_key),
+            t,
+            chunk_size,
+        )
+        for t in todo
     ]
     bar = _Bar(len(tasks), len(tasks) - len(todo), show)
 
@@ -668,13 +855,15 @@ def _collect(results, designs, scen, n_chunks) -> dict[str, list[dict[str, np.nd
 
 
 def _worst_mcse(results, designs, scen, n_chunks) -> float:
+    """Largest MCSE of ``p_efficacy`` (of any cohort for multi-cohort designs)."""
     acc = _collect(results, designs, scen, n_chunks)
     worst = 0.0
     for d in designs:
         for a in acc[d.name]:
             n = a["count"][0]
-            pe = a["stop"][:, 1].sum() / n
-            worst = max(worst, float(np.sqrt(max(pe * (1 - pe), 1.0 / n) / n)))
+            # stop: (look, reason) or (cohort, look, reason); efficacy is reason 1
+            pe = a["stop"][..., 1].sum(axis=-1) / n
+            worst = max(worst, float(np.sqrt(np.maximum(pe * (1 - pe), 1.0 / n) / n).max()))
     return worst
 
 
@@ -827,6 +1016,600 @@ def _dataset(
             chunk_size=int(chunk_size),
             stream_scheme="SeedSequence(entropy, spawn_key=(scenario_key, chunk, block))",
             conduct=json.dumps(asdict(conduct)),
+            wall_time_s=round(wall, 3),
+            workers="dask" if client is not None else str(workers),
+        ),
+    )
+    return ds
+
+
+# ---------------------------------------------------------------------------
+# Several cohorts analysed jointly (CohortDesign)
+# ---------------------------------------------------------------------------
+QUANTILES = (0.1, 0.5, 0.9)
+LEVEL = 0.95  # credible level of the interval whose coverage is reported
+
+
+def _is_cohort_design(x: Any) -> bool:
+    """True for a ``CohortDesign`` (its module is loaded iff one exists: keeps imports light)."""
+    module = sys.modules.get("adaptive2.multicohort")
+    return module is not None and isinstance(x, module.CohortDesign)
+
+
+def _cohort_key(cohort: str, p: float) -> int:
+    """Stable 32-bit stream key of a cohort's patients at true rate ``p``."""
+    digest = hashlib.sha256(f"cohort\x00{cohort}\x00{float(p)!r}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _cohort_conducts(conduct: Any, names: list[str]) -> tuple[tuple[str, Conduct], ...]:
+    """One Conduct per cohort, in cohort order."""
+    if conduct is None:
+        conduct = Conduct()
+    if isinstance(conduct, Conduct):
+        return tuple((c, conduct) for c in names)
+    allowed = f"a Conduct, or a mapping giving a Conduct for each cohort of {names}"
+    if not isinstance(conduct, Mapping):
+        raise fail("conduct", "simulate", allowed, conduct)
+    if set(conduct) != set(names):
+        raise fail("conduct", "simulate", allowed, sorted(conduct))
+    bad = {c: v for c, v in conduct.items() if not isinstance(v, Conduct)}
+    if bad:
+        raise fail("conduct", "simulate", allowed, bad)
+    return tuple((c, conduct[c]) for c in names)
+
+
+def _cohort_scenarios(scenarios: Any, designs: Sequence[Any]) -> tuple[Any, ...]:
+    """CohortScenario objects (mappings accepted), each with a rate for every cohort."""
+    from adaptive2.multicohort import CohortScenario
+
+    items = list(designs[0].scenarios if scenarios is None else scenarios)
+    allowed = "CohortScenario objects (or mappings with `name` and a rate per cohort)"
+    if not items:
+        raise fail("scenarios", "simulate", allowed, items)
+    out = []
+    for s in items:
+        if isinstance(s, Mapping):
+            d = dict(s)
+            name = d.pop("name", None)
+            s = CohortScenario(name, tuple(d.items()))
+        if not isinstance(s, CohortScenario):
+            raise fail("scenarios", "simulate", allowed, s)
+        for c in designs[0].names:
+            s.rate(c)  # every cohort needs a true rate
+        out.append(s)
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise fail("scenarios", "simulate", "scenarios with distinct names", names)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Decision and estimate tables of one CohortDesign for one scenario.
+
+    ``masks[(k, n)]``: (futility, efficacy) boolean stacks (cohort, *lattice) at look
+    k and size tuple n (at the last look efficacy = success). ``estimates[n]``:
+    (posterior means, 95%-interval-covers-the-truth) stacks (cohort, *lattice).
+    """
+
+    masks: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]]
+    estimates: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class _MultiSetup:
+    """What a worker needs besides the designs: conduct per cohort and the tables.
+
+    The tables are computed once, in the calling process, for every size tuple a
+    trial can reach, and shipped with each task: the quadrature engine's last bits
+    depend on the BLAS thread count, which differs between processes (Dask workers
+    run single-threaded), so computing them in the workers could break the
+    bit-identity of results across worker counts.
+    """
+
+    conduct: tuple[tuple[str, Conduct], ...]
+    tables: dict[str, _Tables]
+
+    @staticmethod
+    def factory(
+        designs: Sequence[Any], conduct: tuple[tuple[str, Conduct], ...]
+    ) -> Callable[[_Task], _MultiSetup]:
+        """``task -> _MultiSetup`` for the task's scenario; tables built on first use."""
+        cache: dict[int, _MultiSetup] = {}
+        masks: dict[str, Any] = {}
+
+        def setup(task: _Task) -> _MultiSetup:
+            if task.scenario not in cache:
+                if not masks:
+                    masks.update({d.name: _decision_tables(d) for d in designs})
+                true = dict(task.p)
+                cache[task.scenario] = _MultiSetup(
+                    conduct,
+                    {
+                        d.name: _Tables(
+                            masks[d.name], _estimate_tables_multi(d, masks[d.name], true)
+                        )
+                        for d in designs
+                    },
+                )
+            return cache[task.scenario]
+
+        return setup
+
+
+def _sizes(design: Any, status: tuple[int, ...], k: int) -> tuple[int, ...]:
+    """Size tuple at look k; status per cohort: look it stopped at, or K if still active."""
+    K = design.n_looks
+    return tuple(c.looks[k if s == K else s] for c, s in zip(design.cohorts, status, strict=True))
+
+
+def _decision_tables(design: Any) -> dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, ...]]:
+    """Decision masks at every (look, size tuple) a trial can reach.
+
+    Forward over the looks, as the exact engine: a cohort can stop at an interim
+    look if its futility or efficacy mask is non-empty there; a trial goes on while
+    any cohort is active. Stopped cohorts keep their size at stopping.
+    """
+    from adaptive2.multicohort import _decisions_cached
+
+    K, J = design.n_looks, len(design.cohorts)
+    tables: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, ...]] = {}
+    current = {(K,) * J}
+    for k in range(K):
+        following: set[tuple[int, ...]] = set()
+        for status in sorted(current):
+            n = _sizes(design, status, k)
+            masks = _decisions_cached(design, k, n)
+            fut = np.stack([masks[c.name]["futility"] for c in design.cohorts])
+            eff = np.stack([masks[c.name]["efficacy"] for c in design.cohorts])
+            tables[(k, n)] = (fut, eff)
+            options = [
+                (s,) if s != K else ((K, k) if (fut[j] | eff[j]).any() else (K,))
+                for j, s in enumerate(status)
+            ]
+            following.update(x for x in itertools.product(*options) if K in x)
+        current = following
+    return tables
+
+
+def _estimate_tables_multi(
+    design: Any, masks: Mapping[tuple[int, tuple[int, ...]], tuple[np.ndarray, ...]], true: dict
+) -> dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]:
+    """Posterior means and interval coverage of the true rates at every stopping size tuple."""
+    from adaptive2.hierarchical import lattice
+
+    K = design.n_looks
+    half = (1 - LEVEL) / 2
+    out = {}
+    for (k, n), (fut, eff) in masks.items():
+        if n in out or (k < K - 1 and not (fut | eff).any()):
+            continue
+        res = lattice(
+            design.model,
+            design.cohorts,
+            n,
+            thresholds={c.name: true[c.name] for c in design.cohorts},
+            grid=design.grid,
+        )
+        above = np.stack([res.p_above[c.name] for c in design.cohorts])
+        out[n] = (
+            np.stack([res.mean[c.name] for c in design.cohorts]),
+            (above >= half) & (above <= 1 - half),
+        )
+    return out
+
+
+def _multi_chunk(
+    designs: Sequence[Any],
+    setup: _MultiSetup,
+    root: np.random.SeedSequence,
+    task: _Task,
+    chunk_size: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Statistics of one chunk of one scenario for every multi-cohort design."""
+    conducts = dict(setup.conduct)
+    rates = dict(task.p)
+    names = [c for c, _ in task.p]
+    pats = {}
+    for c, key in zip(names, task.key, strict=True):
+        n_max = max(d.cohorts[d.names.index(c)].looks[-1] for d in designs)
+        pats[c] = _patients(
+            conducts[c],
+            rates[c],
+            n_max,
+            lambda b, key=key: stream(root, key, task.chunk, b),
+            task.size,
+            chunk_size,
+        )
+    raw = {
+        d.name: _one_cohort_design(d, setup.tables[d.name], pats, conducts, rates, names)
+        for d in designs
+    }
+    stats = {d.name: _multi_chunk_stats(raw[d.name], [rates[c] for c in names]) for d in designs}
+    # paired differences against the first design (common random numbers)
+    ref = raw[designs[0].name]
+    for d in designs:
+        res = raw[d.name]
+        de = (res["reason"] == 1).astype(float) - (ref["reason"] == 1)
+        dn = res["enrolled"].astype(float) - ref["enrolled"]
+        df = res["fwer"].astype(float) - ref["fwer"]
+        stats[d.name]["paired_eff"] = _moments(de, 2)
+        stats[d.name]["paired_enrolled"] = _moments(dn, 2)
+        stats[d.name]["paired_fwer"] = _moments(df, 2)
+    return stats
+
+
+def _one_cohort_design(
+    design: Any,
+    tables: _Tables,
+    pats: Mapping[str, tuple[np.ndarray, ...]],
+    conducts: Mapping[str, Conduct],
+    rates: Mapping[str, float],
+    names: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """Conduct of ``size`` trials of one CohortDesign; arrays (cohort, trial) in ``names`` order.
+
+    Looks are joint (module docstring). Per look the active cohorts' trigger times
+    and first-``n_jk`` responses are computed for all trials at once; decisions
+    and estimates are looked up in the lattice tables, one look-up per distinct
+    size tuple.
+    """
+    cohorts = design.cohorts
+    J, K = len(cohorts), design.n_looks
+    size = pats[cohorts[0].name][0].shape[0]
+    rows = np.arange(size)
+    lags = np.array([conducts[c.name].decision_lag for c in cohorts])
+    track = []
+    for c in cohorts:
+        gaps, evaluable, response, delay, ev_rank = pats[c.name]
+        pos_of = _positions(ev_rank, c.looks[-1])
+        last_needed = pos_of[:, -1]  # index of the N-th evaluable patient (enrolment closes)
+        track.append(
+            {
+                "evaluable": evaluable,
+                "response": response,
+                "delay": delay,
+                "pos_of": pos_of,
+                "last_needed": last_needed,
+                "enrolled_mask": np.arange(gaps.shape[1])[None, :] <= last_needed[:, None],
+                "arrival": conducts[c.name].arrival_times(gaps),
+            }
+        )
+    alive = np.ones((J, size), dtype=bool)
+    stop_look = np.full((J, size), K - 1)
+    reason = np.full((J, size), -1)  # 0 futility (final: no success), 1 efficacy
+    t_stop = np.zeros((J, size))
+    r_cur = np.zeros((J, size), dtype=int)
+    n_cur = np.zeros((J, size), dtype=int)
+    t_decision = np.full((J, size, K), np.nan)
+    post_mean = np.full((J, size), np.nan)
+    covered = np.zeros((J, size), dtype=bool)
+    last_dec = np.zeros(size)
+    for k in range(K):
+        trig = np.full((J, size), -np.inf)
+        for j, c in enumerate(cohorts):
+            if not alive[j].any():
+                continue
+            tr = track[j]
+            t_j, r_j = _trigger(
+                conducts[c.name],
+                tr["arrival"],
+                tr["delay"],
+                tr["evaluable"],
+                tr["response"],
+                tr["enrolled_mask"],
+                tr["pos_of"][:, c.looks[k] - 1],
+                c.looks[k],
+            )
+            trig[j] = np.where(alive[j], t_j, -np.inf)
+            r_cur[j] = np.where(alive[j], r_j, r_cur[j])
+            n_cur[j] = np.where(alive[j], c.looks[k], n_cur[j])
+        active = alive.any(axis=0)
+        t_dec = np.maximum(trig.max(axis=0), last_dec)[None, :] + lags[:, None]  # (J, size)
+        t_decision[:, :, k] = np.where(alive, t_dec, np.nan)
+        stopping = np.zeros((J, size), dtype=bool)
+        efficacy = np.zeros((J, size), dtype=bool)
+        # group trials by status (look at which each cohort stopped, K = active)
+        status = np.where(alive, K, stop_look)
+        code = (status * ((K + 1) ** np.arange(J))[:, None]).sum(axis=0)
+        for value in np.unique(code[active]):
+            idx = np.flatnonzero(active & (code == value))
+            st = status[:, idx[0]]
+            n = _sizes(design, tuple(int(s) for s in st), k)
+            if (k, n) not in tables.masks:
+                raise Adaptive2Error(f"internal: no decision table at look {k + 1}, sizes {n}.")
+            fut, eff = tables.masks[(k, n)]
+            at = (slice(None), *r_cur[:, idx])  # (cohort, trial) look-ups
+            act = st == K
+            stop_g = np.ones((J, idx.size), dtype=bool) if k == K - 1 else fut[at] | eff[at]
+            stop_g &= act[:, None]
+            stopping[:, idx] = stop_g
+            efficacy[:, idx] = eff[at] & act[:, None]
+            if stop_g.any():
+                mean, cover = tables.estimates[n]
+                post_mean[:, idx] = np.where(stop_g, mean[at], post_mean[:, idx])
+                covered[:, idx] = np.where(stop_g, cover[at], covered[:, idx])
+        reason[stopping] = np.where(efficacy[stopping], 1, 0)
+        stop_look[stopping] = k
+        t_stop[stopping] = t_dec[stopping]
+        last_dec = np.where(active, np.where(alive, t_dec, -np.inf).max(axis=0), last_dec)
+        alive &= ~stopping
+        for j, c in enumerate(cohorts):
+            if k < K - 1 and conducts[c.name].on_interim == "pause" and alive[j].any():
+                # paused after its n_k-th evaluable patient until its decision
+                tr = track[j]
+                shifted = _pause_shift(tr["arrival"], tr["pos_of"][:, c.looks[k] - 1], t_dec[j])
+                tr["arrival"] = np.where(alive[j][:, None], shifted, tr["arrival"])
+    enrolled = np.zeros((J, size), dtype=int)
+    for j, c in enumerate(cohorts):
+        tr = track[j]
+        pos_stop = tr["pos_of"][rows, np.asarray(c.looks)[stop_look[j]] - 1] + 1
+        enrolled[j] = _enrolled(
+            conducts[c.name],
+            tr["arrival"],
+            t_stop[j],
+            stop_look[j] == K - 1,
+            tr["last_needed"] + 1,
+            pos_stop,
+        )
+    p0 = np.array([c.p0 for c in cohorts])
+    null = (np.array([rates[c.name] for c in cohorts]) <= p0 + 1e-12)[:, None]
+    eff = reason == 1
+    order = [design.names.index(c) for c in names]
+    return {
+        "stop_look": stop_look[order],
+        "reason": reason[order],
+        "n_analysed": n_cur[order],
+        "enrolled": enrolled[order],
+        "duration": t_stop[order],
+        "trial_duration": t_stop.max(axis=0),
+        "t_decision": t_decision[order],
+        "post_mean": post_mean[order],
+        "covered": covered[order],
+        "fwer": (eff & null).any(axis=0),
+        "all_correct": (eff != null).all(axis=0),
+        "n_drawn": np.array([pats[c][0].shape[1] for c in names]),
+    }
+
+
+def _moments(x: np.ndarray, order: int = 4) -> np.ndarray:
+    """Power sums of ``x`` over its last axis, ``[sum x, sum x^2, ...]`` (last axis)."""
+    x = np.asarray(x, dtype=float)
+    return np.stack([(x**p).sum(axis=-1) for p in range(1, order + 1)], axis=-1)
+
+
+def _thin(x: np.ndarray) -> np.ndarray:
+    """Sorted systematic subsample (about 200 per chunk) along the last axis."""
+    return np.sort(x, axis=-1)[..., :: max(1, x.shape[-1] // 200)]
+
+
+def _multi_chunk_stats(res: dict[str, np.ndarray], true: Sequence[float]) -> dict[str, np.ndarray]:
+    """Sufficient statistics of one chunk (sums; arrays with a leading cohort axis)."""
+    J, size, K = res["t_decision"].shape
+    stop = np.zeros((J, K, 2))
+    for k in range(K):
+        for j in range(2):
+            stop[:, k, j] = ((res["stop_look"] == k) & (res["reason"] == j)).sum(axis=1)
+    err = res["post_mean"] - np.asarray(true)[:, None]
+    cover = res["covered"]
+    td = res["t_decision"]
+    seen = ~np.isnan(td)
+    td0 = np.where(seen, td, 0.0)
+    width = int(res["n_drawn"].max()) + 1
+    return {
+        "count": np.array([size], dtype=float),
+        "stop": stop,
+        "n_sum": _moments(res["n_analysed"]),
+        "enrolled_sum": _moments(res["enrolled"]),
+        "n_total_sum": _moments(res["n_analysed"].sum(axis=0)),
+        "enrolled_total_sum": _moments(res["enrolled"].sum(axis=0)),
+        "enrolled_hist": np.stack(
+            [np.bincount(e, minlength=width)[:width] for e in res["enrolled"]]
+        ).astype(float),
+        "duration_sum": _moments(res["duration"]),
+        "duration_sample": _thin(res["duration"]),
+        "trial_duration_sum": _moments(res["trial_duration"]),
+        "trial_duration_sample": _thin(res["trial_duration"]),
+        "bias_sum": _moments(err),
+        "cover_sum": cover.sum(axis=1).astype(float),
+        "t_decision_sum": td0.sum(axis=1),
+        "t_decision_sq": (td0**2).sum(axis=1),
+        "t_decision_count": seen.sum(axis=1).astype(float),
+        "fwer_sum": np.array([res["fwer"].sum()], dtype=float),
+        "all_correct_sum": np.array([res["all_correct"].sum()], dtype=float),
+    }
+
+
+def _mean_sd(s: np.ndarray, n: float) -> tuple[np.ndarray, ...]:
+    """Mean, its MCSE, SD and its MCSE from power sums (last axis, orders 1-4).
+
+    MCSE of the SD by the delta method: Var(s^2) ~ (mu4 - sigma^4) / n and
+    se(s) = se(s^2) / (2 s).
+    """
+    m1, m2, m3, m4 = (s[..., i] / n for i in range(4))
+    var = np.maximum(m2 - m1 * m1, 0.0)
+    sd = np.sqrt(var)
+    mu4 = m4 - 4 * m1 * m3 + 6 * m1 * m1 * m2 - 3 * m1**4
+    se_var = np.sqrt(np.maximum(mu4 - var * var, 0.0) / n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd_mcse = np.where(sd > 0, se_var / (2 * sd), 0.0)
+    return m1, sd / np.sqrt(n), sd, sd_mcse
+
+
+def _quantiles(sample: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles ``QUANTILES`` of the pooled subsample and their MCSE.
+
+    MCSE by the order-statistic (binomial) approximation: the empirical quantile
+    at q has the spread of the sample quantile function over q +/- sqrt(q(1-q)/n),
+    ``(Q(q + s) - Q(q - s)) / 2``.
+    """
+    q = np.asarray(QUANTILES)
+    s = np.sqrt(q * (1 - q) / n)
+    est = np.quantile(sample, q, axis=-1)
+    lo = np.quantile(sample, np.clip(q - s, 0.0, 1.0), axis=-1)
+    hi = np.quantile(sample, np.clip(q + s, 0.0, 1.0), axis=-1)
+    return np.moveaxis(est, 0, -1), np.moveaxis((hi - lo) / 2, 0, -1)
+
+
+def _binomial(count: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
+    p = count / n
+    return p, np.sqrt(p * (1 - p) / n)
+
+
+def _dataset_multi(
+    designs, scen, results, n_chunks, root, chunk_size, conduct, wall, workers, client
+) -> Any:
+    """The xarray Dataset of a multi-cohort run.
+
+    Dims ``design``, ``scenario``, ``cohort``, ``look``, ``reason`` (futility,
+    efficacy; at the final look: no success / success), ``n_enrolled``.
+    Per design x scenario x cohort: ``p_efficacy``, ``p_futility`` (interim
+    futility stops), ``p_early_stop``, ``p_final_fail``, ``expected_n``,
+    ``sd_n``, ``expected_enrolled``, ``sd_enrolled``, ``mean_duration``,
+    ``sd_duration``, ``duration_q10/q50/q90``, ``bias``, ``rmse``, ``coverage``,
+    ``p_efficacy_diff`` and ``expected_enrolled_diff`` (paired, against the
+    first design). Per design x scenario: ``fwer``, ``p_all_correct``,
+    ``expected_n_total``, ``expected_enrolled_total``, ``mean_trial_duration``,
+    ``sd_trial_duration``, ``trial_duration_q10/q50/q90``, ``fwer_diff``,
+    ``n_sims``. ``p_stop_at`` (cohort x look x reason), ``mean_time_to_decision``
+    (cohort x look; over the trials where the cohort reached the look) and
+    ``p_enrolled`` (cohort x n_enrolled). Every figure has a ``_mcse`` twin.
+    """
+    import xarray as xr
+
+    from adaptive2._provenance import provenance
+
+    acc = _collect(results, designs, scen, n_chunks)
+    names = designs[0].names
+    D, S, J = len(designs), len(scen), len(names)
+    K = max(d.n_looks for d in designs)
+    width = max(acc[d.name][si]["enrolled_hist"].shape[-1] for d in designs for si in range(S))
+    out: dict[str, np.ndarray] = {}
+    dims: dict[str, tuple[str, ...]] = {}
+
+    def put(name: str, where: tuple[int, int], value: Any, shape: tuple[str, ...]) -> None:
+        if name not in out:
+            extent = {"cohort": J, "look": K, "reason": 2, "n_enrolled": width}
+            out[name] = np.full((D, S, *(extent[x] for x in shape)), np.nan)
+            dims[name] = ("design", "scenario", *shape)
+        value = np.asarray(value, dtype=float)
+        out[name][(*where, *(slice(0, x) for x in value.shape))] = value
+
+    c3 = ("cohort",)
+    for di, d in enumerate(designs):
+        for si in range(S):
+            a = acc[d.name][si]
+            n = a["count"][0]
+            at = (di, si)
+            stop, stop_se = _binomial(a["stop"], n)
+            put("p_stop_at", at, stop, ("cohort", "look", "reason"))
+            put("p_stop_at_mcse", at, stop_se, ("cohort", "look", "reason"))
+            counts = {
+                "p_efficacy": a["stop"][..., 1].sum(axis=-1),
+                "p_futility": a["stop"][:, :-1, 0].sum(axis=-1),
+                "p_early_stop": a["stop"][:, :-1].sum(axis=(-1, -2)),
+                "p_final_fail": a["stop"][:, -1, 0],
+                "coverage": a["cover_sum"],
+            }
+            for name, count in counts.items():
+                p, se = _binomial(count, n)
+                put(name, at, p, c3)
+                put(f"{name}_mcse", at, se, c3)
+            for name, count, shape in (
+                ("fwer", a["fwer_sum"][0], ()),
+                ("p_all_correct", a["all_correct_sum"][0], ()),
+            ):
+                p, se = _binomial(count, n)
+                put(name, at, p, shape)
+                put(f"{name}_mcse", at, se, shape)
+            for mean, sd, key, shape in (
+                ("expected_n", "sd_n", "n_sum", c3),
+                ("expected_enrolled", "sd_enrolled", "enrolled_sum", c3),
+                ("mean_duration", "sd_duration", "duration_sum", c3),
+                ("expected_n_total", "sd_n_total", "n_total_sum", ()),
+                ("expected_enrolled_total", "sd_enrolled_total", "enrolled_total_sum", ()),
+                ("mean_trial_duration", "sd_trial_duration", "trial_duration_sum", ()),
+            ):
+                m, m_se, s, s_se = _mean_sd(a[key], n)
+                put(mean, at, m, shape)
+                put(f"{mean}_mcse", at, m_se, shape)
+                put(sd, at, s, shape)
+                put(f"{sd}_mcse", at, s_se, shape)
+            for prefix, key, shape in (
+                ("duration", "duration_sample", c3),
+                ("trial_duration", "trial_duration_sample", ()),
+            ):
+                qs, qs_se = _quantiles(a[key], n)
+                for i, q in enumerate(QUANTILES):
+                    put(f"{prefix}_q{round(q * 100):02d}", at, qs[..., i], shape)
+                    put(f"{prefix}_q{round(q * 100):02d}_mcse", at, qs_se[..., i], shape)
+            b, b_se, _, _ = _mean_sd(a["bias_sum"], n)
+            put("bias", at, b, c3)
+            put("bias_mcse", at, b_se, c3)
+            mse = a["bias_sum"][..., 1] / n
+            rmse = np.sqrt(mse)
+            se_mse = np.sqrt(np.maximum(a["bias_sum"][..., 3] / n - mse * mse, 0.0) / n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                put("rmse", at, rmse, c3)
+                put("rmse_mcse", at, np.where(rmse > 0, se_mse / (2 * rmse), 0.0), c3)
+                cnt = a["t_decision_count"]
+                t1 = a["t_decision_sum"] / cnt
+                t_sd = np.sqrt(np.maximum(a["t_decision_sq"] / cnt - t1 * t1, 0.0))
+                put("mean_time_to_decision", at, t1, ("cohort", "look"))
+                put("mean_time_to_decision_mcse", at, t_sd / np.sqrt(cnt), ("cohort", "look"))
+            dist, dist_se = _binomial(a["enrolled_hist"], n)
+            put("p_enrolled", at, dist, ("cohort", "n_enrolled"))
+            put("p_enrolled_mcse", at, dist_se, ("cohort", "n_enrolled"))
+            for name, key, shape in (
+                ("p_efficacy_diff", "paired_eff", c3),
+                ("expected_enrolled_diff", "paired_enrolled", c3),
+                ("fwer_diff", "paired_fwer", ()),
+            ):
+                m1, m2 = a[key][..., 0] / n, a[key][..., 1] / n
+                put(name, at, m1, shape)
+                put(f"{name}_mcse", at, np.sqrt(np.maximum(m2 - m1 * m1, 0.0) / n), shape)
+            put("n_sims", at, n, ())
+    used = np.flatnonzero(np.nan_to_num(out["p_enrolled"]).sum(axis=(0, 1, 2)))
+    last = int(used[-1]) + 1 if used.size else 1
+    for name in ("p_enrolled", "p_enrolled_mcse"):
+        out[name] = out[name][..., :last]
+    first = designs[0]
+    rate = np.array([[s.rate(c) for c in names] for s in scen])
+    p0 = np.array([first.cohorts[first.names.index(c)].p0 for c in names])
+    role = np.where(rate <= p0[None, :] + 1e-12, "null", "alternative")
+    hashes = {d.name: d.hash for d in designs}
+    ds = xr.Dataset(
+        {name: (dims[name], arr) for name, arr in out.items()},
+        coords={
+            "design": [d.name for d in designs],
+            "design_hash": ("design", list(hashes.values())),
+            "scenario": [s.name for s in scen],
+            "cohort": names,
+            "rate": (("scenario", "cohort"), rate),
+            "role": (("scenario", "cohort"), role),
+            "look": np.arange(1, K + 1),
+            "reason": ["futility", "efficacy"],
+            "n_enrolled": np.arange(last),
+        },
+        attrs=provenance(
+            method="monte_carlo",
+            engine="quadrature",
+            n_sims=int(out["n_sims"].min()),
+            seed_entropy=str(root.entropy),
+            chunk_size=int(chunk_size),
+            design_hash=first.hash if D == 1 else json.dumps(hashes),
+            model=first.model.describe() if D == 1 else "",
+            stream_scheme=(
+                "SeedSequence(entropy, spawn_key=(cohort_key, chunk, block)); cohort_key from "
+                "the cohort's name and true rate"
+            ),
+            analysis_timing=(
+                "analysis k when every active cohort has its first n_jk evaluable outcomes "
+                "known (and not before the previous decision); stopped cohorts contribute "
+                "their data at stopping"
+            ),
+            conduct=json.dumps({c: asdict(x) for c, x in conduct}),
             wall_time_s=round(wall, 3),
             workers="dask" if client is not None else str(workers),
         ),
