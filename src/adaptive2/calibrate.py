@@ -109,6 +109,11 @@ class CalibrationResult:
             "message": self.message,
         }
 
+    def _repr_html_(self) -> str:
+        from adaptive2._html import calibration_card
+
+        return calibration_card(self)
+
 
 # ---------------------------------------------------------------------------
 # Parameters

@@ -148,6 +148,11 @@ class Boundaries:
     def __str__(self) -> str:
         return self.to_frame().to_string()
 
+    def _repr_html_(self) -> str:
+        from adaptive2._html import boundaries_card
+
+        return boundaries_card(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Design:

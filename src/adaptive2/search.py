@@ -269,6 +269,11 @@ class SearchResult:
         lines.append(f"  Pareto front: {len(self.pareto)} designs")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        from adaptive2._html import search_card
+
+        return search_card(self)
+
 
 # ---------------------------------------------------------------------------
 # Lee & Liu (2008)

@@ -303,6 +303,11 @@ class SimonDesign:
             f"alpha = {self.alpha:.4f}, power = {self.power:.4f}"
         )
 
+    def _repr_html_(self) -> str:
+        from adaptive2._html import simon_card
+
+        return simon_card(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AdmissibleDesign(SimonDesign):
