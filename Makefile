@@ -19,13 +19,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/adaptive2 report designs/*.toml --scenarios designs/scenarios.toml --out reports/ilkn421h
 
+# One BLAS thread per process: the tests (and notebook kernels) run side by side with
+# simulation workers, and two BLAS threads per process fight for the 2 cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow"
 
 # Slow cross-checks (PyMC NUTS against the quadrature engine); needs the bayes extra.
 validate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bayes]"
-	$(BIN)/python -m pytest -q -m slow
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done

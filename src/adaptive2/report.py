@@ -601,7 +601,9 @@ def _priors(ctx: _Ctx) -> tuple[list[Any], Any]:
 _ESS_NOTE = (
     "ESS by ELIR (Neuenschwander et al. 2020; expected local information ratio), by moment "
     "matching (a + b of the Beta with the same mean and variance), and by Morita et al. (2008) "
-    "at the prior mean."
+    "at the prior mean. For a mixture, ELIR is negative when the components disagree strongly "
+    "(the prior's local information is negative between its modes; the value still has ELIR's "
+    "predictive consistency) and undefined when two components are unbounded at the same end."
 )
 
 
@@ -1080,7 +1082,11 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
                 )
                 blocks.append(
                     Table(
-                        f"weight-{safe}", curve, f"{d.name}: α and power against the prior weight"
+                        f"weight-{safe}",
+                        curve,
+                        f"{d.name}: α and power against the prior weight",
+                        note="ess_elir blank: undefined (two components unbounded at one end). "
+                        + _ESS_NOTE,
                     )
                 )
             alt = {
@@ -1173,48 +1179,79 @@ def _simon(ctx: _Ctx) -> tuple[list[Any], Any]:
 def _examples(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
-    blocks: list[Any] = [
-        Para(
-            "Hypothetical trials, one per design and planning value: at each look the observed "
-            "responses equal the planning rate times n (rounded). Decisions follow the boundary "
-            "tables."
-        )
-    ]
+    from adaptive2.analyze import analyze
+
     rows = []
     for g in ctx.groups:
         for it in g.items:
             d = it.design
-            _, a, b = d.boundaries().arrays()
             for label, p in (("at p0", g.p0), ("at p1", g.p1)):
                 if p is None or math.isnan(p):
                     continue
-                for k, n in enumerate(d.looks):
-                    r = round(p * n)
-                    post = d.prior.update(r=r, n=n)
-                    last = k == len(d.looks) - 1
-                    if r <= a[k]:
-                        decision = "final analysis fails" if last else "stop for futility"
-                    elif r >= b[k]:
-                        decision = "declare efficacy" if last else "stop for efficacy"
-                    else:
-                        decision = "consider" if last else "continue"
-                    rows.append(
-                        {
-                            "design": d.name,
-                            "trial": label,
-                            "look": k + 1,
-                            "data": f"{r}/{n}",
-                            "posterior mean": post.mean,
-                            "P(p > p0 | data)": float(post.sf(float(g.p0))),
-                            "decision": decision,
-                        }
-                    )
-                    if decision != "continue":
+                for n in d.looks:
+                    res = analyze(d, (round(p * n), n)).cohorts[0]
+                    rows.append(_example_row(d.name, label, res))
+                    if res.decision != "continue":
                         break
+    for it in [i for i in ctx.items if i.multi]:
+        d = it.design
+        scen = _example_scenario(ctx, d)
+        if scen is None:
+            continue
+        for k in range(d.n_looks):
+            data = {c.name: (round(scen.rate(c.name) * c.looks[k]), c.looks[k]) for c in d.cohorts}
+            res = analyze(d, data)
+            for c in res.cohorts:
+                rows.append(_example_row(d.name, f"{scen.name} [{c.name}]", c))
+            if any(c.decision != "continue" for c in res.cohorts):
+                break
     if not rows:
         return [], None
-    blocks.append(Table("examples", pd.DataFrame(rows), "Worked example trials"))
+    blocks: list[Any] = [
+        Para(
+            "Hypothetical trials analysed look by look with adaptive2 analyze (the analysis a "
+            "data monitoring committee would see): at each look the observed responses equal "
+            "the planning rate times n (rounded); a trial ends at its first stop. For the "
+            "multi-cohort designs, one joint scenario is followed with the borrowing model."
+        ),
+        Table(
+            "examples",
+            pd.DataFrame(rows),
+            "Worked example trials",
+            note="PP: predictive probability of final success. Conflict p: prior-predictive "
+            "(Box) p-value of the observed data.",
+        ),
+    ]
     return blocks, None
+
+
+def _example_row(design: str, trial: str, res: Any) -> dict[str, Any]:
+    lo, hi = res.interval
+    return {
+        "design": design,
+        "trial": trial,
+        "look": res.look,
+        "data": f"{res.r}/{res.n}",
+        "posterior mean": res.mean,
+        "95% interval": f"{lo:.3f} to {hi:.3f}",
+        "P(p > p0)": res.p_above_p0,
+        "PP": res.predictive_probability,
+        "conflict p": res.conflict.p_box if res.conflict is not None else None,
+        "decision": res.decision,
+        "next": res.distance,
+    }
+
+
+def _example_scenario(ctx: _Ctx, design: Any) -> Any:
+    scen = list(ctx.grid.multi) if ctx.grid is not None and ctx.grid.multi else []
+    scen = scen or list(design.scenarios)
+    for s in scen:  # prefer a mixed scenario: one cohort works, another does not
+        rates = [s.rate(c.name) for c in design.cohorts]
+        works = [r >= (c.p1 if c.p1 is not None else 1.0) for r, c in zip(rates, design.cohorts,
+                                                                          strict=True)]
+        if any(works) and not all(works):
+            return s
+    return scen[0] if scen else None
 
 
 def _computation(ctx: _Ctx) -> list[Any]:
