@@ -276,3 +276,26 @@ def test_pdf_is_made_with_chromium(tmp_path: Path) -> None:
     res = rp.report(small(), tmp_path / "pdf", n_sims=0, pdf="always")
     assert res.pdf.startswith("chromium")
     assert (res.path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_simulated_conduct_agrees_with_the_exact_engine(written: rp.ReportResult) -> None:
+    # Decisions do not depend on accrual or delay, so every simulated P(efficacy) must lie
+    # within 4 MCSE of the exact value; the report states the same check in its text.
+    t = pd.read_csv(written.path / "tables" / "conduct-frontline.csv")
+    checked = 0
+    for _, row in t.iterrows():
+        cell = row["p_efficacy"]
+        if "±" not in cell:
+            continue
+        est, err = (float(x) for x in cell.split("±"))
+        d = load_any(DESIGNS / f"{row['design']}.toml")
+        exact = float(oc(d, [float(row["scenario"].split("=")[1])])["p_efficacy"][0])
+        # the shown estimate is rounded to the decimal of 2 MCSE: allow half that unit
+        unit = 10.0 ** -max(0, -math.floor(math.log10(2 * err)))
+        assert abs(est - exact) <= 4 * err + unit / 2, (row["design"], row["scenario"])
+        checked += 1
+    assert checked >= 10
+    html = (written.path / "index.html").read_text()
+    m = re.search(r"the largest \|Monte Carlo − exact\| / MCSE is ([0-9.]+); 0 cell\(s\) exceed 4",
+                  html)
+    assert m is not None and float(m.group(1)) < 4

@@ -293,6 +293,7 @@ class _Ctx:
     command: str
     timings: dict[str, float] = field(default_factory=dict)
     computation: list[dict[str, Any]] = field(default_factory=list)
+    z_scores: list[float] = field(default_factory=list)
     cohort_oc: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
 
@@ -948,18 +949,22 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
     return blocks, None
 
 
-def _conduct_settings() -> list[tuple[str, Any]]:
+def _conduct_settings(ctx: _Ctx) -> list[tuple[str, Any]]:
+    """The scenario file's ``[[conduct]]`` settings, else two documented defaults."""
     from adaptive2.simulate import Conduct
 
+    given = tuple(getattr(ctx.grid, "conduct", ()) or ())
+    if given:
+        return [(name, c) for name, c in given]
     return [
         (
-            "base: 2 patients/month, response known 2-3 months after enrolment, enrolment "
-            "continues during interims",
+            "base (default): 2 patients/month, response known 2-3 months after enrolment, "
+            "enrolment continues during interims",
             Conduct(rates=(2.0,), delay=(2.0, 3.0), on_interim="continue"),
         ),
         (
-            "slow: ramp-up 1 then 2 patients/month from month 6, 10% non-evaluable, enrolment "
-            "paused until each interim decision (1 month)",
+            "slow (default): ramp-up 1 then 2 patients/month from month 6, 10% non-evaluable, "
+            "enrolment paused until each interim decision (1 month)",
             Conduct(
                 rates=(1.0, 2.0),
                 starts=(0.0, 6.0),
@@ -972,84 +977,191 @@ def _conduct_settings() -> list[tuple[str, Any]]:
     ]
 
 
+def _describe_conduct(c: Any) -> str:
+    periods = ", ".join(
+        f"{r:g}/month from month {s:g}" for r, s in zip(c.rates, c.starts, strict=True)
+    )
+    return (
+        f"accrual {periods}; response known after {c.delay}; "
+        f"P(non-evaluable) {c.p_nonevaluable:g}; at interims enrolment {c.on_interim}s; "
+        f"decision lag {c.decision_lag:g} months"
+    )
+
+
+def _mc(ds: Any, v: str, idx: tuple[int, ...]) -> str:
+    est = float(ds[v].values[idx])
+    err = float(ds[f"{v}_mcse"].values[idx])
+    if err == 0 and v.startswith("p_"):
+        # 0 or every trial: the binomial MCSE estimate is 0; say so instead of "± 0".
+        return f"{est:.3f} ({'every trial' if est == 1 else 'no trial'})"
+    return _with_mcse(est, err, 3)
+
+
 def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
+    from adaptive2.oc import oc
     from adaptive2.simulate import simulate
 
-    if not ctx.n_sims or not ctx.groups:
+    multis = [i.design for i in ctx.items if i.multi]
+    if not ctx.n_sims or not (ctx.groups or multis):
         return [], None
+    settings = _conduct_settings(ctx)
     blocks: list[Any] = [
         Para(
             f"Monte Carlo, {ctx.n_sims:,} simulated trials per design, scenario and conduct "
             f"setting (seed {ctx.seed}); the designs of a cohort see the same simulated patients "
             "(common random numbers). Every figure is shown ± its Monte Carlo standard error. "
             "Overrun: patients enrolled while an interim or the final analysis is pending are "
-            "followed up and counted in 'enrolled'."
-        )
+            "followed up and counted in 'enrolled'. Decision probabilities do not depend on the "
+            "conduct (interims are triggered on evaluable patients with known outcome); sample "
+            "size enrolled and calendar time do."
+        ),
+        Table(
+            "conduct-settings",
+            pd.DataFrame(
+                [
+                    {"setting": i + 1, "name": name, "assumptions": _describe_conduct(c)}
+                    for i, (name, c) in enumerate(settings)
+                ]
+            ),
+            "Trial-conduct settings",
+        ),
     ]
-    settings = _conduct_settings()
-    blocks.append(Bullets(tuple(f"{i + 1}. {s}" for i, (s, _) in enumerate(settings))))
     for g in ctx.groups:
         designs = [i.design for i in g.items]
         rows = []
         for ci, (_, conduct) in enumerate(settings):
-            ds = simulate(
-                designs,
-                list(g.scenarios),
-                conduct=conduct,
-                n_sims=ctx.n_sims,
-                seed=ctx.seed,
-                progress=False,
-            )
-            ctx.note(
-                f"Trial conduct, cohort {g.name}, setting {ci + 1}",
-                "Monte Carlo",
-                n_sims=int(ds.attrs["n_sims"]),
-                seed=ctx.seed,
-                chunk_size=int(ds.attrs["chunk_size"]),
-                max_mcse_p_efficacy=float(ds["p_efficacy_mcse"].max()),
-            )
+            ds = simulate(designs, list(g.scenarios), conduct=conduct, n_sims=ctx.n_sims,
+                          seed=ctx.seed, progress=False)
+            _note_mc(ctx, f"Trial conduct, cohort {g.name}, setting {ci + 1}", ds)
+            for di, d in enumerate(designs):
+                exact = oc(d, list(g.scenarios))["p_efficacy"].values
+                _cross_check(ctx, ds["p_efficacy"].values[di], ds["p_efficacy_mcse"].values[di],
+                             exact)
             for di, dname in enumerate(ds["design"].values):
                 for si, sname in enumerate(ds["scenario"].values):
-                    def f(v: str, ds: Any = ds, di: int = di, si: int = si) -> str:
-                        est = float(ds[v].values[di, si])
-                        err = float(ds[f"{v}_mcse"].values[di, si])
-                        if err == 0 and v.startswith("p_"):
-                            # 0 or every trial: the binomial MCSE estimate is 0; state it.
-                            which = "every trial" if est == 1 else "no trial"
-                            return f"{est:.3f} ({which})"
-                        return _with_mcse(est, err, 3)
-
+                    idx = (di, si)
                     rows.append(
                         {
                             "setting": ci + 1,
                             "design": str(dname),
                             "scenario": str(sname),
-                            "p_efficacy": f("p_efficacy"),
-                            "p_early_stop": f("p_early_stop"),
-                            "evaluable N": f("expected_n"),
-                            "enrolled N": f("expected_enrolled"),
-                            "duration (months)": f("mean_duration"),
-                            "duration q10-q90": (
-                                f"{float(ds['duration_q10'].values[di, si]):.1f}-"
-                                f"{float(ds['duration_q90'].values[di, si]):.1f}"
-                            ),
-                            "bias of posterior mean": f("bias"),
-                            "coverage of 95% interval": f("coverage"),
+                            **_conduct_cells(ds, idx),
                         }
                     )
-        frame = pd.DataFrame(rows)
         blocks.append(
             Table(
                 f"conduct-{_slug(g.name)}",
-                frame,
+                pd.DataFrame(rows),
                 f"Cohort {g.name}: simulated trial conduct (estimate ± MCSE)",
-                note="Bias and coverage refer to the posterior mean and the 95% equal-tailed "
-                "credible interval of the response rate at the end of the trial.",
+                note=_CONDUCT_NOTE,
+            )
+        )
+    for names, group in _multi_groups(multis):
+        rows, trial_rows = [], []
+        for ci, (_, conduct) in enumerate(settings):
+            scen = ctx.grid.multi if ctx.grid is not None and ctx.grid.multi else None
+            ds = simulate(group, None if scen is None else list(scen), conduct=conduct,
+                          n_sims=ctx.n_sims, seed=ctx.seed, progress=False)
+            _note_mc(ctx, f"Trial conduct, {', '.join(d.name for d in group)}, setting {ci + 1}",
+                     ds)
+            for di, d in enumerate(group):
+                exact = _cohort_oc(ctx, d, scen)
+                for v in ("p_efficacy", "fwer"):
+                    _cross_check(ctx, ds[v].values[di], ds[f"{v}_mcse"].values[di],
+                                 exact[v].values)
+            for di, dname in enumerate(ds["design"].values):
+                for si, sname in enumerate(ds["scenario"].values):
+                    for ki, cname in enumerate(ds["cohort"].values):
+                        rows.append(
+                            {
+                                "setting": ci + 1,
+                                "design": str(dname),
+                                "scenario": str(sname),
+                                "cohort": str(cname),
+                                **_conduct_cells(ds, (di, si, ki)),
+                            }
+                        )
+                    trial_rows.append(
+                        {
+                            "setting": ci + 1,
+                            "design": str(dname),
+                            "scenario": str(sname),
+                            "FWER": _mc(ds, "fwer", (di, si)),
+                            "P(all correct)": _mc(ds, "p_all_correct", (di, si)),
+                            "enrolled (all cohorts)": _mc(ds, "expected_enrolled_total", (di, si)),
+                            "trial duration (months)": _mc(ds, "mean_trial_duration", (di, si)),
+                        }
+                    )
+        slug = _slug("-".join(names))
+        blocks.append(
+            Table(
+                f"conduct-multi-{slug}",
+                pd.DataFrame(rows),
+                f"Multi-cohort designs ({', '.join(names)}): simulated conduct per cohort",
+                note=_CONDUCT_NOTE,
+            )
+        )
+        blocks.append(
+            Table(
+                f"conduct-multi-trial-{slug}",
+                pd.DataFrame(trial_rows),
+                "Multi-cohort designs: whole-trial figures (simulated)",
+                note="The trial ends when its last cohort's decision is made.",
             )
         )
     return blocks, None
+
+
+_CONDUCT_NOTE = (
+    "Bias and coverage refer to the posterior mean and the 95% equal-tailed credible interval of "
+    "the response rate at the cohort's final (or stopping) analysis."
+)
+
+
+def _conduct_cells(ds: Any, idx: tuple[int, ...]) -> dict[str, str]:
+    q10 = float(ds["duration_q10"].values[idx])
+    q90 = float(ds["duration_q90"].values[idx])
+    return {
+        "p_efficacy": _mc(ds, "p_efficacy", idx),
+        "p_early_stop": _mc(ds, "p_early_stop", idx),
+        "evaluable N": _mc(ds, "expected_n", idx),
+        "enrolled N": _mc(ds, "expected_enrolled", idx),
+        "duration (months)": _mc(ds, "mean_duration", idx),
+        "duration q10-q90": f"{q10:.1f}-{q90:.1f}",
+        "bias of posterior mean": _mc(ds, "bias", idx),
+        "coverage of 95% interval": _mc(ds, "coverage", idx),
+    }
+
+
+def _cross_check(ctx: _Ctx, mc: Any, mcse: Any, exact: Any) -> None:
+    """Record |Monte Carlo − exact| / MCSE for cells the exact engine also gives."""
+    mc, mcse, exact = (np.asarray(x, float).ravel() for x in (mc, mcse, exact))
+    for m, e, x in zip(mc, mcse, exact, strict=True):
+        if e > 0:
+            ctx.z_scores.append(abs(m - x) / e)
+        else:  # no variation seen: the exact value must make that likely (0 or 1 within 1e-3)
+            ctx.z_scores.append(0.0 if abs(m - x) < 1e-3 else math.inf)
+
+
+def _note_mc(ctx: _Ctx, figure: str, ds: Any) -> None:
+    ctx.note(
+        figure,
+        "Monte Carlo",
+        n_sims=int(ds.attrs["n_sims"]),
+        seed=ctx.seed,
+        chunk_size=int(ds.attrs["chunk_size"]),
+        max_mcse_p_efficacy=float(ds["p_efficacy_mcse"].max()),
+    )
+
+
+def _multi_groups(designs: list[Any]) -> list[tuple[tuple[str, ...], list[Any]]]:
+    """Multi-cohort designs with the same cohorts are simulated together (common numbers)."""
+    out: dict[tuple[str, ...], list[Any]] = {}
+    for d in designs:
+        out.setdefault(tuple(d.names), []).append(d)
+    return [(tuple(d.name for d in g), g) for g in out.values()]
 
 
 def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
@@ -1273,11 +1385,25 @@ def _computation(ctx: _Ctx) -> list[Any]:
             "every Monte Carlo figure carries its MCSE."
         ),
         Table("computation", frame, "Method per figure"),
+        *_cross_check_block(ctx),
         Table("versions", pd.DataFrame(list(versions.items()), columns=["software", "version"]),
               "Software versions"),
         Table("timings", timing, "Run time per section (seconds)"),
     ]
     return blocks
+
+
+def _cross_check_block(ctx: _Ctx) -> list[Any]:
+    if not ctx.z_scores:
+        return []
+    z = np.asarray(ctx.z_scores)
+    bad = int(np.sum(z > 4))
+    text = (
+        f"Cross-check of the simulator against the exact engine: in {z.size} cells where both "
+        "give P(efficacy) (and, for multi-cohort designs, FWER), the largest "
+        f"|Monte Carlo − exact| / MCSE is {z.max():.2f}; {bad} cell(s) exceed 4."
+    )
+    return [Para(text, "warning" if bad else "")]
 
 
 def _versions() -> dict[str, str]:
