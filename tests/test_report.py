@@ -167,7 +167,14 @@ def test_conduct_section_carries_mcse_and_the_stated_seed(written: rp.ReportResu
     assert shown.str.contains("±").mean() > 0.8
     comp = pd.read_csv(written.path / "tables" / "computation.csv")
     mc = comp[comp["method"] == "Monte Carlo"]
-    assert len(mc) == 2 and (mc["seed"] == 7).all() and (mc["n_sims"] >= 2000).all()
+    from adaptive2.compare import load_scenarios
+
+    settings = load_scenarios(DESIGNS / "scenarios.toml").conduct
+    assert len(settings) >= 2  # the scenario file's [[conduct]] settings are the ones simulated
+    assert len(mc) == len(settings)
+    assert (mc["seed"] == 7).all() and (mc["n_sims"] >= 2000).all()
+    shown = pd.read_csv(written.path / "tables" / "conduct-settings.csv")
+    assert list(shown["name"]) == [name for name, _ in settings]
 
 
 def test_worked_examples_follow_the_boundaries(written: rp.ReportResult) -> None:

@@ -412,6 +412,35 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     _emit(args, res.to_dict(), str(res))
 
 
+DELAY_FORMS = ("D (fixed months), LO,HI (uniform), gamma:MEAN,SD or lognormal:MEAN,SD "
+               "(0 <= LO <= HI; MEAN > 0, SD > 0)")
+
+
+def _delay_arg(text: str) -> Any:
+    """Parse ``--delay`` (``2.5``, ``2,3``, ``gamma:2.5,0.5``, ``lognormal:2.5,0.5``)."""
+    from adaptive2.errors import DesignError
+    from adaptive2.simulate import Conduct
+
+    kind, sep, rest = text.partition(":")
+    kind = kind.strip().lower() if sep else "fixed/uniform"
+    parts = (rest if sep else text).replace(" ", "").split(",")
+    try:
+        values = [float(x) for x in parts]
+    except ValueError:
+        values = []
+    sizes = {"fixed/uniform": (1, 2), "gamma": (2,), "lognormal": (2,)}
+    if kind not in sizes or len(values) not in sizes[kind]:
+        raise _BadInput(f"--delay must be {DELAY_FORMS}; got {text!r}")
+    if kind in ("gamma", "lognormal"):
+        form: Any = (kind, *values)
+    else:
+        form = values[0] if len(values) == 1 else tuple(values)
+    try:
+        return Conduct(delay=form).delay
+    except DesignError:
+        raise _BadInput(f"--delay must be {DELAY_FORMS}; got {text!r}") from None
+
+
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from adaptive2.simulate import Conduct, simulate
 
@@ -425,11 +454,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
                         "simulated under its [[scenarios]]")
     if args.cohort_accrual and not any(multi):
         raise _BadInput("--cohort-accrual applies to multi-cohort designs")
-    delay: Any = args.delay
-    if "," in str(args.delay):
-        delay = tuple(_floats(args.delay, "--delay", 2))
-    else:
-        delay = _floats(str(args.delay), "--delay", 1)[0]
+    delay = _delay_arg(str(args.delay))
     rates = tuple(_floats(args.accrual, "--accrual"))
     starts = tuple(_floats(args.periods, "--periods")) if args.periods else (0.0,)
     conduct = Conduct(rates=rates, starts=starts, delay=delay,
@@ -778,7 +803,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--periods", default=None, help="period starts in months: 0,3,...")
     sp.add_argument("--cohort-accrual", default=None, dest="cohort_accrual",
                     help="multi-cohort: constant rate per cohort, e.g. frontline=2,post_io=1")
-    sp.add_argument("--delay", default="2.5", help="months to a known response: d or lo,hi")
+    sp.add_argument("--delay", default="2.5", help="months to a known response: D (fixed), "
+                    "LO,HI (uniform), gamma:MEAN,SD or lognormal:MEAN,SD")
     sp.add_argument("--dropout", type=float, default=0.0, help="P(non-evaluable)")
     sp.add_argument("--on-interim", choices=("continue", "pause"), default="continue",
                     dest="on_interim")

@@ -977,15 +977,23 @@ def _conduct_settings(ctx: _Ctx) -> list[tuple[str, Any]]:
     ]
 
 
-def _describe_conduct(c: Any) -> str:
-    periods = ", ".join(
-        f"{r:g}/month from month {s:g}" for r, s in zip(c.rates, c.starts, strict=True)
-    )
-    return (
-        f"accrual {periods}; response known after {c.delay}; "
-        f"P(non-evaluable) {c.p_nonevaluable:g}; at interims enrolment {c.on_interim}s; "
-        f"decision lag {c.decision_lag:g} months"
-    )
+def _for_cohort(ctx: _Ctx, name: str, conduct: Any, cohort: str) -> Any:
+    """A cohort's conduct: the scenario file's per-cohort override when it has one."""
+    if ctx.grid is not None and getattr(ctx.grid, "conduct", ()):
+        return ctx.grid.conduct_for(name, cohort)
+    return conduct
+
+
+def _settings_rows(ctx: _Ctx, settings: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for i, (name, c) in enumerate(settings):
+        rows.append({"setting": i + 1, "name": name, "cohort": "all", "assumptions": c.describe()})
+        overrides = dict(getattr(ctx.grid, "conduct_cohorts", ()) or ()).get(name, ())
+        for cohort, oc_ in overrides:
+            rows.append(
+                {"setting": i + 1, "name": name, "cohort": cohort, "assumptions": oc_.describe()}
+            )
+    return rows
 
 
 def _mc(ds: Any, v: str, idx: tuple[int, ...]) -> str:
@@ -1019,20 +1027,16 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
         ),
         Table(
             "conduct-settings",
-            pd.DataFrame(
-                [
-                    {"setting": i + 1, "name": name, "assumptions": _describe_conduct(c)}
-                    for i, (name, c) in enumerate(settings)
-                ]
-            ),
+            pd.DataFrame(_settings_rows(ctx, settings)),
             "Trial-conduct settings",
         ),
     ]
     for g in ctx.groups:
         designs = [i.design for i in g.items]
         rows = []
-        for ci, (_, conduct) in enumerate(settings):
-            ds = simulate(designs, list(g.scenarios), conduct=conduct, n_sims=ctx.n_sims,
+        for ci, (name, conduct) in enumerate(settings):
+            ds = simulate(designs, list(g.scenarios),
+                          conduct=_for_cohort(ctx, name, conduct, g.name), n_sims=ctx.n_sims,
                           seed=ctx.seed, progress=False)
             _note_mc(ctx, f"Trial conduct, cohort {g.name}, setting {ci + 1}", ds)
             for di, d in enumerate(designs):
@@ -1060,9 +1064,10 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
         )
     for names, group in _multi_groups(multis):
         rows, trial_rows = [], []
-        for ci, (_, conduct) in enumerate(settings):
+        for ci, (name, conduct) in enumerate(settings):
             scen = ctx.grid.multi if ctx.grid is not None and ctx.grid.multi else None
-            ds = simulate(group, None if scen is None else list(scen), conduct=conduct,
+            per_cohort = {c: _for_cohort(ctx, name, conduct, c) for c in _names_of(group)}
+            ds = simulate(group, None if scen is None else list(scen), conduct=per_cohort,
                           n_sims=ctx.n_sims, seed=ctx.seed, progress=False)
             _note_mc(ctx, f"Trial conduct, {', '.join(d.name for d in group)}, setting {ci + 1}",
                      ds)
@@ -1154,6 +1159,11 @@ def _note_mc(ctx: _Ctx, figure: str, ds: Any) -> None:
         chunk_size=int(ds.attrs["chunk_size"]),
         max_mcse_p_efficacy=float(ds["p_efficacy_mcse"].max()),
     )
+
+
+def _names_of(group: list[Any]) -> tuple[str, ...]:
+    """Cohort names of a group of multi-cohort designs (they share them)."""
+    return tuple(group[0].names)
 
 
 def _multi_groups(designs: list[Any]) -> list[tuple[tuple[str, ...], list[Any]]]:

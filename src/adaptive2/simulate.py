@@ -14,7 +14,9 @@ Model of one cohort (all times in months)
   probability ``p_nonevaluable``; non-evaluable patients are replaced, so
   enrolment continues until ``N`` evaluable patients have been enrolled.
 * An evaluable patient's response is Bernoulli(p) and becomes known
-  ``delay`` months after enrolment (fixed, or uniform on [low, high]).
+  ``delay`` months after enrolment: fixed, uniform on [low, high], or gamma or
+  lognormal with a given mean and sd (see :class:`Conduct`). Random delays are
+  the inverse CDF of the patient's own delay uniform.
 * Interim k is triggered when ``n_k`` evaluable patients have a known response;
   the decision uses exactly those ``n_k`` outcomes and the design's integer
   boundaries. ``on_interim="continue"`` keeps enrolling meanwhile (patients
@@ -101,6 +103,12 @@ __all__ = ["Conduct", "simulate"]
 CHUNK_SIZE = 10_000
 
 
+DELAY_FORMS = (
+    "a number >= 0 (fixed), (low, high) with 0 <= low <= high (uniform), or "
+    "('gamma', mean, sd) or ('lognormal', mean, sd) with mean > 0 and sd > 0"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Conduct:
     """How a trial is run in calendar time.
@@ -111,19 +119,42 @@ class Conduct:
         Accrual rates (patients per month) for successive periods.
     starts : tuple of float
         Start of each period (months); the first must be 0.
-    delay : float or (low, high)
-        Months from enrolment to a known confirmed response: fixed, or uniform.
+    delay : float, (low, high), ("gamma", mean, sd) or ("lognormal", mean, sd)
+        Months from enrolment to a known confirmed response: fixed; uniform on
+        [low, high]; gamma with the given mean and sd; or lognormal with the
+        given mean and sd (on the natural scale, not the log scale).
+        ``("fixed", d)`` and ``("uniform", low, high)`` are accepted and stored
+        as ``d`` and ``(low, high)``.
     p_nonevaluable : float
         Probability that a patient is never evaluable (replaced).
     on_interim : {"continue", "pause"}
         Keep enrolling while an interim is pending, or pause until the decision.
     decision_lag : float
         Months from an interim trigger to its decision.
+
+    Notes
+    -----
+    Each patient's delay is ``delay_ppf(u)`` of the patient's own uniform ``u``
+    (inverse CDF), so random streams stay addressed per patient.
+
+    * gamma: shape ``k = (mean / sd)^2``, scale ``theta = sd^2 / mean``;
+      ``F^-1(u) = theta * P^-1(k, u)`` with ``P^-1`` the inverse regularised lower
+      incomplete gamma function (:func:`scipy.special.gammaincinv`).
+    * lognormal: ``sigma^2 = log(1 + sd^2 / mean^2)``,
+      ``mu = log(mean) - sigma^2 / 2``; ``F^-1(u) = exp(mu + sigma * Phi^-1(u))``
+      (:func:`scipy.special.ndtri`).
+
+    Examples
+    --------
+    >>> Conduct(delay=("gamma", 2.5, 0.5)).delay_kind
+    'gamma'
+    >>> Conduct(delay=("uniform", 2, 3)).delay
+    (2.0, 3.0)
     """
 
     rates: tuple[float, ...] = (2.0,)
     starts: tuple[float, ...] = (0.0,)
-    delay: float | tuple[float, float] = 2.5
+    delay: float | tuple[float, float] | tuple[str, float, float] = 2.5
     p_nonevaluable: float = 0.0
     on_interim: str = "continue"
     decision_lag: float = 0.0
@@ -131,11 +162,11 @@ class Conduct:
     def __post_init__(self) -> None:
         owner = "Conduct"
         rates = tuple(
-            check_real(r, "rates", owner, low=0.0, low_open=True, allowed="rates > 0")
+            _finite(r, "rates", owner, low=0.0, low_open=True, allowed="finite rates > 0")
             for r in (self.rates if isinstance(self.rates, Iterable) else (self.rates,))
         )
         starts = tuple(
-            check_real(s, "starts", owner, low=0.0)
+            _finite(s, "starts", owner, low=0.0, allowed="finite numbers >= 0")
             for s in (self.starts if isinstance(self.starts, Iterable) else (self.starts,))
         )
         if not rates or len(rates) != len(starts) or starts[0] != 0.0:
@@ -144,15 +175,7 @@ class Conduct:
             raise fail("starts", owner, "increasing period starts", list(starts))
         object.__setattr__(self, "rates", rates)
         object.__setattr__(self, "starts", starts)
-        d = self.delay
-        if isinstance(d, Sequence) and not isinstance(d, str):
-            if len(d) != 2:
-                raise fail("delay", owner, "a number or (low, high)", d)
-            lo = check_real(d[0], "delay", owner, low=0.0)
-            hi = check_real(d[1], "delay", owner, low=lo)
-            object.__setattr__(self, "delay", (lo, hi))
-        else:
-            object.__setattr__(self, "delay", check_real(d, "delay", owner, low=0.0))
+        object.__setattr__(self, "delay", _delay_iv(self.delay, owner))
         object.__setattr__(
             self,
             "p_nonevaluable",
@@ -160,7 +183,72 @@ class Conduct:
         )
         check_choice(self.on_interim, "on_interim", owner, ("continue", "pause"))
         object.__setattr__(
-            self, "decision_lag", check_real(self.decision_lag, "decision_lag", owner, low=0.0)
+            self,
+            "decision_lag",
+            _finite(self.decision_lag, "decision_lag", owner, low=0.0, allowed="a number >= 0"),
+        )
+
+    @property
+    def delay_kind(self) -> str:
+        """Form of the delay: ``"fixed"``, ``"uniform"``, ``"gamma"`` or ``"lognormal"``."""
+        d = self.delay
+        if not isinstance(d, tuple):
+            return "fixed"
+        return "uniform" if len(d) == 2 else str(d[0])
+
+    @property
+    def delay_mean(self) -> float:
+        """Mean delay to a known response (months)."""
+        d = self.delay
+        if not isinstance(d, tuple):
+            return float(d)
+        return (d[0] + d[1]) / 2 if len(d) == 2 else float(d[1])
+
+    @property
+    def delay_sd(self) -> float:
+        """Standard deviation of the delay to a known response (months)."""
+        d = self.delay
+        if not isinstance(d, tuple):
+            return 0.0
+        return (d[1] - d[0]) / np.sqrt(12.0) if len(d) == 2 else float(d[2])
+
+    def delay_ppf(self, u: np.ndarray | float) -> np.ndarray:
+        """Delays for patient uniforms ``u`` in [0, 1): the inverse CDF (see Notes).
+
+        A fixed delay ignores ``u``; a uniform one is ``low + (high - low) * u``.
+        """
+        from scipy import special
+
+        u = np.asarray(u, dtype=float)
+        d = self.delay
+        kind = self.delay_kind
+        if kind == "fixed":
+            return np.full(u.shape, d)
+        if kind == "uniform":
+            return d[0] + (d[1] - d[0]) * u
+        mean, sd = float(d[1]), float(d[2])
+        if kind == "gamma":
+            shape = (mean / sd) ** 2
+            return (sd * sd / mean) * special.gammaincinv(shape, u)
+        sigma2 = np.log1p((sd / mean) ** 2)
+        return np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
+
+    def describe(self) -> str:
+        """One line for tables and reports: accrual, delay, dropout, interim behaviour."""
+        periods = ", ".join(
+            f"{r:g}/month from month {s:g}" for r, s in zip(self.rates, self.starts, strict=True)
+        )
+        d, kind = self.delay, self.delay_kind
+        if kind == "fixed":
+            delay = f"{d:g} months"
+        elif kind == "uniform":
+            delay = f"uniform on [{d[0]:g}, {d[1]:g}] months"
+        else:
+            delay = f"{kind} with mean {d[1]:g} and sd {d[2]:g} months"
+        return (
+            f"accrual {periods}; response known after {delay}; "
+            f"P(non-evaluable) {self.p_nonevaluable:g}; at interims enrolment "
+            f"{self.on_interim}s; decision lag {self.decision_lag:g} months"
         )
 
     @property
@@ -185,6 +273,45 @@ class Conduct:
         target = (lam_start[..., None] if np.ndim(lam_start) else lam_start) + work
         j = np.searchsorted(base, target, "right") - 1
         return starts[j] + (target - base[j]) / rates[j]
+
+
+def _finite(value: Any, name: str, owner: str, **kwargs: Any) -> float:
+    """``check_real`` that also refuses +inf (which it lets through when ``high`` is inf)."""
+    x = check_real(value, name, owner, **kwargs)
+    if not np.isfinite(x):
+        raise fail(name, owner, kwargs.get("allowed") or "a finite number", value)
+    return x
+
+
+def _delay_iv(d: Any, owner: str) -> float | tuple[float, float] | tuple[str, float, float]:
+    """Validate a ``delay`` and return its stored form (float, (low, high) or (kind, mean, sd))."""
+
+    def bad() -> DesignError:
+        return fail("delay", owner, DELAY_FORMS, d)
+
+    def num(x: Any, low: float = 0.0, low_open: bool = False) -> float:
+        try:
+            return _finite(x, "delay", owner, low=low, low_open=low_open)
+        except DesignError:
+            raise bad() from None
+
+    if isinstance(d, str) or not isinstance(d, Sequence):
+        return num(d)
+    items = tuple(d)
+    if items and isinstance(items[0], str):
+        kind, args = items[0], items[1:]
+        if kind == "fixed" and len(args) == 1:
+            return num(args[0])
+        if kind == "uniform" and len(args) == 2:
+            items = args
+        elif kind in ("gamma", "lognormal") and len(args) == 2:
+            return (kind, num(args[0], low_open=True), num(args[1], low_open=True))
+        else:
+            raise bad()
+    if len(items) != 2:
+        raise bad()
+    lo = num(items[0])
+    return (lo, num(items[1], low=lo))
 
 
 @dataclass(frozen=True)
@@ -260,10 +387,16 @@ def _patients(
     gaps = -np.log1p(-u_gap)  # unit exponential
     evaluable = u_eval >= q
     response = (u_resp < p) & evaluable
-    d = conduct.delay
-    delay = d[0] + (d[1] - d[0]) * u_delay if isinstance(d, tuple) else np.full((size, m), d)
     # index (enrolment order) of each trial's evaluable patients
     ev_rank = np.cumsum(evaluable, axis=1)  # number of evaluable among first i+1
+    if conduct.delay_kind in ("fixed", "uniform"):
+        delay = conduct.delay_ppf(u_delay)
+    else:
+        # inverse CDF only where a delay is ever used: the first n_max evaluable
+        # patients (each patient's delay depends on its own uniform only)
+        delay = np.full(u_delay.shape, np.nan)
+        used = evaluable & (ev_rank <= n_max)
+        delay[used] = conduct.delay_ppf(u_delay[used])
     if (ev_rank[:, -1] < n_max).any():
         raise Adaptive2Error("internal: too few simulated patients; report this as a bug.")
     return gaps, evaluable, response, delay, ev_rank
@@ -750,11 +883,12 @@ def _task(designs: Sequence[Any], i: int, s: Any, chunk: int, size: int) -> _Tas
 
 
 def _progress_on(progress: bool | None) -> bool:
+    """Explicit choice, else on for a terminal or a Jupyter kernel (carriage returns work there)."""
     if progress is not None:
         return bool(progress)
     import sys
 
-    return sys.stderr.isatty()
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
 def _execute(
@@ -872,6 +1006,7 @@ def _dataset(
 ) -> Any:
     import xarray as xr
 
+    import adaptive2.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table())
     from adaptive2._provenance import provenance
 
     acc = _collect(results, designs, scen, n_chunks)
@@ -1478,6 +1613,7 @@ def _dataset_multi(
     """
     import xarray as xr
 
+    import adaptive2.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table())
     from adaptive2._provenance import provenance
 
     acc = _collect(results, designs, scen, n_chunks)
