@@ -336,6 +336,16 @@ class AnalysisResult:
             rows.append(row)
         return pd.DataFrame(rows).set_index("cohort")
 
+    def plot(self, design: Any = None, *, ax: Any = None) -> Any:
+        """Prior and posterior density per cohort: :func:`adaptive2.plots.analysis_plot`.
+
+        Multi-cohort results need ``design`` (the CohortDesign) for the densities;
+        without it only the posterior mean and interval are drawn.
+        """
+        from adaptive2.plots import analysis_plot
+
+        return analysis_plot(self, design, ax=ax)
+
     def _header(self) -> str:
         where = "before look 1" if self.look is None else f"at look {self.look}"
         return f"Analysis of design {self.design!r} {where} (engine: {self.engine})"

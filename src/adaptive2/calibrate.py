@@ -109,6 +109,12 @@ class CalibrationResult:
             "message": self.message,
         }
 
+    def plot(self, *, ax: Any = None) -> Any:
+        """Boundary chart with achieved α and power: :func:`adaptive2.plots.calibration_plot`."""
+        from adaptive2.plots import calibration_plot
+
+        return calibration_plot(self, ax=ax)
+
     def _repr_html_(self) -> str:
         from adaptive2._html import calibration_card
 

@@ -148,6 +148,12 @@ class Boundaries:
     def __str__(self) -> str:
         return self.to_frame().to_string()
 
+    def plot(self, *, ax: Any = None) -> Any:
+        """Boundary chart: :func:`adaptive2.plots.boundary_chart`."""
+        from adaptive2.plots import boundary_chart
+
+        return boundary_chart(self, ax=ax)
+
     def _repr_html_(self) -> str:
         from adaptive2._html import boundaries_card
 
@@ -320,6 +326,12 @@ class Design:
 
     def __str__(self) -> str:
         return self.describe()
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Boundary chart: :func:`adaptive2.plots.boundary_chart`."""
+        from adaptive2.plots import boundary_chart
+
+        return boundary_chart(self, ax=ax)
 
     def _repr_html_(self) -> str:
         import html

@@ -1054,30 +1054,11 @@ def posterior(
         rn.append((r, n))
     level = check_probability(level, "level", "posterior")
     eng = _engine(model, coh, grid)
-    base = eng.log_prior + eng._hist[0]
-    base = np.exp(base - base.max())
-    # marginal of each cohort at its observed r (rows), over the (mu, tau) grid
-    marg = []
-    for c, (r, n) in zip(coh, rn, strict=True):
-        M, _, _ = _pieces(eng, c.name, n, c.p0)
-        marg.append(M[r] / max(M[r].max(), 1e-300))
+    base, marg = _base_and_marginals(eng, coh, rn)
     out = {}
     for j, c in enumerate(coh):
         r, n = rn[j]
-        others = base.copy()
-        for k in range(len(coh)):
-            if k != j:
-                others = others * marg[k]
-        t = eng.cohort_terms(c.name, n)
-        lik = t["lik"][r]
-        ex, nex, w_ex = eng.weights_theta(c.name)
-        dens = np.zeros_like(eng.theta)
-        if ex is not None and w_ex > 0:
-            dens = dens + w_ex * eng.mix_theta(others)
-        if nex is not None and w_ex < 1:
-            dens = dens + (1 - w_ex) * nex * others.sum()
-        dens = dens * lik
-        dens = dens / dens.sum()
+        dens = _theta_masses(eng, coh, rn, j, base, marg)
         off = eng.offset[c.name]
         p = special.expit(eng.theta + off)
         mean = float((dens * p).sum())
@@ -1099,3 +1080,77 @@ def posterior(
             "p_above_p0": float(above[tuple(x[0] for x in rn)]),
         }
     return out
+
+
+def _base_and_marginals(
+    eng: _Engine, coh: tuple[Cohort, ...], rn: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Hyperprior (with historical strata) and each cohort's marginal at its observed r."""
+    base = eng.log_prior + eng._hist[0]
+    base = np.exp(base - base.max())
+    marg = []
+    for c, (r, n) in zip(coh, rn, strict=True):
+        M, _, _ = _pieces(eng, c.name, n, c.p0)
+        marg.append(M[r] / max(M[r].max(), 1e-300))
+    return base, marg
+
+
+def _theta_masses(
+    eng: _Engine,
+    coh: tuple[Cohort, ...],
+    rn: Sequence[tuple[int, int]],
+    j: int,
+    base: np.ndarray,
+    marg: list[np.ndarray],
+) -> np.ndarray:
+    """Posterior masses of cohort ``j``'s θ nodes (normalised), given every cohort's data."""
+    c = coh[j]
+    r, n = rn[j]
+    others = base.copy()
+    for k in range(len(coh)):
+        if k != j:
+            others = others * marg[k]
+    lik = eng.cohort_terms(c.name, n)["lik"][r]
+    ex, nex, w_ex = eng.weights_theta(c.name)
+    mass = np.zeros_like(eng.theta)
+    if ex is not None and w_ex > 0:
+        mass = mass + w_ex * eng.mix_theta(others)
+    if nex is not None and w_ex < 1:
+        mass = mass + (1 - w_ex) * nex * others.sum()
+    mass = mass * lik
+    return mass / mass.sum()
+
+
+def posterior_density(
+    model: Model,
+    cohorts: Sequence[Cohort],
+    data: Mapping[str, tuple[int, int]],
+    cohort: str,
+    *,
+    grid: QuadratureGrid = DEFAULT_GRID,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior density of one cohort's response rate on the quadrature nodes.
+
+    The masses are those behind :func:`posterior`; the density of
+    p = expit(θ + offset) at node θ_i is m_i / (h p (1 − p)). The two end nodes
+    (whose cells reach to ±∞) are dropped. With every ``n = 0`` this is the prior
+    of the model (historical strata included).
+
+    Returns
+    -------
+    (p, density) : tuple of numpy.ndarray
+    """
+    coh = tuple(cohorts)
+    names = [c.name for c in coh]
+    if cohort not in names:
+        raise fail("cohort", "posterior_density", f"one of {{{', '.join(names)}}}", cohort)
+    rn = [tuple(data.get(c.name, (0, 0))) for c in coh]
+    for c, (r, n) in zip(coh, rn, strict=True):
+        check_int(n, f"n ({c.name})", "posterior_density", low=0)
+        check_int(r, f"r ({c.name})", "posterior_density", low=0, high=n)
+    eng = _engine(model, coh, grid)
+    base, marg = _base_and_marginals(eng, coh, rn)
+    j = names.index(cohort)
+    mass = _theta_masses(eng, coh, rn, j, base, marg)
+    p = special.expit(eng.theta + eng.offset[cohort])[1:-1]
+    return p, mass[1:-1] / (eng.h * p * (1.0 - p))

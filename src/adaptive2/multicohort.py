@@ -255,6 +255,12 @@ class CohortDesign:
     def __str__(self) -> str:
         return self.describe()
 
+    def plot(self, *, ax: Any = None) -> Any:
+        """Per-cohort boundary chart: :func:`adaptive2.plots.cohort_boundary_chart`."""
+        from adaptive2.plots import cohort_boundary_chart
+
+        return cohort_boundary_chart(self, ax=ax)
+
     def _repr_html_(self) -> str:
         from adaptive2._html import cohort_design_card
 
@@ -550,6 +556,7 @@ def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None =
     """
     import xarray as xr
 
+    import adaptive2.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table())
     from adaptive2._provenance import provenance
 
     t0 = time.perf_counter()

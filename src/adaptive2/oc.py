@@ -37,6 +37,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+import adaptive2.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table() on results)
 from adaptive2._provenance import provenance
 from adaptive2._rng import seed_sequence, stream
 from adaptive2._validation import check_choice, check_int, fail

@@ -9,8 +9,26 @@ and hatches that survive greyscale printing.
 
 :func:`to_svg` renders a figure as deterministic SVG text for inline embedding
 in HTML (same figure, same bytes; element ids made unique per figure), and
-:func:`to_png` as PNG bytes. In Jupyter, run ``%matplotlib inline`` once so that
-a returned figure is displayed (or show ``IPython.display.SVG(to_svg(fig))``).
+:func:`to_png` as PNG bytes.
+
+Result objects plot themselves with these functions: ``result.plot()`` on
+:class:`~adaptive2.analyze.AnalysisResult` (:func:`analysis_plot`),
+:class:`~adaptive2.calibrate.CalibrationResult` (:func:`calibration_plot`),
+:class:`~adaptive2.search.SearchResult` (:func:`search_plot`),
+:class:`~adaptive2.simon.SimonResult` (:func:`simon_plot`),
+:class:`~adaptive2.designs.Design` and :class:`~adaptive2.designs.Boundaries`
+(:func:`boundary_chart`), :class:`~adaptive2.multicohort.CohortDesign`
+(:func:`cohort_boundary_chart`) and the priors (:func:`prior_density`); OC
+Datasets through the ``a2`` accessor, ``ds.a2.plot()`` (:func:`dataset_plot`)
+and ``ds.a2.table()``, which ``import adaptive2.accessor`` registers (importing
+this module does it too).
+
+Display in Jupyter: a figure made here (no ``ax`` given) is a
+``SVGFigure``, a :class:`matplotlib.figure.Figure` subclass whose
+``_repr_svg_`` is :func:`to_svg`, so a plot returned as the last expression of
+a cell is shown as inline SVG with no ``%matplotlib`` magic and no pyplot.
+A figure you pass in through ``ax`` is returned as it is (display it as you
+would any of your figures, or with ``IPython.display.SVG(to_svg(fig))``).
 
 Examples
 --------
@@ -25,6 +43,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -36,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import adaptive2.accessor  # noqa: F401 - registers the Dataset accessor `a2`
 from adaptive2._validation import check_choice, check_probability, check_real, fail
 from adaptive2.errors import DesignError
 
@@ -46,10 +66,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FIGSIZE",
     "PALETTE",
+    "analysis_plot",
     "boundary_chart",
+    "calibration_plot",
+    "cohort_boundary_chart",
     "cohort_oc_plot",
+    "dataset_plot",
     "oc_curves",
     "prior_density",
+    "search_plot",
+    "simon_plot",
     "to_png",
     "to_svg",
     "weight_curve_plot",
@@ -189,6 +215,35 @@ def _rename_ids(text: str, mapping: dict[str, str]) -> str:
     return re.sub(r"(url\(#)([^)]+)(\))", sub, text)
 
 
+@functools.cache
+def _svg_figure_class() -> type[Figure]:
+    """``SVGFigure``: a Figure that IPython displays through :func:`to_svg` (built lazily)."""
+    from matplotlib.figure import Figure
+
+    class SVGFigure(Figure):
+        """A :class:`matplotlib.figure.Figure` that Jupyter displays as inline SVG.
+
+        ``_repr_svg_`` returns :func:`to_svg` of the figure (ids prefixed by a
+        content hash, so several figures can share one notebook page). It is an
+        ordinary Figure otherwise: save it, draw on it, pass it to :func:`to_png`.
+        """
+
+        def _repr_svg_(self) -> str:
+            return to_svg(self)
+
+    SVGFigure.__module__ = __name__
+    SVGFigure.__qualname__ = "SVGFigure"  # pickled by reference: adaptive2.plots.SVGFigure
+    return SVGFigure
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: ``adaptive2.plots.SVGFigure`` subclasses a matplotlib class, so it is
+    # built on first use; matplotlib stays unimported until a plot is drawn.
+    if name == "SVGFigure":
+        return _svg_figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _check_figure(fig: Any, owner: str) -> None:
     from matplotlib.figure import Figure
 
@@ -199,14 +254,18 @@ def _check_figure(fig: Any, owner: str) -> None:
 # ---------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------
-def _axes(ax: Any, n: int, owner: str) -> tuple[Figure, list[Axes]]:
-    """A new figure with ``n`` panels in a row, or the user's axes and their figure."""
+def _axes(ax: Any, n: int, owner: str, *, stack: bool = False) -> tuple[Figure, list[Axes]]:
+    """A new figure with ``n`` panels in a row (``stack``: in a column), or the user's axes.
+
+    A new figure is an ``SVGFigure`` (displayed as inline SVG in Jupyter).
+    """
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
     if ax is None:
-        fig = Figure(figsize=FIGSIZE, layout="constrained")
-        return fig, list(np.atleast_1d(fig.subplots(1, n)))
+        size = (FIGSIZE[0], FIGSIZE[1] * n) if stack else FIGSIZE
+        fig = _svg_figure_class()(figsize=size, layout="constrained")
+        rows, cols = (n, 1) if stack else (1, n)
+        return fig, list(np.atleast_1d(fig.subplots(rows, cols)))
     if n == 1:
         if not isinstance(ax, Axes):
             raise fail("ax", owner, "a matplotlib Axes or None", type(ax).__name__)
@@ -905,3 +964,463 @@ def _cohort_oc_iv(
     scenarios = [str(s) for s in eff["scenario"].values]
     cohorts = [str(c) for c in eff["cohort"].values]
     return values, roles, mcse, scenarios, cohorts
+
+
+# ---------------------------------------------------------------------------
+# OC Datasets (the `a2` accessor)
+# ---------------------------------------------------------------------------
+def dataset_plot(
+    ds: Any, *, p0: float | None = None, p1: float | None = None, ax: Any = None
+) -> Figure:
+    """Plot an OC Dataset: OC curves (single cohort) or P(efficacy) bars (several cohorts).
+
+    This is ``ds.a2.plot()`` (:mod:`adaptive2.accessor`).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`adaptive2.oc.oc` or :func:`adaptive2.simulate.simulate`
+        for single-cohort designs (a ``p`` coordinate along ``scenario``; one
+        curve per entry of a ``design`` dim): drawn by :func:`oc_curves`. A result
+        of :func:`~adaptive2.multicohort.cohort_oc` or a multi-cohort
+        ``simulate`` (a ``cohort`` dim): drawn by :func:`cohort_oc_plot`, one
+        panel per design (stacked) when the Dataset has a ``design`` dim.
+    p0, p1 : float, optional
+        Planning values drawn on OC curves (single cohort only).
+    ax : matplotlib Axes, or a sequence of them, optional
+        Two Axes for OC curves; one Axes per design for cohort bars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    owner = "Dataset.a2.plot"
+    allowed = "an OC Dataset from oc, simulate or cohort_oc (with a p_efficacy variable)"
+    if not _is_dataset(ds):
+        raise fail("ds", owner, allowed, type(ds).__name__)
+    if "p_efficacy" not in ds.data_vars:
+        got = f"a Dataset with variables {sorted(map(str, ds.data_vars))}"
+        raise fail("ds", owner, allowed, got)
+    if "cohort" not in ds.dims:
+        if "p" not in ds.coords or "expected_n" not in ds.data_vars:
+            raise fail(
+                "ds",
+                owner,
+                "a single-cohort OC Dataset with a `p` coordinate and `expected_n`",
+                f"a Dataset with coordinates {sorted(map(str, ds.coords))}",
+            )
+        return oc_curves(ds, p0=p0, p1=p1, ax=ax)
+    for name, value in (("p0", p0), ("p1", p1)):
+        if value is not None:
+            raise fail(name, owner, "None for a multi-cohort Dataset (no OC curves)", value)
+    if "design" not in ds.dims:
+        return cohort_oc_plot(ds, ax=ax)
+    names = [str(x) for x in ds["design"].values]
+    fig, axes = _axes(ax, len(names), owner, stack=True)
+    for i, (name, axis) in enumerate(zip(names, axes, strict=True)):
+        cohort_oc_plot(ds.isel(design=i), ax=axis)
+        axis.set_title(f"{name}: probability of efficacy per cohort", fontsize=_LABEL_SIZE)
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Analyses (analyze)
+# ---------------------------------------------------------------------------
+_PRIOR_STYLE = {"color": PALETTE[0], "linestyle": "-", "lw": 1.6}
+_POSTERIOR_STYLE = {"color": PALETTE[1], "linestyle": "--", "lw": 1.6}
+_MARK_Y = {"quadrature": 0.04, "pymc": 0.10}  # marker heights (axes fraction)
+
+
+@dataclass(frozen=True)
+class _Panel:
+    """What one cohort's panel of :func:`analysis_plot` draws."""
+
+    title: str
+    curves: tuple[tuple[str, str, np.ndarray, np.ndarray], ...]  # (kind, label, x, y)
+    clip_top: float | None  # y-axis top when a density is unbounded at an edge
+    note: str | None
+
+
+def analysis_plot(result: Any, design: Any = None, *, ax: Any = None) -> Figure:
+    """Prior and posterior density of each cohort's response rate, from :func:`~adaptive2.analyze`.
+
+    One panel per cohort: the prior (solid) and the posterior (dashed) density,
+    the posterior mean and 95% credible interval of the result as a marker
+    and a segment near the x-axis, and the cohort's p0 and p1 as dashed
+    vertical lines (the mean of p0 when it is a Beta).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        As returned by :func:`adaptive2.analyze.analyze`.
+    design : Design or CohortDesign, optional
+        The design the result was computed with (checked against the result's
+        ``design_hash``). Single cohort: its prior is drawn; without it the
+        prior is recovered from the result's conjugate posterior (each component
+        ``Beta(a + r, b + n − r)`` with the prior weights), which is the same
+        prior. Several cohorts: needed for the densities, which come from the
+        quadrature engine (:mod:`adaptive2.hierarchical`) with the design's
+        model, cohorts and grid; without it only the mean and interval markers
+        are drawn (the result holds no density).
+    ax : matplotlib Axes, or one per cohort, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Multi-cohort densities: the posterior of cohort j is the quadrature
+    posterior of :func:`adaptive2.hierarchical.posterior` (the same masses,
+    whose mean is the result's ``mean``): cell masses m_i on the θ grid,
+    drawn as the density of p_j = expit(θ + o_j), m_i / (h p (1 − p)). The
+    prior is the same computation with no trial data in any cohort (historical
+    strata included): the model's prior of p_j. With ``engine="pymc"`` the NUTS
+    mean and interval are drawn as a second marker.
+    """
+    from adaptive2.analyze import AnalysisResult
+
+    owner = "analysis_plot"
+    if not isinstance(result, AnalysisResult):
+        raise fail("result", owner, "an AnalysisResult (from analyze)", type(result).__name__)
+    design = _analysis_design_iv(result, design, owner)
+    if result.model is None:
+        panels = [_single_panel(result, design)]
+    else:
+        panels = [_multi_panel(result, design, j) for j in range(len(result.cohorts))]
+    fig, axes = _axes(ax, len(panels), owner)
+    for j, (c, panel, axis) in enumerate(zip(result.cohorts, panels, axes, strict=True)):
+        _draw_panel(axis, c, panel, j + 1)
+    return fig
+
+
+def _analysis_design_iv(result: Any, design: Any, owner: str) -> Any:
+    if design is None:
+        return None
+    from adaptive2.designs import Design
+
+    multi = result.model is not None
+    kind = "CohortDesign" if multi else "Design"
+    ok = _is_cohort_design(design) if multi else isinstance(design, Design)
+    if not ok:
+        raise fail("design", owner, f"None or the {kind} the result was computed with",
+                   type(design).__name__)
+    if design.hash != result.design_hash:
+        raise fail(
+            "design",
+            owner,
+            f"the {kind} the result was computed with (design hash {result.design_hash[:12]}...)",
+            f"{design.name!r} with hash {design.hash[:12]}...",
+        )
+    return design
+
+
+def _density_grid() -> np.ndarray:
+    t = np.linspace(0.0, 1.0, 1201)[1:-1]
+    return 0.5 * (1.0 - np.cos(np.pi * t))  # clustered near 0 and 1 (as prior_density)
+
+
+def _single_panel(result: Any, design: Any) -> _Panel:
+    from adaptive2.priors import Beta, BetaMixture
+
+    c = result.cohorts[0]
+    w, a, b = (np.array(x, dtype=float) for x in zip(*c.components, strict=True))
+    if design is not None:
+        prior = design.prior
+    else:  # invert the conjugate update: Beta(a + r, b + n - r) -> Beta(a, b)
+        a0, b0 = a - c.r, b - (c.n - c.r)
+        weights = tuple(c.conflict.prior_weights)
+        if len(weights) != len(a) or np.any(a0 <= 0) or np.any(b0 <= 0):
+            raise fail("result", "analysis_plot", "a conjugate posterior of a beta prior",
+                       c.components)
+        prior = Beta(a0[0], b0[0]) if len(a) == 1 else BetaMixture(weights, tuple(a0), tuple(b0))
+    post = Beta(a[0], b[0]) if len(a) == 1 else BetaMixture(tuple(w), tuple(a), tuple(b))
+    x = _density_grid()
+    y_prior = np.asarray(prior.pdf(x), dtype=float)
+    y_post = np.asarray(post.pdf(x), dtype=float)
+    comps = [*prior.components(), *post.components()]
+    unbounded = any(k["w"] > 0 and (k["a"] < 1 or k["b"] < 1) for k in comps)
+    clip = None
+    if unbounded:
+        central = (x >= 0.01) & (x <= 0.99)
+        clip = max(float(y_prior[central].max()), float(y_post[central].max()))
+    where = "before look 1" if c.look is None else f"look {c.look}"
+    return _Panel(
+        title=f"{result.design}: {c.r}/{c.n} responses, {where}: {c.decision}",
+        curves=(
+            ("prior", f"prior {prior}", x, y_prior),
+            ("posterior", f"posterior {post}", x, y_post),
+        ),
+        clip_top=clip,
+        note=None,
+    )
+
+
+def _multi_panel(result: Any, design: Any, j: int) -> _Panel:
+    c = result.cohorts[j]
+    where = "before look 1" if c.look is None else f"look {c.look}"
+    title = f"{c.name}: {c.r}/{c.n}, {where}: {c.decision}"
+    if design is None:
+        return _Panel(title, (), None, "no density in the result:\nuse result.plot(design)")
+    rn = [(x.r, x.n) for x in result.cohorts]
+    p, prior = _quadrature_density(design, [(0, 0)] * len(rn), j)
+    _, post = _quadrature_density(design, rn, j)
+    curves = (
+        ("prior", "prior (model, no trial data)", p, prior),
+        ("posterior", "posterior (quadrature)", p, post),
+    )
+    return _Panel(title, curves, None, None)
+
+
+def _quadrature_density(
+    design: Any, rn: Sequence[tuple[int, int]], j: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(p, density) of cohort j's response rate given every cohort's (r, n)."""
+    from adaptive2.hierarchical import posterior_density
+
+    data = {c.name: x for c, x in zip(design.cohorts, rn, strict=True)}
+    return posterior_density(
+        design.model, design.cohorts, data, design.cohorts[j].name, grid=design.grid
+    )
+
+
+def _draw_panel(axis: Axes, c: Any, panel: _Panel, k: int) -> None:
+    from matplotlib.transforms import blended_transform_factory
+
+    styles = {"prior": _PRIOR_STYLE, "posterior": _POSTERIOR_STYLE}
+    for kind, label, x, y in panel.curves:
+        axis.plot(x, y, label=label, gid=f"{kind}-{k}", **styles[kind])
+    p0 = _planning_value(c.p0, "p0", "analysis_plot")
+    _planning_lines(axis, p0, c.p1, label=True, panel=f"cohort-{k}")
+    on_axis = blended_transform_factory(axis.transData, axis.transAxes)
+    marks = [("quadrature", "posterior mean, 95% interval", c.mean, c.interval, PALETTE[1])]
+    if c.pymc is not None:
+        pm = c.pymc
+        marks.append(("pymc", "NUTS mean, 95% interval", pm["mean"], pm["interval"], PALETTE[2]))
+    for key, label, mean, (lo, hi), colour in marks:
+        y = _MARK_Y[key]
+        axis.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt",
+                  transform=on_axis, gid=f"{key}-interval-{k}", label="_nolegend_")
+        axis.plot([mean], [y], marker="o", ms=5, color=colour, ls="none", transform=on_axis,
+                  gid=f"{key}-mean-{k}", label=label)
+    axis.set_xlim(0, 1)
+    if panel.curves:
+        top = panel.clip_top
+        if top is None:
+            top = max(float(np.max(y)) for *_, y in panel.curves)
+        axis.set_ylim(0, top * 1.12 if top > 0 else 1)
+    else:
+        axis.set_ylim(0, 1)
+        axis.set_yticks([])
+    if panel.note:
+        axis.text(0.5, 0.45, panel.note, transform=axis.transAxes, ha="center", va="center",
+                  fontsize=_NOTE_SIZE, color="0.4", gid=f"note-{k}")
+    _style(axis, "response rate p", "density", panel.title)
+    _legend(axis, loc="upper left" if not panel.curves else "best")
+
+
+# ---------------------------------------------------------------------------
+# Calibration, design searches, Simon designs
+# ---------------------------------------------------------------------------
+def calibration_plot(result: Any, *, ax: Any = None) -> Figure:
+    """Boundary chart of a calibrated design, with the achieved α and power.
+
+    A :class:`~adaptive2.calibrate.CalibrationResult` holds the chosen design
+    and its exact figures, not the values visited by the search, so there is
+    no α-against-parameter curve here (for the prior weight, see
+    :func:`adaptive2.calibrate.weight_curve` and :func:`weight_curve_plot`).
+
+    Parameters
+    ----------
+    result : CalibrationResult
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from adaptive2.calibrate import CalibrationResult
+
+    owner = "calibration_plot"
+    if not isinstance(result, CalibrationResult):
+        raise fail("result", owner, "a CalibrationResult (from calibrate)", type(result).__name__)
+    fig, (axis,) = _axes(ax, 1, owner)
+    boundary_chart(result.design, ax=axis)
+    axis.set_title(f"Calibrated: {result.design.name}", fontsize=_LABEL_SIZE)
+    axis.text(
+        0.98,
+        0.03,
+        _calibration_text(result),
+        transform=axis.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=_NOTE_SIZE,
+        bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.75"},
+        gid="calibration",
+    )
+    return fig
+
+
+def _calibration_text(result: Any) -> str:
+    params = ", ".join(f"{k} = {v:.6g}" for k, v in result.parameters.items())
+    lines = [
+        params,
+        f"worst-case α = {result.alpha:.4f} at p = {result.worst_case_p:.4g}"
+        f" (target ≤ {result.target_alpha:g})",
+    ]
+    if np.isfinite(result.power):
+        target = "" if result.target_power is None else f" (target ≥ {result.target_power:g})"
+        lines.append(f"power at p1 = {result.power:.4f}{target}")
+    lines.append(f"E[N | p0] = {result.expected_n_p0:.2f}")
+    lines.append("targets met" if result.feasible else "targets NOT met")
+    return "\n".join(lines)
+
+
+def _empty(axis: Axes, text: str) -> None:
+    axis.text(0.5, 0.5, text, transform=axis.transAxes, ha="center", va="center",
+              fontsize=_LABEL_SIZE, color="0.4", gid="empty")
+
+
+def _mark(axis: Axes, design: Any, key: str, marker: str, colour: str, size: float) -> None:
+    n, en = design.n_max if hasattr(design, "n_max") else design.n, design.expected_n_p0
+    axis.plot([n], [en], marker=marker, ms=size, color=colour, mec="black", mew=0.7, ls="none",
+              zorder=4, gid=key, label=f"{key}: N = {n}, E[N | p0] = {en:.2f}")
+
+
+def search_plot(result: Any, *, ax: Any = None) -> Figure:
+    """Designs of a search in the (N, E[N | p0]) plane, coloured by power.
+
+    Every listed design is a dot coloured by its power at p1; the Pareto front
+    (not dominated in smaller N, smaller E[N | p0], larger power) is ringed,
+    the admissible designs are joined by a dashed line (the lower convex hull),
+    and the optimal (★) and minimax (◆) designs are marked.
+
+    Parameters
+    ----------
+    result : SearchResult
+        From :func:`~adaptive2.search.lee_liu`, :func:`~adaptive2.search.design_search`
+        or :func:`~adaptive2.search.pareto`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from adaptive2.search import SearchResult
+
+    owner = "search_plot"
+    if not isinstance(result, SearchResult):
+        raise fail("result", owner, "a SearchResult (from lee_liu, design_search or pareto)",
+                   type(result).__name__)
+    fig, (axis,) = _axes(ax, 1, owner)
+    title = f"{result.method}: p0 = {result.p0:g}, p1 = {result.p1:g}"
+    if not result.designs:
+        _empty(axis, f"no design meets the targets\n{result.message}")
+        _style(axis, "maximum sample size N", "E[N | p0]", title)
+        return fig
+
+    def xy(items: Sequence[Any]) -> tuple[list[int], list[float]]:
+        return [d.n_max for d in items], [d.expected_n_p0 for d in items]
+
+    n, en = xy(result.designs)
+    dots = axis.scatter(n, en, c=[d.power for d in result.designs], cmap="viridis", s=16,
+                        zorder=2, gid="designs", label="designs (colour: power)")
+    fig.colorbar(dots, ax=axis, label="power at p1")
+    n, en = xy(result.pareto)
+    axis.scatter(n, en, s=58, facecolors="none", edgecolors="black", linewidths=0.8, zorder=3,
+                 gid="pareto", label="Pareto front (N, E[N | p0], power)")
+    n, en = xy(result.admissible)
+    axis.plot(n, en, color="0.3", lw=1.0, ls="--", zorder=3, gid="admissible",
+              label="admissible (lower convex hull)")
+    _mark(axis, result.optimal, "optimal", "*", PALETTE[1], 14)
+    _mark(axis, result.minimax, "minimax", "D", PALETTE[3], 8)
+    _style(axis, "maximum sample size N", "E[N | p0]", title)
+    _legend(axis, loc="best")
+    return fig
+
+
+def simon_plot(result: Any, *, ax: Any = None) -> Figure:
+    """Admissible Simon two-stage designs: n against EN(p0), optimal and minimax marked.
+
+    Each admissible design is labelled ``r1/n1, r/n`` (stop if at most r1 of n1
+    respond; efficacy if more than r of n respond).
+
+    Parameters
+    ----------
+    result : SimonResult
+        As returned by :func:`adaptive2.simon.simon`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from adaptive2.simon import SimonResult
+
+    owner = "simon_plot"
+    if not isinstance(result, SimonResult):
+        raise fail("result", owner, "a SimonResult (from simon)", type(result).__name__)
+    fig, (axis,) = _axes(ax, 1, owner)
+    title = (
+        f"Simon two-stage: p0 = {result.p0:g}, p1 = {result.p1:g}, "
+        f"α ≤ {result.alpha:g}, power ≥ {1 - result.beta:g}"
+    )
+    if result.optimal is None or result.minimax is None:
+        _empty(axis, f"no design with n ≤ {result.nmax} meets the constraints")
+        _style(axis, "maximum sample size n", "EN(p0)", title)
+        return fig
+    adm = result.admissible
+    n = [d.n for d in adm]
+    en = [d.expected_n_p0 for d in adm]
+    axis.plot(n, en, marker="o", ms=4, lw=1.0, color=PALETTE[0], zorder=3, gid="admissible",
+              label="admissible designs")
+    for d in adm:
+        axis.annotate(f"{d.r1}/{d.n1}, {d.r}/{d.n}", (d.n, d.expected_n_p0), xytext=(4, 4),
+                      textcoords="offset points", fontsize=_NOTE_SIZE, color="0.25")
+    _mark(axis, result.optimal, "optimal", "*", PALETTE[1], 14)
+    _mark(axis, result.minimax, "minimax", "D", PALETTE[3], 8)
+    lo, hi = min(n), max(n)
+    pad = max(1.0, 0.08 * (hi - lo))
+    axis.set_xlim(lo - pad, hi + 3 * pad)
+    _style(axis, "maximum sample size n", "EN(p0)", title)
+    _legend(axis, loc="upper right")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort boundaries
+# ---------------------------------------------------------------------------
+def cohort_boundary_chart(design: Any, *, ax: Any = None) -> Figure:
+    """Per-cohort stopping boundaries of a CohortDesign, the other cohorts at their null.
+
+    Under borrowing, a cohort's boundaries depend on the other cohorts' data;
+    each panel is :func:`boundary_chart` of the boundaries that
+    :meth:`~adaptive2.multicohort.CohortDesign.boundaries` reports: every other
+    cohort showing its p0 (rounded) at the same look.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    ax : matplotlib Axes, or one per cohort, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from adaptive2.designs import Boundaries
+
+    owner = "cohort_boundary_chart"
+    if not _is_cohort_design(design):
+        raise fail("design", owner, "a CohortDesign", type(design).__name__)
+    records = design.boundaries()
+    fig, axes = _axes(ax, len(design.cohorts), owner)
+    for c, axis in zip(design.cohorts, axes, strict=True):
+        rows = sorted((rec for rec in records if rec["cohort"] == c.name), key=lambda x: x["look"])
+        bnd = Boundaries(
+            tuple(rec["n"] for rec in rows),
+            tuple(rec["futility_max_r"] for rec in rows),
+            tuple(rec["efficacy_min_r"] for rec in rows),
+        )
+        boundary_chart(bnd, ax=axis)
+        axis.set_title(f"{c.name} (other cohorts at their p0)", fontsize=_LABEL_SIZE)
+    return fig

@@ -238,6 +238,12 @@ class _MixtureOps:
         w, a, b = self._arrays()
         return BetaMixture(_tup(w), _tup(a), _tup(b))
 
+    def plot(self, *, p0: float | None = None, p1: float | None = None, ax: Any = None) -> Any:
+        """Density curve: :func:`adaptive2.plots.prior_density` (p0, p1 as dashed lines)."""
+        from adaptive2.plots import prior_density
+
+        return prior_density(self, p0=p0, p1=p1, ax=ax)
+
     def components(self) -> list[dict[str, float]]:
         """Components as a list of ``{"w", "a", "b"}`` dicts."""
         w, a, b = self._arrays()

@@ -269,6 +269,12 @@ class SearchResult:
         lines.append(f"  Pareto front: {len(self.pareto)} designs")
         return "\n".join(lines)
 
+    def plot(self, *, ax: Any = None) -> Any:
+        """Designs in the (N, E[N | p0]) plane: :func:`adaptive2.plots.search_plot`."""
+        from adaptive2.plots import search_plot
+
+        return search_plot(self, ax=ax)
+
     def _repr_html_(self) -> str:
         from adaptive2._html import search_card
 

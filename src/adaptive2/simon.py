@@ -384,6 +384,12 @@ class SimonResult:
         lines += [f"  admissible: {d}" for d in self.admissible]
         return "\n".join(lines)
 
+    def plot(self, *, ax: Any = None) -> Any:
+        """Admissible designs, n against EN(p0): :func:`adaptive2.plots.simon_plot`."""
+        from adaptive2.plots import simon_plot
+
+        return simon_plot(self, ax=ax)
+
 
 # ---------------------------------------------------------------------------
 # search
