@@ -22,6 +22,7 @@ from adaptive2.errors import Adaptive2Error, DesignError
 from adaptive2.hierarchical import Cohort, Model, QuadratureGrid, posterior
 from adaptive2.io import load_any
 from adaptive2.multicohort import CohortDesign, CohortScenario, _run_scenario, cohort_oc
+from adaptive2.oc import oc
 from adaptive2.priors import Beta
 from adaptive2.rules import PosteriorProbability
 from adaptive2.simulate import Conduct, simulate
@@ -641,3 +642,14 @@ def test_cli_simulate_multi_cohort_accrual_and_errors(capsys):
         assert main(["simulate", *argv, "--n-sims", "100"]) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("adaptive2: error:") and err.count("\n") == 1, err
+
+
+def test_oc_method_simulate_is_the_trivial_conduct_run(design, trivial_run, exact):
+    # `oc(..., method="simulate")` on a multi-cohort design is the simulator with no delay and
+    # no dropout: the same streams give the same numbers, within 4 MCSE of the exact lattice OC.
+    via_oc = oc(design, SCEN, method="simulate", n_sims=20_000, seed=11, chunk_size=5_000)
+    for var in ("p_efficacy", "fwer", "expected_n"):
+        np.testing.assert_array_equal(via_oc[var].values, trivial_run[var].values)
+    assert check_against_exact(via_oc, exact, ("p_efficacy", "fwer")) == 3 * 2 + 3
+    with pytest.raises(DesignError, match="`method` of oc"):
+        oc(design, SCEN, method="mcmc")

@@ -296,7 +296,9 @@ def oc(
     designs : Design, iterable of Design, or CohortDesign
         One design (result has no ``design`` dim) or several (stacked along
         ``design``; looks are padded with NaN where designs differ). A multi-cohort
-        ``CohortDesign`` is passed to :func:`adaptive2.multicohort.cohort_oc`.
+        ``CohortDesign`` is passed to :func:`adaptive2.multicohort.cohort_oc`
+        (``method="exact"``) or to :func:`adaptive2.simulate.simulate` with no delay
+        and no dropout (``method="simulate"``).
     scenarios : iterable of float or Scenario, optional
         True response rates. Default: the design's ``scenarios``, else the grid
         0, 0.05, ..., 1. Bare rates get roles from the design's ``p0``/``p1``.
@@ -328,13 +330,16 @@ def oc(
     """
     multicohort = sys.modules.get("adaptive2.multicohort")  # loaded iff such designs exist
     if multicohort is not None and isinstance(designs, multicohort.CohortDesign):
-        cohort_oc = multicohort.cohort_oc
-        if method != "exact":
-            raise DesignError(
-                "`method` of oc must be 'exact' for a multi-cohort design (the quadrature "
-                "engine computes its OC exactly); got 'simulate'."
-            )
-        return cohort_oc(designs, scenarios)  # type: ignore[arg-type]
+        check_choice(method, "method", "oc", ("exact", "simulate"))
+        if method == "simulate":
+            # The Monte Carlo twin of the exact lattice OC: the trial-conduct simulator
+            # with no delay and no dropout (every interim at exactly its n evaluable).
+            from adaptive2.simulate import Conduct, simulate
+
+            res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
+                           seed=seed, chunk_size=chunk_size, progress=False)
+            return res.isel(design=0)
+        return multicohort.cohort_oc(designs, scenarios)  # type: ignore[arg-type]
     items, single = _oc_iv(designs, method, n_sims, chunk_size)
     results = []
     for d in items:
