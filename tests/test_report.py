@@ -306,3 +306,16 @@ def test_simulated_conduct_agrees_with_the_exact_engine(written: rp.ReportResult
     m = re.search(r"the largest \|Monte Carlo − exact\| / MCSE is ([0-9.]+); 0 cell\(s\) exceed 4",
                   html)
     assert m is not None and float(m.group(1)) < 4
+
+
+def test_design_with_an_uncertain_p0_is_reported_without_a_null_space(tmp_path: Path) -> None:
+    # Thall & Simon (1994): p0 is a Beta, so there is no fixed null space to maximise over.
+    d = Design(name="thall-simon", prior=Beta(0.5, 0.5), looks=(10, 20),
+               futility=PredictiveProbability(threshold=0.05),
+               final=PosteriorProbability(p0=Beta(20, 80), cutoff=0.9), p0=Beta(20, 80), p1=0.4,
+               scenarios=(0.2, 0.4))
+    res = rp.report(d, tmp_path / "ts", n_sims=0, pdf="never")
+    t = pd.read_csv(res.path / "tables" / "oc-thall-simon.csv")
+    np.testing.assert_allclose(t["p_efficacy"], oc(d, [0.2, 0.4])["p_efficacy"].values, atol=1e-14)
+    assert not (res.path / "tables" / "type1-single.csv").exists()
+    assert "without a fixed p0" in (res.path / "report.md").read_text()

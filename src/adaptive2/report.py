@@ -34,6 +34,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ from adaptive2._render import (
 from adaptive2._validation import check_choice, check_int, check_probability, fail
 from adaptive2.designs import Design
 
-__all__ = ["ReportResult", "build", "report", "round_mcse", "table"]
+__all__ = ["Built", "ReportResult", "build", "report", "round_mcse", "table"]
 
 ROLE_LABEL = {"null": "type I error", "alternative": "power", "other": "P(efficacy)"}
 
@@ -211,18 +212,18 @@ def _groups(items: list[_Item], grid: Any) -> list[_Group]:
     from adaptive2.scenarios import Scenario
 
     singles = [i for i in items if not i.multi]
-    order: dict[float, list[_Item]] = {}
+    order: dict[float | None, list[_Item]] = {}
     for i in singles:
         p0 = i.design.p0
-        if p0 is None or hasattr(p0, "a"):
-            key = float("nan")
-        else:
-            key = float(p0)
+        # one group for designs without a fixed p0 (unset, or a Beta as in Thall & Simon)
+        key = None if p0 is None or hasattr(p0, "a") else float(p0)
         order.setdefault(key, []).append(i)
     groups = []
-    for p0, its in order.items():
-        name, scen = f"p0 = {p0:g}", None
-        if grid is not None:
+    for key, its in order.items():
+        p0 = math.nan if key is None else key
+        name = "without a fixed p0" if key is None else f"p0 = {p0:g}"
+        scen = None
+        if grid is not None and key is not None:
             for cname, (q0, s) in grid.cohorts.items():
                 if abs(q0 - p0) < 1e-12:
                     name, scen = cname, s
@@ -301,6 +302,28 @@ class _Ctx:
         self.computation.append({"figure": figure, "method": method, **kw})
 
 
+@dataclass
+class Built:
+    """The assembled report, before it is written.
+
+    Attributes
+    ----------
+    document : Document
+        The blocks (headings, paragraphs, tables, figures) in order.
+    summary : pandas.DataFrame
+        The comparison table.
+    timings : dict
+        Seconds per section.
+    design_hashes : dict
+        Design name → design hash.
+    """
+
+    document: Document
+    summary: Any
+    timings: dict[str, float]
+    design_hashes: dict[str, str]
+
+
 def build(
     designs: Any,
     scenarios: Any = None,
@@ -311,14 +334,8 @@ def build(
     power: float = 0.80,
     command: str | None = None,
     progress: bool = False,
-) -> tuple[Document, Any, dict[str, float]]:
-    """Assemble the report document without writing it.
-
-    Returns
-    -------
-    (document, summary, timings)
-        The document blocks, the comparison table, and seconds per section.
-    """
+) -> Built:
+    """Assemble the report without writing it (see :func:`report` for the parameters)."""
     from adaptive2.compare import ScenarioGrid, load_scenarios
 
     n_sims = check_int(n_sims, "n_sims", "report", low=0)
@@ -355,7 +372,7 @@ def build(
     for title, fn in _SECTIONS:
         t0 = time.perf_counter()
         if progress:
-            print(f"  report: {title} ...", flush=True)
+            print(f"  report: {title} ...", file=sys.stderr, flush=True)
         blocks, out = fn(ctx)
         if blocks:
             doc.add(Heading(2, title), *blocks)
@@ -365,7 +382,8 @@ def build(
     # The computation section reports the run time of every other section, so it is built last.
     doc.add(Heading(2, "Computation"), *_computation(ctx))
     doc.add(Heading(2, "Provenance"), *_provenance(ctx))
-    return doc, summary, ctx.timings
+    hashes = {i.design.name: i.design.hash for i in items}
+    return Built(doc, summary, ctx.timings, hashes)
 
 
 def _version() -> str:
@@ -586,7 +604,7 @@ def _priors(ctx: _Ctx) -> tuple[list[Any], Any]:
         for r, n in sorted(hist):
             label = f"historical {r:g}/{n:g} alone (Beta(0.5, 0.5) base)"
             priors[label] = Beta(0.5 + r, 0.5 + n - r)
-        fig = prior_density(priors, p0=g.p0, p1=g.p1)
+        fig = prior_density(priors, p0=None if math.isnan(g.p0) else g.p0, p1=g.p1)
         blocks.append(
             Figure(
                 f"priors-{_slug(g.name)}",
@@ -898,8 +916,8 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
     for g in ctx.groups:
         for it in g.items:
             d = it.design
-            if d.p0 is None:
-                continue
+            if d.p0 is None or hasattr(d.p0, "a"):
+                continue  # no fixed null rate: no null space to maximise over
             a, where = worst_case_alpha(d)
             row = {
                 "design": d.name,
@@ -1545,10 +1563,11 @@ def report(
     """
     check_choice(pdf, "pdf", "report", ("auto", "always", "never"))
     t0 = time.perf_counter()
-    doc, summary, timings = build(
+    built = build(
         designs, scenarios, n_sims=n_sims, seed=seed, alpha=alpha, power=power,
         command=command, progress=progress,
     )
+    doc, summary, timings = built.document, built.summary, built.timings
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -1566,9 +1585,7 @@ def report(
             "title": doc.title,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "adaptive2_version": _version(),
-            "designs": {
-                i.design.name: i.design.hash for i in _items(designs)
-            },
+            "designs": built.design_hashes,
             "n_sims": n_sims,
             "seed": seed,
             "pdf": how,
