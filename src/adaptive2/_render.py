@@ -148,6 +148,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: .18em .55em; text-align:
          vertical-align: top; }
 th { background: var(--band); }
 td.text, th.text { text-align: left; }
+td.nowrap { white-space: nowrap; }
 figure { margin: .6em 0 1.2em; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: .9em; color: var(--muted); }
@@ -196,7 +197,10 @@ def _html_table(t: Table) -> str:
         cells = []
         for c in df.columns:
             cls = "text" if c in text_cols else "num"
-            cells.append(f'<td class="{cls}">{html.escape(format_cell(r[c]))}</td>')
+            shown = format_cell(r[c])
+            if len(shown) <= 24:  # short labels ("type I error") never wrap
+                cls += " nowrap"
+            cells.append(f'<td class="{cls}">{html.escape(shown)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     if t.note:
