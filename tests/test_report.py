@@ -215,6 +215,51 @@ def test_user_strings_are_escaped(tmp_path: Path) -> None:
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<i>" not in html and "a &amp; b &lt;i&gt;" in html
+    md = (res.path / "report.md").read_text()
+    outside_code = re.sub(r"(`{3,})[^\n]*\n.*?\n\1", "", md, flags=re.S)  # fences show text
+    assert "```toml" in md and "<script>" in md  # the design file is quoted verbatim in a fence
+    assert "<script>" not in outside_code and "<i>" not in outside_code
+    assert "&lt;script>alert(1)" in outside_code
+
+
+def test_a_failure_while_writing_leaves_the_previous_report(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "r"
+    rp.report(small(), out, n_sims=0, pdf="never")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real = rp._write_files
+
+    def half(doc, folder):
+        real(doc, folder)  # every file written into the temporary folder ...
+        raise OSError("disk full")  # ... then the run fails before the swap
+
+    monkeypatch.setattr(rp, "_write_files", half)
+    with pytest.raises(OSError, match="disk full"):
+        rp.report(small(cutoff=0.95), out, n_sims=0, pdf="never")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_a_folder_with_other_files_is_never_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "compare.nc").write_bytes(b"precious")
+    with pytest.raises(DesignError, match="holds other files"):
+        rp.report(small(), out, n_sims=0, pdf="never")
+    assert (out / "compare.nc").read_bytes() == b"precious"
+    with pytest.raises(DesignError, match="working folder"):
+        rp.report(small(), ".", n_sims=0, pdf="never")
+    assert main(["report", str(DESIGNS / "post-io-simon.toml"), "--out", str(out)]) == 2
+
+
+def test_clashing_names_get_their_own_files(tmp_path: Path) -> None:
+    res = rp.report([small(name="a b"), small(name="a-b")], tmp_path / "c", n_sims=0,
+                    pdf="never")
+    files = [str(f) for f in res.files]
+    assert len(files) == len(set(files))
+    assert {"tables/oc-a-b.csv", "tables/oc-a-b-2.csv"} <= set(files)
+    first = pd.read_csv(res.path / "tables" / "oc-a-b.csv")
+    second = pd.read_csv(res.path / "tables" / "oc-a-b-2.csv")
+    assert len(first) == len(second) == 3
 
 
 def test_a_failed_run_leaves_the_previous_report(tmp_path: Path, monkeypatch) -> None:
@@ -319,3 +364,16 @@ def test_design_with_an_uncertain_p0_is_reported_without_a_null_space(tmp_path: 
     np.testing.assert_allclose(t["p_efficacy"], oc(d, [0.2, 0.4])["p_efficacy"].values, atol=1e-14)
     assert not (res.path / "tables" / "type1-single.csv").exists()
     assert "without a fixed p0" in (res.path / "report.md").read_text()
+
+
+def test_calibration_check_is_the_exact_calibration(written: rp.ReportResult) -> None:
+    from adaptive2.calibrate import calibrate
+
+    t = pd.read_csv(written.path / "tables" / "calibration.csv").set_index("design")
+    d = load_any(DESIGNS / "frontline-pp.toml")
+    res = calibrate(d, "final.cutoff", alpha=0.10)
+    row = t.loc["frontline-pp"]
+    assert row["calibrated value"] == pytest.approx(res.parameters["final.cutoff"])
+    assert row["calibrated worst-case type I error"] == pytest.approx(res.alpha, abs=1e-15)
+    assert bool(row["same boundaries as the design"]) == (res.design.boundaries() == d.boundaries())
+    assert t.loc["frontline-simon", "parameter"] == "none (fixed boundaries)"

@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 __all__ = [
     "Bullets",
@@ -251,38 +252,56 @@ def to_html(doc: Document) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _md_text(s: str) -> str:
+    """Plain text for Markdown with no raw HTML getting through.
+
+    A ``<`` that could open a tag or comment and an ``&`` that could start an
+    entity are escaped; ``<=`` and ``a & b`` stay readable in the .md file.
+    """
+    s = re.sub(r"&(?=#?\w+;)", "&amp;", s)
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", s)
+
+
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+    return _md_text(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _md_table(t: Table) -> str:
     df = _shown(t)
     cols = [str(c) for c in df.columns]
-    lines = [f"**{t.caption}**", "", "| " + " | ".join(map(_md_escape, cols)) + " |"]
+    lines = [f"**{_md_text(t.caption)}**", "", "| " + " | ".join(map(_md_escape, cols)) + " |"]
     lines.append("|" + "---|" * len(cols))
     for r in df.to_dict("records"):
         lines.append("| " + " | ".join(_md_escape(format_cell(r[c])) for c in df.columns) + " |")
     if t.note:
-        lines += ["", f"*{t.note}*"]
+        lines += ["", f"*{_md_text(t.note)}*"]
     return "\n".join(lines)
 
 
 def to_markdown(doc: Document) -> str:
     """The same report as Markdown (figures linked from ``figures/``)."""
-    parts = [f"# {doc.title}"]
+    parts = [f"# {_md_text(doc.title)}"]
     if doc.subtitle:
-        parts.append(f"*{doc.subtitle}*")
+        parts.append(f"*{_md_text(doc.subtitle)}*")
     for b in doc.blocks:
         if isinstance(b, Heading):
-            parts.append("#" * min(max(b.level, 2), 4) + " " + b.text)
+            parts.append("#" * min(max(b.level, 2), 4) + " " + _md_text(b.text))
         elif isinstance(b, Para):
-            parts.append(f"> {b.text}" if b.kind == "warning" else b.text)
+            text = _md_text(b.text)
+            parts.append(f"> {text}" if b.kind == "warning" else text)
         elif isinstance(b, Bullets):
-            parts.append("\n".join(f"- {i}" for i in b.items))
+            parts.append("\n".join(f"- {_md_text(i)}" for i in b.items))
         elif isinstance(b, Code):
-            parts.append(f"```{b.lang}\n{b.text.rstrip()}\n```")
+            fence = _fence(b.text)
+            parts.append(f"{fence}{b.lang}\n{b.text.rstrip()}\n{fence}")
         elif isinstance(b, Table):
             parts.append(_md_table(b))
         elif isinstance(b, Figure):
-            parts.append(f"![{_md_escape(b.caption)}](figures/{b.name}.svg)")
+            parts.append(f"![{_md_escape(b.caption)}](figures/{quote(b.name)}.svg)")
     return "\n\n".join(parts) + "\n"

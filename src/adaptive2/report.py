@@ -57,11 +57,12 @@ from adaptive2._render import (
     to_markdown,
 )
 from adaptive2._validation import check_choice, check_int, check_probability, fail
+from adaptive2.compare import LABEL
 from adaptive2.designs import Design
+from adaptive2.errors import DesignError
 
 __all__ = ["Built", "ReportResult", "build", "report", "round_mcse", "table"]
 
-ROLE_LABEL = {"null": "type I error", "alternative": "power", "other": "P(efficacy)"}
 
 
 # ---------------------------------------------------------------------------
@@ -209,31 +210,38 @@ class _Group:
 
 
 def _groups(items: list[_Item], grid: Any) -> list[_Group]:
-    from adaptive2.scenarios import Scenario
+    """Single-cohort designs grouped by their planning values (p0, p1).
 
-    singles = [i for i in items if not i.multi]
-    order: dict[float | None, list[_Item]] = {}
-    for i in singles:
+    A group takes the scenario file's grid of the cohort with the same p0 (roles
+    from the file); otherwise the designs' own rates, with roles from p0 and p1.
+    """
+    from adaptive2.scenarios import Scenario, _role
+
+    order: dict[tuple[float | None, float | None], list[_Item]] = {}
+    for i in items:
+        if i.multi:
+            continue
         p0 = i.design.p0
         # one group for designs without a fixed p0 (unset, or a Beta as in Thall & Simon)
-        key = None if p0 is None or hasattr(p0, "a") else float(p0)
-        order.setdefault(key, []).append(i)
+        key0 = None if p0 is None or hasattr(p0, "a") else float(p0)
+        order.setdefault((key0, i.design.p1), []).append(i)
+    named = [k0 for k0, _ in order]
     groups = []
-    for key, its in order.items():
-        p0 = math.nan if key is None else key
-        name = "without a fixed p0" if key is None else f"p0 = {p0:g}"
-        scen = None
-        if grid is not None and key is not None:
+    for (key0, p1), its in order.items():
+        p0 = math.nan if key0 is None else key0
+        scen, name = None, "without a fixed p0" if key0 is None else f"p0 = {p0:g}"
+        if grid is not None and key0 is not None:
             for cname, (q0, s) in grid.cohorts.items():
                 if abs(q0 - p0) < 1e-12:
                     name, scen = cname, s
+        if named.count(key0) > 1:  # same p0, different p1: say which
+            name += f", p1 = {p1:g}" if p1 is not None else ", p1 not set"
         if scen is None:
             rates = sorted({float(r) for i in its for r in i.design.scenarios})
             scen = tuple(
-                Scenario(f"p={r:g}", r, _role(r, p0, its[0].design.p1)) for r in rates
+                Scenario(f"p={r:g}", r, _role(r, None if key0 is None else p0, p1)) for r in rates
             )
-        p1s = [i.design.p1 for i in its if i.design.p1 is not None]
-        groups.append(_Group(name, p0, p1s[0] if p1s else None, tuple(scen), tuple(its)))
+        groups.append(_Group(name, p0, p1, tuple(scen), tuple(its)))
     return groups
 
 
@@ -243,14 +251,6 @@ def _uses_prior(design: Design) -> bool:
 
     rules = [design.futility, design.efficacy, design.final]
     return any(r is not None and not isinstance(r, Boundary) for r in rules)
-
-
-def _role(r: float, p0: float, p1: float | None) -> str:
-    if r <= p0 + 1e-12:
-        return "null"
-    if p1 is not None and r >= p1 - 1e-12:
-        return "alternative"
-    return "other"
 
 
 # ---------------------------------------------------------------------------
@@ -296,7 +296,6 @@ class _Ctx:
     computation: list[dict[str, Any]] = field(default_factory=list)
     z_scores: list[float] = field(default_factory=list)
     cohort_oc: dict[str, Any] = field(default_factory=dict)
-    progress: bool = False
 
     def note(self, figure: str, method: str, **kw: Any) -> None:
         self.computation.append({"figure": figure, "method": method, **kw})
@@ -358,7 +357,6 @@ def build(
         alpha=alpha,
         power=power,
         command=command or _python_command(items, scenarios),
-        progress=progress,
     )
     names = ", ".join(i.design.name for i in items)
     doc = Document(
@@ -382,8 +380,28 @@ def build(
     # The computation section reports the run time of every other section, so it is built last.
     doc.add(Heading(2, "Computation"), *_computation(ctx))
     doc.add(Heading(2, "Provenance"), *_provenance(ctx))
+    _unique_names(doc)
     hashes = {i.design.name: i.design.hash for i in items}
     return Built(doc, summary, ctx.timings, hashes)
+
+
+def _unique_names(doc: Document) -> None:
+    """Give every table and figure its own file name (and HTML id).
+
+    Names come from design and cohort names through :func:`_slug`, so two names
+    can meet (``"a b"`` and ``"a-b"``); the later one gets a numbered suffix.
+    """
+    seen: set[tuple[str, str]] = set()
+    for i, b in enumerate(doc.blocks):
+        if not isinstance(b, Table | Figure):
+            continue
+        kind, name, k = type(b).__name__, b.name, 1
+        while (kind, name) in seen:
+            k += 1
+            name = f"{b.name}-{k}"
+        seen.add((kind, name))
+        if name != b.name:
+            doc.blocks[i] = dataclasses.replace(b, name=name)
 
 
 def _version() -> str:
@@ -701,7 +719,7 @@ def _model_block(it: _Item) -> list[Any]:
 def _conflict(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
-    from adaptive2.priors import conflict
+    from adaptive2.priors import as_mixture, conflict
 
     blocks: list[Any] = [
         Para(
@@ -724,14 +742,21 @@ def _conflict(ctx: _Ctx) -> tuple[list[Any], Any]:
                 r = round(s.p * n)
                 c = conflict(d.prior, r, n)
                 post = d.prior.update(r=r, n=n)
+                comps = as_mixture(d.prior)
+                label = [f"Beta({a:g}, {b:g})" for a, b in zip(comps.a, comps.b, strict=True)]
                 rows.append(
                     {
                         "design": d.name,
                         "data": f"{r}/{n} (p = {s.p:g})",
                         "P(R <= r)": c.p_lower,
                         "Box p": c.p_box,
-                        "prior weights": ", ".join(f"{w:.3f}" for w in c.prior_weights),
-                        "posterior weights": ", ".join(f"{w:.3f}" for w in c.posterior_weights),
+                        "prior weights": "; ".join(
+                            f"{w:.3f} {lab}" for w, lab in zip(c.prior_weights, label, strict=True)
+                        ),
+                        "posterior weights": "; ".join(
+                            f"{w:.3f} {lab}"
+                            for w, lab in zip(c.posterior_weights, label, strict=True)
+                        ),
                         "posterior mean": post.mean,
                     }
                 )
@@ -742,8 +767,7 @@ def _conflict(ctx: _Ctx) -> tuple[list[Any], Any]:
             "conflict",
             pd.DataFrame(rows),
             "Prior-data conflict at the final analysis for data at each scenario rate",
-            note="Weights are listed in the order of the prior's mixture components; the "
-            "informative (historical) component comes first.",
+            note="Each weight is followed by its prior component, Beta(a, b).",
         )
     )
     return blocks, None
@@ -809,7 +833,7 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
                 row = {
                     "scenario": str(sname),
                     "p": float(ds["p"].values[si]),
-                    "label": ROLE_LABEL[role],
+                    "label": LABEL[role],
                     "p_efficacy": float(ds["p_efficacy"].values[si]),
                     "p_futility": float(ds["p_futility"].values[si]),
                     "p_early_stop": float(ds["p_early_stop"].values[si]),
@@ -849,8 +873,7 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
             )
     for it in [i for i in ctx.items if i.multi]:
         d = it.design
-        scen = ctx.grid.multi if ctx.grid is not None and ctx.grid.multi else None
-        ds = _cohort_oc(ctx, d, scen)
+        ds = _cohort_oc(ctx, d, _multi_scenarios(ctx, d))
         rows, look_rows = [], []
         for si, sname in enumerate(ds["scenario"].values):
             for ci, cname in enumerate(ds["cohort"].values):
@@ -860,7 +883,7 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
                         "scenario": str(sname),
                         "cohort": str(cname),
                         "p": float(ds["rate"].values[si, ci]),
-                        "label": ROLE_LABEL[role],
+                        "label": LABEL[role],
                         "p_efficacy": float(ds["p_efficacy"].values[si, ci]),
                         "p_futility": float(ds["p_futility"].values[si, ci]),
                         "p_early_stop": float(ds["p_early_stop"].values[si, ci]),
@@ -897,12 +920,21 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
     return blocks, None
 
 
-def _cohort_oc(ctx: _Ctx, design: Any, scen: Any) -> Any:
+def _multi_scenarios(ctx: _Ctx, design: Any) -> tuple[Any, ...]:
+    """The joint scenarios: the scenario file's ``[[two_cohort]]``, else the design's own."""
+    if ctx.grid is not None and ctx.grid.multi:
+        return tuple(ctx.grid.multi)
+    return tuple(design.scenarios)
+
+
+def _cohort_oc(ctx: _Ctx, design: Any, scen: tuple[Any, ...]) -> Any:
+    """Exact multi-cohort OC, computed once per design and scenario tuple."""
     from adaptive2.multicohort import cohort_oc
 
-    if design.name not in ctx.cohort_oc:
-        ctx.cohort_oc[design.name] = cohort_oc(design, scen)
-    return ctx.cohort_oc[design.name]
+    key = (design.name, scen)
+    if key not in ctx.cohort_oc:
+        ctx.cohort_oc[key] = cohort_oc(design, scen)
+    return ctx.cohort_oc[key]
 
 
 def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
@@ -942,9 +974,8 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
         blocks.append(Table("type1-single", pd.DataFrame(rows), "Worst-case type I error"))
     for it in [i for i in ctx.items if i.multi]:
         d = it.design
-        scen = ctx.grid.multi if ctx.grid is not None and ctx.grid.multi else None
-        scen_t = tuple(scen) if scen else d.scenarios
-        bs = borrowing_summary(d, scen_t, borrowed=_cohort_oc(ctx, d, scen)).reset_index()
+        scen = _multi_scenarios(ctx, d)
+        bs = borrowing_summary(d, scen, borrowed=_cohort_oc(ctx, d, scen)).reset_index()
         blocks.append(
             Table(
                 f"type1-{_slug(d.name)}",
@@ -956,15 +987,63 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
                 "exact.",
             )
         )
-    if blocks:
+    cal = _calibration_rows(ctx)
+    if cal:
+        blocks.append(Heading(3, "How the thresholds compare with exact calibration"))
         blocks.append(
             Para(
-                "Calibration: final cutoffs were chosen with adaptive2 calibrate (exact search "
-                "over the distinct boundary tables) against the worst case over the null space; "
-                "the design files record the chosen values and their notes record how."
+                f"For each design the final threshold is re-calibrated here, exactly, to a "
+                f"worst-case type I error of at most {ctx.alpha:g} with everything else fixed "
+                "(adaptive2 calibrate: a search over the distinct boundary tables). 'same "
+                "boundaries' says whether the design's own threshold already gives the calibrated "
+                "boundary table; the last column quotes the design file's notes (where a file "
+                "records how its thresholds were chosen, it says so there or in its comments)."
             )
         )
+        blocks.append(Table("calibration", pd.DataFrame(cal), "Exact calibration check"))
     return blocks, None
+
+
+def _calibration_rows(ctx: _Ctx) -> list[dict[str, Any]]:
+    from adaptive2.calibrate import calibrate, parameters_of
+
+    rows = []
+    for g in ctx.groups:
+        for it in g.items:
+            d = it.design
+            if d.p0 is None or hasattr(d.p0, "a"):
+                continue
+            record = d.notes or "not recorded in the design file"
+            params = [p for p in ("final.cutoff", "final.lambda") if p in parameters_of(d)]
+            if not params:
+                rows.append({"design": d.name, "parameter": "none (fixed boundaries)",
+                             "design notes": record})
+                continue
+            res = calibrate(d, params[0], alpha=ctx.alpha)
+            value = res.parameters[params[0]]
+            rows.append(
+                {
+                    "design": d.name,
+                    "parameter": params[0],
+                    "calibrated value": value,
+                    "calibrated worst-case type I error": res.alpha,
+                    "same boundaries as the design": res.design.boundaries() == d.boundaries(),
+                    "feasible": res.feasible,
+                    "design notes": record,
+                }
+            )
+    for it in [i for i in ctx.items if i.multi]:
+        d = it.design
+        rows.append(
+            {
+                "design": d.name,
+                "parameter": "final cutoff per cohort",
+                "design notes": (d.notes or "not recorded in the design file")
+                + " (multi-cohort: see adaptive2 calibrate DESIGN.toml; the worst-case type I "
+                "error per cohort is in the table above)",
+            }
+        )
+    return rows
 
 
 def _conduct_settings(ctx: _Ctx) -> list[tuple[str, Any]]:
@@ -1083,9 +1162,10 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     for names, group in _multi_groups(multis):
         rows, trial_rows = [], []
         for ci, (name, conduct) in enumerate(settings):
-            scen = ctx.grid.multi if ctx.grid is not None and ctx.grid.multi else None
+            # one scenario tuple for the simulation and its exact cross-check
+            scen = _multi_scenarios(ctx, group[0])
             per_cohort = {c: _for_cohort(ctx, name, conduct, c) for c in _names_of(group)}
-            ds = simulate(group, None if scen is None else list(scen), conduct=per_cohort,
+            ds = simulate(group, list(scen), conduct=per_cohort,
                           n_sims=ctx.n_sims, seed=ctx.seed, progress=False)
             _note_mc(ctx, f"Trial conduct, {', '.join(d.name for d in group)}, setting {ci + 1}",
                      ds)
@@ -1176,6 +1256,7 @@ def _note_mc(ctx: _Ctx, figure: str, ds: Any) -> None:
         seed=ctx.seed,
         chunk_size=int(ds.attrs["chunk_size"]),
         max_mcse_p_efficacy=float(ds["p_efficacy_mcse"].max()),
+        stream_scheme=str(ds.attrs.get("stream_scheme", "")),
     )
 
 
@@ -1407,10 +1488,10 @@ def _computation(ctx: _Ctx) -> list[Any]:
             "Exact figures come from a forward dynamic programme over the number of responses "
             "(single cohort) or from the joint outcome lattice with quadrature posteriors "
             "(multi-cohort; no MCMC was run, so there are no MCMC diagnostics to report). "
-            "Monte Carlo figures use patient-level random streams addressed by "
-            "numpy.random.SeedSequence(seed, spawn_key=(scenario, chunk, block)) with a fixed "
-            "chunk size, so they are bit-identical for any number of workers and after a resume; "
-            "every Monte Carlo figure carries its MCSE."
+            "Monte Carlo figures use patient-level random streams addressed by the seed, a key "
+            "and the chunk and block numbers (the scheme of each run is in the table's "
+            "stream_scheme column), with a fixed chunk size, so they are bit-identical for any "
+            "number of workers and after a resume; every Monte Carlo figure carries its MCSE."
         ),
         Table("computation", frame, "Method per figure"),
         *_cross_check_block(ctx),
@@ -1562,13 +1643,13 @@ def report(
     ReportResult
     """
     check_choice(pdf, "pdf", "report", ("auto", "always", "never"))
+    out = _check_out(out)
     t0 = time.perf_counter()
     built = build(
         designs, scenarios, n_sims=n_sims, seed=seed, alpha=alpha, power=power,
         command=command, progress=progress,
     )
     doc, summary, timings = built.document, built.summary, built.timings
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -1600,6 +1681,26 @@ def report(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReportResult(out, files, summary, how, run_time, timings)
+
+
+def _check_out(out: str | Path) -> Path:
+    """The report folder, refused where replacing it could destroy other files.
+
+    ``out`` is replaced as a whole, so it must be new, empty, or an earlier
+    report (it holds ``report.json``), and must not contain the working folder.
+    """
+    path = Path(out).resolve()
+    where = f"`out` of report ({out})"
+    if not path.name or path == Path.cwd() or Path.cwd().is_relative_to(path):
+        raise DesignError(f"{where} must be a folder of its own, not the working folder or "
+                          "one of its parents; e.g. reports/ilkn421h.")
+    if path.exists() and not path.is_dir():
+        raise DesignError(f"{where} exists and is not a folder.")
+    if path.is_dir() and any(path.iterdir()) and not (path / "report.json").is_file():
+        raise DesignError(f"{where} is a folder that holds other files (no report.json of an "
+                          "earlier report); it would be replaced as a whole. Choose a new or "
+                          "empty folder.")
+    return path
 
 
 def _write_files(doc: Document, folder: Path) -> list[Path]:
