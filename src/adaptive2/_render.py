@@ -156,8 +156,14 @@ figcaption { font-size: .9em; color: var(--muted); }
 pre { background: var(--band); padding: .6em; overflow-x: auto; font-size: .85em;
       white-space: pre-wrap; }
 @page { size: A4; margin: 16mm 14mm; }
+div.table { overflow-x: auto; }
+th { overflow-wrap: break-word; }
 @media print {
   body { max-width: none; padding: 0; font-size: 9.5pt; }
+  div.table { overflow: visible; }
+  table { width: 100%; font-size: 7.5pt; }
+  td.nowrap { white-space: normal; }
+  td, th { padding: .12em .3em; overflow-wrap: break-word; }
   h2 { break-before: auto; break-after: avoid; }
   h3 { break-after: avoid; }
   table, figure, pre { break-inside: avoid; }
@@ -183,6 +189,7 @@ def _html_table(t: Table) -> str:
     rows = df.to_dict("records")
     text_cols = {c for c in df.columns if _is_text_col([r[c] for r in rows])}
     out = [
+        '<div class="table">',
         f'<table id="table-{html.escape(t.name)}">',
         f"<caption>{html.escape(t.caption)}</caption>",
     ]
@@ -203,7 +210,7 @@ def _html_table(t: Table) -> str:
                 cls += " nowrap"
             cells.append(f'<td class="{cls}">{html.escape(shown)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     if t.note:
         out.append(f'<p class="note">{html.escape(t.note)}</p>')
     return "\n".join(out)
