@@ -586,7 +586,7 @@ def test_multi_cohort_predictive_probability_moment_identity(which, request):
     mean, second = post["mean"], post["sd"] ** 2 + post["mean"] ** 2
     pmf = [1 - 2 * mean + second, 2 * (mean - second), second]  # P(X = x), X ~ Bin(2, p)
     success = [
-        analyze(design, {"frontline": (6 + x, 12), "post_io": (3, 15)})["frontline"].decision
+        _quiet(design, {"frontline": (6 + x, 12), "post_io": (3, 15)})["frontline"].decision
         == "success"
         for x in range(3)
     ]
@@ -597,7 +597,7 @@ def test_multi_cohort_predictive_probability_moment_identity(which, request):
         res1 = analyze(design, {"frontline": (6, 11), "post_io": (3, 15)})["frontline"]
     post1 = posterior(design.model, design.cohorts, {"frontline": (6, 11), "post_io": (3, 15)},
                       grid=COARSE)["frontline"]
-    success1 = [analyze(design, {"frontline": (6 + x, 12), "post_io": (3, 15)})["frontline"]
+    success1 = [_quiet(design, {"frontline": (6 + x, 12), "post_io": (3, 15)})["frontline"]
                 .decision == "success" for x in range(2)]
     expected = (1 - post1["mean"]) * success1[0] + post1["mean"] * success1[1]
     assert res1.predictive_probability == pytest.approx(expected, abs=5e-4)
@@ -655,7 +655,7 @@ def test_multi_cohort_distance_counts_flip_the_decision(bhm):
         r = data[c.name][0]
         for x, want in ((y, "success"), (y - 1, "failure")):
             later = dict(data, **{c.name: (r + x, c.looks[-1])})
-            assert analyze(bhm, later)[c.name].decision == want
+            assert _quiet(bhm, later)[c.name].decision == want
         assert got.distance.endswith("given the other cohorts' data")
 
 
@@ -675,6 +675,43 @@ def test_multi_cohort_errors_and_missing_cohorts(bhm):
         res = analyze(bhm, {"frontline": (12, 20)})
     assert res["post_io"].decision == "continue" and res["post_io"].look is None
     assert res.look == 1
+
+
+def test_cohort_stopped_at_an_earlier_look_is_not_re_decided(bhm):
+    """post_io at look 1 while frontline is at look 2: post_io stopped at look 1.
+
+    Its decision was taken with frontline's look-1 data, which the data do not hold;
+    re-deciding it with frontline's look-2 data (sizes (40, 15) at look 1) is a
+    combination the design never evaluates: reported as stopped, the re-decision
+    kept as hypothetical, with a StatisticalWarning.
+    """
+    from adaptive2.multicohort import _decisions
+
+    data = {"frontline": (24, 40), "post_io": (1, 15)}
+    with pytest.warns(StatisticalWarning, match=r"cohort 'post_io' is at look 1 \(n = 15\) "
+                                                r"while another cohort has reached look 2"):
+        res = analyze(bhm, data)
+    post, front = res["post_io"], res["frontline"]
+    assert post.decision == "stopped at look 1" and post.look == 1
+    masks = _decisions(bhm, 0, (40, 15))["post_io"]
+    want = ("stop for futility" if masks["futility"][24, 1]
+            else "stop for efficacy" if masks["efficacy"][24, 1] else "continue")
+    assert post.hypothetical_decision == want
+    assert f"would give {want!r} (hypothetical" in post.reason
+    assert post.next_look is None and "stopped at look 1" in post.distance
+    assert any("stopped at look 1" in w for w in res.warnings)
+    assert post.to_dict()["hypothetical_decision"] == want
+    assert "stopped at look 1" in str(res)
+    # the running cohort is decided as the design does: post_io at its data at stopping
+    success = _decisions(bhm, 1, (40, 15))["frontline"]["efficacy"][24, 1]
+    assert front.decision == ("success" if success else "failure")
+    assert front.hypothetical_decision is None and res.look == 2
+    # cohorts at the same look: nothing stopped, nothing hypothetical
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StatisticalWarning)
+        same = analyze(bhm, {"frontline": (12, 20), "post_io": (1, 15)})
+    assert all(c.hypothetical_decision is None for c in same.cohorts)
+    assert same["post_io"].decision != "stopped at look 1"
 
 
 @pytest.mark.slow

@@ -317,6 +317,87 @@ def test_oc_simulate_is_reproducible_and_has_mcse(capsys, pp_file):
     assert other != out1
 
 
+@pytest.fixture(scope="module")
+def two_cohort_file(design_dir) -> str:
+    from adaptive2.hierarchical import Cohort, Model, QuadratureGrid
+    from adaptive2.io import cohort_design_to_dict
+    from adaptive2.multicohort import CohortDesign, CohortScenario
+    from adaptive2.rules import PosteriorProbability
+
+    design = CohortDesign(
+        name="two", model=Model(kind="hierarchical"),
+        cohorts=(Cohort("frontline", 0.4, 0.6, (8, 16)), Cohort("post_io", 0.1, 0.3, (8, 16))),
+        futility=PosteriorProbability(0.4, 0.2), final=PosteriorProbability(0.4, 0.9),
+        scenarios=(CohortScenario("null", {"frontline": 0.4, "post_io": 0.1}),
+                   CohortScenario("between", {"frontline": 0.5, "post_io": 0.3})),
+        grid=QuadratureGrid(n_theta=201, n_mu=101, n_tau=20),
+    )
+    path = design_dir / "two.toml"
+    path.write_text(dumps_toml(cohort_design_to_dict(design)), encoding="utf-8")
+    return str(path)
+
+
+def test_oc_simulate_multi_cohort_rows_carry_mcse_twins(capsys, two_cohort_file):
+    """`oc --simulate` on a multi-cohort design: oc(design, method="simulate") in JSON rows.
+
+    (It used to be refused.) Every figure has its `_mcse` twin, the numbers are those of
+    the Python call with the same seed, and they are within 4 MCSE of the exact OC.
+    """
+    from adaptive2.io import load_any
+    from adaptive2.oc import oc
+
+    rows = run_json(capsys, "oc", two_cohort_file, "--simulate", "--n-sims", "3000",
+                    "--seed", "5")
+    mc_vars = (*OC_MC_VARS, "fwer", "p_all_correct")
+    keys = {"scenario", "cohort", "rate", "role", "p_stop_at", *mc_vars,
+            *(f"{v}_mcse" for v in mc_vars)}
+    assert [set(r) for r in rows] == [keys] * 4
+    design = load_any(two_cohort_file)
+    ds = oc(design, method="simulate", n_sims=3000, seed=5)
+    exact = run_json(capsys, "oc", two_cohort_file)
+    for row, ex in zip(rows, exact, strict=True):
+        sel = ds.sel(scenario=row["scenario"], cohort=row["cohort"])
+        assert row["role"] == ex["role"] == str(sel["role"].values)
+        for var in mc_vars:
+            assert row[var] == float(sel[var]) and row[f"{var}_mcse"] == float(sel[f"{var}_mcse"])
+            assert abs(row[var] - ex[var]) <= 4 * row[f"{var}_mcse"] + 1e-12, (var, row, ex)
+    assert [r["role"] for r in rows] == ["null", "null", "other", "alternative"]
+    code, out, err = run(capsys, "oc", two_cohort_file, "--simulate", "--n-sims", "500",
+                         "--seed", "5")
+    assert code == 0 and err == ""
+    assert "Monte Carlo operating characteristics (500 trials per scenario" in out
+    assert "p_efficacy_mcse" in out
+    assert_bad_input(capsys, "oc", two_cohort_file, "--p", "0.3", contains=("--p",))
+
+
+def test_simulate_out_is_written_atomically(capsys, monkeypatch, tmp_path):
+    """A failure while writing --out leaves no partial file (an earlier file is kept)."""
+    import xarray as xr
+
+    out = tmp_path / "sim.nc"
+    argv = ["simulate", str(DESIGNS_DIR / "frontline-pp.toml"), "--p", "0.4", "--n-sims",
+            "300", "--seed", "1", "--json", "--out", str(out)]
+    real = xr.Dataset.to_netcdf
+
+    def broken(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"CDF\x01 partial")  # half a file, then the disk fills up
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    err = assert_bad_input(capsys, *argv, contains=("--out", "No space left on device"))
+    assert "sim.nc" in err
+    assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary file
+    out.write_bytes(b"an earlier result")
+    assert_bad_input(capsys, *argv)
+    assert out.read_bytes() == b"an earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim.nc"]
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", real)
+    assert run(capsys, *argv)[0] == 0
+    with xr.open_dataset(out, engine="scipy") as ds:
+        assert ds.sizes["scenario"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim.nc"]
+
+
 def test_oc_table_output(capsys, pp_file):
     code, out, err = run(capsys, "oc", pp_file, "--p", "0.4,0.6")
     assert code == 0 and err == ""

@@ -231,6 +231,88 @@ def test_borrowing_summary_against_independent_analysis():
         summ.loc["frontline", "mean_power"] - summ.loc["frontline", "mean_power_independent"])
 
 
+BETWEEN = (
+    CohortScenario("between", {"frontline": 0.5, "post_io": 0.3}),  # frontline: p0 < 0.5 < p1
+    CohortScenario("alt", {"frontline": 0.6, "post_io": 0.3}),
+    CohortScenario("null", {"frontline": 0.4, "post_io": 0.1}),
+)
+
+
+def _independent_boundary_design(cohorts=COHORTS):
+    return CohortDesign(
+        name="b", model=Model(kind="independent"), cohorts=cohorts,
+        futility={"frontline": Boundary((4,)), "post_io": Boundary((0,))},
+        final={"frontline": Boundary((12,)), "post_io": Boundary((3,))}, scenarios=BETWEEN,
+    )
+
+
+def test_rate_between_p0_and_p1_is_role_other_and_any_decision_is_correct():
+    """frontline at 0.5 (p0 0.4, p1 0.6) is "other", as the single-cohort grid calls it.
+
+    P(all correct) then asks only post-IO (alternative) to succeed: the single-cohort
+    P(efficacy) of post-IO at 0.3 (independent cohorts), not the product with frontline's.
+    """
+    from adaptive2.scenarios import as_scenarios
+
+    res = cohort_oc(_independent_boundary_design())
+    assert res["role"].values.tolist() == [["other", "alternative"], ["alternative",
+                                           "alternative"], ["null", "null"]]
+    # the same rule as single-cohort scenarios (0.5 between 0.4 and 0.6)
+    assert [s.role for s in as_scenarios([0.4, 0.5, 0.6], p0=0.4, p1=0.6)] == [
+        "null", "other", "alternative"]
+    f = oc(Design(name="f", prior=Beta(1, 1), looks=(12, 24), futility=Boundary((4,)),
+                  final=Boundary((12,))), [0.5, 0.6])["p_efficacy"].values
+    p = oc(Design(name="p", prior=Beta(1, 1), looks=(10, 20), futility=Boundary((0,)),
+                  final=Boundary((3,))), [0.3])["p_efficacy"].values
+    assert res["p_all_correct"].sel(scenario="between").item() == pytest.approx(p[0], abs=1e-12)
+    assert res["p_all_correct"].sel(scenario="alt").item() == pytest.approx(f[1] * p[0],
+                                                                            abs=1e-12)
+    assert res["fwer"].sel(scenario="between").item() == pytest.approx(0.0, abs=1e-15)
+    # compare() labels it P(efficacy), not power
+    from adaptive2.compare import compare
+
+    rows = compare([_independent_boundary_design()]).set_index(["scenario", "cohort"])
+    assert rows.loc[("between", "frontline"), "label"] == "P(efficacy)"
+    assert rows.loc[("between", "post_io"), "label"] == "power"
+
+
+def test_cohort_without_p1_is_alternative_above_p0_as_for_single_cohorts():
+    cohorts = (Cohort("frontline", 0.4, None, (12, 24)), COHORTS[1])
+    res = cohort_oc(_independent_boundary_design(cohorts))
+    assert res["role"].sel(cohort="frontline").values.tolist() == [
+        "alternative", "alternative", "null"]
+
+
+def test_borrowing_summary_power_is_over_alternative_scenarios_only():
+    from adaptive2.multicohort import borrowing_summary
+
+    d = CohortDesign(name="bs", model=Model(kind="hierarchical"), cohorts=COHORTS,
+                     final=PosteriorProbability(0.4, 0.9), scenarios=BETWEEN)
+    summ = borrowing_summary(d)
+    borrowed = cohort_oc(d)
+    pe = borrowed["p_efficacy"].sel(cohort="frontline")
+    # frontline is an alternative only in "alt"; "between" (0.5) is neither null nor power
+    assert summ.loc["frontline", "mean_power"] == pytest.approx(pe.sel(scenario="alt").item(),
+                                                                abs=1e-12)
+    assert summ.loc["frontline", "worst_type1"] == pytest.approx(
+        pe.sel(scenario="null").item(), abs=1e-12)
+    post = borrowed["p_efficacy"].sel(cohort="post_io")
+    assert summ.loc["post_io", "mean_power"] == pytest.approx(
+        (post.sel(scenario="between").item() + post.sel(scenario="alt").item()) / 2, abs=1e-12)
+
+
+def test_calibrate_cohorts_mean_power_is_over_alternative_scenarios_only():
+    from adaptive2.calibrate import calibrate_cohorts
+
+    cohorts = (Cohort("frontline", 0.4, 0.6, (12,)), Cohort("post_io", 0.1, 0.3, (10,)))
+    d = CohortDesign(name="cal", model=Model(kind="independent"), cohorts=cohorts,
+                     final=PosteriorProbability(0.4, 0.9), scenarios=BETWEEN)
+    out, table = calibrate_cohorts(d, alpha=0.2)
+    pe = cohort_oc(out)["p_efficacy"]
+    assert table.loc["frontline", "mean_power"] == pytest.approx(
+        pe.sel(cohort="frontline", scenario="alt").item(), abs=1e-12)
+
+
 def test_three_cohorts_independent_boundaries_are_the_product():
     """Three cohorts (the lattice is small here): the DP handles any number of cohorts."""
     cohorts = (Cohort("a", 0.2, 0.4, (6, 12)), Cohort("b", 0.3, 0.5, (5, 10)),

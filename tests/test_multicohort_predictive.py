@@ -477,14 +477,45 @@ def test_predictive_probability_rejects_bad_data_naming_the_field():
     design = _design(Model())
     with pytest.raises(DesignError, match="`data`"):
         predictive_probability(design, {"elsewhere": (1, 2)})
-    with pytest.raises(DesignError, match=r"`n \(frontline\)`"):
+    with pytest.raises(DesignError, match=r"`data\['frontline'\]` of predictive_probability must "
+                                          r"be counts with n <= 14 \(the final look\); got '1/15'"):
         predictive_probability(design, {"frontline": (1, 15)})
-    with pytest.raises(DesignError, match=r"`r \(post_io\)`"):
+    with pytest.raises(DesignError, match=r"`data\['post_io'\]` of predictive_probability must "
+                                          r"be counts with r <= n; got '4/3'"):
         predictive_probability(design, {"post_io": (4, 3)})
     with pytest.raises(DesignError, match="`cohort`"):
         predictive(Model(), SMALL, (3, 3), cohort="elsewhere", m=2)
     with pytest.raises(DesignError, match="`m`"):
         predictive(Model(), SMALL, (3, 3), cohort="frontline", m=-1)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"frontline": (3, 10, 1)}, r"`data\['frontline'\]` of predictive_probability must be a "
+                                    r"pair \(r, n\) or the string 'r/n' of whole numbers; got "
+                                    r"\(3, 10, 1\)"),
+        ({"frontline": "3/10/2"}, r"`data\['frontline'\]` of predictive_probability must be a "
+                                  r"pair .*; got '3/10/2'"),
+        ({"frontline": (3.5, 10)}, r"`data\['frontline'\]` of predictive_probability must be a "
+                                   r"pair .*; got \(3.5, 10\)"),
+        ("3/10", r"`data` of predictive_probability must be a mapping cohort -> \(r, n\) or "
+                 r"'r/n' for cohorts \{frontline, post_io\}; got '3/10'"),
+        ((3, 10, 1), r"`data` of predictive_probability must be a mapping"),
+    ],
+)
+def test_predictive_probability_validates_data_shapes_like_analyze(data, message):
+    # regression: these used to fail with "too many values to unpack" (or a TypeError)
+    with pytest.raises(DesignError, match=message):
+        predictive_probability(_design(Model()), data)
+
+
+def test_predictive_probability_accepts_r_slash_n_strings_like_analyze():
+    design = _design(Model())
+    pairs = predictive_probability(design, {"frontline": (3, 6), "post_io": (1, 6)})
+    texts = predictive_probability(design, {"frontline": "3/6", "post_io": " 1 / 6 "})
+    assert texts == pairs
+    assert 0.0 < pairs["frontline"] < 1.0
 
 
 def _file_dict(futility: dict) -> dict:

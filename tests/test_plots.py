@@ -374,6 +374,38 @@ def test_svg_text_and_escaping():
     assert "<text" in svg  # text_as_paths=False keeps text as text
 
 
+def _legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_names_with_dollars_and_underscores_are_drawn_literally(one_look):
+    # regression: "$x^$" reached mathtext (ValueError when drawn) and "_hidden" was left
+    # out of the legend (matplotlib drops labels that start with an underscore)
+    odd = one_look.replace(name="cost $x^$ & $y$")
+    hidden = one_look.replace(name="_hidden")
+    fig = plots.oc_curves([odd, hidden], [0.2, 0.4])
+    svg = plots.to_svg(fig, text_as_paths=False)  # draws: mathtext would raise here
+    ET.fromstring(svg)
+    assert svg.count("cost $x^$ &amp; $y$") == 1  # the legend entry, typeset as text
+    assert svg.count("_hidden") == 1
+    assert len(fig.axes[0].get_legend().get_texts()) == 4  # two designs, p0 and p1
+    # titles go through the same escaping (boundary chart, calibration, cohort charts)
+    svg = plots.to_svg(plots.boundary_chart(one_look.replace(name="$\\frac{")),
+                       text_as_paths=False)
+    assert "Stopping boundaries: $\\frac{" in svg
+
+
+def test_cohort_and_scenario_names_with_dollars_and_underscores(two_cohort_oc):
+    ds = two_cohort_oc.assign_coords(cohort=["_front$", "$post^$"],
+                                     scenario=["$a^$", "b", "_c"])
+    fig = plots.cohort_oc_plot(ds)
+    svg = plots.to_svg(fig, text_as_paths=False)
+    ET.fromstring(svg)
+    assert len(fig.axes[0].get_legend().get_texts()) == 4  # two cohorts, two roles
+    for text in ("_front$", "$post^$", "$a^$", "_c"):
+        assert svg.count(f">{text}<") + svg.count(f"\u200b{text}<") == 1, text
+
+
 def test_svg_leaves_rcparams_alone(one_look):
     before = dict(matplotlib.rcParams)
     plots.to_svg(plots.boundary_chart(one_look))

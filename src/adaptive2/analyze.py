@@ -27,6 +27,16 @@ Look handling
   look and the next are analysed as above, with the same warning. For a
   multi-cohort design the same ``look`` applies to every cohort (omit it when a
   cohort stopped at an earlier look).
+* Multi-cohort analyses are joint: every cohort still running is analysed at
+  each look. A cohort whose data are at an earlier look than another cohort's
+  has therefore stopped at that look, and its decision was taken then, with
+  the other cohorts' data *at that look*, which the data given here do not
+  hold. Its decision is reported as ``"stopped at look k"`` (with a
+  :class:`~adaptive2.errors.StatisticalWarning`), not re-decided;
+  :attr:`CohortAnalysis.hypothetical_decision` holds what the rule of look k
+  gives with the other cohorts' current data, a combination the design never
+  evaluates (for information only). The other cohorts are analysed with the
+  stopped cohort's data at its stopping look, as the design does.
 """
 
 from __future__ import annotations
@@ -144,7 +154,9 @@ class CohortAnalysis:
     decision : str
         ``"continue"``, ``"stop for futility"``, ``"stop for efficacy"``; at the
         final look ``"success"`` / ``"failure"`` or ``"Go"`` / ``"Consider"`` /
-        ``"No-Go"`` for a dual criterion.
+        ``"No-Go"`` for a dual criterion; ``"stopped at look k"`` for a cohort of
+        a multi-cohort design whose data are at an earlier look than another
+        cohort's (see the module notes).
     reason : str
         Why, in terms of the integer boundaries of this look.
     distance : str
@@ -161,6 +173,11 @@ class CohortAnalysis:
     pymc : mapping or None
         NUTS figures (``engine="pymc"``): mean, sd, interval, p_above_p0,
         p_above_p1, predictive_probability, Monte Carlo standard errors.
+    hypothetical_decision : str or None
+        For a cohort reported as ``"stopped at look k"``: the decision the rule
+        of look k gives with the other cohorts' *current* data, a combination
+        the design never evaluates (its real decision used their data at look
+        k). ``None`` otherwise.
     """
 
     name: str
@@ -184,6 +201,7 @@ class CohortAnalysis:
     conflict: Conflict
     p_exchangeable: float | None = None
     pymc: Mapping[str, Any] | None = field(default=None, compare=False)
+    hypothetical_decision: str | None = None
 
     @property
     def conflict_p(self) -> float:
@@ -220,6 +238,7 @@ class CohortAnalysis:
                 "posterior_weights": list(c.posterior_weights),
             },
             "p_exchangeable": self.p_exchangeable,
+            "hypothetical_decision": self.hypothetical_decision,
         }
         if self.pymc is not None:
             out["pymc"] = _jsonable(dict(self.pymc))
@@ -452,7 +471,9 @@ def analyze(
     Warns
     -----
     StatisticalWarning
-        Data between looks or before the first look (see the module docstring).
+        Data between looks or before the first look, or a cohort of a
+        multi-cohort design reported as stopped at an earlier look than another
+        cohort's (see the module docstring).
     ConvergenceWarning
         ``engine="pymc"``: an R-hat above 1.01, a bulk ESS below 400 or
         divergent transitions, with the numbers.
@@ -551,31 +572,34 @@ def _count(value: Any) -> int:
     raise TypeError
 
 
-def _pair(value: Any, label: str, n_max: int) -> tuple[int, int]:
-    """(r, n) from a pair or "r/n", checked against the final look ``n_max``."""
+def _pair(value: Any, label: str, n_max: int, owner: str = _OWNER) -> tuple[int, int]:
+    """(r, n) from a pair or "r/n", checked against the final look ``n_max``.
+
+    Errors name ``data`` (``data['label']`` for a cohort) of function ``owner``.
+    """
     where = f"data[{label!r}]" if label != SINGLE_COHORT_NAME else "data"
     shape = "a pair (r, n) or the string 'r/n' of whole numbers"
     if isinstance(value, str):
         parts = value.strip().split("/")
         if len(parts) != 2:
-            raise fail(where, _OWNER, shape, value)
+            raise fail(where, owner, shape, value)
         try:
             r, n = (int(p.strip()) for p in parts)
         except ValueError:
-            raise fail(where, _OWNER, shape, value) from None
+            raise fail(where, owner, shape, value) from None
     elif isinstance(value, Sequence) and not isinstance(value, bytes) and len(value) == 2:
         try:
             r, n = _count(value[0]), _count(value[1])
         except TypeError:
-            raise fail(where, _OWNER, shape, value) from None
+            raise fail(where, owner, shape, value) from None
     else:
-        raise fail(where, _OWNER, shape, value)
+        raise fail(where, owner, shape, value)
     if r < 0 or n < 0:
-        raise fail(where, _OWNER, "non-negative counts r and n", f"{r}/{n}")
+        raise fail(where, owner, "non-negative counts r and n", f"{r}/{n}")
     if r > n:
-        raise fail(where, _OWNER, "counts with r <= n", f"{r}/{n}")
+        raise fail(where, owner, "counts with r <= n", f"{r}/{n}")
     if n > n_max:
-        raise fail(where, _OWNER, f"counts with n <= {n_max} (the final look)", f"{r}/{n}")
+        raise fail(where, owner, f"counts with n <= {n_max} (the final look)", f"{r}/{n}")
     return r, n
 
 
@@ -931,16 +955,21 @@ def _p_exchangeable(design: Any, rn: list[tuple[int, int]], j: int) -> tuple[flo
     return w, ex / (ex + nex) if ex + nex > 0 else w
 
 
-def _multi_data(design: Any, data: Any) -> list[tuple[int, int]]:
+def _multi_data(design: Any, data: Any, owner: str = _OWNER) -> list[tuple[int, int]]:
+    """Per cohort (r, n) from a mapping cohort -> (r, n) or "r/n" (left out: (0, 0)).
+
+    Shared with :func:`adaptive2.multicohort.predictive_probability` (``owner``
+    names the function in the errors).
+    """
     names = design.names
     if not isinstance(data, Mapping):
         allowed = f"a mapping cohort -> (r, n) or 'r/n' for cohorts {{{', '.join(names)}}}"
-        raise fail("data", _OWNER, allowed, data)
+        raise fail("data", owner, allowed, data)
     for key in data:
         if key not in names:
-            raise fail("data", _OWNER, f"keyed by cohort names in {{{', '.join(names)}}}", key)
+            raise fail("data", owner, f"keyed by cohort names in {{{', '.join(names)}}}", key)
     return [
-        _pair(data[c.name], c.name, c.looks[-1]) if c.name in data else (0, 0)
+        _pair(data[c.name], c.name, c.looks[-1], owner) if c.name in data else (0, 0)
         for c in design.cohorts
     ]
 
@@ -1004,19 +1033,45 @@ def _multi_conflict(joint: _Joint, j: int) -> Conflict:
     return _conflict_from_pmf(pmf, joint.r[j], joint.n[j], w_prior, w_post)
 
 
+def _stopped_text(joint: _Joint, j: int, k: int, latest: int, hypothetical: str) -> str:
+    """Why cohort j, at look k while another cohort is at look ``latest``, is reported stopped."""
+    c = joint.design.cohorts[j]
+    return (
+        f"cohort {c.name!r} is at look {k + 1} (n = {joint.n[j]}) while another cohort has "
+        f"reached look {latest + 1}: analyses are joint, so it stopped at look {k + 1}, with "
+        f"a decision taken on the other cohorts' data at that look, which these data do not "
+        f"hold; reported as 'stopped at look {k + 1}'. The rule of look {k + 1} with the other "
+        f"cohorts' current data would give {hypothetical!r} (hypothetical: a combination the "
+        "design never evaluates)."
+    )
+
+
 def _multi_cohort(
     joint: _Joint, j: int, k: int | None, summary: dict[str, Any], p_above_p1: float | None,
-    pp: float,
+    pp: float, latest: int | None = None,
 ) -> CohortAnalysis:
+    """Analysis of cohort j at look k; ``latest``: the latest look of any cohort.
+
+    A cohort at an earlier look than ``latest`` has stopped there (analyses are
+    joint): it is reported as stopped, its re-decision kept as hypothetical.
+    """
     design = joint.design
     c = design.cohorts[j]
     r, n = joint.r[j], joint.n[j]
     given = " given the other cohorts' data"
     decision, bd_now = _multi_decision(joint, j, k)
+    hypothetical = None
     k_next = 0 if k is None else k + 1
     nl = None
-    if k_next < design.n_looks:
-        nl = _next_look(r, n, k_next, joint.masks(j, k_next, c.looks[k_next])[0])
+    if k is not None and latest is not None and k < latest:
+        hypothetical, decision = decision, f"stopped at look {k + 1}"
+        reason = _stopped_text(joint, j, k, latest, hypothetical)
+        distance = f"the cohort stopped at look {k + 1}: it has no further look"
+    else:
+        if k_next < design.n_looks:
+            nl = _next_look(r, n, k_next, joint.masks(j, k_next, c.looks[k_next])[0])
+        reason = _reason(r, bd_now, c.looks[0], decision, given)
+        distance = _distance(r, nl, bd_now, decision, given)
     cf = _multi_conflict(joint, j)
     return CohortAnalysis(
         name=c.name,
@@ -1033,12 +1088,13 @@ def _multi_cohort(
         p_above_p1=p_above_p1,
         predictive_probability=pp,
         decision=decision,
-        reason=_reason(r, bd_now, c.looks[0], decision, given),
-        distance=_distance(r, nl, bd_now, decision, given),
+        reason=reason,
+        distance=distance,
         next_look=nl,
         components=(),
         conflict=cf,
         p_exchangeable=cf.posterior_weights[0] if cf.posterior_weights else None,
+        hypothetical_decision=hypothetical,
     )
 
 
@@ -1058,6 +1114,11 @@ def _analyze_multi(
             _warn(message, sink)
         located.append(k)
     joint = _Joint(design, tuple(r for r, _ in rn), tuple(n for _, n in rn))
+    latest = max((k for k in located if k is not None), default=None)
+    for j, k in enumerate(located):
+        if k is not None and latest is not None and k < latest:
+            hypothetical = _multi_decision(joint, j, k)[0]
+            _warn(_stopped_text(joint, j, k, latest, hypothetical), sink)
     by_name = dict(zip(design.names, rn, strict=True))
     summ = posterior(design.model, design.cohorts, by_name, level=LEVEL, grid=design.grid)
     p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
@@ -1069,7 +1130,7 @@ def _analyze_multi(
     results = [
         _multi_cohort(joint, j, located[j], summ[c.name],
                       float(above_p1[c.name][joint.r]) if c.name in above_p1 else None,
-                      pps[c.name])
+                      pps[c.name], latest)
         for j, c in enumerate(design.cohorts)
     ]
     idata = diagnostics = None

@@ -783,7 +783,7 @@ def calibrate_cohorts(
     """
     import pandas as pd
 
-    from adaptive2.multicohort import CohortDesign, cohort_oc
+    from adaptive2.multicohort import CohortDesign, cohort_oc, cohort_roles
     from adaptive2.rules import PosteriorProbability
 
     if not isinstance(design, CohortDesign):
@@ -838,8 +838,8 @@ def calibrate_cohorts(
     rows = []
     for name in design.names:
         a, i, _ = worst(out, name)
-        alt = [k for k, s in enumerate(scen) if s.rate(name) > dict(
-            (c.name, c.p0) for c in design.cohorts)[name] + 1e-12]
+        j = design.names.index(name)  # alternative: at or above p1 (cohort_roles)
+        alt = [k for k, s in enumerate(scen) if cohort_roles(design, s)[j] == "alternative"]
         pe = ds["p_efficacy"].sel(cohort=name).values
         rows.append({
             "cohort": name,

@@ -282,16 +282,23 @@ def _cmd_oc(args: argparse.Namespace) -> None:
 
 
 def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
-    from adaptive2.multicohort import cohort_oc
+    """OC of a multi-cohort design: exact, or Monte Carlo with ``--simulate``.
 
-    if args.p is not None or args.simulate:
+    ``--simulate`` runs :func:`adaptive2.oc.oc` with ``method="simulate"`` (the
+    trial-conduct simulator with no delay and no dropout); every figure of a row
+    then has its ``_mcse`` twin.
+    """
+    from adaptive2.oc import oc
+
+    if args.p is not None:
         raise _BadInput(
-            "--p and --simulate apply to single-cohort designs; a multi-cohort "
-            "design takes its [[scenarios]] and is computed exactly"
+            "--p applies to single-cohort designs; a multi-cohort design takes its "
+            "[[scenarios]]"
         )
     if not design.scenarios:
         raise _BadInput(f"{args.design}: a multi-cohort design needs [[scenarios]] for its OC")
-    ds = cohort_oc(design)
+    mc = bool(args.simulate)
+    ds = oc(design, method="simulate" if mc else "exact", n_sims=args.n_sims, seed=args.seed)
     rows = []
     looks = {c.name: list(c.looks) for c in design.cohorts}
     for i, sname in enumerate(ds["scenario"].values):
@@ -304,6 +311,8 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
             }
             for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"):
                 row[var] = float(ds[var].values[i, j])
+                if mc:
+                    row[f"{var}_mcse"] = float(ds[f"{var}_mcse"].values[i, j])
             stops = ds["p_stop_at"].values[i, j]
             row["p_stop_at"] = [
                 {
@@ -314,8 +323,10 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
                 }
                 for k in range(stops.shape[0])
             ]
-            row["fwer"] = float(ds["fwer"].values[i])
-            row["p_all_correct"] = float(ds["p_all_correct"].values[i])
+            for var in ("fwer", "p_all_correct"):
+                row[var] = float(ds[var].values[i])
+                if mc:
+                    row[f"{var}_mcse"] = float(ds[f"{var}_mcse"].values[i])
             rows.append(row)
     cols = [
         "scenario",
@@ -328,12 +339,17 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
         "fwer",
         "p_all_correct",
     ]
+    label = "Exact operating characteristics"
+    if mc:
+        label = (f"Monte Carlo operating characteristics ({ds.attrs['n_sims']} trials per "
+                 f"scenario, seed entropy {ds.attrs['seed_entropy']})")
+        cols.insert(cols.index("p_efficacy") + 1, "p_efficacy_mcse")
     text = (
-        f"Exact operating characteristics of {design.name} ({design.model.describe()})\n"
+        f"{label} of {design.name} ({design.model.describe()})\n"
         "p_efficacy is type I error for role=null and power for role=alternative; fwer = "
         "P(any null cohort declared efficacious)\n" + _table(rows, cols)
     )
-    if not args.json:
+    if not args.json and not mc:  # the borrowing summary is exact: not with --simulate
         from adaptive2.multicohort import borrowing_summary
 
         summ = borrowing_summary(design, borrowed=ds).reset_index().to_dict("records")
@@ -412,15 +428,12 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     _emit(args, res.to_dict(), str(res))
 
 
-DELAY_FORMS = ("D (fixed months), LO,HI (uniform), gamma:MEAN,SD or lognormal:MEAN,SD "
-               "(0 <= LO <= HI; MEAN > 0, SD > 0)")
-
-
 def _delay_arg(text: str) -> Any:
     """Parse ``--delay`` (``2.5``, ``2,3``, ``gamma:2.5,0.5``, ``lognormal:2.5,0.5``)."""
     from adaptive2.errors import DesignError
-    from adaptive2.simulate import Conduct
+    from adaptive2.simulate import Conduct, delay_forms
 
+    forms = delay_forms("cli")
     kind, sep, rest = text.partition(":")
     kind = kind.strip().lower() if sep else "fixed/uniform"
     parts = (rest if sep else text).replace(" ", "").split(",")
@@ -430,7 +443,7 @@ def _delay_arg(text: str) -> Any:
         values = []
     sizes = {"fixed/uniform": (1, 2), "gamma": (2,), "lognormal": (2,)}
     if kind not in sizes or len(values) not in sizes[kind]:
-        raise _BadInput(f"--delay must be {DELAY_FORMS}; got {text!r}")
+        raise _BadInput(f"--delay must be {forms}; got {text!r}")
     if kind in ("gamma", "lognormal"):
         form: Any = (kind, *values)
     else:
@@ -438,7 +451,27 @@ def _delay_arg(text: str) -> Any:
     try:
         return Conduct(delay=form).delay
     except DesignError:
-        raise _BadInput(f"--delay must be {DELAY_FORMS}; got {text!r}") from None
+        raise _BadInput(f"--delay must be {forms}; got {text!r}") from None
+
+
+def _write_netcdf(ds: Any, out: str) -> None:
+    """Write ``ds`` to ``out`` atomically: a temporary sibling, then ``os.replace``.
+
+    A failure (disk full, interrupt, unwritable folder) leaves no partial file at
+    ``out`` (an earlier file there is kept) and no temporary file.
+    """
+    import os
+    from pathlib import Path
+
+    path = Path(out)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        ds.to_netcdf(tmp, engine="scipy")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _BadInput(f"--out: cannot write {out}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
@@ -483,7 +516,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
                   checkpoint=args.checkpoint, progress=False if (args.json or args.quiet)
                   else None)
     if args.out:
-        ds.to_netcdf(args.out, engine="scipy")
+        _write_netcdf(ds, args.out)
     if any(multi):
         _emit_simulate_multi(args, ds)
         return
@@ -762,7 +795,9 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("oc", help="operating characteristics of a design file")
     sp.add_argument("design")
     sp.add_argument("--p", help="true response rates, comma-separated (default: the file's)")
-    sp.add_argument("--simulate", action="store_true", help="Monte Carlo instead of exact")
+    sp.add_argument("--simulate", action="store_true",
+                    help="Monte Carlo instead of exact (multi-cohort: the conduct simulator "
+                         "with no delay and no dropout)")
     sp.add_argument("--n-sims", type=int, default=100_000, dest="n_sims")
     sp.add_argument("--seed", type=int, default=None)
     common(sp)

@@ -21,7 +21,9 @@ A scenario file (``designs/scenarios.toml``) holds:
   ``on_interim`` (``"continue"``, the default, or ``"pause"``) and
   ``decision_lag`` (months, default 0). An optional ``[conduct.cohorts.NAME]``
   table under a setting overrides any of these keys (except ``name``) for
-  cohort NAME; the other keys are the setting's.
+  cohort NAME; the other keys are the setting's. An override whose
+  ``accrual`` has another number of periods than the setting's must give its
+  own ``starts`` (the setting's period starts cannot fit it).
 
 Every error names the file, the table, the key, the allowed values and the value
 found, and is raised as :class:`~adaptive2.errors.DesignFileError`.
@@ -39,7 +41,7 @@ from adaptive2._validation import fail
 from adaptive2.designs import Design
 from adaptive2.errors import DesignError, DesignFileError
 from adaptive2.scenarios import Scenario
-from adaptive2.simulate import Conduct
+from adaptive2.simulate import Conduct, delay_forms
 
 __all__ = ["ScenarioGrid", "compare", "load_scenarios"]
 
@@ -58,10 +60,7 @@ CONDUCT_KEYS = (
 )
 CONDUCT_OVERRIDE_KEYS = CONDUCT_KEYS[1:-1]
 ACCRUAL_TOML = "a number or a list of numbers > 0 (patients per month, one per period)"
-DELAY_TOML = (
-    "a number of months (fixed), { uniform = [low, high] }, { gamma = [mean, sd] } or "
-    "{ lognormal = [mean, sd] } (0 <= low <= high; mean > 0, sd > 0)"
-)
+DELAY_TOML = delay_forms("toml")
 
 
 @dataclass(frozen=True)
@@ -201,10 +200,32 @@ def _conduct_settings(
                     f"cohorts); got {cohort!r}."
                 )
             _unknown(path, at, sub, CONDUCT_OVERRIDE_KEYS)
+            _override_periods(path, at, table, sub)
             pairs.append((cohort, _conduct(path, at, {**table, **sub})))
         if pairs:
             overrides.append((name, tuple(pairs)))
     return tuple(settings), tuple(overrides)
+
+
+def _periods(accrual: Any) -> int:
+    return len(accrual) if isinstance(accrual, list) else 1
+
+
+def _override_periods(path: str | Path, where: str, table: dict, sub: dict) -> None:
+    """An override changing the number of accrual periods must give its own ``starts``."""
+    accrual = sub.get("accrual")
+    if "starts" in sub or not (isinstance(accrual, list) or _positive(accrual)):
+        return  # nothing changed, or an invalid accrual (reported by _conduct)
+    mine, theirs = _periods(accrual), _periods(table["accrual"])
+    if mine != theirs:
+        starts = table.get("starts", [0.0])
+        example = "0.0" if mine == 1 else "0.0, ..."
+        raise DesignFileError(
+            f"{path}: {where}: `starts` must be given in the override when its `accrual` has "
+            f"{mine} period{'s' if mine != 1 else ''} and the setting's has {theirs} (the "
+            f"setting's starts {starts!r} do not fit it); add starts = [{example}], one "
+            "start per rate, the first 0."
+        )
 
 
 def _unknown(path: str | Path, where: str, table: dict, allowed: tuple[str, ...]) -> None:

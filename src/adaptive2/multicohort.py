@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from adaptive2._validation import check_int, check_probability, fail
+from adaptive2._validation import check_probability, fail
 from adaptive2.errors import DesignError
 from adaptive2.hierarchical import (
     DEFAULT_GRID,
@@ -54,12 +54,14 @@ from adaptive2.hierarchical import (
     predictive,
 )
 from adaptive2.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
+from adaptive2.scenarios import _role
 
 __all__ = [
     "CohortDesign",
     "CohortScenario",
     "borrowing_summary",
     "cohort_oc",
+    "cohort_roles",
     "predictive_probability",
 ]
 
@@ -506,13 +508,25 @@ def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, flo
     return terminal
 
 
+def cohort_roles(design: CohortDesign, scen: CohortScenario) -> list[str]:
+    """Role of each cohort's true rate in ``scen``: ``null``, ``alternative`` or ``other``.
+
+    The single-cohort rule (:func:`adaptive2.scenarios._role`): null at or below
+    the cohort's p0, alternative at or above its p1 (above p0 when it has no
+    p1), other strictly in between.
+    """
+    return [_role(scen.rate(c.name), c.p0, c.p1) for c in design.cohorts]
+
+
 def _summarise(design: CohortDesign, scen: CohortScenario, term: dict[tuple, float]) -> dict:
     J = len(design.cohorts)
     K = design.n_looks
     stop = np.zeros((J, K, 2))  # futility, efficacy by look (final: fail / success)
     fwer = 0.0
     all_correct = 0.0
-    null = [scen.rate(c.name) <= c.p0 + 1e-12 for c in design.cohorts]
+    roles = cohort_roles(design, scen)
+    null = [r == "null" for r in roles]
+    alt = [r == "alternative" for r in roles]
     for key, prob in term.items():
         eff = []
         for j, (status, k) in enumerate(key):
@@ -521,7 +535,7 @@ def _summarise(design: CohortDesign, scen: CohortScenario, term: dict[tuple, flo
             eff.append(is_eff)
         if any(e and nl for e, nl in zip(eff, null, strict=True)):
             fwer += prob
-        if all(e != nl for e, nl in zip(eff, null, strict=True)):
+        if _all_correct(eff, null, alt):
             all_correct += prob
     looks = np.array([c.looks for c in design.cohorts], dtype=float)
     p_n = stop.sum(axis=-1)
@@ -536,8 +550,20 @@ def _summarise(design: CohortDesign, scen: CohortScenario, term: dict[tuple, flo
         "p_stop_at": stop,
         "fwer": fwer,
         "p_all_correct": all_correct,
-        "null": null,
+        "roles": roles,
     }
+
+
+def _all_correct(eff: Sequence[bool], null: Sequence[bool], alt: Sequence[bool]) -> bool:
+    """Every cohort decided correctly: no efficacy where null, efficacy where alternative.
+
+    A cohort whose rate is strictly between p0 and p1 (role ``other``) lies in the
+    indifference zone: either decision is acceptable there, so it never makes a
+    trial incorrect (with every cohort in that zone the trial is always correct).
+    """
+    return all(
+        not (e and n) and not (a and not e) for e, n, a in zip(eff, null, alt, strict=True)
+    )
 
 
 def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None = None) -> Any:
@@ -551,8 +577,12 @@ def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None =
         ``sd_n`` (scenario × cohort), ``p_stop_at`` (scenario × cohort × look ×
         reason; at the final look: fail / success), ``fwer`` (P(any cohort whose
         true rate is at or below its p0 is declared efficacious)) and
-        ``p_all_correct`` (scenario); ``rate`` and ``role`` coordinates
-        (scenario × cohort); ``_mcse`` twins are 0 (exact).
+        ``p_all_correct`` (scenario: P(no null cohort declared efficacious and
+        every alternative cohort declared efficacious); a cohort with role
+        ``other`` is in the indifference zone, where either decision counts as
+        correct); ``rate`` and ``role`` coordinates (scenario × cohort; roles
+        from :func:`cohort_roles`: null at or below p0, alternative at or above
+        p1, other in between); ``_mcse`` twins are 0 (exact).
     """
     import xarray as xr
 
@@ -583,7 +613,7 @@ def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None =
         dims, v = data[k]
         data[f"{k}_mcse"] = (dims, np.zeros_like(v))
     rate = np.array([[s.rate(n) for n in names] for s in scen])
-    role = np.array([["null" if n else "alternative" for n in r["null"]] for r in rows])
+    role = np.array([r["roles"] for r in rows])
     ds = xr.Dataset(
         data,
         coords={
@@ -617,8 +647,10 @@ def predictive_probability(
     ----------
     design : CohortDesign
     data : mapping
-        Cohort → (r, n): responses and evaluable patients so far (cohorts left
-        out have n = 0); n may not exceed the cohort's last look N.
+        Cohort → (r, n) or ``"r/n"``: responses and evaluable patients so far
+        (cohorts left out have n = 0); n may not exceed the cohort's last look
+        N. Validated as :func:`adaptive2.analyze.analyze` does (errors name
+        ``data``).
 
     Returns
     -------
@@ -628,20 +660,14 @@ def predictive_probability(
         other cohorts held at their current data (the current-data convention of
         the module notes). At n_j = N_j it is the final decision itself (0 or 1).
     """
+    from adaptive2.analyze import _multi_data
+
     owner = "predictive_probability"
     if not isinstance(design, CohortDesign):
         raise fail("design", owner, "a CohortDesign", type(design).__name__)
-    names = design.names
-    for k in data:
-        if k not in names:
-            raise fail("data", owner, f"cohort names in {{{', '.join(names)}}}", k)
-    rs, ns = [], []
-    for c in design.cohorts:
-        r, n = data.get(c.name, (0, 0))
-        n = check_int(n, f"n ({c.name})", owner, low=0, high=c.looks[-1])
-        rs.append(check_int(r, f"r ({c.name})", owner, low=0, high=n))
-        ns.append(n)
-    idx = tuple(rs)
+    rn = _multi_data(design, data, owner)  # analyze's validation: mapping of (r, n) or "r/n"
+    idx = tuple(r for r, _ in rn)
+    ns = [n for _, n in rn]
     return {
         c.name: float(_predictive_stat(design, tuple(ns), j)[idx])
         for j, c in enumerate(design.cohorts)
@@ -670,8 +696,10 @@ def borrowing_summary(
     historical strata tied to a cohort kept as they are). For each cohort the
     table gives, over the scenarios where the cohort is null, the worst-case
     ``p_efficacy`` (type I error) under both, and over the alternative scenarios
-    the power under both. ``borrowed`` may pass the design's already computed
-    :func:`cohort_oc` result for the same scenarios.
+    the power under both. Roles come from :func:`cohort_roles`: a scenario
+    whose rate for the cohort lies strictly between its p0 and p1 (role
+    ``other``) counts as neither. ``borrowed`` may pass the design's already
+    computed :func:`cohort_oc` result for the same scenarios.
 
     Returns
     -------
@@ -691,8 +719,9 @@ def borrowing_summary(
     indep_model = dataclasses.replace(design.model, kind="independent", historical=tied)
     indep = cohort_oc(dataclasses.replace(design, model=indep_model), scen)
     rows = []
-    for c in design.names:
-        roles = borrowed["role"].sel(cohort=c).values
+    by_scenario = [cohort_roles(design, s) for s in scen]
+    for j, c in enumerate(design.names):
+        roles = np.array([r[j] for r in by_scenario])
         pe = borrowed["p_efficacy"].sel(cohort=c).values
         pi = indep["p_efficacy"].sel(cohort=c).values
         null = roles == "null"

@@ -289,11 +289,32 @@ def _root_figure(ax: Axes) -> Figure:
         return fig  # type: ignore[return-value]
 
 
+def _plain(text: Any) -> str:
+    """User text (a design, cohort, scenario or prior label) drawn as it is.
+
+    Every ``$`` is escaped, so that matplotlib never reads the text as mathtext:
+    a name such as ``"$x^$"`` would otherwise raise a ValueError when the figure
+    is drawn, and ``"a $b$"`` would be typeset as maths.
+    """
+    return str(text).replace("$", r"\$")
+
+
+def _entry(text: Any) -> str:
+    """A legend label from user text: :func:`_plain`, and kept if it starts with ``_``.
+
+    matplotlib leaves out of legends every label that starts with an
+    underscore; such a label gets a zero-width space in front (invisible).
+    """
+    text = _plain(text)
+    return "\u200b" + text if text.startswith("_") else text
+
+
 def _style(ax: Axes, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    """Axis labels, title (names in it drawn literally), grid and spines."""
     ax.set_xlabel(xlabel, fontsize=_LABEL_SIZE)
     ax.set_ylabel(ylabel, fontsize=_LABEL_SIZE)
     if title:
-        ax.set_title(title, fontsize=_LABEL_SIZE)
+        ax.set_title(_plain(title), fontsize=_LABEL_SIZE)
     ax.tick_params(labelsize=_TICK_SIZE)
     ax.grid(True, color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -385,8 +406,9 @@ def oc_curves(
     fig, (ax_eff, ax_n) = _axes(ax, 2, "oc_curves")
     for i, c in enumerate(curves):
         style = _line_style(i)
-        ax_eff.plot(c.p, c.p_efficacy, lw=1.6, label=c.name, gid=f"p_efficacy-{i + 1}", **style)
-        ax_n.plot(c.p, c.expected_n, lw=1.6, label=c.name, gid=f"expected_n-{i + 1}", **style)
+        label = _entry(c.name)
+        ax_eff.plot(c.p, c.p_efficacy, lw=1.6, label=label, gid=f"p_efficacy-{i + 1}", **style)
+        ax_n.plot(c.p, c.expected_n, lw=1.6, label=label, gid=f"expected_n-{i + 1}", **style)
     _planning_lines(ax_eff, *planning, label=True, panel="p_efficacy")
     _planning_lines(ax_n, *planning, label=False, panel="expected_n")
     lo = min(float(c.p[0]) for c in curves)
@@ -685,7 +707,7 @@ def prior_density(
         y = np.asarray(dist.pdf(x), dtype=float)
         ys.append(y)
         style = {"color": PALETTE[i % len(PALETTE)], "linestyle": "--" if i >= len(curves) else "-"}
-        axis.plot(x, y, lw=1.6, label=label, gid=f"density-{i + 1}", **style)
+        axis.plot(x, y, lw=1.6, label=_entry(label), gid=f"density-{i + 1}", **style)
         comps = dist.components()
         unbounded |= any(c["w"] > 0 and (c["a"] < 1 or c["b"] < 1) for c in comps)
     top = max(float(np.max(y[central] if unbounded else y)) for y in ys)
@@ -895,7 +917,7 @@ def cohort_oc_plot(ds: Any, *, ax: Any = None) -> Figure:
                 va="bottom",
                 fontsize=6.5,
             )
-    axis.set_xticks(x, [textwrap.fill(s, 18) for s in scenarios])
+    axis.set_xticks(x, [_plain(textwrap.fill(s, 18)) for s in scenarios])
     axis.set_xlim(-0.6, n_s - 0.4)
     axis.set_ylim(0, 1.38)
     axis.set_yticks(np.linspace(0, 1, 6))
@@ -923,7 +945,8 @@ def _legend_handles(cohorts: list[str], roles: np.ndarray) -> list[Any]:
     from matplotlib.patches import Patch
 
     handles = [
-        Patch(facecolor=PALETTE[j % len(PALETTE)], edgecolor=PALETTE[j % len(PALETTE)], label=c)
+        Patch(facecolor=PALETTE[j % len(PALETTE)], edgecolor=PALETTE[j % len(PALETTE)],
+              label=_entry(c))
         for j, c in enumerate(cohorts)
     ]
     for role in ("null", "alternative", "other"):
@@ -1019,7 +1042,8 @@ def dataset_plot(
     fig, axes = _axes(ax, len(names), owner, stack=True)
     for i, (name, axis) in enumerate(zip(names, axes, strict=True)):
         cohort_oc_plot(ds.isel(design=i), ax=axis)
-        axis.set_title(f"{name}: probability of efficacy per cohort", fontsize=_LABEL_SIZE)
+        axis.set_title(_plain(f"{name}: probability of efficacy per cohort"),
+                       fontsize=_LABEL_SIZE)
     return fig
 
 
@@ -1246,7 +1270,7 @@ def calibration_plot(result: Any, *, ax: Any = None) -> Figure:
         raise fail("result", owner, "a CalibrationResult (from calibrate)", type(result).__name__)
     fig, (axis,) = _axes(ax, 1, owner)
     boundary_chart(result.design, ax=axis)
-    axis.set_title(f"Calibrated: {result.design.name}", fontsize=_LABEL_SIZE)
+    axis.set_title(_plain(f"Calibrated: {result.design.name}"), fontsize=_LABEL_SIZE)
     axis.text(
         0.98,
         0.03,
@@ -1422,5 +1446,5 @@ def cohort_boundary_chart(design: Any, *, ax: Any = None) -> Figure:
             tuple(rec["efficacy_min_r"] for rec in rows),
         )
         boundary_chart(bnd, ax=axis)
-        axis.set_title(f"{c.name} (other cohorts at their p0)", fontsize=_LABEL_SIZE)
+        axis.set_title(_plain(f"{c.name} (other cohorts at their p0)"), fontsize=_LABEL_SIZE)
     return fig

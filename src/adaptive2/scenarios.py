@@ -48,6 +48,16 @@ class Scenario:
 
 
 def _role(p: float, p0: float | Beta | None, p1: float | None) -> str:
+    """Role of a true rate ``p`` given the planning values: the one rule for every design.
+
+    ``"null"`` if ``p <= p0`` (the mean of ``p0`` when it is a Beta);
+    ``"alternative"`` if ``p >= p1``, or, when ``p1`` is None, if ``p > p0``;
+    ``"other"`` strictly between ``p0`` and ``p1`` (neither type I error nor
+    power: ``P(efficacy)``), and for every ``p`` when ``p0`` is None. Comparisons
+    allow 1e-12 for rounding. Single-cohort scenarios (:func:`as_scenarios`) and
+    the cohorts of multi-cohort designs (``cohort_oc``, ``simulate``,
+    ``borrowing_summary``) are labelled by this function.
+    """
     if p0 is None:
         return "other"
     null = p0.mean if isinstance(p0, Beta) else p0

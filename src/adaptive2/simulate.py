@@ -96,17 +96,55 @@ from adaptive2._rng import seed_sequence, stream
 from adaptive2._validation import check_choice, check_int, check_real, fail
 from adaptive2.designs import Design
 from adaptive2.errors import Adaptive2Error, DesignError, PrecisionWarning
-from adaptive2.scenarios import Scenario, as_scenarios
+from adaptive2.scenarios import Scenario, _role, as_scenarios
 
-__all__ = ["Conduct", "simulate"]
+__all__ = ["Conduct", "delay_forms", "simulate"]
 
 CHUNK_SIZE = 10_000
 
+#: The accepted delay forms, spelt in each input syntax: fixed, uniform, gamma,
+#: lognormal, and the names of (low, high, mean, sd) in the constraints.
+_DELAY_SYNTAX = {
+    "python": (
+        ("a number >= 0 (fixed)", "(low, high) (uniform)", "('gamma', mean, sd)",
+         "('lognormal', mean, sd)"),
+        ("low", "high", "mean", "sd"),
+    ),
+    "cli": (
+        ("D (fixed months)", "LO,HI (uniform)", "gamma:MEAN,SD", "lognormal:MEAN,SD"),
+        ("LO", "HI", "MEAN", "SD"),
+    ),
+    "toml": (
+        ("a number of months (fixed)", "{ uniform = [low, high] }", "{ gamma = [mean, sd] }",
+         "{ lognormal = [mean, sd] }"),
+        ("low", "high", "mean", "sd"),
+    ),
+}
 
-DELAY_FORMS = (
-    "a number >= 0 (fixed), (low, high) with 0 <= low <= high (uniform), or "
-    "('gamma', mean, sd) or ('lognormal', mean, sd) with mean > 0 and sd > 0"
-)
+
+def delay_forms(syntax: str = "python") -> str:
+    """The accepted response-delay forms, for error messages: the one definition.
+
+    Parameters
+    ----------
+    syntax : {"python", "cli", "toml"}
+        How the forms are spelt: :class:`Conduct` arguments, the CLI's
+        ``--delay`` or the ``delay`` key of a scenario file's ``[[conduct]]``.
+
+    Examples
+    --------
+    >>> delay_forms("cli")
+    'D (fixed months), LO,HI (uniform), gamma:MEAN,SD or lognormal:MEAN,SD (0 <= LO <= HI; MEAN > 0, SD > 0)'
+    """  # noqa: E501
+    check_choice(syntax, "syntax", "delay_forms", tuple(_DELAY_SYNTAX))
+    (fixed, uniform, gamma, lognormal), (lo, hi, mean, sd) = _DELAY_SYNTAX[syntax]
+    return (
+        f"{fixed}, {uniform}, {gamma} or {lognormal} "
+        f"(0 <= {lo} <= {hi}; {mean} > 0, {sd} > 0)"
+    )
+
+
+DELAY_FORMS = delay_forms("python")
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,7 +615,7 @@ def _chunk_stats(res: dict[str, np.ndarray], design: Design, p: float) -> dict[s
         "enrolled_sum": np.array([e.sum(), (e**2).sum()]),
         "enrolled_hist": np.bincount(res["enrolled"], minlength=res["n_drawn"] + 1).astype(float),
         "duration_sum": np.array([t.sum(), (t**2).sum()]),
-        "duration_sample": np.sort(t)[:: max(1, len(t) // 200)],
+        "duration_sketch": _sketch(t),
         "bias_sum": np.array([err.sum(), (err**2).sum()]),
         "cover_sum": np.array([cov.sum()], dtype=float),
         "t_decision_sum": np.nan_to_num(np.nansum(td, axis=0)),
@@ -590,11 +628,79 @@ def _add(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray]) -> dict[
         return {k: v.copy() for k, v in new.items()}
     out = {}
     for k, v in acc.items():
-        if k.endswith("_sample"):  # sorted subsamples, concatenated along the trial axis
+        if k.endswith("_sketch"):  # weighted quantile summaries, pooled along the last axis
             out[k] = np.concatenate([v, new[k]], axis=-1)
         else:
             out[k] = v + new[k]
     return out
+
+
+# ---------------------------------------------------------------------------
+# Duration quantiles: a fixed-size weighted summary per chunk
+# ---------------------------------------------------------------------------
+QUANTILES = (0.1, 0.5, 0.9)
+SKETCH_POINTS = 1000  # points of each chunk's quantile summary (whatever the chunk size)
+
+
+def _sketch(x: np.ndarray) -> np.ndarray:
+    """Fixed-size quantile summary of one chunk along the last axis: shape (..., 2, k).
+
+    ``[..., 0, i]`` is the chunk's empirical quantile at the mid-offset
+    ``(i + 0.5) / k`` (the "hazen" definition, so that with ``m`` trials per
+    point each point is the centre of its block of ``m`` order statistics), and
+    ``[..., 1, i]`` its weight ``size / k``: chunks of every size are weighted by
+    their number of trials, and the summary depends on the chunk's trials only
+    (bit-identical for any number of workers and after a resume).
+    """
+    size = x.shape[-1]
+    k = SKETCH_POINTS
+    probs = (np.arange(k) + 0.5) / k
+    points = np.moveaxis(np.quantile(x, probs, axis=-1, method="hazen"), 0, -1)
+    return np.stack([points, np.full(points.shape, size / k)], axis=-2)
+
+
+def _pooled_quantile(sketch: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles at ``probs`` of pooled sketches (..., 2, m): shape (..., len(probs)).
+
+    The pooled distribution puts each point's weight on it; its CDF is
+    interpolated linearly between the mid-points of the cumulative weights (the
+    "hazen" rule again, so one chunk summarised at full resolution gives
+    ``numpy.quantile(..., method="hazen")``).
+    """
+    points, weights = sketch[..., 0, :], sketch[..., 1, :]
+    lead = points.shape[:-1]
+    out = np.empty((*lead, len(probs)))
+    for idx in np.ndindex(*lead):
+        order = np.argsort(points[idx], kind="stable")
+        x, w = points[idx][order], weights[idx][order]
+        cum = np.cumsum(w)
+        out[idx] = np.interp(probs, (cum - w / 2) / cum[-1], x)
+    return out
+
+
+SKETCH_WINDOW = 25  # fewest summary points on each side of q in the MCSE's slope
+
+
+def _quantiles(sketch: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles ``QUANTILES`` of the pooled chunk summaries and their MCSE: (..., 3) each.
+
+    MCSE by the order-statistic (binomial) approximation with the real number
+    of trials ``n``: the empirical quantile at q has standard error
+    ``s Q'(q)``, ``s = sqrt(q (1 - q) / n)``, i.e. ``(Q(q + s) - Q(q - s)) / 2``
+    for the sample quantile function Q. The slope ``Q'(q)`` is the difference
+    quotient of the pooled summary over ``q +/- h``, ``h = max(s, W / m)`` with
+    ``m`` summary points and ``W = SKETCH_WINDOW``: with fewer points than
+    trials, a window of ``s`` alone would hold too few points for a stable
+    slope.
+    """
+    q = np.asarray(QUANTILES)
+    s = np.sqrt(q * (1 - q) / n)
+    h = np.maximum(s, SKETCH_WINDOW / sketch.shape[-1])
+    lo_p, hi_p = np.clip(q - h, 0.0, 1.0), np.clip(q + h, 0.0, 1.0)
+    est = _pooled_quantile(sketch, q)
+    lo = _pooled_quantile(sketch, lo_p)
+    hi = _pooled_quantile(sketch, hi_p)
+    return est, s * (hi - lo) / (hi_p - lo_p)
 
 
 # ---------------------------------------------------------------------------
@@ -644,8 +750,14 @@ def _manifest(
         "conduct": {c: asdict(x) for c, x in conduct} if multi else asdict(conduct),
         "seed_entropy": str(root.entropy),
         "chunk_size": chunk_size,
+        "chunk_stats": CHUNK_STATS,
     }
     return json.loads(json.dumps(manifest))
+
+
+#: Version of the per-chunk statistics saved in a checkpoint (2: duration quantile
+#: sketches replaced the thinned samples); a checkpoint of another version is refused.
+CHUNK_STATS = 2
 
 
 def _save_chunk(path: Path, stats: dict[str, dict[str, np.ndarray]]) -> None:
@@ -720,7 +832,8 @@ def simulate(
     xarray.Dataset
         Dims ``design``, ``scenario``, ``look``, ``reason``; the OC variables of
         :func:`adaptive2.oc.oc` with ``_mcse`` twins, plus ``expected_enrolled``,
-        ``mean_duration`` and duration quantiles, ``mean_time_to_decision`` per
+        ``mean_duration`` and duration quantiles ``duration_q10/q50/q90`` (each
+        with its ``_mcse``: see Notes), ``mean_time_to_decision`` per
         look, ``bias`` and ``coverage`` of the posterior-mean ORR estimate,
         ``p_enrolled`` (distribution of patients enrolled), and the paired
         differences against the first design ``p_efficacy_diff`` and
@@ -734,10 +847,24 @@ def simulate(
         ``mean_time_to_decision`` per look, ``bias``, ``rmse`` and ``coverage``
         of the posterior-mean ORR, ``p_enrolled`` and the paired differences;
         per design x scenario ``fwer`` (P(efficacy declared in any cohort whose
-        true rate is at or below its p0)), ``p_all_correct``, the total numbers
-        analysed and enrolled, and the trial's duration (its last cohort's);
-        every figure with its ``_mcse`` twin (duration quantiles: order-statistic
-        approximation; SDs: delta method).
+        true rate is at or below its p0)), ``p_all_correct`` (no null cohort
+        declared efficacious and every alternative cohort declared efficacious;
+        a cohort between p0 and p1, role ``other``, is correct either way), the
+        total numbers analysed and enrolled, and the trial's duration (its last
+        cohort's); every figure with its ``_mcse`` twin (duration quantiles:
+        order-statistic approximation; SDs: delta method). The ``role``
+        coordinate (scenario x cohort) is null at or below the cohort's p0,
+        alternative at or above its p1, other in between
+        (:func:`adaptive2.multicohort.cohort_roles`).
+
+    Notes
+    -----
+    Duration quantiles: each chunk keeps a fixed-size summary of its durations,
+    its empirical quantiles at the ``SKETCH_POINTS`` mid-offsets
+    ``(i + 0.5) / k``, each weighted by the chunk's size over ``k``; the
+    quantiles are those of the pooled weighted summary (chunks weigh by their
+    number of trials), and their MCSE is ``(Q(q + s) - Q(q - s)) / 2`` with
+    ``s = sqrt(q (1 - q) / n)`` and ``n`` the number of trials simulated.
     """
     t0 = time.perf_counter()
     items = _as_designs(designs)
@@ -886,8 +1013,6 @@ def _progress_on(progress: bool | None) -> bool:
     """Explicit choice, else on for a terminal or a Jupyter kernel (carriage returns work there)."""
     if progress is not None:
         return bool(progress)
-    import sys
-
     return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
@@ -961,8 +1086,6 @@ class _Bar:
 
     def _draw(self) -> None:
         if self.show:
-            import sys
-
             width = 30
             fill = int(width * self.done / max(self.total, 1))
             sys.stderr.write(
@@ -972,8 +1095,6 @@ class _Bar:
 
     def close(self) -> None:
         if self.show:
-            import sys
-
             sys.stderr.write("\n")
 
 
@@ -1045,6 +1166,9 @@ def _dataset(
             "expected_n",
             "expected_enrolled",
             "mean_duration",
+            "duration_q10",
+            "duration_q50",
+            "duration_q90",
             "bias",
             "coverage",
         )
@@ -1087,8 +1211,10 @@ def _dataset(
                     v["sd_enrolled"][di, si] = sd
                 else:
                     v["sd_duration"][di, si] = sd
-            qs = np.quantile(a["duration_sample"], [0.1, 0.5, 0.9])
-            v["duration_q10"][di, si], v["duration_q50"][di, si], v["duration_q90"][di, si] = qs
+            qs, qs_se = _quantiles(a["duration_sketch"], n)
+            for i, q in enumerate(QUANTILES):
+                v[f"duration_q{round(q * 100):02d}"][di, si] = qs[i]
+                mc[f"duration_q{round(q * 100):02d}"][di, si] = qs_se[i]
             b1, b2 = a["bias_sum"][0] / n, a["bias_sum"][1] / n
             v["bias"][di, si] = b1
             mc["bias"][di, si] = np.sqrt(max(b2 - b1 * b1, 0.0) / n)
@@ -1161,7 +1287,6 @@ def _dataset(
 # ---------------------------------------------------------------------------
 # Several cohorts analysed jointly (CohortDesign)
 # ---------------------------------------------------------------------------
-QUANTILES = (0.1, 0.5, 0.9)
 LEVEL = 0.95  # credible level of the interval whose coverage is reported
 
 
@@ -1488,8 +1613,9 @@ def _one_cohort_design(
             tr["last_needed"] + 1,
             pos_stop,
         )
-    p0 = np.array([c.p0 for c in cohorts])
-    null = (np.array([rates[c.name] for c in cohorts]) <= p0 + 1e-12)[:, None]
+    roles = [_role(rates[c.name], c.p0, c.p1) for c in cohorts]
+    null = np.array([r == "null" for r in roles])[:, None]
+    alt = np.array([r == "alternative" for r in roles])[:, None]
     eff = reason == 1
     order = [design.names.index(c) for c in names]
     return {
@@ -1503,7 +1629,9 @@ def _one_cohort_design(
         "post_mean": post_mean[order],
         "covered": covered[order],
         "fwer": (eff & null).any(axis=0),
-        "all_correct": (eff != null).all(axis=0),
+        # correct: no efficacy where null, efficacy where alternative; a cohort in
+        # between (role "other", the indifference zone) is correct either way
+        "all_correct": (~(eff & null) & ~(alt & ~eff)).all(axis=0),
         "n_drawn": np.array([pats[c][0].shape[1] for c in names]),
     }
 
@@ -1512,11 +1640,6 @@ def _moments(x: np.ndarray, order: int = 4) -> np.ndarray:
     """Power sums of ``x`` over its last axis, ``[sum x, sum x^2, ...]`` (last axis)."""
     x = np.asarray(x, dtype=float)
     return np.stack([(x**p).sum(axis=-1) for p in range(1, order + 1)], axis=-1)
-
-
-def _thin(x: np.ndarray) -> np.ndarray:
-    """Sorted systematic subsample (about 200 per chunk) along the last axis."""
-    return np.sort(x, axis=-1)[..., :: max(1, x.shape[-1] // 200)]
 
 
 def _multi_chunk_stats(res: dict[str, np.ndarray], true: Sequence[float]) -> dict[str, np.ndarray]:
@@ -1543,9 +1666,9 @@ def _multi_chunk_stats(res: dict[str, np.ndarray], true: Sequence[float]) -> dic
             [np.bincount(e, minlength=width)[:width] for e in res["enrolled"]]
         ).astype(float),
         "duration_sum": _moments(res["duration"]),
-        "duration_sample": _thin(res["duration"]),
+        "duration_sketch": _sketch(res["duration"]),
         "trial_duration_sum": _moments(res["trial_duration"]),
-        "trial_duration_sample": _thin(res["trial_duration"]),
+        "trial_duration_sketch": _sketch(res["trial_duration"]),
         "bias_sum": _moments(err),
         "cover_sum": cover.sum(axis=1).astype(float),
         "t_decision_sum": td0.sum(axis=1),
@@ -1570,21 +1693,6 @@ def _mean_sd(s: np.ndarray, n: float) -> tuple[np.ndarray, ...]:
     with np.errstate(invalid="ignore", divide="ignore"):
         sd_mcse = np.where(sd > 0, se_var / (2 * sd), 0.0)
     return m1, sd / np.sqrt(n), sd, sd_mcse
-
-
-def _quantiles(sample: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
-    """Quantiles ``QUANTILES`` of the pooled subsample and their MCSE.
-
-    MCSE by the order-statistic (binomial) approximation: the empirical quantile
-    at q has the spread of the sample quantile function over q +/- sqrt(q(1-q)/n),
-    ``(Q(q + s) - Q(q - s)) / 2``.
-    """
-    q = np.asarray(QUANTILES)
-    s = np.sqrt(q * (1 - q) / n)
-    est = np.quantile(sample, q, axis=-1)
-    lo = np.quantile(sample, np.clip(q - s, 0.0, 1.0), axis=-1)
-    hi = np.quantile(sample, np.clip(q + s, 0.0, 1.0), axis=-1)
-    return np.moveaxis(est, 0, -1), np.moveaxis((hi - lo) / 2, 0, -1)
 
 
 def _binomial(count: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
@@ -1673,8 +1781,8 @@ def _dataset_multi(
                 put(sd, at, s, shape)
                 put(f"{sd}_mcse", at, s_se, shape)
             for prefix, key, shape in (
-                ("duration", "duration_sample", c3),
-                ("trial_duration", "trial_duration_sample", ()),
+                ("duration", "duration_sketch", c3),
+                ("trial_duration", "trial_duration_sketch", ()),
             ):
                 qs, qs_se = _quantiles(a[key], n)
                 for i, q in enumerate(QUANTILES):
@@ -1712,8 +1820,9 @@ def _dataset_multi(
         out[name] = out[name][..., :last]
     first = designs[0]
     rate = np.array([[s.rate(c) for c in names] for s in scen])
-    p0 = np.array([first.cohorts[first.names.index(c)].p0 for c in names])
-    role = np.where(rate <= p0[None, :] + 1e-12, "null", "alternative")
+    planning = [first.cohorts[first.names.index(c)] for c in names]
+    role = np.array([[_role(r, c.p0, c.p1) for r, c in zip(row, planning, strict=True)]
+                     for row in rate])
     hashes = {d.name: d.hash for d in designs}
     ds = xr.Dataset(
         {name: (dims[name], arr) for name, arr in out.items()},
