@@ -624,3 +624,24 @@ def test_mixture_validation_names_field(args: tuple, field: str) -> None:
 def test_design_error_is_value_error() -> None:
     with pytest.raises(ValueError):
         Beta(-1, 1)
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        # strongly disagreeing components: the ELIR ESS is negative (about -1.98)
+        BetaMixture((0.5, 0.5), (2.9, 0.5), (1.1, 0.5)),
+        # a robust phase 1 prior of the kind the shipped designs use
+        BetaMixture((0.5, 0.5), (8.5, 0.5), (2.5, 0.5)),
+        Beta(16.5, 4.5),
+    ],
+)
+def test_elir_is_predictively_consistent(prior) -> None:
+    # Neuenschwander et al. (2020): the ELIR ESS of the prior equals the expected ELIR ESS of
+    # the posterior after n more patients, minus n (prior-predictive expectation, exact sum).
+    for n in (5, 20):
+        pmf = prior.predictive(n).pmf(np.arange(n + 1))
+        expected = sum(pmf[r] * ess(prior.update(r=r, n=n)) for r in range(n + 1))
+        assert expected - n == pytest.approx(ess(prior), abs=1e-8)
+    if isinstance(prior, BetaMixture) and prior.a[0] == 2.9:
+        assert ess(prior) < 0  # negative ELIR is a property of the prior, not a bug

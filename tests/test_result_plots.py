@@ -60,19 +60,6 @@ def robust_design():
 
 
 @pytest.fixture(scope="module")
-def one_look():
-    # From the oc() docstring: success needs 7 or more of 20.
-    return Design(
-        name="one-look",
-        prior=Beta(1, 1),
-        looks=(20,),
-        final=PosteriorProbability(p0=0.2, cutoff=0.95),
-        p0=0.2,
-        p1=0.4,
-    )
-
-
-@pytest.fixture(scope="module")
 def indep():
     return CohortDesign(
         name="independent",

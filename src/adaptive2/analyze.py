@@ -58,7 +58,7 @@ from adaptive2._validation import check_choice, check_int, fail
 from adaptive2.designs import Design
 from adaptive2.errors import ConvergenceWarning, DesignError, StatisticalWarning
 from adaptive2.priors import Beta, Conflict, as_mixture, conflict
-from adaptive2.rules import posterior_prob_exceeds, predictive_success
+from adaptive2.rules import Decision, posterior_prob_exceeds, predictive_success
 
 __all__ = ["AnalysisResult", "CohortAnalysis", "NextLook", "analyze", "parse_data"]
 
@@ -68,14 +68,15 @@ SINGLE_COHORT_NAME = "cohort"
 LEVEL = 0.95
 _OWNER = "analyze"
 
-CONTINUE = "continue"
-STOP_FUTILITY = "stop for futility"
-STOP_EFFICACY = "stop for efficacy"
-SUCCESS = "success"
-FAILURE = "failure"
-GO = "Go"
-CONSIDER = "Consider"
-NO_GO = "No-Go"
+# The decisions in words (one vocabulary: adaptive2.rules.Decision)
+CONTINUE = Decision.CONTINUE.label
+STOP_FUTILITY = Decision.STOP_FUTILITY.label
+STOP_EFFICACY = Decision.STOP_EFFICACY.label
+SUCCESS = Decision.SUCCESS.label
+FAILURE = Decision.FAILURE.label
+GO = Decision.GO.label
+CONSIDER = Decision.CONSIDER.label
+NO_GO = Decision.NO_GO.label
 
 
 # ---------------------------------------------------------------------------

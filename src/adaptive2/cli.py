@@ -195,15 +195,9 @@ def _cmd_boundaries(args: argparse.Namespace) -> None:
             design.describe() + "\n\nBoundaries per cohort when every other cohort is at "
             "its null rate (the exact OC use the full outcome lattice):\n"
         )
-        flat = [
-            {
-                **{k: v for k, v in r.items() if k != "others_at"},
-                "others_at": ", ".join(f"{k}={v}" for k, v in r["others_at"].items()),
-            }
-            for r in rows
-        ]
         text += _table(
-            flat, ["look", "cohort", "n", "futility_max_r", "efficacy_min_r", "others_at"]
+            design.boundary_table(rows),
+            ["look", "cohort", "n", "futility_max_r", "efficacy_min_r", "others_at"],
         )
         _emit(args, rows, text)
         return
@@ -520,20 +514,11 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     if any(multi):
         _emit_simulate_multi(args, ds)
         return
-    rows = []
-    for d in ds["design"].values:
-        for s in ds["scenario"].values:
-            sel = ds.sel(design=d, scenario=s)
-            row: dict[str, Any] = {"design": str(d), "scenario": str(s),
-                                   "p": float(sel["p"]), "role": str(sel["role"].values)}
-            for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n",
-                        "expected_enrolled", "mean_duration", "bias", "coverage"):
-                row[var] = float(sel[var])
-                row[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
-            for q in ("duration_q10", "duration_q50", "duration_q90", "sd_n", "rmse"):
-                row[q] = float(sel[q])
-            row["n_sims"] = int(sel["n_sims"])
-            rows.append(row)
+    rows = [
+        _simulate_row(ds.sel(design=d, scenario=s), {"design": str(d), "scenario": str(s)}, "p")
+        for d in ds["design"].values
+        for s in ds["scenario"].values
+    ]
     payload = {"rows": rows, "seed_entropy": ds.attrs["seed_entropy"],
                "chunk_size": ds.attrs["chunk_size"], "conduct": json.loads(ds.attrs["conduct"]),
                "adaptive2_version": ds.attrs["adaptive2_version"]}
@@ -545,23 +530,27 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     _emit(args, payload, text)
 
 
+def _simulate_row(sel: Any, key: dict[str, Any], rate: str) -> dict[str, Any]:
+    """One JSON row of ``simulate``: the cell's figures, each Monte Carlo one with its MCSE."""
+    row: dict[str, Any] = {**key, "p": float(sel[rate]), "role": str(sel["role"].values)}
+    for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n",
+                "expected_enrolled", "mean_duration", "bias", "coverage"):
+        row[var] = float(sel[var])
+        row[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
+    for q in ("duration_q10", "duration_q50", "duration_q90", "sd_n", "rmse"):
+        row[q] = float(sel[q])
+    row["n_sims"] = int(sel["n_sims"])
+    return row
+
+
 def _emit_simulate_multi(args: argparse.Namespace, ds: Any) -> None:
     """Output of ``simulate`` for multi-cohort designs: the single-cohort keys per cohort."""
     rows, trials = [], []
     for d in ds["design"].values:
         for s in ds["scenario"].values:
             for c in ds["cohort"].values:
-                sel = ds.sel(design=d, scenario=s, cohort=c)
-                row: dict[str, Any] = {"design": str(d), "scenario": str(s), "cohort": str(c),
-                                       "p": float(sel["rate"]), "role": str(sel["role"].values)}
-                for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n",
-                            "expected_enrolled", "mean_duration", "bias", "coverage"):
-                    row[var] = float(sel[var])
-                    row[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
-                for q in ("duration_q10", "duration_q50", "duration_q90", "sd_n", "rmse"):
-                    row[q] = float(sel[q])
-                row["n_sims"] = int(sel["n_sims"])
-                rows.append(row)
+                key = {"design": str(d), "scenario": str(s), "cohort": str(c)}
+                rows.append(_simulate_row(ds.sel(design=d, scenario=s, cohort=c), key, "rate"))
             sel = ds.sel(design=d, scenario=s)
             trial: dict[str, Any] = {"design": str(d), "scenario": str(s)}
             for var in ("fwer", "p_all_correct", "expected_enrolled_total",

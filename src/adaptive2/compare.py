@@ -31,7 +31,7 @@ found, and is raised as :class:`~adaptive2.errors.DesignFileError`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -43,7 +43,7 @@ from adaptive2.errors import DesignError, DesignFileError
 from adaptive2.scenarios import Scenario
 from adaptive2.simulate import Conduct, delay_forms
 
-__all__ = ["ScenarioGrid", "compare", "load_scenarios"]
+__all__ = ["ScenarioGrid", "compare", "design_scenarios", "load_scenarios", "oc_rows"]
 
 LABEL = {"null": "type I error", "alternative": "power", "other": "P(efficacy)"}
 
@@ -289,7 +289,12 @@ def _delay(path: str | Path, where: str, value: Any) -> Any:
         raise error from None
 
 
-def compare(designs: Sequence[Any], scenarios: ScenarioGrid | None = None) -> Any:
+def compare(
+    designs: Sequence[Any],
+    scenarios: ScenarioGrid | None = None,
+    *,
+    results: Mapping[str, Any] | None = None,
+) -> Any:
     """One tidy table of OC for every design, scenario (and cohort).
 
     Parameters
@@ -297,6 +302,10 @@ def compare(designs: Sequence[Any], scenarios: ScenarioGrid | None = None) -> An
     designs : sequence of Design or CohortDesign
     scenarios : ScenarioGrid, optional
         Default: each design's own scenarios.
+    results : mapping, optional
+        Design name → its OC Dataset (from :func:`adaptive2.oc.oc` or
+        :func:`adaptive2.multicohort.cohort_oc` on the scenarios given by
+        :func:`design_scenarios`), used instead of computing it again.
 
     Returns
     -------
@@ -315,58 +324,61 @@ def compare(designs: Sequence[Any], scenarios: ScenarioGrid | None = None) -> An
         raise fail("designs", "compare", "at least one design", items)
     rows = []
     for d in items:
-        if isinstance(d, CohortDesign):
-            scen = scenarios.multi if scenarios is not None and scenarios.multi else None
-            ds = cohort_oc(d, scen)
-            for si, sname in enumerate(ds["scenario"].values):
-                for ci, cname in enumerate(ds["cohort"].values):
-                    role = str(ds["role"].values[si, ci])
-                    rows.append(
-                        {
-                            "design": d.name,
-                            "cohort": str(cname),
-                            "scenario": str(sname),
-                            "p": float(ds["rate"].values[si, ci]),
-                            "role": role,
-                            "label": LABEL[role],
-                            "p_efficacy": float(ds["p_efficacy"].values[si, ci]),
-                            "p_futility": float(ds["p_futility"].values[si, ci]),
-                            "p_early_stop": float(ds["p_early_stop"].values[si, ci]),
-                            "expected_n": float(ds["expected_n"].values[si, ci]),
-                            "sd_n": float(ds["sd_n"].values[si, ci]),
-                            "max_n": d.cohorts[ci].looks[-1],
-                            "fwer": float(ds["fwer"].values[si]),
-                            "method": "exact (quadrature)",
-                        }
-                    )
-            continue
-        if not isinstance(d, Design):
+        if not isinstance(d, Design | CohortDesign):
             raise fail("designs", "compare", "Design or CohortDesign objects", type(d).__name__)
-        scen = None
-        if scenarios is not None and d.p0 is not None and not hasattr(d.p0, "a"):
-            scen = scenarios.for_p0(float(d.p0))
-        ds = oc(d, scen)
-        for si, sname in enumerate(ds["scenario"].values):
-            role = str(ds["role"].values[si])
+        ds = (results or {}).get(d.name)
+        if ds is None:
+            scen = design_scenarios(d, scenarios)
+            ds = cohort_oc(d, scen) if isinstance(d, CohortDesign) else oc(d, scen)
+        rows += oc_rows(d, ds)
+    return pd.DataFrame(rows)
+
+
+def design_scenarios(design: Any, scenarios: ScenarioGrid | None) -> Any:
+    """The scenarios a design is compared on: its cohort's grid, else its own (``None``)."""
+    from adaptive2.multicohort import CohortDesign
+
+    if scenarios is None:
+        return None
+    if isinstance(design, CohortDesign):
+        return scenarios.multi or None
+    p0 = design.p0
+    return None if p0 is None or hasattr(p0, "a") else scenarios.for_p0(float(p0))
+
+
+def oc_rows(design: Any, ds: Any) -> list[dict[str, Any]]:
+    """Rows of the comparison table for one design's exact OC Dataset.
+
+    Multi-cohort Datasets give one row per scenario and cohort (with ``fwer``
+    and ``p_all_correct``); single-cohort ones one row per scenario.
+    """
+    multi = "cohort" in ds.dims
+    rows = []
+    for si, sname in enumerate(ds["scenario"].values):
+        for ci, cname in enumerate(ds["cohort"].values if multi else [""]):
+            idx = (si, ci) if multi else (si,)
+            role = str(ds["role"].values[idx])
             rows.append(
                 {
-                    "design": d.name,
-                    "cohort": "",
+                    "design": design.name,
+                    "cohort": str(cname),
                     "scenario": str(sname),
-                    "p": float(ds["p"].values[si]),
+                    "p": float(ds["rate" if multi else "p"].values[idx]),
                     "role": role,
                     "label": LABEL[role],
-                    "p_efficacy": float(ds["p_efficacy"].values[si]),
-                    "p_futility": float(ds["p_futility"].values[si]),
-                    "p_early_stop": float(ds["p_early_stop"].values[si]),
-                    "expected_n": float(ds["expected_n"].values[si]),
-                    "sd_n": float(ds["sd_n"].values[si]),
-                    "max_n": d.n_max,
-                    "fwer": float("nan"),
-                    "method": "exact",
+                    **{
+                        v: float(ds[v].values[idx])
+                        for v in ("p_efficacy", "p_futility", "p_early_stop", "expected_n",
+                                  "sd_n")
+                    },
+                    "max_n": design.cohorts[ci].looks[-1] if multi else design.n_max,
+                    "fwer": float(ds["fwer"].values[si]) if multi else float("nan"),
+                    "p_all_correct": float(ds["p_all_correct"].values[si]) if multi
+                    else float("nan"),
+                    "method": "exact (quadrature)" if multi else "exact",
                 }
             )
-    return pd.DataFrame(rows)
+    return rows
 
 
 def write_outputs(table: Any, out: str | Path) -> list[Path]:

@@ -315,6 +315,13 @@ class CohortDesign:
                 )
         return rows
 
+    def boundary_table(self, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """:meth:`boundaries` (or ``rows`` it returned) with ``others_at`` as text."""
+        return [
+            {**r, "others_at": ", ".join(f"{k}={v}" for k, v in r["others_at"].items())}
+            for r in (self.boundaries() if rows is None else rows)
+        ]
+
 
 # ---------------------------------------------------------------------------
 # Decisions on the lattice

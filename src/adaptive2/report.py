@@ -57,7 +57,6 @@ from adaptive2._render import (
     to_markdown,
 )
 from adaptive2._validation import check_choice, check_int, check_probability, fail
-from adaptive2.compare import LABEL
 from adaptive2.designs import Design
 from adaptive2.errors import DesignError
 
@@ -295,7 +294,7 @@ class _Ctx:
     timings: dict[str, float] = field(default_factory=dict)
     computation: list[dict[str, Any]] = field(default_factory=list)
     z_scores: list[float] = field(default_factory=list)
-    cohort_oc: dict[str, Any] = field(default_factory=dict)
+    oc: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # exact OC cache
 
     def note(self, figure: str, method: str, **kw: Any) -> None:
         self.computation.append({"figure": figure, "method": method, **kw})
@@ -426,7 +425,7 @@ def _summary(ctx: _Ctx) -> tuple[list[Any], Any]:
     from adaptive2.compare import compare
 
     designs = [i.design for i in ctx.items]
-    summary = compare(designs, ctx.grid)
+    summary = compare(designs, ctx.grid, results=_datasets(ctx))
     ctx.note("Summary table, OC tables", "exact (dynamic programme / quadrature lattice)", mcse=0.0)
     shown = summary[
         ["design", "cohort", "scenario", "p", "label", "p_efficacy", "p_early_stop", "expected_n",
@@ -546,16 +545,7 @@ def _boundaries(ctx: _Ctx) -> tuple[list[Any], Any]:
         d = it.design
         safe = _slug(d.name)
         if it.multi:
-            rows = d.boundaries()
-            frame = pd.DataFrame(
-                [
-                    {
-                        **{k: v for k, v in r.items() if k != "others_at"},
-                        "others_at": ", ".join(f"{k}={v}" for k, v in r["others_at"].items()),
-                    }
-                    for r in rows
-                ]
-            )
+            frame = pd.DataFrame(d.boundary_table())
             blocks.append(
                 Table(
                     f"boundaries-{safe}",
@@ -810,10 +800,12 @@ def _scenarios(ctx: _Ctx) -> tuple[list[Any], Any]:
 def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
-    from adaptive2.oc import oc
+    from adaptive2.compare import oc_rows
     from adaptive2.plots import cohort_oc_plot, oc_curves, to_svg
 
     blocks: list[Any] = []
+    shown = ["scenario", "p", "label", "p_efficacy", "p_futility", "p_early_stop", "expected_n",
+             "sd_n"]
     for g in ctx.groups:
         blocks.append(Heading(3, f"Cohort {g.name}"))
         designs = [i.design for i in g.items]
@@ -826,41 +818,22 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
             )
         )
         for d in designs:
-            ds = oc(d, list(g.scenarios))
-            rows, look_rows, n_rows = [], [], []
+            ds = _single_oc(ctx, d, g.scenarios)
+            frame = pd.DataFrame(oc_rows(d, ds))
+            correct = np.where(frame["role"] == "null", 1 - frame["p_efficacy"],
+                               np.where(frame["role"] == "alternative", frame["p_efficacy"],
+                                        np.nan))
+            frame = frame[shown].assign(**{"P(correct decision)": correct})
+            look_rows = []
             for si, sname in enumerate(ds["scenario"].values):
-                role = str(ds["role"].values[si])
-                row = {
-                    "scenario": str(sname),
-                    "p": float(ds["p"].values[si]),
-                    "label": LABEL[role],
-                    "p_efficacy": float(ds["p_efficacy"].values[si]),
-                    "p_futility": float(ds["p_futility"].values[si]),
-                    "p_early_stop": float(ds["p_early_stop"].values[si]),
-                    "expected_n": float(ds["expected_n"].values[si]),
-                    "sd_n": float(ds["sd_n"].values[si]),
-                    "P(correct decision)": float(
-                        1 - ds["p_efficacy"].values[si] if role == "null"
-                        else ds["p_efficacy"].values[si] if role == "alternative" else np.nan
-                    ),
-                }
-                rows.append(row)
                 for k, nk in enumerate(ds["look_n"].values):
                     lr = {"scenario": str(sname), "look": k + 1, "n": int(nk)}
                     for ri, reason in enumerate(ds["reason"].values):
                         lr[f"P(stop: {reason})"] = float(ds["p_stop_at"].values[si, k, ri])
                     lr["P(N = n)"] = float(ds["p_n"].values[si, k])
                     look_rows.append(lr)
-                n_rows.append(
-                    {"scenario": str(sname), **{
-                        f"N={int(nk)}": float(ds["p_n"].values[si, k])
-                        for k, nk in enumerate(ds["look_n"].values)
-                    }}
-                )
             safe = _slug(d.name)
-            blocks.append(
-                Table(f"oc-{safe}", pd.DataFrame(rows), f"{d.name}: exact OC per scenario")
-            )
+            blocks.append(Table(f"oc-{safe}", frame, f"{d.name}: exact OC per scenario"))
             lf = pd.DataFrame(look_rows)
             lf = lf.loc[:, (lf != 0).any(axis=0)]
             blocks.append(
@@ -874,30 +847,24 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
     for it in [i for i in ctx.items if i.multi]:
         d = it.design
         ds = _cohort_oc(ctx, d, _multi_scenarios(ctx, d))
-        rows, look_rows = [], []
-        for si, sname in enumerate(ds["scenario"].values):
-            for ci, cname in enumerate(ds["cohort"].values):
-                role = str(ds["role"].values[si, ci])
-                rows.append(
-                    {
-                        "scenario": str(sname),
-                        "cohort": str(cname),
-                        "p": float(ds["rate"].values[si, ci]),
-                        "label": LABEL[role],
-                        "p_efficacy": float(ds["p_efficacy"].values[si, ci]),
-                        "p_futility": float(ds["p_futility"].values[si, ci]),
-                        "p_early_stop": float(ds["p_early_stop"].values[si, ci]),
-                        "expected_n": float(ds["expected_n"].values[si, ci]),
-                        "sd_n": float(ds["sd_n"].values[si, ci]),
-                        "FWER": float(ds["fwer"].values[si]),
-                        "P(all correct)": float(ds["p_all_correct"].values[si]),
-                    }
-                )
-                for k in range(ds.sizes["look"]):
-                    lr = {"scenario": str(sname), "cohort": str(cname), "look": k + 1}
-                    for ri, reason in enumerate(ds["reason"].values):
-                        lr[f"P(stop: {reason})"] = float(ds["p_stop_at"].values[si, ci, k, ri])
-                    look_rows.append(lr)
+        frame = pd.DataFrame(oc_rows(d, ds))
+        frame = frame[["scenario", "cohort", *shown[1:], "fwer", "p_all_correct"]].rename(
+            columns={"fwer": "FWER", "p_all_correct": "P(all correct)"}
+        )
+        look_rows = [
+            {
+                "scenario": str(sname),
+                "cohort": str(cname),
+                "look": k + 1,
+                **{
+                    f"P(stop: {reason})": float(ds["p_stop_at"].values[si, ci, k, ri])
+                    for ri, reason in enumerate(ds["reason"].values)
+                },
+            }
+            for si, sname in enumerate(ds["scenario"].values)
+            for ci, cname in enumerate(ds["cohort"].values)
+            for k in range(ds.sizes["look"])
+        ]
         safe = _slug(d.name)
         blocks.append(Heading(3, f"{d.name} (joint, with borrowing)"))
         blocks.append(
@@ -907,10 +874,11 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
         blocks.append(
             Table(
                 f"oc-{safe}",
-                pd.DataFrame(rows),
+                frame,
                 f"{d.name}: exact OC per scenario and cohort",
                 note="FWER: P(any efficacy claim in a cohort whose true rate is at or below its "
-                "p0). P(all correct): every cohort's decision matches its role.",
+                "p0). P(all correct): every cohort's decision matches its role (a cohort whose "
+                "rate lies between p0 and p1 counts as correct whatever is decided).",
             )
         )
         blocks.append(
@@ -918,6 +886,26 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
                   f"{d.name}: stopping probabilities by look and reason")
         )
     return blocks, None
+
+
+def _single_oc(ctx: _Ctx, design: Design, scen: tuple[Any, ...]) -> Any:
+    """Exact single-cohort OC, computed once per design and scenario tuple."""
+    from adaptive2.oc import oc
+
+    key = (design.name, tuple(scen))
+    if key not in ctx.oc:
+        ctx.oc[key] = oc(design, list(scen))
+    return ctx.oc[key]
+
+
+def _datasets(ctx: _Ctx) -> dict[str, Any]:
+    """Every design's exact OC on the report's scenarios (for the summary and the sections)."""
+    out = {it.design.name: _single_oc(ctx, it.design, g.scenarios)
+           for g in ctx.groups for it in g.items}
+    for it in ctx.items:
+        if it.multi:
+            out[it.design.name] = _cohort_oc(ctx, it.design, _multi_scenarios(ctx, it.design))
+    return out
 
 
 def _multi_scenarios(ctx: _Ctx, design: Any) -> tuple[Any, ...]:
@@ -932,9 +920,9 @@ def _cohort_oc(ctx: _Ctx, design: Any, scen: tuple[Any, ...]) -> Any:
     from adaptive2.multicohort import cohort_oc
 
     key = (design.name, scen)
-    if key not in ctx.cohort_oc:
-        ctx.cohort_oc[key] = cohort_oc(design, scen)
-    return ctx.cohort_oc[key]
+    if key not in ctx.oc:
+        ctx.oc[key] = cohort_oc(design, scen)
+    return ctx.oc[key]
 
 
 def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
@@ -1105,7 +1093,6 @@ def _mc(ds: Any, v: str, idx: tuple[int, ...]) -> str:
 def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
-    from adaptive2.oc import oc
     from adaptive2.simulate import simulate
 
     multis = [i.design for i in ctx.items if i.multi]
@@ -1137,7 +1124,7 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
                           seed=ctx.seed, progress=False)
             _note_mc(ctx, f"Trial conduct, cohort {g.name}, setting {ci + 1}", ds)
             for di, d in enumerate(designs):
-                exact = oc(d, list(g.scenarios))["p_efficacy"].values
+                exact = _single_oc(ctx, d, g.scenarios)["p_efficacy"].values
                 _cross_check(ctx, ds["p_efficacy"].values[di], ds["p_efficacy_mcse"].values[di],
                              exact)
             for di, dname in enumerate(ds["design"].values):

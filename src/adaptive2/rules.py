@@ -67,6 +67,29 @@ class Decision(enum.Enum):
     CONSIDER = "consider"
     NO_GO = "no_go"
 
+    @property
+    def label(self) -> str:
+        """The decision in words, as reports and ``analyze`` print it.
+
+        Examples
+        --------
+        >>> Decision.STOP_FUTILITY.label
+        'stop for futility'
+        """
+        return _DECISION_LABELS[self]
+
+
+_DECISION_LABELS = {
+    Decision.CONTINUE: "continue",
+    Decision.STOP_FUTILITY: "stop for futility",
+    Decision.STOP_EFFICACY: "stop for efficacy",
+    Decision.SUCCESS: "success",
+    Decision.FAILURE: "failure",
+    Decision.GO: "Go",
+    Decision.CONSIDER: "Consider",
+    Decision.NO_GO: "No-Go",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Look:

@@ -1429,16 +1429,22 @@ def _n_range_iv(n_range: Any, owner: str) -> tuple[int, int]:
     return lo, hi
 
 
-def _n_values_iv(values: Any, owner: str) -> tuple[int, ...]:
-    allowed = f"a non-empty list of integers in [1, {_MAX_N}]"
+def _nonempty_list(values: Any, name: str, owner: str, allowed: str) -> list[Any]:
+    """``values`` as a non-empty list (not a string), else an error naming ``name``."""
     if isinstance(values, str | bytes):
-        raise fail("n_values", owner, allowed, values)
+        raise fail(name, owner, allowed, values)
     try:
         vals = list(values)
     except TypeError:
-        raise fail("n_values", owner, allowed, values) from None
+        raise fail(name, owner, allowed, values) from None
     if not vals:
-        raise fail("n_values", owner, allowed, vals)
+        raise fail(name, owner, allowed, vals)
+    return vals
+
+
+def _n_values_iv(values: Any, owner: str) -> tuple[int, ...]:
+    allowed = f"a non-empty list of integers in [1, {_MAX_N}]"
+    vals = _nonempty_list(values, "n_values", owner, allowed)
     try:
         out = [check_int(v, "n_values", owner, low=1, high=_MAX_N) for v in vals]
     except DesignError:
@@ -1451,14 +1457,7 @@ def _schedules_iv(values: Any, owner: str) -> tuple[int | tuple[float, ...], ...
         "a non-empty list of look counts (integers >= 1) or increasing fractions in (0, 1] "
         "ending at 1"
     )
-    if isinstance(values, str | bytes):
-        raise fail("look_schedules", owner, allowed, values)
-    try:
-        vals = list(values)
-    except TypeError:
-        raise fail("look_schedules", owner, allowed, values) from None
-    if not vals:
-        raise fail("look_schedules", owner, allowed, vals)
+    vals = _nonempty_list(values, "look_schedules", owner, allowed)
     out: list[int | tuple[float, ...]] = []
     for v in vals:
         if isinstance(v, int | np.integer) and not isinstance(v, bool):
