@@ -11,14 +11,14 @@ from adaptive2.errors import DesignFileError
 from adaptive2.io import load_design
 from adaptive2.oc import oc
 
-from _shipped import DESIGNS_DIR, SCENARIOS, SINGLE_COHORT
+from _shipped import DESIGNS_DIR, MULTI_COHORT, SCENARIOS, SINGLE_COHORT
 
 
 def test_scenario_file_roles_and_two_cohort_scenarios():
     grid = load_scenarios(SCENARIOS)
     front = grid.for_p0(0.4)
     assert [(s.p, s.role) for s in front] == [
-        (0.3, "null"), (0.4, "null"), (0.5, "other"), (0.6, "alternative"),
+        (0.3, "null"), (0.4, "null"), (0.48, "other"), (0.5, "other"), (0.6, "alternative"),
         (0.7, "alternative"), (0.8, "alternative")]
     assert grid.for_p0(0.25) is None
     assert {s.name for s in grid.multi} >= {"global null", "global alternative"}
@@ -37,6 +37,29 @@ def test_compare_values_are_the_exact_engine_and_labels_follow_roles():
     null = table[table.role == "null"]
     assert (null.label == "type I error").all()
     assert (table[table.role == "alternative"].label == "power").all()
+    # each single-cohort design's worst case over p <= p0 (the exact engine on a fine grid)
+    for d in designs:
+        rows = table[table.design == d.name]
+        fine = oc(d, list(np.linspace(0.0, d.p0, 201)))["p_efficacy"].values.max()
+        assert rows.max_type1.iloc[0] == pytest.approx(fine, abs=1e-12)
+        assert rows.max_fwer.isna().all()
+
+
+def test_compare_shows_the_null_region_of_multi_cohort_designs():
+    from adaptive2.io import load_any
+    from adaptive2.worst_case import null_region
+
+    grid = load_scenarios(SCENARIOS)
+    d = load_any(MULTI_COHORT[0])
+    table = compare([d], grid)
+    nr = null_region(d)
+    for c in d.names:
+        rows = table[table.cohort == c]
+        assert len(rows) == len(grid.multi)  # per-cohort power under every joint scenario
+        assert (rows.max_type1 == nr.cohorts[c].max_type1).all()
+        assert rows.max_type1_at.iloc[0].startswith("frontline=")
+    assert (table.max_fwer == nr.max_fwer).all()
+    assert (table.fwer_global_null == nr.fwer_global_null).all()
 
 
 def test_write_outputs_round_trip(tmp_path):

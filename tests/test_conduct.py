@@ -556,7 +556,7 @@ def test_shipped_conduct_settings():
     assert grid.conduct_cohorts == ()
     assert grid.conduct_for("slow", "post_io") == grid.conduct[1][1]
     # the rest of the file is read as before
-    assert set(grid.cohorts) == {"frontline", "post_io"} and len(grid.multi) == 5
+    assert set(grid.cohorts) == {"frontline", "post_io"} and len(grid.multi) == 7
 
 
 BASE = """
@@ -770,7 +770,7 @@ def test_compare_cli_still_reads_the_file_with_conduct(capsys):
     files = [str(ROOT / "designs" / "frontline-pp.toml"), str(SCENARIOS)]
     assert main(["compare", *files, "--scenarios", str(SCENARIOS), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["p"] for r in rows] == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert [r["p"] for r in rows] == [0.3, 0.4, 0.48, 0.5, 0.6, 0.7, 0.8]
 
 
 # ---------------------------------------------------------------------------

@@ -207,30 +207,6 @@ def test_cli_multi_cohort_oc_and_posterior_json(capsys):
     assert main(["oc", path, "--p", "0.3"]) == 2
 
 
-def test_borrowing_summary_against_independent_analysis():
-    from adaptive2.multicohort import borrowing_summary
-
-    model = Model(kind="hierarchical")
-    d = CohortDesign(name="bs", model=model, cohorts=COHORTS,
-                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
-    summ = borrowing_summary(d)
-    indep = cohort_oc(CohortDesign(name="bs-ind", model=Model(kind="independent"),
-                                   cohorts=COHORTS, final=PosteriorProbability(0.4, 0.9),
-                                   scenarios=SCEN))
-    borrowed = cohort_oc(d)
-    # post-IO is null in "null" and "mixed": the worst case is the max over those
-    pe = borrowed["p_efficacy"].sel(cohort="post_io")
-    worst = max(pe.sel(scenario="null").item(), pe.sel(scenario="mixed").item())
-    assert summ.loc["post_io", "worst_type1"] == pytest.approx(worst, abs=1e-12)
-    pi = indep["p_efficacy"].sel(cohort="post_io")
-    assert summ.loc["post_io", "worst_type1_independent"] == pytest.approx(
-        max(pi.sel(scenario="null").item(), pi.sel(scenario="mixed").item()), abs=1e-12)
-    # borrowing from a working frontline cohort inflates post-IO's type I error
-    assert summ.loc["post_io", "type1_inflation"] > 0
-    assert summ.loc["frontline", "power_gain"] == pytest.approx(
-        summ.loc["frontline", "mean_power"] - summ.loc["frontline", "mean_power_independent"])
-
-
 BETWEEN = (
     CohortScenario("between", {"frontline": 0.5, "post_io": 0.3}),  # frontline: p0 < 0.5 < p1
     CohortScenario("alt", {"frontline": 0.6, "post_io": 0.3}),
@@ -283,26 +259,8 @@ def test_cohort_without_p1_is_alternative_above_p0_as_for_single_cohorts():
         "alternative", "alternative", "null"]
 
 
-def test_borrowing_summary_power_is_over_alternative_scenarios_only():
-    from adaptive2.multicohort import borrowing_summary
-
-    d = CohortDesign(name="bs", model=Model(kind="hierarchical"), cohorts=COHORTS,
-                     final=PosteriorProbability(0.4, 0.9), scenarios=BETWEEN)
-    summ = borrowing_summary(d)
-    borrowed = cohort_oc(d)
-    pe = borrowed["p_efficacy"].sel(cohort="frontline")
-    # frontline is an alternative only in "alt"; "between" (0.5) is neither null nor power
-    assert summ.loc["frontline", "mean_power"] == pytest.approx(pe.sel(scenario="alt").item(),
-                                                                abs=1e-12)
-    assert summ.loc["frontline", "worst_type1"] == pytest.approx(
-        pe.sel(scenario="null").item(), abs=1e-12)
-    post = borrowed["p_efficacy"].sel(cohort="post_io")
-    assert summ.loc["post_io", "mean_power"] == pytest.approx(
-        (post.sel(scenario="between").item() + post.sel(scenario="alt").item()) / 2, abs=1e-12)
-
-
 def test_calibrate_cohorts_mean_power_is_over_alternative_scenarios_only():
-    from adaptive2.calibrate import calibrate_cohorts
+    from adaptive2.cohort_calibration import calibrate_cohorts
 
     cohorts = (Cohort("frontline", 0.4, 0.6, (12,)), Cohort("post_io", 0.1, 0.3, (10,)))
     d = CohortDesign(name="cal", model=Model(kind="independent"), cohorts=cohorts,

@@ -291,9 +291,25 @@ def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
         assert row["p_efficacy"] == pytest.approx(float(exp), abs=1e-12)
         assert row["FWER"] == pytest.approx(float(ds["fwer"].sel(scenario=row["scenario"])),
                                             abs=1e-12)
-    b = pd.read_csv(res.path / "tables" / "type1-two-cohort-bhm.csv")
+    # the type I error over the whole null region, and the matched-alpha comparison
+    from adaptive2.borrowing import borrowing_summary
+
+    bs = borrowing_summary(d)
+    nr = pd.read_csv(res.path / "tables" / "null-region-two-cohort-bhm.csv").set_index("cohort")
+    for c in d.names:
+        assert nr.loc[c, "max type I error"] == pytest.approx(
+            bs.null_region.cohorts[c].max_type1, abs=1e-12)
+        assert bool(nr.loc[c, "within alpha"])
+    b = pd.read_csv(res.path / "tables" / "matched-type1-two-cohort-bhm.csv")
     assert set(b["cohort"]) == {"frontline", "post_io"}
-    assert np.allclose(b["type1_inflation"], b["worst_type1"] - b["worst_type1_independent"])
+    assert np.allclose(b["type1_inflation"], b["max_type1"] - b["type1_same_cutoffs"])
+    pw = pd.read_csv(res.path / "tables" / "matched-power-two-cohort-bhm.csv")
+    np.testing.assert_allclose(pw["power"], bs.power["power"], atol=1e-12)
+    np.testing.assert_allclose(pw["power_independent"], bs.power["power_independent"],
+                               atol=1e-12)
+    html = (res.path / "index.html").read_text()
+    assert "type I error over the whole null region" in html
+    assert 'id="fig-null-region-two-cohort-bhm"' in html or "null-region-two-cohort-bhm" in html
     # its phase 1 stratum is tied to frontline, so it is listed as a stratum, not as a MAP prior
     assert (res.path / "tables" / "historical-two-cohort-bhm.csv").exists()
     assert not (res.path / "tables" / "map-two-cohort-bhm.csv").exists()

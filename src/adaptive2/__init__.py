@@ -21,6 +21,8 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "analyze": "adaptive2.analyze",
+    "BorrowingSummary": "adaptive2.borrowing",
+    "borrowing_summary": "adaptive2.borrowing",
     "BOP2": "adaptive2.rules",
     "Beta": "adaptive2.priors",
     "BetaMixture": "adaptive2.priors",
@@ -45,6 +47,12 @@ _EXPORTS: dict[str, str] = {
     "Scenario": "adaptive2.scenarios",
     "SearchResult": "adaptive2.search",
     "calibrate": "adaptive2.calibrate",
+    "calibrate_cohorts": "adaptive2.cohort_calibration",
+    "calibrate_futility": "adaptive2.futility",
+    "CohortCalibration": "adaptive2.cohort_calibration",
+    "FutilityCalibration": "adaptive2.futility",
+    "NullRegion": "adaptive2.worst_case",
+    "null_region": "adaptive2.worst_case",
     "SimonDesign": "adaptive2.simon",
     "compare": "adaptive2.compare",
     "conflict": "adaptive2.priors",
@@ -67,10 +75,12 @@ __all__ = [
     "BOP2",
     "Beta",
     "BetaMixture",
+    "BorrowingSummary",
     "Boundaries",
     "Boundary",
     "CalibrationError",
     "Cohort",
+    "CohortCalibration",
     "CohortDesign",
     "CohortScenario",
     "Conduct",
@@ -80,8 +90,10 @@ __all__ = [
     "DesignError",
     "DesignFileError",
     "DualCriterion",
+    "FutilityCalibration",
     "Historical",
     "Model",
+    "NullRegion",
     "PosteriorProbability",
     "PredictiveProbability",
     "PriorSpec",
@@ -90,7 +102,10 @@ __all__ = [
     "SimonDesign",
     "__version__",
     "analyze",
+    "borrowing_summary",
     "calibrate",
+    "calibrate_cohorts",
+    "calibrate_futility",
     "compare",
     "conflict",
     "design_search",
@@ -99,6 +114,7 @@ __all__ = [
     "lee_liu",
     "load_design",
     "map_prior",
+    "null_region",
     "oc",
     "posterior",
     "power_prior",
@@ -110,10 +126,13 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.analyze import analyze
+    from adaptive2.borrowing import BorrowingSummary, borrowing_summary
     from adaptive2.calibrate import calibrate
+    from adaptive2.cohort_calibration import CohortCalibration, calibrate_cohorts
     from adaptive2.compare import compare
     from adaptive2.designs import Boundaries, Design
     from adaptive2.errors import CalibrationError, DesignError, DesignFileError
+    from adaptive2.futility import FutilityCalibration, calibrate_futility
     from adaptive2.hierarchical import Cohort, Historical, Model, posterior
     from adaptive2.io import load_design
     from adaptive2.mapprior import map_prior
@@ -143,6 +162,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.search import SearchResult, design_search, lee_liu
     from adaptive2.simon import SimonDesign, simon
     from adaptive2.simulate import Conduct, simulate
+    from adaptive2.worst_case import NullRegion, null_region
 
 
 class _Package(types.ModuleType):

@@ -25,11 +25,11 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from adaptive2._cutoffs import central_cutoff, shortest_decimal
 from adaptive2._validation import check_probability, fail
 from adaptive2.designs import Boundaries, Design
 from adaptive2.errors import CalibrationError, DesignError
@@ -40,7 +40,6 @@ __all__ = [
     "CalibrationResult",
     "calibrate",
     "calibrate_bop2",
-    "calibrate_cohorts",
     "set_parameter",
     "weight_curve",
     "worst_case_alpha",
@@ -322,18 +321,6 @@ class _Family:
         return self.cache[v]
 
 
-def _shortest_decimal(lo: float, hi: float) -> float:
-    """The number with the fewest decimals in [lo, hi) (midpoint if none short)."""
-    if not hi > lo:
-        return lo
-    for digits in range(1, 13):
-        q = Decimal(1).scaleb(-digits)
-        cand = (Decimal(repr(lo)) / q).to_integral_value(rounding="ROUND_CEILING") * q
-        if float(cand) < hi and float(cand) >= lo:
-            return float(cand)
-    return (lo + hi) / 2
-
-
 def calibrate(
     design: Design,
     parameter: str = "final.cutoff",
@@ -494,7 +481,10 @@ def _finish(
 ) -> CalibrationResult:
     table = fam.table(v)
     lo, hi = _same_table_interval(fam, v, table)
-    value = _shortest_decimal(lo, hi)
+    # the middle of the interval of values giving this table: no knife edge
+    value = central_cutoff(lo, hi)
+    if value is None:
+        value = shortest_decimal(lo, hi)
     if fam.table(value) != table:  # guard against float edge effects
         value = v
     design = fam.design_at(value)
@@ -742,111 +732,3 @@ def weight_curve(
             }
         )
     return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------
-# Multi-cohort designs: per-cohort final cutoffs against the worst null scenario
-# ---------------------------------------------------------------------------
-def calibrate_cohorts(
-    design: Any,
-    *,
-    alpha: float = 0.10,
-    scenarios: Sequence[Any] | None = None,
-    within: tuple[float, float] = (0.5, 0.9999),
-    rounds: int = 3,
-) -> tuple[Any, Any]:
-    """Set each cohort's final posterior cutoff so its worst-case type I error is ≤ α.
-
-    For every cohort, the worst case is taken over the scenarios in which that
-    cohort is null (its true rate at or below its p0), with the other cohorts at
-    whatever rates the scenario gives — under borrowing, a working neighbour
-    inflates a null cohort's type I error. Type I error is non-increasing in the
-    cohort's own cutoff, so each cutoff is found by bisection (to 1e-6) on the
-    exact OC; because a cohort's cutoff slightly affects the others (through the
-    data of cohorts that stop), the cohorts are cycled ``rounds`` times.
-
-    Parameters
-    ----------
-    design : CohortDesign
-        With a posterior-probability final rule for every cohort.
-    alpha : float
-        Target worst-case type I error per cohort.
-    scenarios : sequence of CohortScenario, optional
-        Default: the design's scenarios; every cohort must be null in at least one.
-
-    Returns
-    -------
-    (CohortDesign, pandas.DataFrame)
-        The calibrated design and, per cohort, the chosen cutoff, the worst-case
-        type I error, the scenario where it lies and the mean power over the
-        scenarios where the cohort is an alternative.
-    """
-    import pandas as pd
-
-    from adaptive2.multicohort import CohortDesign, cohort_oc, cohort_roles
-    from adaptive2.rules import PosteriorProbability
-
-    if not isinstance(design, CohortDesign):
-        raise fail("design", "calibrate_cohorts", "a CohortDesign", type(design).__name__)
-    alpha = check_probability(alpha, "alpha", "calibrate_cohorts")
-    scen = tuple(design.scenarios if scenarios is None else scenarios)
-    rules = {c: design.rule("final", c) for c in design.names}
-    for c, rule in rules.items():
-        if not isinstance(rule, PosteriorProbability):
-            raise DesignError(
-                f"`final` of cohort {c!r} must be a posterior rule for calibrate_cohorts; "
-                f"got {getattr(rule, 'kind', rule)!r}."
-            )
-    null_idx = {}
-    for j, c in enumerate(design.cohorts):
-        idx = [i for i, s in enumerate(scen) if s.rate(c.name) <= c.p0 + 1e-12]
-        if not idx:
-            raise DesignError(
-                f"`scenarios` of calibrate_cohorts must make cohort {c.name!r} null at least "
-                "once (true rate at or below its p0)."
-            )
-        null_idx[c.name] = idx
-        del j
-
-    def with_cutoffs(cut: dict[str, float]) -> Any:
-        final = {c: rules[c].replace(cutoff=cut[c]) for c in design.names}
-        return dataclasses.replace(design, final=final)
-
-    def worst(d: Any, name: str) -> tuple[float, int, Any]:
-        ds = cohort_oc(d, scen)
-        pe = ds["p_efficacy"].sel(cohort=name).values
-        i = max(null_idx[name], key=lambda k: pe[k])
-        return float(pe[i]), i, ds
-
-    cut = {c: float(rules[c].cutoff) for c in design.names}
-    lo0, hi0 = within
-    for _ in range(rounds):
-        for name in design.names:
-            lo, hi = lo0, hi0
-            if worst(with_cutoffs({**cut, name: lo}), name)[0] <= alpha:
-                cut[name] = lo
-                continue
-            while hi - lo > 1e-6:
-                mid = (lo + hi) / 2
-                if worst(with_cutoffs({**cut, name: mid}), name)[0] <= alpha:
-                    hi = mid
-                else:
-                    lo = mid
-            cut[name] = _shortest_decimal(hi, hi + 1e-6) if hi < hi0 else hi
-    out = with_cutoffs(cut)
-    ds = cohort_oc(out, scen)
-    rows = []
-    for name in design.names:
-        a, i, _ = worst(out, name)
-        j = design.names.index(name)  # alternative: at or above p1 (cohort_roles)
-        alt = [k for k, s in enumerate(scen) if cohort_roles(design, s)[j] == "alternative"]
-        pe = ds["p_efficacy"].sel(cohort=name).values
-        rows.append({
-            "cohort": name,
-            "cutoff": cut[name],
-            "worst_type1": a,
-            "worst_type1_scenario": scen[i].name,
-            "feasible": a <= alpha + 1e-12,
-            "mean_power": float(np.mean(pe[alt])) if alt else float("nan"),
-        })
-    return out, pd.DataFrame(rows).set_index("cohort")

@@ -45,7 +45,7 @@ def _floats(text: str, what: str, count: int | None = None) -> list[float]:
 
 
 def _fmt(x: Any, digits: int = 4) -> str:
-    if x is None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     if isinstance(x, float):
         return f"{x:.{digits}f}"
@@ -207,10 +207,104 @@ def _cmd_boundaries(args: argparse.Namespace) -> None:
     _emit(args, payload, "\n".join(lines))
 
 
+def _ranges_arg(args: argparse.Namespace, design: Any) -> dict[str, tuple[float, float]] | None:
+    """``--range NAME=LO,HI`` (repeatable) over the design's own ranges."""
+    if not args.range:
+        return None
+    if not _is_multi(design):
+        raise _BadInput("--range applies to multi-cohort designs (a neighbour's plausible rates)")
+    out = dict(design.ranges)
+    for text in args.range:
+        name, sep, rest = text.partition("=")
+        if not sep or name not in out:
+            raise _BadInput(
+                f"--range must be COHORT=LOW,HIGH with COHORT one of {design.names}; got {text!r}"
+            )
+        lo, hi = _floats(rest, f"--range {name}", 2)
+        if not 0.0 <= lo < hi <= 1.0:
+            raise _BadInput(f"--range {name} must satisfy 0 <= LOW < HIGH <= 1; got {rest!r}")
+        out[name] = (lo, hi)
+    return out
+
+
+def _cmd_null_region(args: argparse.Namespace, design: Any) -> None:
+    """``oc --null-region``: the type I error supremum over the whole null region."""
+    if args.simulate or args.p is not None:
+        raise _BadInput("--null-region is exact and searches the rates itself: drop --simulate/--p")
+    if not _is_multi(design):
+        from adaptive2.calibrate import worst_case_alpha
+        from adaptive2.oc import exact_oc_arrays
+
+        if args.range:
+            raise _BadInput("--range applies to multi-cohort designs")
+        if not isinstance(design.p0, float):
+            raise _BadInput(f"{args.design}: --null-region needs a fixed p0 (this one is a prior)")
+        a, where = worst_case_alpha(design)
+        n, lo, hi = design.boundaries().arrays()
+        at_p0 = float(exact_oc_arrays(n, lo, hi, [design.p0])[0, :, 1].sum())
+        payload = {
+            "design": design.name,
+            "method": "exact",
+            "alpha": None,
+            "cohorts": {design.name: {"p0": design.p0, "max_type1": a, "argmax": {"p": where}}},
+            "max_fwer": a,
+            "argmax_fwer": {"rates": {"p": where}, "null_cohorts": [design.name]},
+            "fwer_global_null": at_p0,
+        }
+        text = (f"Type I error of {design.name} over the null region p <= {design.p0:g} "
+                f"(exact): {a:.4f} at p = {where:g}")
+        _emit(args, payload, text)
+        return
+    from adaptive2.borrowing import borrowing_summary
+    from adaptive2.worst_case import null_region
+
+    nr = null_region(design, ranges=_ranges_arg(args, design))
+    payload = nr.to_dict()
+    text = _null_region_text(nr)
+    if design.model.kind != "independent":
+        bs = borrowing_summary(design, null=nr)
+        payload["borrowing"] = bs.to_dict()
+        t1 = bs.type1.reset_index().to_dict("records")
+        text += (
+            "\n\nAgainst independent analysis (no borrowing across cohorts; its final cutoffs "
+            "calibrated so that each cohort's type I error is the largest not above the "
+            "borrowing design's supremum)\n"
+            + _table(t1, ["cohort", "max_type1", "type1_same_cutoffs", "type1_inflation",
+                          "type1_independent", "design_cutoff", "independent_cutoff"])
+            + "\n\nPower at each alternative configuration, with borrowing and independent at "
+            "matched alpha\n"
+            + _table(bs.power.to_dict("records"),
+                     ["cohort", "configuration", "scenario", "power", "power_independent",
+                      "power_gain"])
+        )
+    _emit(args, payload, text)
+
+
+def _null_region_text(nr: Any) -> str:
+    rows = nr.table().to_dict("records")
+    cols = [c for c in ("cohort", "p0", "max type I error", "attained at", "neighbour range",
+                        "outside the range: max", "outside the range: at", "alpha",
+                        "within alpha") if any(c in r for r in rows)]
+    where = ", ".join(f"{k} = {v:.4f}" for k, v in nr.argmax_fwer["rates"].items())
+    return (
+        f"Type I error of {nr.design} over the whole null region (exact; each cohort at or "
+        "below its p0, the others anywhere in their range)\n"
+        + _table(rows, cols)
+        + f"\nFWER at the global null: {nr.fwer_global_null:.4f}; supremum over the null "
+        f"region: {nr.max_fwer:.4f} at {where} "
+        f"(null: {', '.join(nr.argmax_fwer['null_cohorts'])})"
+    )
+
+
 def _cmd_oc(args: argparse.Namespace) -> None:
     from adaptive2.oc import oc
 
     design = _load(args.design)
+    if args.null_region:
+        _cmd_null_region(args, design)
+        return
+    if args.range:
+        raise _BadInput("--range goes with --null-region")
     if _is_multi(design):
         _cmd_oc_multi(args, design)
         return
@@ -343,17 +437,10 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
         "p_efficacy is type I error for role=null and power for role=alternative; fwer = "
         "P(any null cohort declared efficacious)\n" + _table(rows, cols)
     )
-    if not args.json and not mc:  # the borrowing summary is exact: not with --simulate
-        from adaptive2.multicohort import borrowing_summary
+    if not args.json and not mc:  # the null region is exact: not with --simulate
+        from adaptive2.worst_case import null_region
 
-        summ = borrowing_summary(design, borrowed=ds).reset_index().to_dict("records")
-        keys = ("cohort", "worst_type1", "worst_type1_scenario", "worst_type1_independent",
-                "type1_inflation", "mean_power", "mean_power_independent", "power_gain")
-        text += (
-            "\n\nBorrowing against independent analysis (worst case over the null "
-            "scenarios; mean power over the alternatives):\n"
-            + _table(summ, [k for k in keys if k in summ[0]])
-        )
+        text += "\n\n" + _null_region_text(null_region(design))
     _emit(args, rows, text)
 
 
@@ -663,9 +750,16 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     from adaptive2.rules import BOP2
 
     design = _load(args.design)
+    if args.futility:
+        _cmd_calibrate_futility(args, design)
+        return
     if _is_multi(design):
         _cmd_calibrate_multi(args, design)
         return
+    if args.range or args.control != "cohort" or args.non_binding:
+        raise _BadInput("--range, --control and --non-binding apply to multi-cohort designs")
+    if args.alpha is None:
+        args.alpha = 0.10
     if args.parameter is None and isinstance(design.futility, BOP2):
         res = calibrate_bop2(design, alpha=args.alpha, power=args.power)
     else:
@@ -708,40 +802,66 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def _cmd_calibrate_multi(args: argparse.Namespace, design: Any) -> None:
-    from adaptive2.calibrate import calibrate_cohorts
-    from adaptive2.io import cohort_design_to_dict, dumps_toml
+    from adaptive2.cohort_calibration import calibrate_cohorts
 
     if args.parameter not in (None, "final.cutoff") or args.power is not None or args.within:
         raise _BadInput("a multi-cohort design is calibrated on each cohort's final.cutoff "
-                        "against --alpha only")
-    if not design.scenarios:
-        raise _BadInput(f"{args.design}: a multi-cohort design needs [[scenarios]] to calibrate")
-    out, table = calibrate_cohorts(design, alpha=args.alpha)
+                        "against --alpha (or its futility with --futility) only")
+    alpha = args.alpha if args.alpha is not None else design.alpha
+    res = calibrate_cohorts(design, alpha=alpha, control=args.control,
+                            binding=not args.non_binding, ranges=_ranges_arg(args, design))
     if args.write:
-        import os
-        from pathlib import Path
-
-        path = Path(args.write)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(dumps_toml(cohort_design_to_dict(out)), encoding="utf-8")
-        os.replace(tmp, path)
-    records = table.reset_index().to_dict("records")
-    payload = {
-        "parameters": {f"{r['cohort']}.final.cutoff": r["cutoff"] for r in records},
-        "alpha": max(r["worst_type1"] for r in records),
-        "worst_case": {r["cohort"]: {"alpha": r["worst_type1"],
-                                     "scenario": r["worst_type1_scenario"]} for r in records},
-        "power": {r["cohort"]: _clean(r["mean_power"]) for r in records},
-        "feasible": all(bool(r["feasible"]) for r in records),
-        "boundaries": out.boundaries(),
-    }
-    text = (f"Per-cohort final cutoffs with worst-case type I error <= {args.alpha:g} over the "
-            "null scenarios (exact, with borrowing)\n"
-            + _table(records, ["cohort", "cutoff", "worst_type1", "worst_type1_scenario",
-                               "mean_power"], digits=6))
+        _write_design(res.design, args.write)
+    records = res.table.reset_index().to_dict("records")
+    nr = res.null_region
+    what = "FWER" if args.control == "fwer" else "type I error of each cohort"
+    binding = "" if not args.non_binding else ", futility ignored (non-binding)"
+    text = (
+        f"Final cutoffs with the {what} <= {res.alpha:g} over the whole null region (exact, "
+        f"with borrowing{binding}; verified on a finer grid)\n"
+        + _table(records, ["cohort", "cutoff", "margin", "max_type1", "argmax",
+                           "listed_max_type1", "mean_power"], digits=6)
+        + f"\nFWER at the global null {nr.fwer_global_null:.4f}; supremum {nr.max_fwer:.4f}"
+        + f"\n{res.message}"
+    )
     if args.write:
         text += f"\nwritten to {args.write}"
+    payload = {**res.to_dict(), "boundaries": res.design.boundaries()}
     _emit(args, payload, text)
+
+
+def _cmd_calibrate_futility(args: argparse.Namespace, design: Any) -> None:
+    from adaptive2.futility import calibrate_futility
+
+    if args.power is not None or args.control != "cohort" or args.non_binding:
+        raise _BadInput("--futility takes --max-power-loss (and --parameter, --within for a "
+                        "single cohort); calibrate the final cutoffs separately")
+    within = None
+    if args.within is not None:
+        lo, hi = _floats(args.within, "--within", 2)
+        within = (lo, hi)
+    res = calibrate_futility(design, max_power_loss=args.max_power_loss,
+                             parameter=args.parameter, within=within)
+    if args.write:
+        _write_design(res.design, args.write)
+    rows = res.table.reset_index().to_dict("records")
+    cols = ["cohort", "parameter", "before", "after", "p_early_stop_null_before",
+            "p_early_stop_null_after", "expected_n_null_after", "power_no_futility",
+            "power_after", "power_loss"]
+    text = (
+        "Futility calibration (exact): P(early stop | null) as large as possible with power "
+        f"loss <= {args.max_power_loss:g} against no futility stop\n"
+        + _table(rows, cols) + f"\n{res.message}"
+    )
+    if args.write:
+        text += f"\nwritten to {args.write}"
+    _emit(args, res.to_dict(), text)
+
+
+def _write_design(design: Any, path: str) -> None:
+    from adaptive2.io import save_any
+
+    save_any(design, path)
 
 
 # ---------------------------------------------------------------------------
@@ -789,6 +909,12 @@ def _parser() -> argparse.ArgumentParser:
                          "with no delay and no dropout)")
     sp.add_argument("--n-sims", type=int, default=100_000, dest="n_sims")
     sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument("--null-region", action="store_true", dest="null_region",
+                    help="type I error supremum over the whole null region (exact): each cohort "
+                         "at or below its p0, the others anywhere in their range")
+    sp.add_argument("--range", action="append", default=[], metavar="COHORT=LOW,HIGH",
+                    help="with --null-region: plausible range of a neighbour's rate "
+                         "(repeatable; default the design's [cohorts.NAME] range, else [0, 1])")
     common(sp)
     sp.set_defaults(func=_cmd_oc)
 
@@ -865,8 +991,21 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("calibrate", help="tune a parameter to type I error / power targets")
     sp.add_argument("design")
-    sp.add_argument("--alpha", type=float, default=0.10, help="worst-case type I error target")
+    sp.add_argument("--alpha", type=float, default=None,
+                    help="worst-case type I error target (default: the design's alpha, else 0.10)")
     sp.add_argument("--power", type=float, default=None, help="power target at p1")
+    sp.add_argument("--control", choices=("cohort", "fwer"), default="cohort",
+                    help="multi-cohort: control each cohort's type I error (default) or the FWER "
+                         "over the whole null region")
+    sp.add_argument("--non-binding", action="store_true", dest="non_binding",
+                    help="multi-cohort: control alpha with the futility rule ignored")
+    sp.add_argument("--range", action="append", default=[], metavar="COHORT=LOW,HIGH",
+                    help="multi-cohort: plausible range of a neighbour's rate (repeatable)")
+    sp.add_argument("--futility", action="store_true",
+                    help="calibrate the futility rule instead: largest P(early stop | null) with "
+                         "power loss <= --max-power-loss against no futility stop")
+    sp.add_argument("--max-power-loss", type=float, default=0.02, dest="max_power_loss",
+                    help="with --futility: largest allowed power loss (default 0.02)")
     sp.add_argument(
         "--parameter",
         default=None,

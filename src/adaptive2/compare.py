@@ -294,6 +294,7 @@ def compare(
     scenarios: ScenarioGrid | None = None,
     *,
     results: Mapping[str, Any] | None = None,
+    null_regions: Mapping[str, Any] | None = None,
 ) -> Any:
     """One tidy table of OC for every design, scenario (and cohort).
 
@@ -306,13 +307,20 @@ def compare(
         Design name → its OC Dataset (from :func:`adaptive2.oc.oc` or
         :func:`adaptive2.multicohort.cohort_oc` on the scenarios given by
         :func:`design_scenarios`), used instead of computing it again.
+    null_regions : mapping, optional
+        Design name → its :func:`adaptive2.worst_case.null_region` (multi-cohort
+        designs), used instead of computing it again.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``design``, ``cohort``, ``scenario``, ``p``, ``role``, ``label``,
         ``p_efficacy``, ``p_futility``, ``p_early_stop``, ``expected_n``, ``sd_n``,
-        ``max_n``, ``fwer`` (multi-cohort only), ``method``.
+        ``max_n``, ``fwer`` (multi-cohort only), ``max_type1`` and ``max_type1_at``
+        (the cohort's type I error supremum over the whole null region and where it
+        sits: p ≤ p0 for a single cohort; with the other cohorts anywhere in their
+        range under borrowing), ``max_fwer`` and ``fwer_global_null`` (multi-cohort
+        only), ``method``.
     """
     import pandas as pd
 
@@ -330,8 +338,35 @@ def compare(
         if ds is None:
             scen = design_scenarios(d, scenarios)
             ds = cohort_oc(d, scen) if isinstance(d, CohortDesign) else oc(d, scen)
-        rows += oc_rows(d, ds)
+        worst = _worst_cases(d, (null_regions or {}).get(d.name))
+        rows += [{**r, **worst[r["cohort"]]} for r in oc_rows(d, ds)]
     return pd.DataFrame(rows)
+
+
+def _worst_cases(design: Any, nr: Any) -> dict[str, dict[str, Any]]:
+    """Per cohort ("" for a single cohort): the null-region supremum columns of :func:`compare`."""
+    from adaptive2.calibrate import worst_case_alpha
+    from adaptive2.multicohort import CohortDesign
+    from adaptive2.worst_case import null_region
+
+    nan = float("nan")
+    if not isinstance(design, CohortDesign):
+        if design.p0 is None or hasattr(design.p0, "a"):
+            return {"": {"max_type1": nan, "max_type1_at": "", "max_fwer": nan,
+                         "fwer_global_null": nan}}
+        a, where = worst_case_alpha(design)
+        return {"": {"max_type1": a, "max_type1_at": f"p={where:g}", "max_fwer": nan,
+                     "fwer_global_null": nan}}
+    nr = nr if nr is not None else null_region(design)
+    return {
+        c: {
+            "max_type1": sup.max_type1,
+            "max_type1_at": ", ".join(f"{n}={v:.4f}" for n, v in sup.argmax.items()),
+            "max_fwer": nr.max_fwer,
+            "fwer_global_null": nr.fwer_global_null,
+        }
+        for c, sup in nr.cohorts.items()
+    }
 
 
 def design_scenarios(design: Any, scenarios: ScenarioGrid | None) -> Any:
@@ -421,6 +456,8 @@ def _markdown(table: Any) -> str:
         "sd_n",
         "max_n",
         "fwer",
+        "max_type1",
+        "max_type1_at",
     ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in table.to_dict("records"):

@@ -50,6 +50,7 @@ __all__ = [
     "load_prior",
     "prior_from_dict",
     "read_toml",
+    "save_any",
     "save_design",
 ]
 
@@ -475,11 +476,22 @@ def dumps_toml(data: dict[str, Any]) -> str:
 
 def save_design(design: Design, path: str | Path) -> Path:
     """Write ``design`` as a TOML design file (atomically) and return the path."""
+    return _write_atomic(Path(path), dumps_toml(design_to_dict(design)))
+
+
+def save_any(design: Any, path: str | Path) -> Path:
+    """Write a single-cohort or multi-cohort design as a TOML file (atomically)."""
+    from adaptive2.multicohort import CohortDesign
+
+    if isinstance(design, CohortDesign):
+        return _write_atomic(Path(path), dumps_toml(cohort_design_to_dict(design)))
+    return save_design(design, path)
+
+
+def _write_atomic(p: Path, text: str) -> Path:
     import os
     import tempfile
 
-    p = Path(path)
-    text = dumps_toml(design_to_dict(design))
     fd, tmp = tempfile.mkstemp(dir=p.parent or ".", prefix=f".{p.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -500,9 +512,12 @@ MULTI_TOP_KEYS = (
     "efficacy",
     "final",
     "scenarios",
+    "alpha",
 )
 MODEL_KEYS = ("kind", "scale", "mu", "tau", "weight", "nex", "historical")
-COHORT_TABLE_KEYS = ("p0", "p1", "looks", "nex", "weight", "futility", "efficacy", "final")
+COHORT_TABLE_KEYS = (
+    "p0", "p1", "looks", "range", "nex", "weight", "futility", "efficacy", "final",
+)
 HIST_KEYS = ("name", "r", "n", "p0", "tie", "tie_sd", "weight")
 
 
@@ -606,6 +621,7 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
     if not cohorts_t:
         raise ctx.error("cohorts", "give at least one [cohorts.NAME] table.")
     cohorts = []
+    ranges: dict[str, tuple[float, float]] = {}
     per_cohort_rules: dict[str, dict[str, Rule]] = {}
     for cname, ct in cohorts_t.items():
         where = f"cohorts.{cname}"
@@ -620,6 +636,20 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
         cohorts.append(
             _wrap(ctx, where, Cohort, name=cname, p0=p0, p1=ct.get("p1"), looks=ct["looks"])
         )
+        if "range" in ct:
+            rng = ct["range"]
+            if (
+                not isinstance(rng, list)
+                or len(rng) != 2
+                or any(isinstance(x, bool) or not isinstance(x, int | float) for x in rng)
+                or not 0 <= rng[0] < rng[1] <= 1
+            ):
+                raise ctx.error(
+                    where,
+                    "`range` must be [low, high] with 0 <= low < high <= 1 (the plausible "
+                    f"true rates of this cohort as a neighbour); got {rng!r}.",
+                )
+            ranges[cname] = (float(rng[0]), float(rng[1]))
         for slot in ("futility", "efficacy", "final"):
             if slot in ct:
                 if not isinstance(ct[slot], dict):
@@ -669,6 +699,15 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
     for key in ("title", "notes"):
         if key in data and not isinstance(data[key], str):
             raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
+    alpha = data.get("alpha")
+    if alpha is not None and (
+        isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1
+    ):
+        raise ctx.error(
+            "",
+            "`alpha` must be a probability in (0, 1) (the type I error every cohort is "
+            f"controlled to over the null region); got {alpha!r}.",
+        )
     return _wrap(
         ctx,
         "",
@@ -682,6 +721,8 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
         title=data.get("title", ""),
         notes=data.get("notes", ""),
         scenarios=tuple(scen),
+        alpha=None if alpha is None else float(alpha),
+        ranges=ranges,
     )
 
 
@@ -693,6 +734,8 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
         out["title"] = design.title
     if design.notes:
         out["notes"] = design.notes
+    if design.alpha is not None:
+        out["alpha"] = design.alpha
     model: dict[str, Any] = {
         "kind": m.kind,
         "scale": m.scale,
@@ -735,6 +778,8 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
         if c.p1 is not None:
             ct["p1"] = c.p1
         ct["looks"] = list(c.looks)
+        if design.range_of(c.name) != (0.0, 1.0):
+            ct["range"] = list(design.range_of(c.name))
         for attr, key in (("weight", "weight"),):
             v = getattr(m, attr)
             if isinstance(v, tuple) and c.name in dict(v):

@@ -59,9 +59,10 @@ from adaptive2.scenarios import _role
 __all__ = [
     "CohortDesign",
     "CohortScenario",
-    "borrowing_summary",
+    "attainable",
     "cohort_oc",
     "cohort_roles",
+    "efficacy_matrix",
     "predictive_probability",
 ]
 
@@ -124,6 +125,15 @@ class CohortDesign:
         the module notes for its definition and the current-data convention).
     title, notes : str
     scenarios : tuple of CohortScenario
+    alpha : float, optional
+        The type I error the design claims for every cohort: the supremum over
+        the null region (:func:`adaptive2.worst_case.null_region`) of each
+        cohort's P(efficacy) must not exceed it. ``None``: no claim.
+    ranges : mapping cohort → (low, high), optional
+        Plausible range of each cohort's true rate when it is *another* cohort's
+        neighbour: a null cohort's type I error is controlled with the other
+        cohorts' rates anywhere in their ranges (default [0, 1], i.e. anywhere).
+        Normalised to a tuple of (cohort, (low, high)) for every cohort.
     """
 
     name: str
@@ -136,6 +146,8 @@ class CohortDesign:
     notes: str = ""
     scenarios: tuple[CohortScenario, ...] = ()
     grid: QuadratureGrid = field(default=DEFAULT_GRID)
+    alpha: float | None = None
+    ranges: Any = ()
 
     def __post_init__(self) -> None:
         owner = "CohortDesign"
@@ -179,6 +191,9 @@ class CohortDesign:
         object.__setattr__(self, "scenarios", scen)
         if not isinstance(self.grid, QuadratureGrid):
             raise fail("grid", owner, "a QuadratureGrid", self.grid)
+        if self.alpha is not None:
+            object.__setattr__(self, "alpha", check_probability(self.alpha, "alpha", owner))
+        object.__setattr__(self, "ranges", _ranges(self.ranges, names, owner))
 
     def _slot(self, slot: str, value: Any, names: list[str]) -> tuple[tuple[str, Rule], ...] | None:
         if value is None:
@@ -227,6 +242,10 @@ class CohortDesign:
         return tuple(out)
 
     # -- accessors ---------------------------------------------------------------
+    def range_of(self, cohort: str) -> tuple[float, float]:
+        """Plausible range (low, high) of ``cohort``'s true rate as a neighbour."""
+        return dict(self.ranges)[cohort]
+
     @property
     def names(self) -> list[str]:
         """Cohort names."""
@@ -315,12 +334,129 @@ class CohortDesign:
                 )
         return rows
 
+    def decision_table(self) -> list[dict[str, Any]]:
+        """The rule as integers: responses each cohort needs, given the other cohorts' counts.
+
+        For every look k, cohort j and every state the other cohorts can be in at that
+        look (each still running with its look-k count, or stopped earlier with its data
+        at stopping) and every count they can show: the largest r_j that stops cohort j
+        for futility (at the final look: fails) and the smallest r_j that stops it for
+        efficacy (at the final look: succeeds), among its first n_j patients. With two
+        cohorts, consecutive counts of the other cohort that give the same boundaries are
+        merged into one row (``other_r`` from ``other_r_from`` to ``other_r_to``), so the
+        table states the pre-specified rule without software. Rows where a cohort's
+        decisions are not monotone in its own count (never for posterior-probability
+        rules) carry ``monotone = False``.
+
+        Returns
+        -------
+        list of dict
+            ``look``, ``cohort``, ``n``, ``others`` (text: each other cohort's name, n and
+            whether it is running or stopped), ``other_r_from``, ``other_r_to`` (two
+            cohorts) or ``others_r`` (text, three or more), ``futility_max_r``,
+            ``efficacy_min_r`` (``None`` where no count stops for that reason), ``monotone``.
+        """
+        rows: list[dict[str, Any]] = []
+        J = len(self.cohorts)
+        last = self.n_looks - 1
+        for k in range(self.n_looks):
+            for j, c in enumerate(self.cohorts):
+                others = [i for i in range(J) if i != j]
+                states = itertools.product(
+                    *[range(k + 1) for _ in others]
+                )  # the look at which each other cohort's data were taken
+                for st in states:
+                    n = [0] * J
+                    n[j] = c.looks[k]
+                    for i, kk in zip(others, st, strict=True):
+                        n[i] = self.cohorts[i].looks[kk]
+                    masks = _decisions(self, k, tuple(n))[c.name]
+                    fut = np.moveaxis(masks["futility"], j, -1)
+                    eff = np.moveaxis(masks["efficacy"], j, -1)
+                    who = ", ".join(
+                        f"{self.cohorts[i].name} {n[i]}"
+                        + (" (stopped)" if kk < k else "")
+                        for i, kk in zip(others, st, strict=True)
+                    )
+                    block = []
+                    for idx in itertools.product(*[self._reachable(i, kk, k) for i, kk in
+                                                   zip(others, st, strict=True)]):
+                        f, e = fut[idx], eff[idx]
+                        a = int(np.flatnonzero(f).max()) if f.any() else None
+                        b = int(np.flatnonzero(e).min()) if e.any() else None
+                        mono = (a is None or bool(f[: a + 1].all())) and (
+                            b is None or bool(e[b:].all())
+                        )
+                        block.append((idx, a, b, mono))
+                    base = {"look": k + 1, "cohort": c.name, "n": c.looks[k], "others": who,
+                            "final": k == last}
+                    if J == 2:
+                        start = 0
+                        for t in range(1, len(block) + 1):
+                            if t == len(block) or block[t][1:] != block[start][1:]:
+                                rows.append({**base, "other_r_from": block[start][0][0],
+                                             "other_r_to": block[t - 1][0][0],
+                                             "futility_max_r": block[start][1],
+                                             "efficacy_min_r": block[start][2],
+                                             "monotone": block[start][3]})
+                                start = t
+                    else:
+                        for idx, a, b, mono in block:
+                            rows.append({**base, "others_r": ", ".join(map(str, idx)),
+                                         "futility_max_r": a, "efficacy_min_r": b,
+                                         "monotone": mono})
+        return rows
+
+    def _reachable(self, i: int, kk: int, k: int) -> range | list[int]:
+        """Counts cohort i can show at look k with its data taken at look kk.
+
+        Still running (kk = k): every count. Stopped at an earlier look kk: the counts
+        that stop it there for some data of the others, all running at kk (exact for two
+        cohorts; with more, cohorts stopped before kk could widen it, so every count is
+        kept).
+        """
+        n_i = self.cohorts[i].looks[kk]
+        if kk == k or len(self.cohorts) > 2:
+            return range(n_i + 1)
+        n = tuple(c.looks[kk] for c in self.cohorts)
+        m = _decisions(self, kk, n)[self.cohorts[i].name]
+        stops = np.moveaxis(m["futility"] | m["efficacy"], i, 0).reshape(n_i + 1, -1).any(axis=1)
+        return [int(r) for r in np.flatnonzero(stops)]
+
     def boundary_table(self, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """:meth:`boundaries` (or ``rows`` it returned) with ``others_at`` as text."""
         return [
             {**r, "others_at": ", ".join(f"{k}={v}" for k, v in r["others_at"].items())}
             for r in (self.boundaries() if rows is None else rows)
         ]
+
+
+def _ranges(
+    value: Any, names: list[str], owner: str
+) -> tuple[tuple[str, tuple[float, float]], ...]:
+    """Normalise per-cohort plausible ranges: every cohort, (low, high) in [0, 1]."""
+    if isinstance(value, Mapping):
+        items = dict(value)
+    elif isinstance(value, tuple | list) and all(
+        isinstance(x, tuple | list) and len(x) == 2 and isinstance(x[0], str) for x in value
+    ):
+        items = dict(value)
+    else:
+        raise fail("ranges", owner, "a mapping cohort → (low, high)", value)
+    unknown = sorted(set(items) - set(names))
+    if unknown:
+        raise fail("ranges", owner, f"ranges for cohorts in {names}", unknown)
+    out = []
+    for n in names:
+        rng = items.get(n, (0.0, 1.0))
+        if not isinstance(rng, tuple | list) or len(rng) != 2:
+            raise fail(f"ranges[{n}]", owner, "a pair (low, high) with 0 <= low < high <= 1", rng)
+        lo = check_probability(rng[0], f"ranges[{n}] low", owner, closed=True)
+        hi = check_probability(rng[1], f"ranges[{n}] high", owner, closed=True)
+        if not lo < hi:
+            raise fail(f"ranges[{n}]", owner, "a pair (low, high) with 0 <= low < high <= 1", rng)
+        out.append((n, (lo, hi)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------
@@ -358,6 +494,34 @@ def _lattice_stat(
     thresholds = {} if thr == cohort.p0 else {cohort.name: thr}
     res = lattice(design.model, design.cohorts, n, thresholds=thresholds, grid=design.grid)
     return res.p_above[cohort.name]
+
+
+def attainable(design: CohortDesign, cohort: str, slot: str) -> np.ndarray:
+    """Sorted distinct values of the statistic that ``slot``'s rule of ``cohort`` compares.
+
+    Over every outcome the rule can meet: for ``final``, cohort j at its last
+    look with every other cohort at any of its looks (still running, or stopped
+    earlier with its data at stopping); for an interim slot, cohort j at each
+    interim look k with the others at look k or earlier. A cutoff strictly
+    between two neighbouring values gives the same decisions everywhere, so
+    calibration searches these gaps (and places cutoffs in their middle).
+    """
+    j = design.names.index(cohort)
+    c = design.cohorts[j]
+    rule = design.rule(slot, cohort)
+    if rule is None:
+        raise fail(slot, "attainable", f"a rule for cohort {cohort!r}", None)
+    K = design.n_looks
+    looks_at = [K - 1] if slot == "final" else list(range(K - 1))
+    vals = []
+    for k in looks_at:
+        choices = [
+            (c.looks[k],) if i == j else tuple(o.looks[: k + 1])
+            for i, o in enumerate(design.cohorts)
+        ]
+        for n in itertools.product(*choices):
+            vals.append(np.ravel(_lattice_stat(design, tuple(n), c, rule)))
+    return np.unique(np.concatenate(vals))
 
 
 _PP_CACHE: dict[tuple, np.ndarray] = {}
@@ -446,32 +610,66 @@ def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarra
 # ---------------------------------------------------------------------------
 # Exact OC
 # ---------------------------------------------------------------------------
-def _binom(m: int, p: float) -> np.ndarray:
-    from adaptive2.oc import _binom_pmf
+def _advance(arr: np.ndarray, axis: int, m: int, p: np.ndarray) -> np.ndarray:
+    """Convolve along ``axis`` with Binomial(m, p) new responses, one rate per batch row.
 
-    return _binom_pmf(m, np.array([p]))[0]
-
-
-def _advance(arr: np.ndarray, axis: int, m: int, p: float) -> np.ndarray:
-    """Convolve the distribution along ``axis`` with Binomial(m, p) new responses."""
+    ``arr`` has the batch of scenarios on axis 0 and ``p`` one rate per row.
+    """
     if m == 0:
         return arr
-    pmf = _binom(m, p)
+    from adaptive2.oc import _binom_pmf
+
+    pmf = _binom_pmf(m, p)  # batch × (m + 1)
     moved = np.moveaxis(arr, axis, -1)
     out = np.zeros((*moved.shape[:-1], moved.shape[-1] + m))
     width = moved.shape[-1]
+    shape = (pmf.shape[0],) + (1,) * (moved.ndim - 1)
     for x in range(m + 1):
-        out[..., x : x + width] += moved * pmf[x]
+        out[..., x : x + width] += moved * pmf[:, x].reshape(shape)
     return np.moveaxis(out, -1, axis)
 
 
-def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, float]:
-    """Probability of every terminal status tuple (per cohort: (status, look))."""
+# Largest batch × lattice array (elements) held per state while a batch runs.
+_BATCH_ELEMENTS = 1 << 21
+
+
+def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[tuple, np.ndarray]:
+    """Probability of every terminal status tuple, for a batch of true-rate vectors.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    rates : ndarray, shape (G, J)
+        One row of true rates (in cohort order) per scenario.
+
+    Returns
+    -------
+    dict
+        Terminal status tuple (per cohort: (status, look)) → probability, an
+        array of shape (G,). The decision masks do not depend on the rates, so
+        the whole batch runs through one dynamic programme (in chunks that keep
+        each state array below ``_BATCH_ELEMENTS`` elements).
+    """
+    rates = np.asarray(rates, dtype=float)
     J = len(design.cohorts)
-    rates = [scen.rate(c.name) for c in design.cohorts]
-    # state: per cohort ("run", k) or ("fut"/"eff"/"succ"/"fail", k) -> array over r lattice
-    states: dict[tuple, np.ndarray] = {tuple(("run", -1) for _ in range(J)): np.ones((1,) * J)}
-    terminal: dict[tuple, float] = {}
+    if rates.ndim != 2 or rates.shape[1] != J:
+        raise fail("rates", "_run_batch", f"an array of shape (G, {J})", rates.shape)
+    cells = int(np.prod([c.looks[-1] + 1 for c in design.cohorts]))
+    chunk = max(1, _BATCH_ELEMENTS // cells)
+    if rates.shape[0] > chunk:
+        parts = [_run_batch(design, rates[i : i + chunk]) for i in range(0, len(rates), chunk)]
+        keys = {k for p in parts for k in p}
+        zero = [np.zeros(len(rates[i : i + chunk])) for i in range(0, len(rates), chunk)]
+        return {
+            k: np.concatenate([p.get(k, z) for p, z in zip(parts, zero, strict=True)])
+            for k in keys
+        }
+    G = rates.shape[0]
+    # state: per cohort ("run", k) or ("fut"/"eff"/"succ"/"fail", k) -> array batch × r lattice
+    states: dict[tuple, np.ndarray] = {
+        tuple(("run", -1) for _ in range(J)): np.ones((G,) + (1,) * J)
+    }
+    terminal: dict[tuple, np.ndarray] = {}
     for k in range(design.n_looks):
         new_states: dict[tuple, np.ndarray] = {}
         for key, arr in states.items():
@@ -479,7 +677,7 @@ def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, flo
             for j, c in enumerate(design.cohorts):
                 if key[j][0] == "run":
                     prev = c.looks[k - 1] if k > 0 else 0
-                    arr = _advance(arr, j, c.looks[k] - prev, rates[j])
+                    arr = _advance(arr, j + 1, c.looks[k] - prev, rates[:, j])
             n = tuple(
                 c.looks[k] if key[j][0] == "run" else c.looks[key[j][1]]
                 for j, c in enumerate(design.cohorts)
@@ -489,7 +687,7 @@ def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, flo
             last = k == design.n_looks - 1
             outcomes = ("succ", "fail") if last else ("run", "fut", "eff")
             for combo in itertools.product(outcomes, repeat=len(running)):
-                weight = np.ones_like(arr, dtype=bool)
+                weight = np.ones(arr.shape[1:], dtype=bool)
                 new_key = list(key)
                 for j, outcome in zip(running, combo, strict=True):
                     m = masks[design.cohorts[j].name]
@@ -506,13 +704,45 @@ def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, flo
                 part = np.where(weight, arr, 0.0)
                 tk = tuple(new_key)
                 if all(s[0] != "run" for s in tk):
-                    terminal[tk] = terminal.get(tk, 0.0) + float(part.sum())
+                    mass = part.reshape(G, -1).sum(axis=1)
+                    terminal[tk] = terminal[tk] + mass if tk in terminal else mass
                 elif tk in new_states:
                     new_states[tk] = new_states[tk] + part
                 else:
                     new_states[tk] = part
         states = new_states
     return terminal
+
+
+def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, float]:
+    """Probability of every terminal status tuple (per cohort: (status, look))."""
+    rates = np.array([[scen.rate(c.name) for c in design.cohorts]])
+    return {k: float(v[0]) for k, v in _run_batch(design, rates).items()}
+
+
+def efficacy_matrix(design: CohortDesign, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Terminal probabilities and which cohorts each terminal state declares efficacious.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    rates : ndarray, shape (G, J)
+
+    Returns
+    -------
+    (T, E)
+        ``T`` (G × S): probability of each of S terminal states per rate vector;
+        ``E`` (S × J, bool): cohort j is declared efficacious in state s (early
+        efficacy stop or final success). ``T @ E`` gives P(efficacy) per cohort.
+    """
+    term = _run_batch(design, rates)
+    keys = sorted(term)
+    G = np.asarray(rates).shape[0]
+    T = np.stack([term[k] for k in keys], axis=1) if keys else np.zeros((G, 0))
+    E = np.array(
+        [[status in ("eff", "succ") for status, _ in k] for k in keys], dtype=bool
+    ).reshape(len(keys), len(design.cohorts))
+    return T, E
 
 
 def cohort_roles(design: CohortDesign, scen: CohortScenario) -> list[str]:
@@ -679,69 +909,3 @@ def predictive_probability(
         c.name: float(_predictive_stat(design, tuple(ns), j)[idx])
         for j, c in enumerate(design.cohorts)
     }
-
-
-def _scenarios_from(obj: Sequence[Mapping[str, Any]]) -> tuple[CohortScenario, ...]:
-    out = []
-    for i, s in enumerate(obj):
-        d = dict(s)
-        name = d.pop("name", f"scenario {i + 1}")
-        out.append(CohortScenario(name, tuple(d.items())))
-    return tuple(out)
-
-
-def borrowing_summary(
-    design: CohortDesign,
-    scenarios: Iterable[CohortScenario] | None = None,
-    *,
-    borrowed: Any = None,
-):
-    """Type I error inflation and power gain of borrowing, against independent analysis.
-
-    The same design is evaluated exactly twice: with its model, and with
-    ``Model(kind="independent")`` (each cohort alone with the model's NEX prior,
-    historical strata tied to a cohort kept as they are). For each cohort the
-    table gives, over the scenarios where the cohort is null, the worst-case
-    ``p_efficacy`` (type I error) under both, and over the alternative scenarios
-    the power under both. Roles come from :func:`cohort_roles`: a scenario
-    whose rate for the cohort lies strictly between its p0 and p1 (role
-    ``other``) counts as neither. ``borrowed`` may pass the design's already
-    computed :func:`cohort_oc` result for the same scenarios.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per cohort: ``worst_type1``, ``worst_type1_scenario``,
-        ``worst_type1_independent``, ``type1_inflation``, ``mean_power``,
-        ``mean_power_independent``, ``power_gain``.
-    """
-    import dataclasses
-
-    import pandas as pd
-
-    scen = tuple(design.scenarios if scenarios is None else scenarios)
-    if borrowed is None:  # the design's own OC, unless the caller already has them
-        borrowed = cohort_oc(design, scen)
-    tied = tuple(h for h in design.model.historical if h.tie is not None)
-    indep_model = dataclasses.replace(design.model, kind="independent", historical=tied)
-    indep = cohort_oc(dataclasses.replace(design, model=indep_model), scen)
-    rows = []
-    by_scenario = [cohort_roles(design, s) for s in scen]
-    for j, c in enumerate(design.names):
-        roles = np.array([r[j] for r in by_scenario])
-        pe = borrowed["p_efficacy"].sel(cohort=c).values
-        pi = indep["p_efficacy"].sel(cohort=c).values
-        null = roles == "null"
-        alt = roles == "alternative"
-        row: dict[str, Any] = {"cohort": c}
-        if null.any():
-            i = int(np.argmax(np.where(null, pe, -1.0)))
-            row.update(worst_type1=float(pe[i]), worst_type1_scenario=scen[i].name,
-                       worst_type1_independent=float(pi[null].max()),
-                       type1_inflation=float(pe[i] - pi[null].max()))
-        if alt.any():
-            row.update(mean_power=float(pe[alt].mean()),
-                       mean_power_independent=float(pi[alt].mean()),
-                       power_gain=float(pe[alt].mean() - pi[alt].mean()))
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("cohort")

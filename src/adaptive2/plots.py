@@ -72,6 +72,7 @@ __all__ = [
     "cohort_boundary_chart",
     "cohort_oc_plot",
     "dataset_plot",
+    "null_region_plot",
     "oc_curves",
     "prior_density",
     "search_plot",
@@ -1448,3 +1449,114 @@ def cohort_boundary_chart(design: Any, *, ax: Any = None) -> Figure:
         boundary_chart(bnd, ax=axis)
         axis.set_title(_plain(f"{c.name} (other cohorts at their p0)"), fontsize=_LABEL_SIZE)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Type I error over the null region, and the borrowing trade-off
+# ---------------------------------------------------------------------------
+def null_region_plot(result: Any, *, listed: Any = None, ax: Any = None) -> Figure:
+    """Each cohort's type I error against each neighbour's true rate.
+
+    Parameters
+    ----------
+    result : NullRegion or BorrowingSummary
+        From :func:`adaptive2.worst_case.null_region` (one row of panels: type I
+        error) or :func:`adaptive2.borrowing.borrowing_summary` (a second row:
+        power at the cohort's p1; both rows with the matched independent twin
+        dashed).
+    listed : xarray.Dataset, optional
+        :func:`adaptive2.multicohort.cohort_oc` of the listed scenarios: each
+        scenario where a cohort is null is marked on its panel.
+    ax : sequence of matplotlib Axes, optional
+        One per panel (cohort × neighbour, type I error row first).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    The type I error curve is the supremum over the cohort's own null rates
+    [0, p0] at each neighbour rate (the other neighbours, with three or more
+    cohorts, also at their worst), on the search's coarse grid; the refined
+    supremum is marked with a dot. The shaded band is outside the neighbour's
+    declared plausible range.
+    """
+    owner = "null_region_plot"
+    nr, summary = _null_region_iv(result, owner)
+    pairs = [(c, o) for c in nr.cohorts for o in nr.cohorts[c].surface.dims if o != c]
+    rows = 2 if summary is not None else 1
+    n = len(pairs) * rows
+    if ax is None:
+        fig = _svg_figure_class()(
+            figsize=(FIGSIZE[0], 2.6 * rows * max(1, (len(pairs) + 1) // 2)), layout="constrained"
+        )
+        cols = min(2, len(pairs))
+        grid = fig.subplots(rows * ((len(pairs) + cols - 1) // cols), cols, squeeze=False)
+        axes = list(np.ravel(grid))[:n]
+        for extra in list(np.ravel(grid))[n:]:
+            extra.set_visible(False)
+    else:
+        fig, axes = _axes(ax, n, owner)
+    for i, (c, o) in enumerate(pairs):
+        sup = nr.cohorts[c]
+        axis = axes[i]
+        curve = sup.curve(o)
+        x = curve[o].values
+        axis.plot(x, curve.values, color=PALETTE[0], lw=1.5, label="with borrowing",
+                  gid=f"type1-{i}")
+        if summary is not None:
+            cv = summary.curves[(summary.curves["cohort"] == c) & (summary.curves["against"] == o)]
+            axis.plot(cv["rate"], cv["type1_independent"], color=PALETTE[1], lw=1.2,
+                      ls=(0, (6, 2)), label="independent (matched α)", gid=f"type1-ind-{i}")
+        if nr.alpha is not None:
+            axis.axhline(nr.alpha, color="0.35", ls="--", lw=0.9, label=f"α = {nr.alpha:g}",
+                         gid=f"alpha-{i}")
+        lo, hi = nr.ranges[o]
+        for a, b in ((0.0, lo), (hi, 1.0)):
+            if b > a:
+                axis.axvspan(a, b, color="0.85", alpha=0.6, lw=0, gid=f"outside-{i}")
+        axis.plot([sup.argmax[o]], [sup.max_type1], "o", color=PALETTE[0], ms=5,
+                  label=f"max {sup.max_type1:.4f}", gid=f"argmax-{i}")
+        if listed is not None:
+            _mark_listed(axis, listed, c, o, i)
+        top = max(float(np.nanmax(curve.values)), nr.alpha or 0.0, sup.max_type1)
+        axis.set_ylim(0, top * 1.3 if top > 0 else 0.1)
+        axis.set_xlim(0, 1)
+        _style(axis, f"true rate of {_plain(o)}", "type I error",
+               f"{c}: P(efficacy) at p ≤ p0 = {sup.p0:g}")
+        _legend(axis, loc="best")
+        if summary is not None:
+            axis = axes[len(pairs) + i]
+            cv = summary.curves[(summary.curves["cohort"] == c) & (summary.curves["against"] == o)]
+            axis.plot(cv["rate"], cv["power"], color=PALETTE[0], lw=1.5, label="with borrowing",
+                      gid=f"power-{i}")
+            axis.plot(cv["rate"], cv["power_independent"], color=PALETTE[1], lw=1.2,
+                      ls=(0, (6, 2)), label="independent (matched α)", gid=f"power-ind-{i}")
+            for a, b in ((0.0, lo), (hi, 1.0)):
+                if b > a:
+                    axis.axvspan(a, b, color="0.85", alpha=0.6, lw=0)
+            axis.set_ylim(0, 1.02)
+            axis.set_xlim(0, 1)
+            _style(axis, f"true rate of {_plain(o)}", "power", f"{c}: power at its p1")
+            _legend(axis, loc="lower right")
+    return fig
+
+
+def _null_region_iv(result: Any, owner: str) -> tuple[Any, Any]:
+    nr = getattr(result, "null_region", None)
+    if nr is not None and hasattr(result, "curves"):
+        return nr, result
+    if hasattr(result, "cohorts") and hasattr(result, "max_fwer"):
+        return result, None
+    raise fail("result", owner, "a NullRegion or a BorrowingSummary", type(result).__name__)
+
+
+def _mark_listed(axis: Axes, ds: Any, cohort: str, against: str, i: int) -> None:
+    roles = ds["role"].sel(cohort=cohort).values
+    x = ds["rate"].sel(cohort=against).values
+    y = ds["p_efficacy"].sel(cohort=cohort).values
+    null = roles == "null"
+    if null.any():
+        axis.plot(x[null], y[null], "^", color=PALETTE[2], ms=5, ls="none",
+                  label="listed scenarios", gid=f"listed-{i}")

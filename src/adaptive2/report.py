@@ -295,6 +295,7 @@ class _Ctx:
     computation: list[dict[str, Any]] = field(default_factory=list)
     z_scores: list[float] = field(default_factory=list)
     oc: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # exact OC cache
+    borrowing: dict[str, Any] = field(default_factory=dict)  # multi-cohort: BorrowingSummary
 
     def note(self, figure: str, method: str, **kw: Any) -> None:
         self.computation.append({"figure": figure, "method": method, **kw})
@@ -425,11 +426,12 @@ def _summary(ctx: _Ctx) -> tuple[list[Any], Any]:
     from adaptive2.compare import compare
 
     designs = [i.design for i in ctx.items]
-    summary = compare(designs, ctx.grid, results=_datasets(ctx))
+    nulls = {i.design.name: _borrowing(ctx, i.design).null_region for i in ctx.items if i.multi}
+    summary = compare(designs, ctx.grid, results=_datasets(ctx), null_regions=nulls)
     ctx.note("Summary table, OC tables", "exact (dynamic programme / quadrature lattice)", mcse=0.0)
     shown = summary[
         ["design", "cohort", "scenario", "p", "label", "p_efficacy", "p_early_stop", "expected_n",
-         "sd_n", "max_n", "fwer"]
+         "sd_n", "max_n", "fwer", "max_type1"]
     ].copy()
     if shown["fwer"].isna().all():
         shown = shown.drop(columns="fwer")
@@ -441,7 +443,11 @@ def _summary(ctx: _Ctx) -> tuple[list[Any], Any]:
         f"{len(ctx.items)} design(s) were evaluated under the scenario grid below: "
         f"{len(singles)} single-cohort and {len(multis)} multi-cohort design(s). "
         "p_efficacy is labelled type I error under a null scenario and power under an "
-        "alternative one. Every figure in this table is exact (no Monte Carlo error)."
+        "alternative one; a multi-cohort design has a row per scenario and cohort, so each "
+        "cohort's power is shown under every joint scenario. max_type1 is the cohort's type I "
+        "error supremum over the whole null region (its own rate anywhere at or below p0 and, "
+        "under borrowing, the other cohorts' rates anywhere in their range). Every figure in "
+        "this table is exact (no Monte Carlo error)."
     )
     blocks: list[Any] = [Para(text)]
     key = _key_figures(ctx, summary)
@@ -453,7 +459,11 @@ def _summary(ctx: _Ctx) -> tuple[list[Any], Any]:
 
 def _key_figures(ctx: _Ctx, summary: Any) -> list[str]:
     out = []
+    multi = {i.design.name for i in ctx.items if i.multi}
     for name, sub in summary.groupby("design", sort=False):
+        if name in multi:
+            out.extend(_multi_key_figures(ctx, str(name), sub))
+            continue
         for cohort, s in sub.groupby("cohort", sort=False):
             null = s[s["role"] == "null"]
             alt = s[s["role"] == "alternative"]
@@ -472,6 +482,37 @@ def _key_figures(ctx: _Ctx, summary: Any) -> list[str]:
                 )
             out.append(f"{who}: " + ", ".join(parts) + ".")
     return out
+
+
+def _multi_key_figures(ctx: _Ctx, name: str, sub: Any) -> list[str]:
+    """Per cohort: the null-region worst case and the power under every joint alternative."""
+    nr = ctx.borrowing[name].null_region
+    out = []
+    for cohort, s in sub.groupby("cohort", sort=False):
+        sup = nr.cohorts[str(cohort)]
+        where = ", ".join(f"{k} = {v:.3f}" for k, v in sup.argmax.items())
+        parts = [f"type I error at most {sup.max_type1:.4f} over the whole null region "
+                 f"(attained at {where})"]
+        alt = s[s["role"] == "alternative"]
+        if len(alt):
+            powers = "; ".join(f"{r.p_efficacy:.3f} ({r.scenario})" for r in alt.itertuples())
+            parts.append(f"power {powers}")
+        out.append(f"{name} [{cohort}]: " + ", ".join(parts) + ".")
+    out.append(
+        f"{name}: FWER {nr.fwer_global_null:.4f} at the global null; its supremum over the null "
+        f"region is {nr.max_fwer:.4f}"
+        + (f" (design alpha {nr.alpha:g})." if nr.alpha is not None else ".")
+    )
+    return out
+
+
+def _borrowing(ctx: _Ctx, design: Any) -> Any:
+    """Null region and matched-α comparison of a multi-cohort design, computed once."""
+    from adaptive2.borrowing import borrowing_summary
+
+    if design.name not in ctx.borrowing:
+        ctx.borrowing[design.name] = borrowing_summary(design, _multi_scenarios(ctx, design))
+    return ctx.borrowing[design.name]
 
 
 def _specification(ctx: _Ctx) -> tuple[list[Any], Any]:
@@ -558,6 +599,23 @@ def _boundaries(ctx: _Ctx) -> tuple[list[Any], Any]:
                     ),
                 )
             )
+            blocks.append(
+                Table(
+                    f"decision-table-{safe}",
+                    _decision_frame(d),
+                    f"{d.name}: the pre-specified rule as integers — responses each cohort "
+                    "needs, given the other cohort's responses",
+                    note=(
+                        "Read a row as: at this look, with the other cohort at the stated "
+                        "number of evaluable patients (running, or stopped earlier with its data "
+                        "at stopping) and a response count in the stated range, the cohort stops "
+                        "for futility (at the final look: fails) with at most the first count "
+                        "of responses among its n patients, and stops for efficacy (at the final "
+                        "look: succeeds) with at least the second. The table is the complete "
+                        "rule: the exact OC follow from it alone."
+                    ),
+                )
+            )
             continue
         frame = d.boundaries().to_frame().reset_index()
         blocks.append(Table(f"boundaries-{safe}", frame, f"{d.name}: stopping boundaries"))
@@ -568,6 +626,35 @@ def _boundaries(ctx: _Ctx) -> tuple[list[Any], Any]:
         if inc:
             blocks.append(Para(f"{d.name}: incoherent interim rule: {'; '.join(inc)}.", "warning"))
     return blocks, None
+
+
+def _decision_frame(design: Any) -> Any:
+    """:meth:`CohortDesign.decision_table` with protocol column names."""
+    import pandas as pd
+
+    frame = pd.DataFrame(design.decision_table())
+    final = frame["final"]
+    out = pd.DataFrame({
+        "look": frame["look"],
+        "cohort": frame["cohort"],
+        "n": frame["n"],
+        "other cohort (n)": frame["others"],
+    })
+    if "other_r_from" in frame:
+        out["other cohort's responses"] = [
+            f"{a}" if a == b else f"{a}-{b}"
+            for a, b in zip(frame["other_r_from"], frame["other_r_to"], strict=True)
+        ]
+    else:
+        out["other cohorts' responses"] = frame["others_r"]
+    out["stop for futility / fail if r <="] = [
+        "-" if pd.isna(a) else int(a) for a in frame["futility_max_r"]
+    ]
+    out["stop for efficacy / succeed if r >="] = [
+        "-" if pd.isna(b) else int(b) for b in frame["efficacy_min_r"]
+    ]
+    out["analysis"] = ["final" if f else "interim" for f in final]
+    return out
 
 
 def _priors(ctx: _Ctx) -> tuple[list[Any], Any]:
@@ -929,7 +1016,6 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
     from adaptive2.calibrate import worst_case_alpha
-    from adaptive2.multicohort import borrowing_summary
 
     blocks: list[Any] = []
     rows = []
@@ -961,20 +1047,7 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
         )
         blocks.append(Table("type1-single", pd.DataFrame(rows), "Worst-case type I error"))
     for it in [i for i in ctx.items if i.multi]:
-        d = it.design
-        scen = _multi_scenarios(ctx, d)
-        bs = borrowing_summary(d, scen, borrowed=_cohort_oc(ctx, d, scen)).reset_index()
-        blocks.append(
-            Table(
-                f"type1-{_slug(d.name)}",
-                bs,
-                f"{d.name}: worst-case per-cohort type I error over the null scenarios, with "
-                "borrowing and with independent analysis",
-                note="type1_inflation = worst type I error with borrowing minus without; "
-                "power_gain = mean power over alternative scenarios with minus without. Both "
-                "exact.",
-            )
-        )
+        blocks += _null_region_blocks(ctx, it.design)
     cal = _calibration_rows(ctx)
     if cal:
         blocks.append(Heading(3, "How the thresholds compare with exact calibration"))
@@ -990,6 +1063,88 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
         )
         blocks.append(Table("calibration", pd.DataFrame(cal), "Exact calibration check"))
     return blocks, None
+
+
+def _null_region_blocks(ctx: _Ctx, d: Any) -> list[Any]:
+    """A multi-cohort design's type I error over the whole null region, and the trade-off."""
+    import pandas as pd
+
+    from adaptive2.plots import null_region_plot, to_svg
+
+    bs = _borrowing(ctx, d)
+    nr = bs.null_region
+    safe = _slug(d.name)
+    ranges = "; ".join(f"{c} in [{lo:g}, {hi:g}]" for c, (lo, hi) in nr.ranges.items())
+    claim = ""
+    if nr.alpha is not None:
+        ok = all(nr.within().values())
+        claim = (f" The design claims alpha = {nr.alpha:g} for every cohort: the claim "
+                 + ("holds." if ok else "does NOT hold for "
+                    + ", ".join(c for c, v in nr.within().items() if not v) + "."))
+    fw = nr.argmax_fwer or {"rates": {}, "null_cohorts": []}
+    where = ", ".join(f"{k} = {v:.4f}" for k, v in fw["rates"].items())
+    ctx.note(f"{d.name}: null-region type I error", "exact (lattice dynamic programme), grid "
+             f"then local refinement to {nr.tol:g}", mcse=0.0, evaluations=nr.evaluations)
+    blocks: list[Any] = [
+        Heading(3, f"{d.name}: type I error over the whole null region"),
+        Para(
+            "Under borrowing a null cohort's chance of a false efficacy claim depends on the "
+            "other cohorts' true rates. Each cohort's type I error is therefore maximised, "
+            "exactly, over its own rate anywhere in [0, p0] and the other cohorts' rates "
+            f"anywhere in their plausible range ({ranges}): a grid, then successively finer "
+            f"grids around the best points to a resolution of {nr.tol:g} in the rates "
+            f"({nr.evaluations} rate vectors evaluated exactly)." + claim
+        ),
+        Table(f"null-region-{safe}", _null_table(d, nr),
+              f"{d.name}: type I error supremum per cohort",
+              note="The last column ignores the futility rule (non-binding futility): it bounds "
+              "the type I error whatever the futility stops."),
+        Para(
+            f"Family-wise error rate (P(any null cohort declared efficacious)): "
+            f"{nr.fwer_global_null:.4f} at the global null (every cohort at its p0); "
+            f"supremum over every configuration with at least one null cohort "
+            f"{nr.max_fwer:.4f}, at {where} (null: {', '.join(fw['null_cohorts'])})."
+        ),
+        Figure(
+            f"null-region-{safe}",
+            to_svg(null_region_plot(bs, listed=_cohort_oc(ctx, d, _multi_scenarios(ctx, d)))),
+            f"{d.name}: each cohort's type I error (top) and its power at p1 (bottom) against "
+            "the other cohort's true rate, with borrowing and with independent analysis at "
+            "matched alpha; listed scenarios marked; grey: outside the declared range (exact)",
+        ),
+        Table(
+            f"matched-type1-{safe}",
+            bs.type1.reset_index(),
+            f"{d.name}: type I error with borrowing and with independent analysis",
+            note="type1_same_cutoffs: the same cutoffs, no borrowing across cohorts; "
+            "type1_inflation = max_type1 − type1_same_cutoffs. type1_independent: the "
+            "independent twin re-calibrated (independent_cutoff) to the largest type I error "
+            "not above max_type1, i.e. at matched alpha. All exact.",
+        ),
+        Table(
+            f"matched-power-{safe}",
+            pd.DataFrame(bs.power),
+            f"{d.name}: power with borrowing and independent at matched alpha",
+            note="power_gain = power with borrowing − power of the matched independent twin; "
+            "negative where borrowing from a cohort that does not work pulls a working "
+            "cohort down.",
+        ),
+    ]
+    return blocks
+
+
+def _null_table(design: Any, nr: Any) -> Any:
+    """The null-region table, with the supremum when futility is ignored (non-binding)."""
+    from adaptive2.worst_case import null_region
+
+    frame = nr.table()
+    if design.futility is not None:
+        free = null_region(dataclasses.replace(design, futility=None), ranges=nr.ranges,
+                           fwer=False)
+        frame["futility ignored (non-binding)"] = [
+            free.cohorts[c].max_type1 for c in frame["cohort"]
+        ]
+    return frame
 
 
 def _calibration_rows(ctx: _Ctx) -> list[dict[str, Any]]:
@@ -1020,17 +1175,31 @@ def _calibration_rows(ctx: _Ctx) -> list[dict[str, Any]]:
                     "design notes": record,
                 }
             )
+    from adaptive2.cohort_calibration import calibrate_cohorts
+
     for it in [i for i in ctx.items if i.multi]:
         d = it.design
-        rows.append(
-            {
-                "design": d.name,
-                "parameter": "final cutoff per cohort",
-                "design notes": (d.notes or "not recorded in the design file")
-                + " (multi-cohort: see adaptive2 calibrate DESIGN.toml; the worst-case type I "
-                "error per cohort is in the table above)",
-            }
-        )
+        target = d.alpha if d.alpha is not None else ctx.alpha
+        try:
+            cal = calibrate_cohorts(d, alpha=target, scenarios=())
+        except DesignError as exc:  # e.g. a final rule that is not a posterior probability
+            rows.append({"design": d.name, "parameter": "final cutoff per cohort",
+                         "design notes": f"not calibrated: {exc}"})
+            continue
+        for c, r in cal.table.iterrows():
+            own = float(d.rule("final", str(c)).cutoff)
+            rows.append(
+                {
+                    "design": d.name,
+                    "parameter": f"{c}: final.cutoff",
+                    "calibrated value": r["cutoff"],
+                    "calibrated worst-case type I error": r["max_type1"],
+                    "same boundaries as the design": bool(r["gap_low"] < own < r["gap_high"]),
+                    "feasible": bool(r["feasible"]),
+                    "design notes": (d.notes or "not recorded in the design file")
+                    + f" (null region, alpha {target:g})",
+                }
+            )
     return rows
 
 

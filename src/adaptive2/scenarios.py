@@ -56,7 +56,7 @@ def _role(p: float, p0: float | Beta | None, p1: float | None) -> str:
     power: ``P(efficacy)``), and for every ``p`` when ``p0`` is None. Comparisons
     allow 1e-12 for rounding. Single-cohort scenarios (:func:`as_scenarios`) and
     the cohorts of multi-cohort designs (``cohort_oc``, ``simulate``,
-    ``borrowing_summary``) are labelled by this function.
+    :func:`adaptive2.borrowing.borrowing_summary`) are labelled by this function.
     """
     if p0 is None:
         return "other"

@@ -47,12 +47,12 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import special
 
+from adaptive2._cutoffs import shortest_decimal
 from adaptive2._validation import check_choice, check_int, check_probability, fail
 from adaptive2.designs import Boundaries, Design
 from adaptive2.errors import CalibrationError, DesignError
@@ -668,21 +668,11 @@ def _final_counts(
         i_lo, i_hi = max(left, lo), min(right, hi)
         if i_hi < i_lo or (i_hi == i_lo and i_hi != hi):
             continue
-        rep = _shortest_decimal(i_lo, i_hi) if i_hi > i_lo else i_lo
+        rep = shortest_decimal(i_lo, i_hi) if i_hi > i_lo else i_lo
         if not (left <= rep < right):  # float guard; the rule is q > θ_T
             continue
         out.append((s, rep, (i_lo, i_hi)))
     return out
-
-
-def _shortest_decimal(lo: float, hi: float) -> float:
-    """The number with the fewest decimals in [lo, hi) (``lo`` if none is short)."""
-    for digits in range(1, 16):
-        step = Decimal(1).scaleb(-digits)
-        cand = (Decimal(repr(lo)) / step).to_integral_value(rounding=ROUND_CEILING) * step
-        if lo <= float(cand) < hi:
-            return float(cand)
-    return lo
 
 
 def _log_marginal(prior: Prior, n: np.ndarray, r: np.ndarray) -> np.ndarray:
