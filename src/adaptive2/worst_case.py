@@ -295,13 +295,12 @@ def _search(
     """Grid, then refinement from the best local maxima: (argmax, max, grid max, grid)."""
     vals = _evaluate(counter, axes, cols)
     spacing = np.array([np.max(np.diff(a)) if len(a) > 1 else 0.0 for a in axes])
-    best_x, best_f = None, -1.0
+    best_x, best_f = np.zeros(len(axes)), -1.0
     for idx in _local_maxima(vals, starts):
         x0 = np.array([a[i] for a, i in zip(axes, idx, strict=True)])
         x, fx = _refine(counter, x0, float(vals[idx]), bounds, spacing, cols, tol)
         if fx > best_f:
             best_x, best_f = x, fx
-    assert best_x is not None  # the grid has at least one point
     return best_x, best_f, float(vals.max()), vals
 
 
