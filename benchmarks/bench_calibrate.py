@@ -11,9 +11,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from adaptive2 import BOP2, Beta, Design
-from adaptive2.calibrate import calibrate, calibrate_bop2
-from adaptive2.designs import _boundaries
-from adaptive2.io import load_design
+from adaptive2.engines.calibration import calibrate, calibrate_bop2
+from adaptive2.io.design_files import load_design
+from adaptive2.model.designs import _boundaries
 
 from _timing import median_time, report, save
 

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptive2 import hierarchical
-from adaptive2.hierarchical import Cohort, Historical, Model, lattice, posterior
+from adaptive2.model import hierarchical
+from adaptive2.model.hierarchical import Cohort, Historical, Model, lattice, posterior
 
 from _timing import median_time, report, save
 
@@ -42,7 +42,7 @@ def one_posterior() -> None:
 
 
 def nuts_records() -> list[dict]:
-    from adaptive2 import bayes
+    from adaptive2.engines import pymc_fit as bayes
 
     t0 = time.perf_counter()
     bayes.fit(MODEL, COHORTS, DATA, seed=1)
@@ -90,8 +90,8 @@ def main() -> None:
 
 def bench_two_cohort_oc() -> None:
     """Exact two-cohort OC of the shipped BHM design, per scenario (target <= 2 s), cold."""
-    from adaptive2 import multicohort
-    from adaptive2.io import load_any
+    from adaptive2.io.design_files import load_any
+    from adaptive2.model import cohorts as multicohort
 
     design = load_any(Path(__file__).resolve().parent.parent / "designs" / "two-cohort-bhm.toml")
 

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptive2.cohort_calibration import calibrate_cohorts
-from adaptive2.io import load_any
-from adaptive2.worst_case import null_region
+from adaptive2.engines.cohort_calibration import calibrate_cohorts
+from adaptive2.engines.null_region import null_region
+from adaptive2.io.design_files import load_any
 
 from _timing import median_time, report, save
 

@@ -9,8 +9,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from adaptive2 import Beta, Design, PosteriorProbability, PredictiveProbability
-from adaptive2.designs import _boundaries
-from adaptive2.oc import oc
+from adaptive2.engines.exact import oc
+from adaptive2.model.designs import _boundaries
 
 from _timing import median_time, report, save
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptive2.search import design_search, lee_liu
+from adaptive2.engines.search import design_search, lee_liu
 
 from _timing import median_time, report, save
 

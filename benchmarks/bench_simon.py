@@ -1,4 +1,4 @@
-"""Benchmark of adaptive2.simon: median wall time of the full design search.
+"""Benchmark of adaptive2.engines.simon: median wall time of the full design search.
 
 Run ``python benchmarks/bench_simon.py [--runs 15] [--json PATH]``. Each case is
 warmed up once, then timed with :mod:`timeit` (one call per run); the median
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adaptive2.simon import simon
+from adaptive2.engines.simon import simon
 
 CASES = [
     {"p0": 0.1, "p1": 0.3, "alpha": 0.05, "beta": 0.2, "nmax": 100},

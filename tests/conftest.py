@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adaptive2.designs import Design
-from adaptive2.priors import Beta
-from adaptive2.rules import PosteriorProbability
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import PosteriorProbability
 
 
 @pytest.fixture(scope="module")

@@ -33,10 +33,10 @@ from adaptive2 import (
     PredictiveProbability,
     analyze,
 )
-from adaptive2.analyze import AnalysisResult, parse_data
-from adaptive2.errors import StatisticalWarning
-from adaptive2.hierarchical import QuadratureGrid, posterior
-from adaptive2.io import load_any, load_design
+from adaptive2._base.errors import StatisticalWarning
+from adaptive2.engines.analysis import AnalysisResult, parse_data
+from adaptive2.io.design_files import load_any, load_design
+from adaptive2.model.hierarchical import QuadratureGrid, posterior
 
 from _shipped import DESIGNS_DIR, MULTI_COHORT, SINGLE_COHORT
 
@@ -685,7 +685,7 @@ def test_cohort_stopped_at_an_earlier_look_is_not_re_decided(bhm):
     combination the design never evaluates: reported as stopped, the re-decision
     kept as hypothetical, with a StatisticalWarning.
     """
-    from adaptive2.multicohort import _decisions
+    from adaptive2.model.cohorts import _decisions
 
     data = {"frontline": (24, 40), "post_io": (1, 15)}
     with pytest.warns(StatisticalWarning, match=r"cohort 'post_io' is at look 1 \(n = 15\) "
@@ -717,7 +717,7 @@ def test_cohort_stopped_at_an_earlier_look_is_not_re_decided(bhm):
 @pytest.mark.slow
 def test_pymc_engine_side_by_side(bhm):
     pytest.importorskip("pymc")
-    from adaptive2.errors import ConvergenceWarning
+    from adaptive2._base.errors import ConvergenceWarning
 
     data = {"frontline": (12, 20), "post_io": (3, 15)}
     with pytest.warns(ConvergenceWarning, match=r"(R-hat of `.+` is \d\.\d{3}|bulk ESS of `.+` "
@@ -743,7 +743,7 @@ def test_analyze_stays_the_function_after_its_module_is_imported():
     import sys
 
     import adaptive2
-    import adaptive2.analyze
+    import adaptive2.engines.analysis
 
     assert callable(adaptive2.analyze) and not isinstance(adaptive2.analyze, type(sys))
     assert "analyze" in adaptive2.__all__

@@ -18,9 +18,9 @@ import warnings
 import numpy as np
 import pytest
 
-from adaptive2 import bayes
-from adaptive2.errors import Adaptive2Error, ConvergenceWarning, DesignError
-from adaptive2.hierarchical import Cohort, Historical, Model, posterior
+from adaptive2._base.errors import Adaptive2Error, ConvergenceWarning, DesignError
+from adaptive2.engines import pymc_fit as bayes
+from adaptive2.model.hierarchical import Cohort, Historical, Model, posterior
 
 FRONT = Cohort("frontline", 0.40, 0.60)
 POST = Cohort("post_io", 0.10, 0.30)
@@ -162,7 +162,8 @@ def test_summary_rejects_other_cohorts() -> None:
 # Without PyMC: lazy import, the install hint, argument checks
 # ---------------------------------------------------------------------------
 def test_import_does_not_import_pymc() -> None:
-    code = "import sys, adaptive2.bayes; sys.exit('pymc' in sys.modules or 'arviz' in sys.modules)"
+    code = ("import sys, adaptive2.engines.pymc_fit; "
+            "sys.exit('pymc' in sys.modules or 'arviz' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -15,20 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from adaptive2.calibrate import (
+from adaptive2._base.errors import DesignError
+from adaptive2.cli import main
+from adaptive2.engines.calibration import (
     calibrate,
     calibrate_bop2,
     set_parameter,
     weight_curve,
     worst_case_alpha,
 )
-from adaptive2.cli import main
-from adaptive2.designs import Design
-from adaptive2.errors import DesignError
-from adaptive2.io import load_design
-from adaptive2.oc import exact_oc_arrays, oc
-from adaptive2.priors import Beta
-from adaptive2.rules import Boundary, PosteriorProbability
+from adaptive2.engines.exact import exact_oc_arrays, oc
+from adaptive2.io.design_files import load_design
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import Boundary, PosteriorProbability
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS_DIR = ROOT / "designs"

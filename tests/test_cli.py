@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from adaptive2.cli import main
-from adaptive2.io import dumps_toml, load_design
+from adaptive2.io.design_files import dumps_toml, load_design
 
 from _shipped import SINGLE_COHORT
 
@@ -189,7 +189,7 @@ def test_prior_extreme_beta_does_not_crash(capsys):
 # simon (module written in parallel: skipped only until it exists)
 # ---------------------------------------------------------------------------
 def test_simon_json(capsys):
-    pytest.importorskip("adaptive2.simon")
+    pytest.importorskip("adaptive2.engines.simon")
     got = run_json(capsys, "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05",
                    "--beta", "0.2", "--nmax", "100")
     assert set(got) == SIMON_KEYS
@@ -211,7 +211,7 @@ def test_simon_json(capsys):
 
 
 def test_simon_default_nmax_and_table(capsys):
-    pytest.importorskip("adaptive2.simon")
+    pytest.importorskip("adaptive2.engines.simon")
     assert run_json(capsys, "simon", "--p0", "0.1", "--p1", "0.3") == run_json(
         capsys, "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--beta", "0.2",
         "--nmax", "100")
@@ -220,7 +220,7 @@ def test_simon_default_nmax_and_table(capsys):
 
 
 def test_simon_bad_input(capsys):
-    pytest.importorskip("adaptive2.simon")
+    pytest.importorskip("adaptive2.engines.simon")
     assert_bad_input(capsys, "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "1.5")
     assert_bad_input(capsys, "simon", "--p0", "0.1")
     assert_bad_input(capsys, "simon", "--p0", "abc", "--p1", "0.3")
@@ -258,7 +258,7 @@ def test_boundaries_table_output(capsys, simon_file):
 # oc
 # ---------------------------------------------------------------------------
 def test_oc_json_keys_and_python_values(capsys, pp_file):
-    from adaptive2.oc import oc
+    from adaptive2.engines.exact import oc
 
     got = run_json(capsys, "oc", pp_file, "--p", "0.3,0.4,0.6")
     assert [set(row) for row in got] == [OC_KEYS] * 3
@@ -319,10 +319,10 @@ def test_oc_simulate_is_reproducible_and_has_mcse(capsys, pp_file):
 
 @pytest.fixture(scope="module")
 def two_cohort_file(design_dir) -> str:
-    from adaptive2.hierarchical import Cohort, Model, QuadratureGrid
-    from adaptive2.io import cohort_design_to_dict
-    from adaptive2.multicohort import CohortDesign, CohortScenario
-    from adaptive2.rules import PosteriorProbability
+    from adaptive2.io.design_files import cohort_design_to_dict
+    from adaptive2.model.cohorts import CohortDesign, CohortScenario
+    from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
+    from adaptive2.model.rules import PosteriorProbability
 
     design = CohortDesign(
         name="two", model=Model(kind="hierarchical"),
@@ -343,8 +343,8 @@ def test_oc_simulate_multi_cohort_rows_carry_mcse_twins(capsys, two_cohort_file)
     (It used to be refused.) Every figure has its `_mcse` twin, the numbers are those of
     the Python call with the same seed, and they are within 4 MCSE of the exact OC.
     """
-    from adaptive2.io import load_any
-    from adaptive2.oc import oc
+    from adaptive2.engines.exact import oc
+    from adaptive2.io.design_files import load_any
 
     rows = run_json(capsys, "oc", two_cohort_file, "--simulate", "--n-sims", "3000",
                     "--seed", "5")

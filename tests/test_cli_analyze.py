@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from adaptive2 import Cohort, CohortDesign, Model, PosteriorProbability, analyze
+from adaptive2._base.errors import StatisticalWarning
 from adaptive2.cli import main
-from adaptive2.errors import StatisticalWarning
-from adaptive2.io import cohort_design_to_dict, dumps_toml, load_any
+from adaptive2.io.design_files import cohort_design_to_dict, dumps_toml, load_any
 
 from _shipped import DESIGNS_DIR
 

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from adaptive2._base.errors import DesignFileError
 from adaptive2.cli import main
-from adaptive2.compare import compare, load_scenarios, write_outputs
-from adaptive2.errors import DesignFileError
-from adaptive2.io import load_design
-from adaptive2.oc import oc
+from adaptive2.engines.compare import compare, load_scenarios, write_outputs
+from adaptive2.engines.exact import oc
+from adaptive2.io.design_files import load_design
 
 from _shipped import DESIGNS_DIR, MULTI_COHORT, SCENARIOS, SINGLE_COHORT
 
@@ -46,8 +46,8 @@ def test_compare_values_are_the_exact_engine_and_labels_follow_roles():
 
 
 def test_compare_shows_the_null_region_of_multi_cohort_designs():
-    from adaptive2.io import load_any
-    from adaptive2.worst_case import null_region
+    from adaptive2.engines.null_region import null_region
+    from adaptive2.io.design_files import load_any
 
     grid = load_scenarios(SCENARIOS)
     d = load_any(MULTI_COHORT[0])

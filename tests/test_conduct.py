@@ -35,17 +35,17 @@ import pytest
 import xarray as xr
 from scipy import integrate, optimize, special, stats
 
-from adaptive2._rng import seed_sequence, stream
+from adaptive2._base.errors import DesignError, DesignFileError
+from adaptive2._base.rng import seed_sequence, stream
 from adaptive2.cli import main
-from adaptive2.compare import ScenarioGrid, load_scenarios
-from adaptive2.designs import Design
-from adaptive2.errors import DesignError, DesignFileError
-from adaptive2.hierarchical import Cohort, Model, QuadratureGrid
-from adaptive2.io import design_from_dict
-from adaptive2.multicohort import CohortDesign, CohortScenario
-from adaptive2.priors import Beta
-from adaptive2.rules import PosteriorProbability
-from adaptive2.simulate import Conduct, _patients, simulate
+from adaptive2.engines.compare import ScenarioGrid, load_scenarios
+from adaptive2.engines.montecarlo import Conduct, _patients, simulate
+from adaptive2.io.design_files import design_from_dict
+from adaptive2.model.cohorts import CohortDesign, CohortScenario
+from adaptive2.model.designs import Design
+from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import PosteriorProbability
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "designs" / "scenarios.toml"
@@ -751,8 +751,8 @@ def test_override_changing_the_number_of_periods_needs_its_own_starts(tmp_path):
 
 def test_delay_forms_have_one_definition(capsys):
     """Conduct, the CLI's --delay and the scenario file's `delay` spell the same forms."""
-    from adaptive2.compare import DELAY_TOML
-    from adaptive2.simulate import delay_forms
+    from adaptive2.engines.compare import DELAY_TOML
+    from adaptive2.engines.montecarlo import delay_forms
 
     assert DELAY_TOML == delay_forms("toml") == DELAY_FORMS.removeprefix(
         "`delay` must be ")

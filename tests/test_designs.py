@@ -9,11 +9,11 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from adaptive2.designs import Boundaries, Design
-from adaptive2.errors import DesignError
-from adaptive2.io import load_design
-from adaptive2.priors import Beta, BetaMixture, PriorSpec, as_mixture
-from adaptive2.rules import (
+from adaptive2._base.errors import DesignError
+from adaptive2.io.design_files import load_design
+from adaptive2.model.designs import Boundaries, Design
+from adaptive2.model.priors import Beta, BetaMixture, PriorSpec, as_mixture
+from adaptive2.model.rules import (
     BOP2,
     Boundary,
     DualCriterion,
@@ -458,7 +458,7 @@ def test_repr_html_escapes_user_text():
 # Coherence of interim stops with the final analysis
 # ---------------------------------------------------------------------------
 def test_incoherent_futility_stop_is_reported_and_warned():
-    from adaptive2.errors import StatisticalWarning
+    from adaptive2._base.errors import StatisticalWarning
 
     with pytest.warns(StatisticalWarning, match=r"look 1 \(n = 20\): futility stops at r <= 12"):
         d = Design(name="inc", prior=Beta(1, 1), looks=(20, 30),
@@ -470,7 +470,7 @@ def test_incoherent_futility_stop_is_reported_and_warned():
 
 
 def test_incoherent_efficacy_stop_is_reported():
-    from adaptive2.errors import StatisticalWarning
+    from adaptive2._base.errors import StatisticalWarning
 
     # efficacy at r >= 3 of 10, but success needs >= 26 of 30: from r = 3 at most 23
     with pytest.warns(StatisticalWarning, match="out of reach"):

@@ -32,8 +32,8 @@ import numpy as np
 import pytest
 from scipy import integrate, interpolate, signal, special, stats
 
-from adaptive2.errors import DesignError
-from adaptive2.hierarchical import (
+from adaptive2._base.errors import DesignError
+from adaptive2.model.hierarchical import (
     FINE_GRID,
     Cohort,
     Historical,
@@ -313,7 +313,7 @@ def _brute_case(name: str) -> dict[str, tuple[float, float]]:
 KNOWN = {"vague-mu": THETA_RANGE}
 
 
-@pytest.mark.filterwarnings("ignore::adaptive2.errors.ConvergenceWarning")  # tau_scale 0.01
+@pytest.mark.filterwarnings("ignore::adaptive2._base.errors.ConvergenceWarning")  # tau_scale 0.01
 @pytest.mark.parametrize(
     "name", [pytest.param(k, marks=KNOWN.get(k, ())) for k in BRUTE_CASES]
 )
@@ -428,7 +428,7 @@ CONVERGENCE_CASES = {
 }
 
 
-@pytest.mark.filterwarnings("ignore::adaptive2.errors.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::adaptive2._base.errors.ConvergenceWarning")
 @pytest.mark.parametrize(
     "name",
     [pytest.param(k, marks=SMALL_TAU if "0.01" in k else ()) for k in CONVERGENCE_CASES],
@@ -456,7 +456,7 @@ def _max_diff(a, b, cohorts) -> tuple[float, float]:
     return dp, dm
 
 
-@pytest.mark.filterwarnings("ignore::adaptive2.errors.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::adaptive2._base.errors.ConvergenceWarning")
 def test_tau_to_zero_is_pooled() -> None:
     """τ ~ half-normal(1e-4): the cohorts' log-odds differ by ~1e-4, so the models agree.
 

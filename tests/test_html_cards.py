@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import adaptive2 as a2
-import adaptive2.io
-from adaptive2._html import CSS, DASH
-from adaptive2.calibrate import calibrate
-from adaptive2.hierarchical import Cohort, Historical, Model
-from adaptive2.multicohort import CohortDesign, CohortScenario
-from adaptive2.rules import DualCriterion
-from adaptive2.search import pareto
+import adaptive2.io.design_files
+from adaptive2.engines.calibration import calibrate
+from adaptive2.engines.search import pareto
+from adaptive2.model.cohorts import CohortDesign, CohortScenario
+from adaptive2.model.hierarchical import Cohort, Historical, Model
+from adaptive2.model.rules import DualCriterion
+from adaptive2.views.cards import CSS, DASH
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<script>alert('x')</script> & co"
@@ -220,7 +220,7 @@ def test_model_card_shows_hyperpriors_and_strata():
 
 
 def test_cohort_design_card():
-    two = adaptive2.io.load_any(ROOT / "designs" / "two-cohort-bhm.toml")
+    two = adaptive2.io.design_files.load_any(ROOT / "designs" / "two-cohort-bhm.toml")
     evil = dataclasses.replace(
         two,
         name=EVIL,

@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adaptive2.designs import Design
-from adaptive2.errors import DesignError, DesignFileError
-from adaptive2.io import (
+from adaptive2._base.errors import DesignError, DesignFileError
+from adaptive2.io.design_files import (
     design_from_dict,
     design_to_dict,
     dumps_toml,
@@ -24,8 +23,9 @@ from adaptive2.io import (
     read_toml,
     save_design,
 )
-from adaptive2.priors import Beta, BetaMixture, PriorSpec
-from adaptive2.rules import (
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
+from adaptive2.model.rules import (
     BOP2,
     Boundary,
     DualCriterion,
@@ -324,7 +324,7 @@ def _design_dicts(draw):
 
 # Random rules may be incoherent (an interim stop no final analysis agrees with): that is
 # warned about on construction and is beside the point of a round trip.
-@pytest.mark.filterwarnings("ignore::adaptive2.errors.StatisticalWarning")
+@pytest.mark.filterwarnings("ignore::adaptive2._base.errors.StatisticalWarning")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_design_dicts())
 def test_round_trip_generated_designs(raw):
@@ -417,8 +417,8 @@ def _f(path: Path) -> str:
 
 
 def test_error_unknown_top_level_key(tmp_path):
-    p = _write(tmp_path, _base(cohorts={"a": {"p0": 0.2}}))
-    with pytest.raises(DesignFileError, match=rf"^{_f(p)}: .*unknown key `cohorts`.*allowed keys: "
+    p = _write(tmp_path, _base(cohrot={"a": {"p0": 0.2}}))
+    with pytest.raises(DesignFileError, match=rf"^{_f(p)}: .*unknown key `cohrot`.*allowed keys: "
                                               r"name, title, notes, prior, cohort, futility, "
                                               r"efficacy, final, scenarios"):
         load_design(p)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from adaptive2.errors import ConvergenceWarning, DesignError
-from adaptive2.hierarchical import Historical, Model
-from adaptive2.mapprior import map_prior
-from adaptive2.priors import ess
+from adaptive2._base.errors import ConvergenceWarning, DesignError
+from adaptive2.engines.map_prior import map_prior
+from adaptive2.model.hierarchical import Historical, Model
+from adaptive2.model.priors import ess
 
 STRATA = [Historical(f"s{i}", r, n) for i, (r, n) in
           enumerate([(10, 40), (12, 45), (8, 38), (15, 50), (9, 30)])]

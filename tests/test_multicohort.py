@@ -7,12 +7,12 @@ import pytest
 from scipy import integrate, special
 
 from adaptive2 import Beta, Design, oc
+from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2.cli import main
-from adaptive2.errors import DesignError, DesignFileError
-from adaptive2.hierarchical import Cohort, Historical, Model
-from adaptive2.io import cohort_design_from_dict, cohort_design_to_dict, load_any
-from adaptive2.multicohort import CohortDesign, CohortScenario, _decisions_cached, cohort_oc
-from adaptive2.rules import Boundary, PosteriorProbability, PredictiveProbability
+from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict, load_any
+from adaptive2.model.cohorts import CohortDesign, CohortScenario, _decisions_cached, cohort_oc
+from adaptive2.model.hierarchical import Cohort, Historical, Model
+from adaptive2.model.rules import Boundary, PosteriorProbability, PredictiveProbability
 
 from _shipped import MULTI_COHORT
 
@@ -228,7 +228,7 @@ def test_rate_between_p0_and_p1_is_role_other_and_any_decision_is_correct():
     P(all correct) then asks only post-IO (alternative) to succeed: the single-cohort
     P(efficacy) of post-IO at 0.3 (independent cohorts), not the product with frontline's.
     """
-    from adaptive2.scenarios import as_scenarios
+    from adaptive2.model.scenarios import as_scenarios
 
     res = cohort_oc(_independent_boundary_design())
     assert res["role"].values.tolist() == [["other", "alternative"], ["alternative",
@@ -245,7 +245,7 @@ def test_rate_between_p0_and_p1_is_role_other_and_any_decision_is_correct():
                                                                             abs=1e-12)
     assert res["fwer"].sel(scenario="between").item() == pytest.approx(0.0, abs=1e-15)
     # compare() labels it P(efficacy), not power
-    from adaptive2.compare import compare
+    from adaptive2.engines.compare import compare
 
     rows = compare([_independent_boundary_design()]).set_index(["scenario", "cohort"])
     assert rows.loc[("between", "frontline"), "label"] == "P(efficacy)"
@@ -260,7 +260,7 @@ def test_cohort_without_p1_is_alternative_above_p0_as_for_single_cohorts():
 
 
 def test_calibrate_cohorts_mean_power_is_over_alternative_scenarios_only():
-    from adaptive2.cohort_calibration import calibrate_cohorts
+    from adaptive2.engines.cohort_calibration import calibrate_cohorts
 
     cohorts = (Cohort("frontline", 0.4, 0.6, (12,)), Cohort("post_io", 0.1, 0.3, (10,)))
     d = CohortDesign(name="cal", model=Model(kind="independent"), cohorts=cohorts,

@@ -26,16 +26,16 @@ import pytest
 from scipy import interpolate, special, stats
 
 from adaptive2 import Beta, Design
-from adaptive2.errors import DesignError, DesignFileError
-from adaptive2.hierarchical import Cohort, Historical, Model, lattice, predictive
-from adaptive2.io import cohort_design_from_dict, cohort_design_to_dict
-from adaptive2.multicohort import (
+from adaptive2._base.errors import DesignError, DesignFileError
+from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict
+from adaptive2.model.cohorts import (
     CohortDesign,
     CohortScenario,
     cohort_oc,
     predictive_probability,
 )
-from adaptive2.rules import (
+from adaptive2.model.hierarchical import Cohort, Historical, Model, lattice, predictive
+from adaptive2.model.rules import (
     PosteriorProbability,
     PredictiveProbability,
     predictive_success,
@@ -340,14 +340,14 @@ def test_pp_is_monotone_in_own_responses(kind: str):
 
 
 def _lattice_pp(design: CohortDesign, n: tuple[int, ...], j: int) -> np.ndarray:
-    from adaptive2.multicohort import _lattice_stat
+    from adaptive2.model.cohorts import _lattice_stat
 
     c = design.cohorts[j]
     return np.asarray(_lattice_stat(design, n, c, design.rule("futility", c.name)))
 
 
 def test_pp_lattice_equals_the_per_data_function_and_drives_the_decisions():
-    from adaptive2.multicohort import _decisions
+    from adaptive2.model.cohorts import _decisions
 
     model = Model(historical=(PHASE1_TIED,))
     design = _design(model, futility=PredictiveProbability(0.2),

@@ -10,21 +10,21 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
 from adaptive2 import Beta, Design, oc
-from adaptive2.borrowing import borrowing_summary, independent_twin
+from adaptive2._base.errors import DesignError
 from adaptive2.cli import main
-from adaptive2.cohort_calibration import calibrate_cohorts, gaps
-from adaptive2.errors import DesignError
-from adaptive2.hierarchical import Cohort, Historical, Model
-from adaptive2.io import cohort_design_from_dict, cohort_design_to_dict, load_any
-from adaptive2.multicohort import (
+from adaptive2.engines.borrowing import borrowing_summary, independent_twin
+from adaptive2.engines.cohort_calibration import calibrate_cohorts, gaps
+from adaptive2.engines.null_region import null_region
+from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict, load_any
+from adaptive2.model.cohorts import (
     CohortDesign,
     CohortScenario,
     attainable,
     cohort_oc,
     efficacy_matrix,
 )
-from adaptive2.rules import Boundary, PosteriorProbability
-from adaptive2.worst_case import null_region
+from adaptive2.model.hierarchical import Cohort, Historical, Model
+from adaptive2.model.rules import Boundary, PosteriorProbability
 
 from _shipped import MULTI_COHORT
 
@@ -356,8 +356,8 @@ def test_matched_comparison():
 # Futility that earns its look
 # ---------------------------------------------------------------------------
 def test_single_cohort_futility_calibration_is_optimal():
-    from adaptive2.calibrate import set_parameter
-    from adaptive2.futility import calibrate_futility
+    from adaptive2.engines.calibration import set_parameter
+    from adaptive2.engines.futility import calibrate_futility
 
     d = Design(name="x", prior=Beta(0.2, 0.8), looks=(15, 30), p0=0.2, p1=0.4,
                futility=PosteriorProbability(0.2, 0.05), final=PosteriorProbability(0.2, 0.95))
@@ -377,7 +377,7 @@ def test_single_cohort_futility_calibration_is_optimal():
 
 
 def test_multi_cohort_futility_calibration():
-    from adaptive2.futility import calibrate_futility
+    from adaptive2.engines.futility import calibrate_futility
 
     d = _small(futility=0.05)
     res = calibrate_futility(d, max_power_loss=0.02)
@@ -421,7 +421,7 @@ def test_cli_null_region_json(capsys):
 
 def test_cli_calibrate_multi_writes_a_loadable_design(tmp_path, capsys):
     path = tmp_path / "small.toml"
-    from adaptive2.io import save_any
+    from adaptive2.io.design_files import save_any
 
     save_any(_small(), path)
     out = tmp_path / "cal.toml"

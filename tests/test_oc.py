@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from adaptive2.designs import Design
-from adaptive2.errors import DesignError
-from adaptive2.oc import exact_oc_arrays, oc
-from adaptive2.priors import Beta
-from adaptive2.rules import (
+from adaptive2._base.errors import DesignError
+from adaptive2.engines.exact import exact_oc_arrays, oc
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import (
     BOP2,
     Boundary,
     DualCriterion,
@@ -23,7 +23,7 @@ from adaptive2.rules import (
     PosteriorProbability,
     PredictiveProbability,
 )
-from adaptive2.scenarios import Scenario
+from adaptive2.model.scenarios import Scenario
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -318,7 +318,7 @@ def _boundaries_or_reject(design: Design):
         raise
 
 
-@pytest.mark.filterwarnings("ignore::adaptive2.errors.StatisticalWarning")  # random rules
+@pytest.mark.filterwarnings("ignore::adaptive2._base.errors.StatisticalWarning")  # random rules
 @settings(max_examples=100, deadline=None)
 @given(design=designs())
 def test_oc_properties(design: Design) -> None:

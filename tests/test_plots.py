@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import adaptive2.io
+import adaptive2.io.design_files
 from adaptive2 import (
     Beta,
     BetaMixture,
@@ -24,11 +24,11 @@ from adaptive2 import (
     Model,
     PosteriorProbability,
     PredictiveProbability,
-    plots,
 )
-from adaptive2.calibrate import weight_curve
-from adaptive2.multicohort import cohort_oc
-from adaptive2.oc import oc
+from adaptive2.engines.calibration import weight_curve
+from adaptive2.engines.exact import oc
+from adaptive2.model.cohorts import cohort_oc
+from adaptive2.views import plots
 
 from _shipped import DESIGNS_DIR
 
@@ -37,7 +37,7 @@ matplotlib = pytest.importorskip("matplotlib")
 
 @pytest.fixture(scope="module")
 def frontline():
-    return adaptive2.io.load_design(DESIGNS_DIR / "frontline-pp.toml")
+    return adaptive2.io.design_files.load_design(DESIGNS_DIR / "frontline-pp.toml")
 
 
 @pytest.fixture(scope="module")
@@ -410,7 +410,7 @@ def test_png(one_look):
 
 def test_import_does_not_load_matplotlib():
     code = (
-        "import sys, adaptive2.plots as p\n"
+        "import sys, adaptive2.views.plots as p\n"
         "assert 'matplotlib' not in sys.modules, 'loaded on import'\n"
         "from adaptive2 import Beta\n"
         "p.to_svg(p.prior_density(Beta(2, 3)))\n"

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from adaptive2.errors import DesignError
-from adaptive2.priors import (
+from adaptive2._base.errors import DesignError
+from adaptive2.model.priors import (
     Beta,
     BetaMixture,
     conflict,

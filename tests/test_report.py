@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adaptive2._base.errors import DesignError
 from adaptive2.cli import main
-from adaptive2.designs import Design
-from adaptive2.errors import DesignError
-from adaptive2.io import load_any
-from adaptive2.oc import oc
-from adaptive2.priors import Beta
-from adaptive2.rules import PosteriorProbability, PredictiveProbability
+from adaptive2.engines.exact import oc
+from adaptive2.io.design_files import load_any
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import PosteriorProbability, PredictiveProbability
 
-rp = importlib.import_module("adaptive2.report")  # the module (adaptive2.report is the function)
+rp = importlib.import_module("adaptive2.views.report")
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = ROOT / "designs"
 
@@ -64,7 +64,7 @@ def test_round_mcse_is_the_arviz_rule(value: float, mcse: float, expected: tuple
 
 
 def test_table_rounds_every_cell_to_twice_its_mcse() -> None:
-    from adaptive2.simulate import simulate
+    from adaptive2.engines.montecarlo import simulate
 
     ds = simulate(small(), [0.2, 0.4], n_sims=4000, seed=3, progress=False)
     t = rp.table(ds, ["p_efficacy", "expected_n"])
@@ -139,7 +139,7 @@ def test_boundary_table_is_the_designs(written: rp.ReportResult) -> None:
 
 
 def test_type1_section_gives_worst_case_and_non_binding_alpha(written: rp.ReportResult) -> None:
-    from adaptive2.calibrate import worst_case_alpha
+    from adaptive2.engines.calibration import worst_case_alpha
 
     t = pd.read_csv(written.path / "tables" / "type1-single.csv").set_index("design")
     d = load_any(DESIGNS / "frontline-pp.toml")
@@ -151,7 +151,7 @@ def test_type1_section_gives_worst_case_and_non_binding_alpha(written: rp.Report
 
 
 def test_simon_comparator_is_the_simon_search(written: rp.ReportResult) -> None:
-    from adaptive2.simon import simon
+    from adaptive2.engines.simon import simon
 
     t = pd.read_csv(written.path / "tables" / "simon.csv")
     res = simon(0.4, 0.6, alpha=0.10, beta=0.20)
@@ -167,7 +167,7 @@ def test_conduct_section_carries_mcse_and_the_stated_seed(written: rp.ReportResu
     assert shown.str.contains("±").mean() > 0.8
     comp = pd.read_csv(written.path / "tables" / "computation.csv")
     mc = comp[comp["method"] == "Monte Carlo"]
-    from adaptive2.compare import load_scenarios
+    from adaptive2.engines.compare import load_scenarios
 
     settings = load_scenarios(DESIGNS / "scenarios.toml").conduct
     assert len(settings) >= 2  # the scenario file's [[conduct]] settings are the ones simulated
@@ -279,7 +279,7 @@ def test_a_failed_run_leaves_the_previous_report(tmp_path: Path, monkeypatch) ->
 
 
 def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
-    from adaptive2.multicohort import cohort_oc
+    from adaptive2.model.cohorts import cohort_oc
 
     path = DESIGNS / "two-cohort-bhm.toml"
     res = rp.report([path], tmp_path / "m", n_sims=0, pdf="never")
@@ -292,7 +292,7 @@ def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
         assert row["FWER"] == pytest.approx(float(ds["fwer"].sel(scenario=row["scenario"])),
                                             abs=1e-12)
     # the type I error over the whole null region, and the matched-alpha comparison
-    from adaptive2.borrowing import borrowing_summary
+    from adaptive2.engines.borrowing import borrowing_summary
 
     bs = borrowing_summary(d)
     nr = pd.read_csv(res.path / "tables" / "null-region-two-cohort-bhm.csv").set_index("cohort")
@@ -383,7 +383,7 @@ def test_design_with_an_uncertain_p0_is_reported_without_a_null_space(tmp_path: 
 
 
 def test_calibration_check_is_the_exact_calibration(written: rp.ReportResult) -> None:
-    from adaptive2.calibrate import calibrate
+    from adaptive2.engines.calibration import calibrate
 
     t = pd.read_csv(written.path / "tables" / "calibration.csv").set_index("design")
     d = load_any(DESIGNS / "frontline-pp.toml")

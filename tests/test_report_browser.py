@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-rp = importlib.import_module("adaptive2.report")  # the module (adaptive2.report is the function)
+rp = importlib.import_module("adaptive2.views.report")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 

@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate, special, stats
 
 import adaptive2 as a2
-import adaptive2.accessor  # registers ds.a2
+import adaptive2.views.accessor  # registers ds.a2
 from adaptive2 import (
     Beta,
     BetaMixture,
@@ -23,14 +23,14 @@ from adaptive2 import (
     Model,
     PosteriorProbability,
     PredictiveProbability,
-    plots,
     power_prior,
     robustify,
 )
-from adaptive2.hierarchical import QuadratureGrid
-from adaptive2.multicohort import cohort_oc
-from adaptive2.oc import oc
-from adaptive2.search import pareto
+from adaptive2.engines.exact import oc
+from adaptive2.engines.search import pareto
+from adaptive2.model.cohorts import cohort_oc
+from adaptive2.model.hierarchical import QuadratureGrid
+from adaptive2.views import plots
 
 matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
@@ -40,7 +40,7 @@ COARSE = QuadratureGrid(n_theta=161, theta_max=12.0, n_mu=81, n_tau=15)
 
 def _quiet(design, data, **kw):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", a2.errors.StatisticalWarning)
+        warnings.simplefilter("ignore", a2.StatisticalWarning)
         return a2.analyze(design, data, **kw)
 
 
@@ -376,7 +376,7 @@ def xr_concat_designs(ds, design):
 def test_accessor_table_is_report_table(one_look):
     import importlib
 
-    report = importlib.import_module("adaptive2.report")
+    report = importlib.import_module("adaptive2.views.report")
     ds = oc(one_look, [0.2, 0.4], method="simulate", n_sims=2000, seed=1)
     got = ds.a2.table()
     assert got.equals(report.table(ds))
@@ -446,7 +446,7 @@ def test_bad_inputs_name_the_argument(one_look, indep):
 
 def test_accessor_import_is_light_and_registers():
     code = (
-        "import sys, adaptive2.accessor, xarray as xr\n"
+        "import sys, adaptive2.views.accessor, xarray as xr\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
         "assert hasattr(xr.Dataset(), 'a2')\n"
         "import adaptive2\n"

@@ -10,9 +10,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from adaptive2.errors import DesignError
-from adaptive2.priors import Beta, BetaMixture
-from adaptive2.rules import (
+from adaptive2._base.errors import DesignError
+from adaptive2.model.priors import Beta, BetaMixture
+from adaptive2.model.rules import (
     BOP2,
     Boundary,
     DualCriterion,

@@ -1,4 +1,4 @@
-"""Tests of adaptive2.search: Lee & Liu search and Simon-style searches against brute force."""
+"""adaptive2.engines.search: Lee & Liu search and Simon-style searches against brute force."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ import pickle
 import numpy as np
 import pytest
 
-from adaptive2.designs import Design
-from adaptive2.errors import DesignError
-from adaptive2.oc import exact_oc_arrays, oc
-from adaptive2.priors import Beta, BetaMixture, PriorSpec
-from adaptive2.rules import (
-    BOP2,
-    PosteriorProbability,
-    PredictiveProbability,
-    predictive_success,
-)
-from adaptive2.search import (
+from adaptive2._base.errors import DesignError
+from adaptive2.engines.exact import exact_oc_arrays, oc
+from adaptive2.engines.search import (
     SearchResult,
     _batched_stops,
     _predictive_tails,
@@ -29,13 +21,21 @@ from adaptive2.search import (
     lee_liu,
     pareto,
 )
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
+from adaptive2.model.rules import (
+    BOP2,
+    PosteriorProbability,
+    PredictiveProbability,
+    predictive_success,
+)
 
 TT_GRID = (0.80, 0.85, 0.90, 0.95)
 TL_GRID = (0.01, 0.05, 0.10, 0.20)
 
 
 # ---------------------------------------------------------------------------
-# brute force: one Design object per (N, θ_T, θ_L), OC from adaptive2.oc.oc
+# brute force: one Design object per (N, θ_T, θ_L), OC from adaptive2.engines.exact.oc
 # ---------------------------------------------------------------------------
 def brute_lee_liu(p0, p1, alpha, power, prior, n_range, first_look, step, theta_u=None):
     """Every feasible (N, θ_T, θ_L) design: dict boundaries-key -> figures."""
@@ -301,7 +301,7 @@ def test_design_search_infeasible_is_flagged() -> None:
 # design_search and pareto()
 # ---------------------------------------------------------------------------
 def test_design_search_against_manual_calibration() -> None:
-    from adaptive2.calibrate import calibrate
+    from adaptive2.engines.calibration import calibrate
 
     ns, scheds = [20, 24, 28, 32], [2, 3, (0.4, 1.0)]
     res = design_search(

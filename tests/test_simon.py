@@ -1,4 +1,4 @@
-"""Tests of adaptive2.simon: the vectorised search against a brute force, exact figures."""
+"""Tests of adaptive2.engines.simon: the vectorised search against a brute force, exact figures."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adaptive2.errors import DesignError
-from adaptive2.simon import AdmissibleDesign, SimonDesign, SimonResult, simon
+from adaptive2._base.errors import DesignError
+from adaptive2.engines.simon import AdmissibleDesign, SimonDesign, SimonResult, simon
 
 DESIGN_KEYS = {"r1", "n1", "r", "n", "expected_n_p0", "pet_p0", "alpha", "power"}
 
@@ -309,8 +309,8 @@ def test_oc_method_rejects_bad_rates(bad) -> None:
 
 @pytest.mark.parametrize(("p0", "p1"), [(0.1, 0.3), (0.2, 0.4), (0.05, 0.25)])
 def test_to_design_exact_oc_agree(p0, p1) -> None:
-    from adaptive2.designs import Design
-    from adaptive2.oc import oc
+    from adaptive2.engines.exact import oc
+    from adaptive2.model.designs import Design
 
     res = simon(p0, p1)
     for d in (res.optimal, res.minimax):
@@ -337,7 +337,7 @@ def test_to_design_exact_oc_agree(p0, p1) -> None:
 
 
 def test_to_design_name_and_prior() -> None:
-    from adaptive2.priors import Beta
+    from adaptive2.model.priors import Beta
 
     d = simon(0.1, 0.3).minimax
     design = d.to_design(name="my-simon", prior=Beta(0.5, 0.5))

@@ -16,16 +16,16 @@ import pytest
 import xarray as xr
 from scipy import integrate, optimize, special, stats
 
+from adaptive2._base.errors import Adaptive2Error, DesignError
 from adaptive2.cli import main
-from adaptive2.designs import Design
-from adaptive2.errors import Adaptive2Error, DesignError
-from adaptive2.hierarchical import Cohort, Model, QuadratureGrid, posterior
-from adaptive2.io import load_any
-from adaptive2.multicohort import CohortDesign, CohortScenario, _run_scenario, cohort_oc
-from adaptive2.oc import oc
-from adaptive2.priors import Beta
-from adaptive2.rules import PosteriorProbability
-from adaptive2.simulate import Conduct, simulate
+from adaptive2.engines.exact import oc
+from adaptive2.engines.montecarlo import Conduct, simulate
+from adaptive2.io.design_files import load_any
+from adaptive2.model.cohorts import CohortDesign, CohortScenario, _run_scenario, cohort_oc
+from adaptive2.model.designs import Design
+from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid, posterior
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import PosteriorProbability
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")

@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
-from adaptive2.designs import Boundaries, Design
-from adaptive2.errors import DesignError
-from adaptive2.priors import Beta, BetaMixture, Conflict, PriorSpec, conflict
-from adaptive2.rules import (
+from adaptive2._base.errors import DesignError
+from adaptive2.model.designs import Boundaries, Design
+from adaptive2.model.priors import Beta, BetaMixture, Conflict, PriorSpec, conflict
+from adaptive2.model.rules import (
     BOP2,
     Boundary,
     DualCriterion,
     PosteriorProbability,
     PredictiveProbability,
 )
-from adaptive2.scenarios import Scenario
+from adaptive2.model.scenarios import Scenario
 
 
 def _design(**changes: Any) -> Design:

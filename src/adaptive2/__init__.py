@@ -13,65 +13,68 @@ Beta(a=16.5, b=4.5)
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "analyze": "adaptive2.analyze",
-    "BorrowingSummary": "adaptive2.borrowing",
-    "borrowing_summary": "adaptive2.borrowing",
-    "BOP2": "adaptive2.rules",
-    "Beta": "adaptive2.priors",
-    "BetaMixture": "adaptive2.priors",
-    "Boundaries": "adaptive2.designs",
-    "Boundary": "adaptive2.rules",
-    "CalibrationError": "adaptive2.errors",
-    "Cohort": "adaptive2.hierarchical",
-    "CohortDesign": "adaptive2.multicohort",
-    "CohortScenario": "adaptive2.multicohort",
-    "Conflict": "adaptive2.priors",
-    "Decision": "adaptive2.rules",
-    "Design": "adaptive2.designs",
-    "DesignError": "adaptive2.errors",
-    "DesignFileError": "adaptive2.errors",
-    "DualCriterion": "adaptive2.rules",
-    "Historical": "adaptive2.hierarchical",
-    "Model": "adaptive2.hierarchical",
-    "PosteriorProbability": "adaptive2.rules",
-    "PredictiveProbability": "adaptive2.rules",
-    "PriorSpec": "adaptive2.priors",
-    "Conduct": "adaptive2.simulate",
-    "Scenario": "adaptive2.scenarios",
-    "SearchResult": "adaptive2.search",
-    "calibrate": "adaptive2.calibrate",
-    "calibrate_cohorts": "adaptive2.cohort_calibration",
-    "calibrate_futility": "adaptive2.futility",
-    "CohortCalibration": "adaptive2.cohort_calibration",
-    "FutilityCalibration": "adaptive2.futility",
-    "NullRegion": "adaptive2.worst_case",
-    "null_region": "adaptive2.worst_case",
-    "SimonDesign": "adaptive2.simon",
-    "compare": "adaptive2.compare",
-    "conflict": "adaptive2.priors",
-    "design_search": "adaptive2.search",
-    "lee_liu": "adaptive2.search",
-    "map_prior": "adaptive2.mapprior",
-    "ess": "adaptive2.priors",
-    "ess_table": "adaptive2.priors",
-    "load_design": "adaptive2.io",
-    "oc": "adaptive2.oc",
-    "posterior": "adaptive2.hierarchical",
-    "power_prior": "adaptive2.priors",
-    "report": "adaptive2.report",
-    "robustify": "adaptive2.priors",
-    "simon": "adaptive2.simon",
-    "simulate": "adaptive2.simulate",
+    "analyze": "adaptive2.engines.analysis",
+    "BorrowingSummary": "adaptive2.engines.borrowing",
+    "borrowing_summary": "adaptive2.engines.borrowing",
+    "BOP2": "adaptive2.model.rules",
+    "Beta": "adaptive2.model.priors",
+    "BetaMixture": "adaptive2.model.priors",
+    "Boundaries": "adaptive2.model.designs",
+    "Boundary": "adaptive2.model.rules",
+    "Adaptive2Error": "adaptive2._base.errors",
+    "CalibrationError": "adaptive2._base.errors",
+    "ConvergenceWarning": "adaptive2._base.errors",
+    "PrecisionWarning": "adaptive2._base.errors",
+    "StatisticalWarning": "adaptive2._base.errors",
+    "Cohort": "adaptive2.model.hierarchical",
+    "CohortDesign": "adaptive2.model.cohorts",
+    "CohortScenario": "adaptive2.model.cohorts",
+    "Conflict": "adaptive2.model.priors",
+    "Decision": "adaptive2.model.rules",
+    "Design": "adaptive2.model.designs",
+    "DesignError": "adaptive2._base.errors",
+    "DesignFileError": "adaptive2._base.errors",
+    "DualCriterion": "adaptive2.model.rules",
+    "Historical": "adaptive2.model.hierarchical",
+    "Model": "adaptive2.model.hierarchical",
+    "PosteriorProbability": "adaptive2.model.rules",
+    "PredictiveProbability": "adaptive2.model.rules",
+    "PriorSpec": "adaptive2.model.priors",
+    "Conduct": "adaptive2.engines.montecarlo",
+    "Scenario": "adaptive2.model.scenarios",
+    "SearchResult": "adaptive2.engines.search",
+    "calibrate": "adaptive2.engines.calibration",
+    "calibrate_cohorts": "adaptive2.engines.cohort_calibration",
+    "calibrate_futility": "adaptive2.engines.futility",
+    "CohortCalibration": "adaptive2.engines.cohort_calibration",
+    "FutilityCalibration": "adaptive2.engines.futility",
+    "NullRegion": "adaptive2.engines.null_region",
+    "null_region": "adaptive2.engines.null_region",
+    "SimonDesign": "adaptive2.engines.simon",
+    "compare": "adaptive2.engines.compare",
+    "conflict": "adaptive2.model.priors",
+    "design_search": "adaptive2.engines.search",
+    "lee_liu": "adaptive2.engines.search",
+    "map_prior": "adaptive2.engines.map_prior",
+    "ess": "adaptive2.model.priors",
+    "ess_table": "adaptive2.model.priors",
+    "load_design": "adaptive2.io.design_files",
+    "oc": "adaptive2.engines.exact",
+    "posterior": "adaptive2.model.hierarchical",
+    "power_prior": "adaptive2.model.priors",
+    "report": "adaptive2.views.report",
+    "robustify": "adaptive2.model.priors",
+    "simon": "adaptive2.engines.simon",
+    "simulate": "adaptive2.engines.montecarlo",
 }
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
+    "Adaptive2Error",
     "BOP2",
     "Beta",
     "BetaMixture",
@@ -85,6 +88,7 @@ __all__ = [
     "CohortScenario",
     "Conduct",
     "Conflict",
+    "ConvergenceWarning",
     "Decision",
     "Design",
     "DesignError",
@@ -95,11 +99,13 @@ __all__ = [
     "Model",
     "NullRegion",
     "PosteriorProbability",
+    "PrecisionWarning",
     "PredictiveProbability",
     "PriorSpec",
     "Scenario",
     "SearchResult",
     "SimonDesign",
+    "StatisticalWarning",
     "__version__",
     "analyze",
     "borrowing_summary",
@@ -125,20 +131,32 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from adaptive2.analyze import analyze
-    from adaptive2.borrowing import BorrowingSummary, borrowing_summary
-    from adaptive2.calibrate import calibrate
-    from adaptive2.cohort_calibration import CohortCalibration, calibrate_cohorts
-    from adaptive2.compare import compare
-    from adaptive2.designs import Boundaries, Design
-    from adaptive2.errors import CalibrationError, DesignError, DesignFileError
-    from adaptive2.futility import FutilityCalibration, calibrate_futility
-    from adaptive2.hierarchical import Cohort, Historical, Model, posterior
-    from adaptive2.io import load_design
-    from adaptive2.mapprior import map_prior
-    from adaptive2.multicohort import CohortDesign, CohortScenario
-    from adaptive2.oc import oc
-    from adaptive2.priors import (
+    from adaptive2._base.errors import (
+        Adaptive2Error,
+        CalibrationError,
+        ConvergenceWarning,
+        DesignError,
+        DesignFileError,
+        PrecisionWarning,
+        StatisticalWarning,
+    )
+    from adaptive2.engines.analysis import analyze
+    from adaptive2.engines.borrowing import BorrowingSummary, borrowing_summary
+    from adaptive2.engines.calibration import calibrate
+    from adaptive2.engines.cohort_calibration import CohortCalibration, calibrate_cohorts
+    from adaptive2.engines.compare import compare
+    from adaptive2.engines.exact import oc
+    from adaptive2.engines.futility import FutilityCalibration, calibrate_futility
+    from adaptive2.engines.map_prior import map_prior
+    from adaptive2.engines.montecarlo import Conduct, simulate
+    from adaptive2.engines.null_region import NullRegion, null_region
+    from adaptive2.engines.search import SearchResult, design_search, lee_liu
+    from adaptive2.engines.simon import SimonDesign, simon
+    from adaptive2.io.design_files import load_design
+    from adaptive2.model.cohorts import CohortDesign, CohortScenario
+    from adaptive2.model.designs import Boundaries, Design
+    from adaptive2.model.hierarchical import Cohort, Historical, Model, posterior
+    from adaptive2.model.priors import (
         Beta,
         BetaMixture,
         Conflict,
@@ -149,8 +167,7 @@ if TYPE_CHECKING:  # pragma: no cover
         power_prior,
         robustify,
     )
-    from adaptive2.report import report
-    from adaptive2.rules import (
+    from adaptive2.model.rules import (
         BOP2,
         Boundary,
         Decision,
@@ -158,28 +175,8 @@ if TYPE_CHECKING:  # pragma: no cover
         PosteriorProbability,
         PredictiveProbability,
     )
-    from adaptive2.scenarios import Scenario
-    from adaptive2.search import SearchResult, design_search, lee_liu
-    from adaptive2.simon import SimonDesign, simon
-    from adaptive2.simulate import Conduct, simulate
-    from adaptive2.worst_case import NullRegion, null_region
-
-
-class _Package(types.ModuleType):
-    """Keeps ``adaptive2.oc`` (and ``calibrate``, ``simon``, ``report``) the function.
-
-    Importing a submodule binds it on its package; where a function has the same name
-    as its module, that binding is skipped so ``adaptive2.<name>`` stays the function
-    (the submodule remains importable as ``from adaptive2.<name> import ...``).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == f"adaptive2.{name}":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+    from adaptive2.model.scenarios import Scenario
+    from adaptive2.views.report import report
 
 
 def __getattr__(name: str) -> Any:

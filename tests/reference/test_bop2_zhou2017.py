@@ -53,10 +53,10 @@ import math
 import mpmath as mp
 import pytest
 
-from adaptive2.designs import Design
-from adaptive2.oc import oc
-from adaptive2.priors import Beta
-from adaptive2.rules import BOP2, Boundary
+from adaptive2.engines.exact import oc
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import BOP2, Boundary
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -428,7 +428,7 @@ def test_bop2fe_readme_grid_search_exact() -> None:
 
 
 def _calibrate_on_grid(lambdas: tuple[float, ...]):
-    from adaptive2.calibrate import calibrate_bop2
+    from adaptive2.engines.calibration import calibrate_bop2
 
     return calibrate_bop2(
         bop2fe_design(0.5, 1.0, 1.0),

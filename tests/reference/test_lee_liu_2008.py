@@ -30,9 +30,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from adaptive2.designs import Design
-from adaptive2.priors import Beta
-from adaptive2.rules import (
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import (
     Look,
     PosteriorProbability,
     PredictiveProbability,

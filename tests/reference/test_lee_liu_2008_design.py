@@ -1,4 +1,6 @@
-"""Lee & Liu (2008) design search (`adaptive2.search.lee_liu`): published anchors and brute force.
+"""Lee & Liu (2008) design search (`adaptive2.engines.search.lee_liu`).
+
+Published anchors and brute force.
 
 Sources and what could be checked
 ---------------------------------
@@ -44,8 +46,8 @@ import math
 import mpmath as mp
 import pytest
 
-from adaptive2.priors import Beta
-from adaptive2.search import lee_liu
+from adaptive2.engines.search import lee_liu
+from adaptive2.model.priors import Beta
 
 # ---------------------------------------------------------------------------
 # 1. Published worked example, through the search

@@ -7,7 +7,7 @@ Controlled Clinical Trials 10:1-10, Table 1 (p1 - p0 = 0.20) and Table 2
 
 Every row is also re-derived here by an independent brute-force search (plain
 Python loops and math.comb over all (n, n1, r1, r) with n <= NMAX_BF), so a
-row passes only if the published design, the brute force and adaptive2.simon
+row passes only if the published design, the brute force and adaptive2.engines.simon
 agree.
 
 Note on p0 = 0.40, p1 = 0.60: the rows 7/18, 22/46 (EN 30.2, PET 0.56) and
@@ -23,7 +23,7 @@ from functools import cache
 
 import pytest
 
-from adaptive2.simon import simon
+from adaptive2.engines.simon import simon
 
 NMAX_BF = 56  # brute-force range; covers every published n below (largest 54)
 

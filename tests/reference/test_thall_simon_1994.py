@@ -28,9 +28,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from adaptive2.designs import Design
-from adaptive2.priors import Beta
-from adaptive2.rules import Look, PosteriorProbability
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import Look, PosteriorProbability
 
 PRIOR_E = Beta(0.6, 1.4)
 PRIOR_S = Beta(15, 35)

@@ -1,0 +1,809 @@
+"""Design files: TOML in, validated designs out, and back again.
+
+Design files are data, never executed (parsed by :mod:`tomllib`). Every error
+names the file, the table and key, the allowed values and the value found,
+and is raised as :class:`~adaptive2._base.errors.DesignFileError`.
+
+Single-cohort keys
+------------------
+Top level: ``name``, ``title``, ``notes``.
+
+``[prior]``: one of ``beta = [a, b]``, ``mixture = [[w, a, b], ...]``, or
+``base = [a, b]`` with optional ``historical = { r, n }`` and ``power`` (a0);
+optional ``robust = { weight, mean, n }`` and ``source`` (text).
+
+``[cohort]``: ``p0`` (a number or ``{ beta = [a, b] }``), ``p1``, ``looks``.
+
+``[futility]``, ``[efficacy]`` (optional) and ``[final]``: ``rule`` is one of
+``posterior`` (``cutoff``, ``delta``, ``p0``), ``predictive`` (``threshold``),
+``bop2`` (``lambda``, ``gamma`` / ``eta``, ``p0``), ``boundary`` (``r``),
+``dual`` (``lrv``, ``tv``, ``lrv_cutoff``, ``tv_cutoff``). A rule without
+``p0`` uses the cohort's.
+
+``[scenarios]``: ``p = [...]`` true response rates for the OC table.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from adaptive2._base.errors import DesignError, DesignFileError
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
+from adaptive2.model.rules import (
+    BOP2,
+    Boundary,
+    DualCriterion,
+    PosteriorProbability,
+    PredictiveProbability,
+    Rule,
+)
+
+__all__ = [
+    "design_from_dict",
+    "design_to_dict",
+    "dumps_toml",
+    "load_design",
+    "load_prior",
+    "prior_from_dict",
+    "read_toml",
+    "save_any",
+    "save_design",
+]
+
+TOP_KEYS = (
+    "name",
+    "title",
+    "notes",
+    "prior",
+    "cohort",
+    "futility",
+    "efficacy",
+    "final",
+    "scenarios",
+)
+PRIOR_KEYS = ("base", "historical", "power", "robust", "beta", "mixture", "source")
+COHORT_KEYS = ("p0", "p1", "looks")
+RULE_KEYS: dict[str, tuple[str, ...]] = {
+    "posterior": ("rule", "cutoff", "delta", "p0"),
+    "predictive": ("rule", "threshold"),
+    "bop2": ("rule", "lambda", "gamma", "eta", "p0"),
+    "boundary": ("rule", "r"),
+    "dual": ("rule", "lrv", "tv", "lrv_cutoff", "tv_cutoff"),
+}
+SLOT_RULES: dict[str, tuple[str, ...]] = {
+    "futility": ("posterior", "predictive", "bop2", "boundary", "dual"),
+    "efficacy": ("posterior", "predictive", "bop2", "boundary", "dual"),
+    "final": ("posterior", "bop2", "boundary", "dual"),
+}
+
+
+SLOT_HINTS = {
+    "final": " (rule = posterior | bop2 | boundary | dual)",
+    "prior": " (beta = [a, b], mixture = [[w, a, b], ...] or base/historical/power)",
+    "cohort": " (p0, p1, looks)",
+}
+
+
+class _Ctx:
+    """Where we are in a file, for error messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, where: str, message: str) -> DesignFileError:
+        loc = f"[{where}] " if where else ""
+        return DesignFileError(f"{self.source}: {loc}{message}")
+
+    def unknown(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        extra = sorted(set(table) - set(allowed))
+        if extra:
+            raise self.error(
+                where,
+                f"unknown key `{extra[0]}`; allowed keys: {', '.join(allowed)}.",
+            )
+
+    def table(self, d: dict[str, Any], key: str, where: str, *, required: bool) -> dict | None:
+        if key not in d:
+            if required:
+                hint = SLOT_HINTS.get(key, "")
+                raise self.error(where, f"missing table [{key}]{hint}.")
+            return None
+        v = d[key]
+        if not isinstance(v, dict):
+            raise self.error(where, f"`{key}` must be a table; got {v!r}.")
+        return v
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, mapping every failure to DesignFileError."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise DesignFileError(f"{p}: file not found.") from None
+    except IsADirectoryError:
+        raise DesignFileError(f"{p}: is a directory, not a design file.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DesignFileError(f"{p}: not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise DesignFileError(f"{p}: cannot be read: {exc.strerror}.") from None
+
+
+def load_design(path: str | Path) -> Any:
+    """Load and validate a design file (single- or multi-cohort).
+
+    A :class:`Design`, or a ``CohortDesign`` for a multi-cohort file (``[cohorts.NAME]``
+    tables).
+
+    See :func:`design_from_dict` and :func:`cohort_design_from_dict` for the keys.
+    """
+    data = read_toml(path)
+    if is_multi_cohort(data):
+        return cohort_design_from_dict(data, source=str(path))
+    return design_from_dict(data, source=str(path))
+
+
+def load_prior(path: str | Path) -> PriorSpec:
+    """Read the ``[prior]`` table of a design or prior file."""
+    data = read_toml(path)
+    ctx = _Ctx(str(path))
+    table = ctx.table(data, "prior", "", required=True) or {}
+    return prior_from_dict(table, source=str(path))
+
+
+def _wrap(ctx: _Ctx, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except DesignFileError:
+        raise
+    except DesignError as exc:
+        raise ctx.error(where, str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise ctx.error(where, f"invalid value: {exc}.") from None
+
+
+def _beta_pair(ctx: _Ctx, where: str, key: str, v: Any) -> Beta:
+    if not isinstance(v, list) or len(v) != 2:
+        raise ctx.error(where, f"`{key}` must be a list [a, b] of two numbers > 0; got {v!r}.")
+    return _wrap(ctx, where, Beta, v[0], v[1])
+
+
+def prior_from_dict(table: dict[str, Any], *, source: str = "<dict>") -> PriorSpec:
+    """Build a :class:`PriorSpec` from a ``[prior]`` table."""
+    ctx = _Ctx(source)
+    where = "prior"
+    ctx.unknown(table, PRIOR_KEYS, where)
+    kwargs: dict[str, Any] = {}
+    if "beta" in table:
+        kwargs["beta"] = _beta_pair(ctx, where, "beta", table["beta"])
+    if "mixture" in table:
+        mix = table["mixture"]
+        if (
+            not isinstance(mix, list)
+            or not mix
+            or not all(isinstance(c, list) and len(c) == 3 for c in mix)
+        ):
+            raise ctx.error(where, f"`mixture` must be a list of [w, a, b] triples; got {mix!r}.")
+        kwargs["mixture"] = _wrap(
+            ctx, where, BetaMixture, [c[0] for c in mix], [c[1] for c in mix], [c[2] for c in mix]
+        )
+    if "base" in table:
+        kwargs["base"] = _beta_pair(ctx, where, "base", table["base"])
+    if "historical" in table:
+        h = table["historical"]
+        if not isinstance(h, dict) or set(h) != {"r", "n"}:
+            raise ctx.error(
+                where, f"`historical` must be {{ r = <responses>, n = <patients> }}; got {h!r}."
+            )
+        kwargs["historical"] = (h["r"], h["n"])
+    if "power" in table:
+        if "historical" not in table:
+            raise ctx.error(where, "`power` needs `historical` data to weight.")
+        kwargs["power"] = table["power"]
+    if "robust" in table:
+        rb = table["robust"]
+        if not isinstance(rb, dict) or "weight" not in rb or set(rb) - {"weight", "mean", "n"}:
+            raise ctx.error(
+                where,
+                "`robust` must be { weight = w, mean = m, n = n } (mean and n "
+                f"optional, default 0.5 and 1); got {rb!r}.",
+            )
+        kwargs["robust"] = (rb["weight"], rb.get("mean", 0.5), rb.get("n", 1.0))
+    if "source" in table:
+        if not isinstance(table["source"], str):
+            raise ctx.error(where, f"`source` must be text; got {table['source']!r}.")
+        kwargs["source"] = table["source"]
+    if not any(k in kwargs for k in ("beta", "mixture", "base", "historical")):
+        raise ctx.error(
+            where,
+            "give one of `beta = [a, b]`, `mixture = [[w, a, b], ...]` or "
+            "`base = [a, b]` (with optional `historical`).",
+        )
+    return _wrap(ctx, where, PriorSpec, **kwargs)
+
+
+def _p0_value(ctx: _Ctx, where: str, v: Any) -> float | Beta:
+    if isinstance(v, dict):
+        if set(v) != {"beta"}:
+            raise ctx.error(where, f"`p0` must be a number or {{ beta = [a, b] }}; got {v!r}.")
+        return _beta_pair(ctx, where, "p0.beta", v["beta"])
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+        raise ctx.error(
+            where, f"`p0` must be a probability in (0, 1) or {{ beta = [a, b] }}; got {v!r}."
+        )
+    return float(v)
+
+
+def _rule_from_dict(ctx: _Ctx, slot: str, table: dict[str, Any], p0: float | Beta | None) -> Rule:
+    kind = table.get("rule")
+    allowed = SLOT_RULES[slot]
+    if kind not in allowed:
+        raise ctx.error(slot, f"`rule` must be one of {{{', '.join(allowed)}}}; got {kind!r}.")
+    ctx.unknown(table, RULE_KEYS[kind], slot)
+    t = {k: v for k, v in table.items() if k != "rule"}
+    if "p0" in t:
+        rule_p0: float | Beta | None = _p0_value(ctx, slot, t.pop("p0"))
+    else:
+        rule_p0 = p0
+
+    def need(*keys: str) -> None:
+        for k in keys:
+            if k not in t:
+                raise ctx.error(slot, f"rule '{kind}' needs `{k}`.")
+
+    if kind in ("posterior", "bop2") and rule_p0 is None:
+        raise ctx.error(slot, f"rule '{kind}' needs `p0` (here or in [cohort]).")
+    if kind == "posterior":
+        need("cutoff")
+        return _wrap(
+            ctx,
+            slot,
+            PosteriorProbability,
+            p0=rule_p0,
+            cutoff=t["cutoff"],
+            delta=t.get("delta", 0.0),
+        )
+    if kind == "predictive":
+        need("threshold")
+        return _wrap(ctx, slot, PredictiveProbability, threshold=t["threshold"])
+    if kind == "bop2":
+        need("lambda")
+        if slot == "futility":
+            need("gamma")
+        if slot == "efficacy":
+            need("eta")
+        return _wrap(
+            ctx, slot, BOP2, p0=rule_p0, lambda_=t["lambda"], gamma=t.get("gamma"), eta=t.get("eta")
+        )
+    if kind == "boundary":
+        need("r")
+        r = t["r"]
+        if slot == "final" and isinstance(r, int) and not isinstance(r, bool):
+            r = [r]
+        if not isinstance(r, list):
+            raise ctx.error(
+                slot, f"`r` must be a list of integers (one per interim look); got {r!r}."
+            )
+        return _wrap(ctx, slot, Boundary, r=tuple(r))
+    need("lrv", "tv")
+    return _wrap(ctx, slot, DualCriterion, **t)
+
+
+def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
+    """Build a validated :class:`Design` from a parsed design file.
+
+    Examples
+    --------
+    >>> d = design_from_dict({
+    ...     "name": "demo",
+    ...     "prior": {"base": [0.5, 0.5], "historical": {"r": 16, "n": 20}, "power": 0.5},
+    ...     "cohort": {"p0": 0.4, "p1": 0.6, "looks": [15, 25, 40]},
+    ...     "futility": {"rule": "predictive", "threshold": 0.05},
+    ...     "final": {"rule": "posterior", "cutoff": 0.95},
+    ... })
+    >>> d.prior
+    Beta(a=8.5, b=2.5)
+    >>> design_from_dict({**design_to_dict(d)}) == d
+    True
+    """
+    ctx = _Ctx(source)
+    if not isinstance(data, dict):
+        raise ctx.error("", f"a design must be a table; got {type(data).__name__}.")
+    ctx.unknown(data, TOP_KEYS, "")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error("", f"`name` must be a non-empty string; got {name!r}.")
+    for key in ("title", "notes"):
+        if key in data and not isinstance(data[key], str):
+            raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
+    prior_t = ctx.table(data, "prior", "", required=True)
+    spec = prior_from_dict(prior_t or {}, source=source)
+    cohort = ctx.table(data, "cohort", "", required=True) or {}
+    ctx.unknown(cohort, COHORT_KEYS, "cohort")
+    if "looks" not in cohort:
+        raise ctx.error("cohort", "missing `looks` (cumulative evaluable patients per analysis).")
+    p0 = _p0_value(ctx, "cohort", cohort["p0"]) if "p0" in cohort else None
+    rules: dict[str, Rule | None] = {}
+    for slot in ("futility", "efficacy", "final"):
+        t = ctx.table(data, slot, "", required=slot == "final")
+        rules[slot] = None if t is None else _rule_from_dict(ctx, slot, t, p0)
+    scen: tuple[Any, ...] = ()
+    st = ctx.table(data, "scenarios", "", required=False)
+    if st is not None:
+        ctx.unknown(st, ("p",), "scenarios")
+        ps = st.get("p", [])
+        if not isinstance(ps, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1 for x in ps
+        ):
+            raise ctx.error("scenarios", f"`p` must be a list of rates in [0, 1]; got {ps!r}.")
+        scen = tuple(ps)
+    looks = cohort["looks"]
+    if not isinstance(looks, list):
+        raise ctx.error("cohort", f"`looks` must be a list of increasing integers; got {looks!r}.")
+    design = _wrap(
+        ctx,
+        "cohort",
+        Design,
+        name=name,
+        prior=spec,
+        looks=tuple(looks),
+        final=rules["final"],
+        futility=rules["futility"],
+        efficacy=rules["efficacy"],
+        title=data.get("title", ""),
+        notes=data.get("notes", ""),
+        p0=p0,
+        p1=cohort.get("p1"),
+        scenarios=scen,
+    )
+    _wrap(ctx, "", design.boundaries)  # non-monotone rules are design errors at load time
+    return design
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+def _prior_to_dict(design: Design) -> dict[str, Any]:
+    spec = design.prior_spec
+    if spec is None:
+        prior = design.prior
+        if isinstance(prior, Beta):
+            return {"beta": [prior.a, prior.b]}
+        return {"mixture": [list(c.values()) for c in prior.components()]}
+    out: dict[str, Any] = {}
+    if spec.beta is not None:
+        out["beta"] = [spec.beta.a, spec.beta.b]
+    if spec.mixture is not None:
+        out["mixture"] = [list(c.values()) for c in spec.mixture.components()]
+    if spec.beta is None and spec.mixture is None:
+        base = spec.base if spec.base is not None else Beta(0.5, 0.5)
+        out["base"] = [base.a, base.b]
+    if spec.historical is not None:
+        out["historical"] = {"r": _num(spec.historical[0]), "n": _num(spec.historical[1])}
+        out["power"] = spec.power
+    if spec.robust is not None:
+        w, m, n = spec.robust
+        out["robust"] = {"weight": w, "mean": m, "n": n}
+    if spec.source:
+        out["source"] = spec.source
+    return out
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _p0_out(p0: float | Beta) -> Any:
+    return {"beta": [p0.a, p0.b]} if isinstance(p0, Beta) else p0
+
+
+def design_to_dict(design: Design) -> dict[str, Any]:
+    """The design-file dict of ``design`` (``design_from_dict`` inverts it)."""
+    out: dict[str, Any] = {"name": design.name}
+    if design.title:
+        out["title"] = design.title
+    if design.notes:
+        out["notes"] = design.notes
+    out["prior"] = _prior_to_dict(design)
+    cohort: dict[str, Any] = {}
+    if design.p0 is not None:
+        cohort["p0"] = _p0_out(design.p0)
+    if design.p1 is not None:
+        cohort["p1"] = design.p1
+    cohort["looks"] = list(design.looks)
+    out["cohort"] = cohort
+    for slot in ("futility", "efficacy", "final"):
+        rule = getattr(design, slot)
+        if rule is None:
+            continue
+        d = rule.to_dict()
+        if "p0" in d:
+            p0 = rule.p0
+            if design.p0 is not None and p0 == design.p0:
+                del d["p0"]
+            else:
+                d["p0"] = _p0_out(p0)
+        if slot == "final" and d["rule"] == "boundary":
+            d["r"] = d["r"][0]
+        if d["rule"] == "posterior" and d.get("delta") == 0.0:
+            del d["delta"]
+        out[slot] = d
+    if design.scenarios:
+        out["scenarios"] = {"p": list(design.scenarios)}
+    return out
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise DesignError(f"cannot write a non-finite number ({v}) to a design file.")
+        return repr(v)
+    if isinstance(v, str):
+        return _toml_string(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise DesignError(f"cannot write a {type(v).__name__} to a design file.")
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and every control character escaped."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """Serialise a design dict (scalars, then one table per nested dict) as TOML."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines.append("")
+            lines.append(f"[{k}]")
+            lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in v.items())
+    return "\n".join(lines) + "\n"
+
+
+def save_design(design: Design, path: str | Path) -> Path:
+    """Write ``design`` as a TOML design file (atomically) and return the path."""
+    return _write_atomic(Path(path), dumps_toml(design_to_dict(design)))
+
+
+def save_any(design: Any, path: str | Path) -> Path:
+    """Write a single-cohort or multi-cohort design as a TOML file (atomically)."""
+    from adaptive2.model.cohorts import CohortDesign
+
+    if isinstance(design, CohortDesign):
+        return _write_atomic(Path(path), dumps_toml(cohort_design_to_dict(design)))
+    return save_design(design, path)
+
+
+def _write_atomic(p: Path, text: str) -> Path:
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=p.parent or ".", prefix=f".{p.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, p)
+    return p
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort designs
+# ---------------------------------------------------------------------------
+MULTI_TOP_KEYS = (
+    "name",
+    "title",
+    "notes",
+    "model",
+    "cohorts",
+    "futility",
+    "efficacy",
+    "final",
+    "scenarios",
+    "alpha",
+)
+MODEL_KEYS = ("kind", "scale", "mu", "tau", "weight", "nex", "historical")
+COHORT_TABLE_KEYS = (
+    "p0", "p1", "looks", "range", "nex", "weight", "futility", "efficacy", "final",
+)
+HIST_KEYS = ("name", "r", "n", "p0", "tie", "tie_sd", "weight")
+
+
+def is_multi_cohort(data: dict[str, Any]) -> bool:
+    """True if a parsed design file describes several cohorts (`[cohorts.NAME]`)."""
+    return isinstance(data, dict) and "cohorts" in data
+
+
+load_any = load_design  # the earlier name of the same function
+
+def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> Any:
+    from adaptive2.model.hierarchical import Historical, Model
+
+    ctx.unknown(t, MODEL_KEYS, "model")
+    kw: dict[str, Any] = {}
+    if "kind" in t:
+        kw["kind"] = t["kind"]
+    if "scale" in t:
+        kw["scale"] = t["scale"]
+    if "mu" in t:
+        mu = t["mu"]
+        if not isinstance(mu, dict) or set(mu) - {"mean", "sd"}:
+            raise ctx.error("model", f"`mu` must be {{ mean = m, sd = s }}; got {mu!r}.")
+        kw["mu_mean"] = mu.get("mean", 0.0)
+        kw["mu_sd"] = mu.get("sd", 2.0)
+    if "tau" in t:
+        tau = t["tau"]
+        kinds = {"half_normal", "half_cauchy", "half_t"}
+        if not isinstance(tau, dict) or len(set(tau) & kinds) != 1 or set(tau) - kinds - {"df"}:
+            raise ctx.error(
+                "model",
+                "`tau` must be { half_normal = s }, { half_cauchy = s } or "
+                f"{{ half_t = s, df = k }}; got {tau!r}.",
+            )
+        (kind,) = set(tau) & kinds
+        kw["tau_prior"] = kind
+        kw["tau_scale"] = tau[kind]
+        if "df" in tau:
+            kw["tau_df"] = tau["df"]
+    weights = {}
+    if "weight" in t:
+        weights["*"] = t["weight"]
+    nex_mean, nex_sd = {}, {}
+    if "nex" in t:
+        nx = t["nex"]
+        if not isinstance(nx, dict) or set(nx) - {"mean", "sd"}:
+            raise ctx.error("model", f"`nex` must be {{ mean = m, sd = s }}; got {nx!r}.")
+        if "mean" in nx:
+            nex_mean["*"] = nx["mean"]
+        if "sd" in nx:
+            nex_sd["*"] = nx["sd"]
+    for name, ct in cohort_tables.items():
+        if "weight" in ct:
+            weights[name] = ct["weight"]
+        if "nex" in ct:
+            nx = ct["nex"]
+            where = f"cohorts.{name}"
+            if not isinstance(nx, dict) or set(nx) - {"mean", "sd"}:
+                raise ctx.error(where, f"`nex` must be {{ mean = m, sd = s }}; got {nx!r}.")
+            if "mean" in nx:
+                nex_mean[name] = nx["mean"]
+            if "sd" in nx:
+                nex_sd[name] = nx["sd"]
+    for key, d in (("weight", weights), ("nex_mean", nex_mean), ("nex_sd", nex_sd)):
+        if d:
+            kw[key] = d if set(d) != {"*"} else d["*"]
+    hist = []
+    raw = t.get("historical", [])
+    if not isinstance(raw, list):
+        raise ctx.error("model", "`historical` must be an array of tables [[model.historical]].")
+    for i, h in enumerate(raw):
+        where = f"model.historical[{i}]"
+        if not isinstance(h, dict):
+            raise ctx.error(where, f"must be a table; got {h!r}.")
+        ctx.unknown(h, HIST_KEYS, where)
+        for k in ("name", "r", "n"):
+            if k not in h:
+                raise ctx.error(where, f"missing `{k}`.")
+        hist.append(_wrap(ctx, where, Historical, **h))
+    kw["historical"] = tuple(hist)
+    return _wrap(ctx, "model", Model, **kw)
+
+
+def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Any:
+    """Build a validated ``CohortDesign`` from a parsed multi-cohort design file."""
+    from adaptive2.model.cohorts import CohortDesign, CohortScenario
+    from adaptive2.model.hierarchical import Cohort
+
+    ctx = _Ctx(source)
+    ctx.unknown(data, MULTI_TOP_KEYS, "")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error("", f"`name` must be a non-empty string; got {name!r}.")
+    cohorts_t = ctx.table(data, "cohorts", "", required=True) or {}
+    if not cohorts_t:
+        raise ctx.error("cohorts", "give at least one [cohorts.NAME] table.")
+    cohorts = []
+    ranges: dict[str, tuple[float, float]] = {}
+    per_cohort_rules: dict[str, dict[str, Rule]] = {}
+    for cname, ct in cohorts_t.items():
+        where = f"cohorts.{cname}"
+        if not isinstance(ct, dict):
+            raise ctx.error(where, f"must be a table; got {ct!r}.")
+        ctx.unknown(ct, COHORT_TABLE_KEYS, where)
+        if "p0" not in ct or "looks" not in ct:
+            raise ctx.error(where, "needs `p0` and `looks`.")
+        p0 = ct["p0"]
+        if isinstance(p0, bool) or not isinstance(p0, int | float) or not 0 < p0 < 1:
+            raise ctx.error(where, f"`p0` must be a probability in (0, 1); got {p0!r}.")
+        cohorts.append(
+            _wrap(ctx, where, Cohort, name=cname, p0=p0, p1=ct.get("p1"), looks=ct["looks"])
+        )
+        if "range" in ct:
+            rng = ct["range"]
+            if (
+                not isinstance(rng, list)
+                or len(rng) != 2
+                or any(isinstance(x, bool) or not isinstance(x, int | float) for x in rng)
+                or not 0 <= rng[0] < rng[1] <= 1
+            ):
+                raise ctx.error(
+                    where,
+                    "`range` must be [low, high] with 0 <= low < high <= 1 (the plausible "
+                    f"true rates of this cohort as a neighbour); got {rng!r}.",
+                )
+            ranges[cname] = (float(rng[0]), float(rng[1]))
+        for slot in ("futility", "efficacy", "final"):
+            if slot in ct:
+                if not isinstance(ct[slot], dict):
+                    raise ctx.error(where, f"`{slot}` must be a table; got {ct[slot]!r}.")
+                per_cohort_rules.setdefault(slot, {})[cname] = _rule_from_dict(
+                    _Ctx(source), slot, ct[slot], float(p0)
+                )
+    model_t = ctx.table(data, "model", "", required=False) or {}
+    model = _model_from_dict(ctx, model_t, cohorts_t)
+    slots: dict[str, Any] = {}
+    for slot in ("futility", "efficacy", "final"):
+        t = ctx.table(data, slot, "", required=False)
+        shared = None if t is None else _rule_from_dict(ctx, slot, t, cohorts[0].p0)
+        own = per_cohort_rules.get(slot, {})
+        if own:
+            if shared is None and len(own) != len(cohorts):
+                missing = [c.name for c in cohorts if c.name not in own]
+                raise ctx.error(
+                    slot,
+                    f"no rule for cohorts {missing}: give [{slot}] or "
+                    f"[cohorts.NAME.{slot}] for each.",
+                )
+            slots[slot] = {c.name: own.get(c.name, shared) for c in cohorts}
+        else:
+            slots[slot] = shared
+    if slots["final"] is None:
+        raise ctx.error("", f"missing table [final]{SLOT_HINTS['final']}.")
+    scen = []
+    raw = data.get("scenarios", [])
+    if not isinstance(raw, list):
+        raise ctx.error(
+            "scenarios",
+            "multi-cohort scenarios are [[scenarios]] tables with `name` and a rate per cohort.",
+        )
+    for i, s in enumerate(raw):
+        where = f"scenarios[{i}]"
+        if not isinstance(s, dict):
+            raise ctx.error(where, f"must be a table; got {s!r}.")
+        d = dict(s)
+        sname = d.pop("name", f"scenario {i + 1}")
+        names = [c.name for c in cohorts]
+        ctx.unknown(d, tuple(names), where)
+        missing = [n for n in names if n not in d]
+        if missing:
+            raise ctx.error(where, f"needs a true rate for every cohort; missing {missing}.")
+        scen.append(_wrap(ctx, where, CohortScenario, sname, tuple(d.items())))
+    for key in ("title", "notes"):
+        if key in data and not isinstance(data[key], str):
+            raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
+    alpha = data.get("alpha")
+    if alpha is not None and (
+        isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1
+    ):
+        raise ctx.error(
+            "",
+            "`alpha` must be a probability in (0, 1) (the type I error every cohort is "
+            f"controlled to over the null region); got {alpha!r}.",
+        )
+    return _wrap(
+        ctx,
+        "",
+        CohortDesign,
+        name=name,
+        model=model,
+        cohorts=tuple(cohorts),
+        final=slots["final"],
+        futility=slots["futility"],
+        efficacy=slots["efficacy"],
+        title=data.get("title", ""),
+        notes=data.get("notes", ""),
+        scenarios=tuple(scen),
+        alpha=None if alpha is None else float(alpha),
+        ranges=ranges,
+    )
+
+
+def cohort_design_to_dict(design: Any) -> dict[str, Any]:
+    """The design-file dict of a ``CohortDesign``."""
+    m = design.model
+    out: dict[str, Any] = {"name": design.name}
+    if design.title:
+        out["title"] = design.title
+    if design.notes:
+        out["notes"] = design.notes
+    if design.alpha is not None:
+        out["alpha"] = design.alpha
+    model: dict[str, Any] = {
+        "kind": m.kind,
+        "scale": m.scale,
+        "mu": {"mean": m.mu_mean, "sd": m.mu_sd},
+    }
+    tau: dict[str, Any] = {m.tau_prior: m.tau_scale}
+    if m.tau_prior == "half_t":
+        tau["df"] = m.tau_df
+    model["tau"] = tau
+    if not isinstance(m.weight, tuple):
+        model["weight"] = m.weight
+    nex: dict[str, Any] = {}
+    if not isinstance(m.nex_mean, tuple):
+        nex["mean"] = m.nex_mean
+    if not isinstance(m.nex_sd, tuple):
+        nex["sd"] = m.nex_sd
+    if nex:
+        model["nex"] = nex
+    if m.historical:
+        model["historical"] = [
+            {
+                k: v
+                for k, v in (
+                    ("name", h.name),
+                    ("r", h.r),
+                    ("n", h.n),
+                    ("p0", h.p0),
+                    ("tie", h.tie),
+                    ("tie_sd", h.tie_sd),
+                    ("weight", h.weight),
+                )
+                if v is not None
+            }
+            for h in m.historical
+        ]
+    out["model"] = model
+    cohorts: dict[str, Any] = {}
+    for c in design.cohorts:
+        ct: dict[str, Any] = {"p0": c.p0}
+        if c.p1 is not None:
+            ct["p1"] = c.p1
+        ct["looks"] = list(c.looks)
+        if design.range_of(c.name) != (0.0, 1.0):
+            ct["range"] = list(design.range_of(c.name))
+        for attr, key in (("weight", "weight"),):
+            v = getattr(m, attr)
+            if isinstance(v, tuple) and c.name in dict(v):
+                ct[key] = dict(v)[c.name]
+        nx = {}
+        if isinstance(m.nex_mean, tuple) and c.name in dict(m.nex_mean):
+            nx["mean"] = dict(m.nex_mean)[c.name]
+        if isinstance(m.nex_sd, tuple) and c.name in dict(m.nex_sd):
+            nx["sd"] = dict(m.nex_sd)[c.name]
+        if nx:
+            ct["nex"] = nx
+        for slot in ("futility", "efficacy", "final"):
+            rule = design.rule(slot, c.name)
+            if rule is not None:
+                d = rule.to_dict()
+                d.pop("p0", None)
+                if slot == "final" and d["rule"] == "boundary":
+                    d["r"] = d["r"][0]
+                ct[slot] = d
+        cohorts[c.name] = ct
+    out["cohorts"] = cohorts
+    if design.scenarios:
+        out["scenarios"] = [{"name": s.name, **dict(s.rates)} for s in design.scenarios]
+    return out

@@ -1,0 +1,911 @@
+"""Multi-cohort designs with borrowing, and their exact operating characteristics.
+
+A :class:`CohortDesign` runs one single-arm design per cohort (its own looks and
+rules) and analyses all cohorts together with a borrowing :class:`Model`
+(independent, pooled, BHM or EXNEX, with historical strata). At every look the
+posterior probabilities of every cohort come from the quadrature engine
+(:mod:`adaptive2.model.hierarchical`) evaluated on the whole outcome lattice at once.
+
+Predictive probabilities (Lee & Liu 2008) under borrowing. At an interim look
+with outcomes r = (r_1, ..., r_J) at sizes n = (n_1, ..., n_J), cohort j has
+m_j = N_j − n_j patients to come (N_j its last look), and
+
+    PP_j(r) = Σ_{x=0}^{m_j} P(x | r, model) · 1{final rule of cohort j succeeds
+              with cohort j at r_j + x of N_j and every other cohort k at r_k of n_k},
+
+where P(x | r, model) = ∫ Bin(x; m_j, p_j) π(p_j | r) dp_j is the posterior
+predictive of cohort j under the borrowing model (a beta-binomial mixture over
+the quadrature posterior, :func:`adaptive2.model.hierarchical.predictive`) and the
+final analysis uses the same model. Holding the other cohorts at their current
+data at cohort j's final analysis is a *convention* ("current data"): the
+others will in truth enrol further patients, whose responses would move cohort
+j's final posterior through the borrowing. Predicting them too would make PP_j
+depend on the other cohorts' future schedule and rules (which may stop them),
+not only on the data in hand. The convention makes PP_j a function of the
+observed lattice point alone — exact, cheap, the same number at the analysis
+as in the OC — and is what per-trial Monte Carlo tools (bhmbasket-like) cannot
+compute exactly: they would need an MCMC fit per future outcome x. With the
+``independent`` model it is exactly the single-cohort predictive probability.
+
+Exact OC enumerate the joint outcome lattice look by look: the state is, per
+cohort, whether it is still running or stopped (and why, and when), together
+with the joint distribution of the response counts. Cohorts that stop early
+keep informing the others with their data at stopping. No simulation is used.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from adaptive2._base.errors import DesignError
+from adaptive2._base.validation import check_probability, fail
+from adaptive2.model.hierarchical import (
+    DEFAULT_GRID,
+    Cohort,
+    Model,
+    QuadratureGrid,
+    lattice,
+    predictive,
+)
+from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
+from adaptive2.model.scenarios import _role
+
+__all__ = [
+    "CohortDesign",
+    "CohortScenario",
+    "attainable",
+    "cohort_oc",
+    "cohort_roles",
+    "efficacy_matrix",
+    "predictive_probability",
+]
+
+_SUPPORTED = (PosteriorProbability, PredictiveProbability, BOP2, Boundary)
+
+
+@dataclass(frozen=True, slots=True)
+class CohortScenario:
+    """True response rates per cohort, with a name.
+
+    Parameters
+    ----------
+    name : str
+    rates : mapping or tuple of (cohort, rate)
+    """
+
+    name: str
+    rates: tuple[tuple[str, float], ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise fail("name", "CohortScenario", "a non-empty string", self.name)
+        items = self.rates.items() if isinstance(self.rates, Mapping) else self.rates
+        rates = tuple(
+            (str(k), check_probability(v, f"rates[{k}]", "CohortScenario", closed=True))
+            for k, v in items
+        )
+        object.__setattr__(self, "rates", rates)
+
+    def rate(self, cohort: str) -> float:
+        """True rate of ``cohort``."""
+        d = dict(self.rates)
+        if cohort not in d:
+            raise DesignError(
+                f"scenario {self.name!r} must give a rate for cohort {cohort!r}; "
+                f"got rates for {sorted(d)}."
+            )
+        return d[cohort]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CohortDesign:
+    """Several single-arm cohorts analysed together with a borrowing model.
+
+    Parameters
+    ----------
+    name : str
+    model : Model
+    cohorts : tuple of Cohort
+        Each with p0, p1 and looks (all cohorts have the same number of looks:
+        analyses are joint).
+    final : Rule or mapping cohort → Rule
+        Posterior-probability, BOP2 or boundary rules. A rule's reference rate is
+        the cohort's p0 (a rule's own ``p0`` is replaced by it, ``delta`` kept).
+    futility, efficacy : Rule or mapping, optional
+        The same kinds, or :class:`~adaptive2.model.rules.PredictiveProbability`:
+        stop for futility if PP_j < ``threshold``, for efficacy if PP_j >
+        ``threshold`` (the single-cohort convention), with PP_j the predictive
+        probability of cohort j's final success under the borrowing model (see
+        the module notes for its definition and the current-data convention).
+    title, notes : str
+    scenarios : tuple of CohortScenario
+    alpha : float, optional
+        The type I error the design claims for every cohort: the supremum over
+        the null region (:func:`adaptive2.engines.null_region.null_region`) of each
+        cohort's P(efficacy) must not exceed it. ``None``: no claim.
+    ranges : mapping cohort → (low, high), optional
+        Plausible range of each cohort's true rate when it is *another* cohort's
+        neighbour: a null cohort's type I error is controlled with the other
+        cohorts' rates anywhere in their ranges (default [0, 1], i.e. anywhere).
+        Normalised to a tuple of (cohort, (low, high)) for every cohort.
+    """
+
+    name: str
+    model: Model
+    cohorts: tuple[Cohort, ...]
+    final: Any
+    futility: Any = None
+    efficacy: Any = None
+    title: str = ""
+    notes: str = ""
+    scenarios: tuple[CohortScenario, ...] = ()
+    grid: QuadratureGrid = field(default=DEFAULT_GRID)
+    alpha: float | None = None
+    ranges: Any = ()
+
+    def __post_init__(self) -> None:
+        owner = "CohortDesign"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise fail("name", owner, "a non-empty string", self.name)
+        if not isinstance(self.model, Model):
+            raise fail("model", owner, "a Model", self.model)
+        cohorts = tuple(self.cohorts)
+        if not cohorts or not all(isinstance(c, Cohort) for c in cohorts):
+            raise fail("cohorts", owner, "a non-empty tuple of Cohort", self.cohorts)
+        names = [c.name for c in cohorts]
+        if len(set(names)) != len(names):
+            raise fail("cohorts", owner, "cohorts with distinct names", names)
+        n_looks = {len(c.looks) for c in cohorts}
+        if len(n_looks) != 1 or 0 in n_looks:
+            raise DesignError(
+                f"`looks` of every cohort of CohortDesign {self.name!r} must be given, with the "
+                f"same number of analyses; got {[list(c.looks) for c in cohorts]}."
+            )
+        object.__setattr__(self, "cohorts", cohorts)
+        for slot in ("futility", "efficacy", "final"):
+            object.__setattr__(self, slot, self._slot(slot, getattr(self, slot), names))
+        if self.final is None:
+            raise fail("final", owner, "a rule (or one per cohort)", None)
+        if (self.futility is not None or self.efficacy is not None) and n_looks == {1}:
+            raise DesignError(
+                f"`futility`/`efficacy` of CohortDesign {self.name!r} need at least two looks."
+            )
+        for h in self.model.historical:
+            if h.tie is not None and h.tie not in names:
+                raise DesignError(
+                    f"`tie` of historical stratum {h.name!r} must be one of the cohorts "
+                    f"{{{', '.join(names)}}}; got {h.tie!r}."
+                )
+        scen = tuple(self.scenarios)
+        for s in scen:
+            if not isinstance(s, CohortScenario):
+                raise fail("scenarios", owner, "CohortScenario objects", s)
+            for c in names:
+                s.rate(c)
+        object.__setattr__(self, "scenarios", scen)
+        if not isinstance(self.grid, QuadratureGrid):
+            raise fail("grid", owner, "a QuadratureGrid", self.grid)
+        if self.alpha is not None:
+            object.__setattr__(self, "alpha", check_probability(self.alpha, "alpha", owner))
+        object.__setattr__(self, "ranges", _ranges(self.ranges, names, owner))
+
+    def _slot(self, slot: str, value: Any, names: list[str]) -> tuple[tuple[str, Rule], ...] | None:
+        if value is None:
+            return None
+        if isinstance(value, tuple) and all(isinstance(x, tuple) for x in value):
+            value = dict(value)
+        if isinstance(value, Mapping):
+            unknown = set(value) - set(names)
+            if unknown:
+                raise fail(slot, "CohortDesign", f"rules for cohorts in {names}", sorted(unknown))
+            missing = [n for n in names if n not in value]
+            if missing:
+                raise fail(slot, "CohortDesign", f"a rule for every cohort {names}", missing)
+            rules = {n: value[n] for n in names}
+        else:
+            rules = {n: value for n in names}
+        out = []
+        for c in self.cohorts:
+            rule = rules[c.name]
+            if not isinstance(rule, _SUPPORTED) or (
+                slot == "final" and isinstance(rule, PredictiveProbability)
+            ):
+                kind = getattr(rule, "kind", type(rule).__name__)
+                allowed = "posterior, bop2 or boundary" + (
+                    "" if slot == "final" else " rule, or a predictive"
+                )
+                why = (
+                    " (a predictive probability needs a final rule to predict)"
+                    if slot == "final" and isinstance(rule, PredictiveProbability)
+                    else ""
+                )
+                raise DesignError(
+                    f"`{slot}` of CohortDesign {self.name!r} must be a {allowed} rule; "
+                    f"got {kind!r}{why}."
+                )
+            if isinstance(rule, PosteriorProbability | BOP2):
+                rule = rule.replace(p0=c.p0)
+            if isinstance(rule, Boundary):
+                need = 1 if slot == "final" else len(c.looks) - 1
+                if len(rule.r) != need:
+                    raise DesignError(
+                        f"`{slot}.r` for cohort {c.name!r} must have {need} entr"
+                        f"{'y' if need == 1 else 'ies'}; got {list(rule.r)}."
+                    )
+            out.append((c.name, rule))
+        return tuple(out)
+
+    # -- accessors ---------------------------------------------------------------
+    def range_of(self, cohort: str) -> tuple[float, float]:
+        """Plausible range (low, high) of ``cohort``'s true rate as a neighbour."""
+        return dict(self.ranges)[cohort]
+
+    @property
+    def names(self) -> list[str]:
+        """Cohort names."""
+        return [c.name for c in self.cohorts]
+
+    @property
+    def n_looks(self) -> int:
+        """Number of joint analyses."""
+        return len(self.cohorts[0].looks)
+
+    def rule(self, slot: str, cohort: str) -> Rule | None:
+        """The rule of ``slot`` for ``cohort``."""
+        rules = getattr(self, slot)
+        return None if rules is None else dict(rules)[cohort]
+
+    def describe(self) -> str:
+        """The design in words."""
+        lines = [f"CohortDesign {self.name}" + (f": {self.title}" if self.title else "")]
+        lines.append(f"  model: {self.model.describe()}")
+        for c in self.cohorts:
+            lines.append(f"  cohort {c.name}: p0 = {c.p0:g}, p1 = {c.p1}, looks {list(c.looks)}")
+            for slot in ("futility", "efficacy", "final"):
+                r = self.rule(slot, c.name)
+                if r is not None:
+                    lines.append(f"    {slot}: {r.describe(slot)}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Per-cohort boundary chart: :func:`adaptive2.views.plots.cohort_boundary_chart`."""
+        from adaptive2.views.plots import cohort_boundary_chart
+
+        return cohort_boundary_chart(self, ax=ax)
+
+    def _repr_html_(self) -> str:
+        from adaptive2.views.cards import cohort_design_card
+
+        return cohort_design_card(self)
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the design file representation."""
+        import hashlib
+        import json
+
+        from adaptive2.io.design_files import cohort_design_to_dict
+
+        text = json.dumps(cohort_design_to_dict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def boundaries(self) -> list[dict[str, Any]]:
+        """Per look and cohort: the futility / efficacy response boundaries given the others.
+
+        Under borrowing a cohort's boundary depends on the other cohorts' data; this
+        reports the boundary for each cohort when every other cohort shows exactly its
+        null rate (rounded) at the same look — a readable summary; the exact OC use
+        the full lattice.
+        """
+        rows = []
+        for k in range(self.n_looks):
+            n = [c.looks[k] for c in self.cohorts]
+            masks = _decisions(self, k, tuple(n))
+            for j, c in enumerate(self.cohorts):
+                idx: list[Any] = []
+                for i, other in enumerate(self.cohorts):
+                    idx.append(slice(None) if i == j else round(other.p0 * n[i]))
+                fut = masks[c.name]["futility"][tuple(idx)]
+                eff = masks[c.name]["efficacy"][tuple(idx)]
+                a = int(np.flatnonzero(fut).max()) if fut.any() else None
+                b = int(np.flatnonzero(eff).min()) if eff.any() else None
+                rows.append(
+                    {
+                        "look": k + 1,
+                        "cohort": c.name,
+                        "n": n[j],
+                        "futility_max_r": a,
+                        "efficacy_min_r": b,
+                        "others_at": {
+                            o.name: round(o.p0 * n[i])
+                            for i, o in enumerate(self.cohorts)
+                            if i != j
+                        },
+                    }
+                )
+        return rows
+
+    def decision_table(self) -> list[dict[str, Any]]:
+        """The rule as integers: responses each cohort needs, given the other cohorts' counts.
+
+        For every look k, cohort j and every state the other cohorts can be in at that
+        look (each still running with its look-k count, or stopped earlier with its data
+        at stopping) and every count they can show: the largest r_j that stops cohort j
+        for futility (at the final look: fails) and the smallest r_j that stops it for
+        efficacy (at the final look: succeeds), among its first n_j patients. With two
+        cohorts, consecutive counts of the other cohort that give the same boundaries are
+        merged into one row (``other_r`` from ``other_r_from`` to ``other_r_to``), so the
+        table states the pre-specified rule without software. Rows where a cohort's
+        decisions are not monotone in its own count (never for posterior-probability
+        rules) carry ``monotone = False``.
+
+        Returns
+        -------
+        list of dict
+            ``look``, ``cohort``, ``n``, ``others`` (text: each other cohort's name, n and
+            whether it is running or stopped), ``other_r_from``, ``other_r_to`` (two
+            cohorts) or ``others_r`` (text, three or more), ``futility_max_r``,
+            ``efficacy_min_r`` (``None`` where no count stops for that reason), ``monotone``.
+        """
+        rows: list[dict[str, Any]] = []
+        J = len(self.cohorts)
+        last = self.n_looks - 1
+        for k in range(self.n_looks):
+            for j, c in enumerate(self.cohorts):
+                others = [i for i in range(J) if i != j]
+                states = itertools.product(
+                    *[range(k + 1) for _ in others]
+                )  # the look at which each other cohort's data were taken
+                for st in states:
+                    n = [0] * J
+                    n[j] = c.looks[k]
+                    for i, kk in zip(others, st, strict=True):
+                        n[i] = self.cohorts[i].looks[kk]
+                    masks = _decisions(self, k, tuple(n))[c.name]
+                    fut = np.moveaxis(masks["futility"], j, -1)
+                    eff = np.moveaxis(masks["efficacy"], j, -1)
+                    who = ", ".join(
+                        f"{self.cohorts[i].name} {n[i]}"
+                        + (" (stopped)" if kk < k else "")
+                        for i, kk in zip(others, st, strict=True)
+                    )
+                    block = []
+                    for idx in itertools.product(*[self._reachable(i, kk, k) for i, kk in
+                                                   zip(others, st, strict=True)]):
+                        f, e = fut[idx], eff[idx]
+                        a = int(np.flatnonzero(f).max()) if f.any() else None
+                        b = int(np.flatnonzero(e).min()) if e.any() else None
+                        mono = (a is None or bool(f[: a + 1].all())) and (
+                            b is None or bool(e[b:].all())
+                        )
+                        block.append((idx, a, b, mono))
+                    base = {"look": k + 1, "cohort": c.name, "n": c.looks[k], "others": who,
+                            "final": k == last}
+                    if J == 2:
+                        start = 0
+                        for t in range(1, len(block) + 1):
+                            if t == len(block) or block[t][1:] != block[start][1:]:
+                                rows.append({**base, "other_r_from": block[start][0][0],
+                                             "other_r_to": block[t - 1][0][0],
+                                             "futility_max_r": block[start][1],
+                                             "efficacy_min_r": block[start][2],
+                                             "monotone": block[start][3]})
+                                start = t
+                    else:
+                        for idx, a, b, mono in block:
+                            rows.append({**base, "others_r": ", ".join(map(str, idx)),
+                                         "futility_max_r": a, "efficacy_min_r": b,
+                                         "monotone": mono})
+        return rows
+
+    def _reachable(self, i: int, kk: int, k: int) -> range | list[int]:
+        """Counts cohort i can show at look k with its data taken at look kk.
+
+        Still running (kk = k): every count. Stopped at an earlier look kk: the counts
+        that stop it there for some data of the others, all running at kk (exact for two
+        cohorts; with more, cohorts stopped before kk could widen it, so every count is
+        kept).
+        """
+        n_i = self.cohorts[i].looks[kk]
+        if kk == k or len(self.cohorts) > 2:
+            return range(n_i + 1)
+        n = tuple(c.looks[kk] for c in self.cohorts)
+        m = _decisions(self, kk, n)[self.cohorts[i].name]
+        stops = np.moveaxis(m["futility"] | m["efficacy"], i, 0).reshape(n_i + 1, -1).any(axis=1)
+        return [int(r) for r in np.flatnonzero(stops)]
+
+    def boundary_table(self, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """:meth:`boundaries` (or ``rows`` it returned) with ``others_at`` as text."""
+        return [
+            {**r, "others_at": ", ".join(f"{k}={v}" for k, v in r["others_at"].items())}
+            for r in (self.boundaries() if rows is None else rows)
+        ]
+
+
+def _ranges(
+    value: Any, names: list[str], owner: str
+) -> tuple[tuple[str, tuple[float, float]], ...]:
+    """Normalise per-cohort plausible ranges: every cohort, (low, high) in [0, 1]."""
+    if isinstance(value, Mapping):
+        items = dict(value)
+    elif isinstance(value, tuple | list) and all(
+        isinstance(x, tuple | list) and len(x) == 2 and isinstance(x[0], str) for x in value
+    ):
+        items = dict(value)
+    else:
+        raise fail("ranges", owner, "a mapping cohort → (low, high)", value)
+    unknown = sorted(set(items) - set(names))
+    if unknown:
+        raise fail("ranges", owner, f"ranges for cohorts in {names}", unknown)
+    out = []
+    for n in names:
+        rng = items.get(n, (0.0, 1.0))
+        if not isinstance(rng, tuple | list) or len(rng) != 2:
+            raise fail(f"ranges[{n}]", owner, "a pair (low, high) with 0 <= low < high <= 1", rng)
+        lo = check_probability(rng[0], f"ranges[{n}] low", owner, closed=True)
+        hi = check_probability(rng[1], f"ranges[{n}] high", owner, closed=True)
+        if not lo < hi:
+            raise fail(f"ranges[{n}]", owner, "a pair (low, high) with 0 <= low < high <= 1", rng)
+        out.append((n, (lo, hi)))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Decisions on the lattice
+# ---------------------------------------------------------------------------
+def _threshold(rule: Rule, cohort: Cohort) -> float:
+    if isinstance(rule, PosteriorProbability):
+        return cohort.p0 + rule.delta
+    return cohort.p0
+
+
+def _decisions(
+    design: CohortDesign, k: int, n: tuple[int, ...]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Boolean masks over the lattice at sizes ``n`` for look ``k`` of each cohort.
+
+    For interim looks: ``futility`` and ``efficacy`` (stop); for the last look
+    ``efficacy`` is success and ``futility`` its complement.
+    """
+    return _decisions_cached(design, k, n)
+
+
+def _lattice_stat(
+    design: CohortDesign, n: tuple[int, ...], cohort: Cohort, rule: Rule
+) -> np.ndarray:
+    j = design.names.index(cohort.name)
+    if isinstance(rule, Boundary):
+        shape = [1] * len(n)
+        shape[j] = n[j] + 1
+        return np.arange(n[j] + 1, dtype=float).reshape(shape) * np.ones(tuple(x + 1 for x in n))
+    if isinstance(rule, PredictiveProbability):
+        return _predictive_stat(design, n, j)
+    thr = _threshold(rule, cohort)
+    # thresholds at p0 are the default: every such rule shares one lattice per n
+    thresholds = {} if thr == cohort.p0 else {cohort.name: thr}
+    res = lattice(design.model, design.cohorts, n, thresholds=thresholds, grid=design.grid)
+    return res.p_above[cohort.name]
+
+
+def attainable(design: CohortDesign, cohort: str, slot: str) -> np.ndarray:
+    """Sorted distinct values of the statistic that ``slot``'s rule of ``cohort`` compares.
+
+    Over every outcome the rule can meet: for ``final``, cohort j at its last
+    look with every other cohort at any of its looks (still running, or stopped
+    earlier with its data at stopping); for an interim slot, cohort j at each
+    interim look k with the others at look k or earlier. A cutoff strictly
+    between two neighbouring values gives the same decisions everywhere, so
+    calibration searches these gaps (and places cutoffs in their middle).
+    """
+    j = design.names.index(cohort)
+    c = design.cohorts[j]
+    rule = design.rule(slot, cohort)
+    if rule is None:
+        raise fail(slot, "attainable", f"a rule for cohort {cohort!r}", None)
+    K = design.n_looks
+    looks_at = [K - 1] if slot == "final" else list(range(K - 1))
+    vals = []
+    for k in looks_at:
+        choices = [
+            (c.looks[k],) if i == j else tuple(o.looks[: k + 1])
+            for i, o in enumerate(design.cohorts)
+        ]
+        for n in itertools.product(*choices):
+            vals.append(np.ravel(_lattice_stat(design, tuple(n), c, rule)))
+    return np.unique(np.concatenate(vals))
+
+
+_PP_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.ndarray:
+    """PP_j over the whole lattice at sizes ``n`` (see the module notes).
+
+    Cached by what PP_j depends on — model, cohorts, grid, cohort j's final rule
+    and ``n`` — so designs that differ only in their interim rules or thresholds
+    (calibration) share it.
+    """
+    c = design.cohorts[j]
+    final = design.rule("final", c.name)
+    key = (design.model, design.cohorts, design.grid, final, j, n)
+    if key in _PP_CACHE:
+        return _PP_CACHE[key]
+    n_max = c.looks[-1]
+    m = n_max - n[j]
+    n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
+    stat = _lattice_stat(design, n_final, c, final)
+    success = np.moveaxis(_act(final, "final", stat, 1.0, design.n_looks - 1), j, 0)
+    pmf = predictive(design.model, design.cohorts, n, cohort=c.name, m=m, grid=design.grid)
+    total = np.arange(n[j] + 1)[:, None] + np.arange(m + 1)[None, :]  # r_j + x
+    hits = np.moveaxis(np.moveaxis(success[total], 1, -1), 0, j)  # lattice × x
+    pp = np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0)
+    pp.setflags(write=False)
+    if len(_PP_CACHE) > 1024:
+        _PP_CACHE.clear()
+    _PP_CACHE[key] = pp
+    return pp
+
+
+_DECISION_CACHE: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}
+
+
+def _decisions_cached(
+    design: CohortDesign, k: int, n: tuple[int, ...]
+) -> dict[str, dict[str, np.ndarray]]:
+    key = (design, k, n)
+    if key in _DECISION_CACHE:
+        return _DECISION_CACHE[key]
+    out: dict[str, dict[str, np.ndarray]] = {}
+    last = k == design.n_looks - 1
+    shape = tuple(x + 1 for x in n)
+    for j, c in enumerate(design.cohorts):
+        n_max = c.looks[-1]
+        t = n[j] / n_max
+        if last:
+            rule = design.rule("final", c.name)
+            stat = _lattice_stat(design, n, c, rule)
+            succ = _act(rule, "final", stat, t, k)
+            out[c.name] = {"efficacy": succ, "futility": ~succ}
+            continue
+        fut = np.zeros(shape, dtype=bool)
+        eff = np.zeros(shape, dtype=bool)
+        rule = design.rule("futility", c.name)
+        if rule is not None:
+            fut = _act(rule, "futility", _lattice_stat(design, n, c, rule), t, k)
+        rule = design.rule("efficacy", c.name)
+        if rule is not None:
+            eff = _act(rule, "efficacy", _lattice_stat(design, n, c, rule), t, k) & ~fut
+        out[c.name] = {"futility": fut, "efficacy": eff}
+    if len(_DECISION_CACHE) > 4096:
+        _DECISION_CACHE.clear()
+    _DECISION_CACHE[key] = out
+    return out
+
+
+def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarray:
+    if isinstance(rule, Boundary):
+        crit = rule.r[0 if slot == "final" else k]
+        return stat <= crit if slot == "futility" else stat > crit
+    if isinstance(rule, PredictiveProbability):  # as rules.PredictiveProbability.evaluate
+        return stat < rule.threshold if slot == "futility" else stat > rule.threshold
+    if isinstance(rule, PosteriorProbability):
+        return stat <= rule.cutoff if slot == "futility" else stat > rule.cutoff
+    # BOP2
+    if slot == "futility":
+        return stat < rule.lambda_ * t ** (rule.gamma or 1.0)
+    if slot == "efficacy":
+        return stat >= 1 - (1 - rule.lambda_) * t ** (rule.eta or 1.0)
+    return stat > rule.lambda_
+
+
+# ---------------------------------------------------------------------------
+# Exact OC
+# ---------------------------------------------------------------------------
+def _advance(arr: np.ndarray, axis: int, m: int, p: np.ndarray) -> np.ndarray:
+    """Convolve along ``axis`` with Binomial(m, p) new responses, one rate per batch row.
+
+    ``arr`` has the batch of scenarios on axis 0 and ``p`` one rate per row.
+    """
+    if m == 0:
+        return arr
+    from adaptive2.engines.exact import _binom_pmf
+
+    pmf = _binom_pmf(m, p)  # batch × (m + 1)
+    moved = np.moveaxis(arr, axis, -1)
+    out = np.zeros((*moved.shape[:-1], moved.shape[-1] + m))
+    width = moved.shape[-1]
+    shape = (pmf.shape[0],) + (1,) * (moved.ndim - 1)
+    for x in range(m + 1):
+        out[..., x : x + width] += moved * pmf[:, x].reshape(shape)
+    return np.moveaxis(out, -1, axis)
+
+
+# Largest batch × lattice array (elements) held per state while a batch runs.
+_BATCH_ELEMENTS = 1 << 21
+
+
+def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[tuple, np.ndarray]:
+    """Probability of every terminal status tuple, for a batch of true-rate vectors.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    rates : ndarray, shape (G, J)
+        One row of true rates (in cohort order) per scenario.
+
+    Returns
+    -------
+    dict
+        Terminal status tuple (per cohort: (status, look)) → probability, an
+        array of shape (G,). The decision masks do not depend on the rates, so
+        the whole batch runs through one dynamic programme (in chunks that keep
+        each state array below ``_BATCH_ELEMENTS`` elements).
+    """
+    rates = np.asarray(rates, dtype=float)
+    J = len(design.cohorts)
+    if rates.ndim != 2 or rates.shape[1] != J:
+        raise fail("rates", "_run_batch", f"an array of shape (G, {J})", rates.shape)
+    cells = int(np.prod([c.looks[-1] + 1 for c in design.cohorts]))
+    chunk = max(1, _BATCH_ELEMENTS // cells)
+    if rates.shape[0] > chunk:
+        parts = [_run_batch(design, rates[i : i + chunk]) for i in range(0, len(rates), chunk)]
+        keys = {k for p in parts for k in p}
+        zero = [np.zeros(len(rates[i : i + chunk])) for i in range(0, len(rates), chunk)]
+        return {
+            k: np.concatenate([p.get(k, z) for p, z in zip(parts, zero, strict=True)])
+            for k in keys
+        }
+    G = rates.shape[0]
+    # state: per cohort ("run", k) or ("fut"/"eff"/"succ"/"fail", k) -> array batch × r lattice
+    states: dict[tuple, np.ndarray] = {
+        tuple(("run", -1) for _ in range(J)): np.ones((G,) + (1,) * J)
+    }
+    terminal: dict[tuple, np.ndarray] = {}
+    for k in range(design.n_looks):
+        new_states: dict[tuple, np.ndarray] = {}
+        for key, arr in states.items():
+            # enrol the next patients of running cohorts
+            for j, c in enumerate(design.cohorts):
+                if key[j][0] == "run":
+                    prev = c.looks[k - 1] if k > 0 else 0
+                    arr = _advance(arr, j + 1, c.looks[k] - prev, rates[:, j])
+            n = tuple(
+                c.looks[k] if key[j][0] == "run" else c.looks[key[j][1]]
+                for j, c in enumerate(design.cohorts)
+            )
+            masks = _decisions_cached(design, k, n)
+            running = [j for j in range(J) if key[j][0] == "run"]
+            last = k == design.n_looks - 1
+            outcomes = ("succ", "fail") if last else ("run", "fut", "eff")
+            for combo in itertools.product(outcomes, repeat=len(running)):
+                weight = np.ones(arr.shape[1:], dtype=bool)
+                new_key = list(key)
+                for j, outcome in zip(running, combo, strict=True):
+                    m = masks[design.cohorts[j].name]
+                    if outcome in ("succ", "eff"):
+                        sel = m["efficacy"]
+                    elif outcome in ("fail", "fut"):
+                        sel = m["futility"]
+                    else:
+                        sel = ~(m["futility"] | m["efficacy"])
+                    weight &= sel
+                    new_key[j] = (outcome, k)
+                if not weight.any():
+                    continue
+                part = np.where(weight, arr, 0.0)
+                tk = tuple(new_key)
+                if all(s[0] != "run" for s in tk):
+                    mass = part.reshape(G, -1).sum(axis=1)
+                    terminal[tk] = terminal[tk] + mass if tk in terminal else mass
+                elif tk in new_states:
+                    new_states[tk] = new_states[tk] + part
+                else:
+                    new_states[tk] = part
+        states = new_states
+    return terminal
+
+
+def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, float]:
+    """Probability of every terminal status tuple (per cohort: (status, look))."""
+    rates = np.array([[scen.rate(c.name) for c in design.cohorts]])
+    return {k: float(v[0]) for k, v in _run_batch(design, rates).items()}
+
+
+def efficacy_matrix(design: CohortDesign, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Terminal probabilities and which cohorts each terminal state declares efficacious.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    rates : ndarray, shape (G, J)
+
+    Returns
+    -------
+    (T, E)
+        ``T`` (G × S): probability of each of S terminal states per rate vector;
+        ``E`` (S × J, bool): cohort j is declared efficacious in state s (early
+        efficacy stop or final success). ``T @ E`` gives P(efficacy) per cohort.
+    """
+    term = _run_batch(design, rates)
+    keys = sorted(term)
+    G = np.asarray(rates).shape[0]
+    T = np.stack([term[k] for k in keys], axis=1) if keys else np.zeros((G, 0))
+    E = np.array(
+        [[status in ("eff", "succ") for status, _ in k] for k in keys], dtype=bool
+    ).reshape(len(keys), len(design.cohorts))
+    return T, E
+
+
+def cohort_roles(design: CohortDesign, scen: CohortScenario) -> list[str]:
+    """Role of each cohort's true rate in ``scen``: ``null``, ``alternative`` or ``other``.
+
+    The single-cohort rule (:func:`adaptive2.model.scenarios._role`): null at or below
+    the cohort's p0, alternative at or above its p1 (above p0 when it has no
+    p1), other strictly in between.
+    """
+    return [_role(scen.rate(c.name), c.p0, c.p1) for c in design.cohorts]
+
+
+def _summarise(design: CohortDesign, scen: CohortScenario, term: dict[tuple, float]) -> dict:
+    J = len(design.cohorts)
+    K = design.n_looks
+    stop = np.zeros((J, K, 2))  # futility, efficacy by look (final: fail / success)
+    fwer = 0.0
+    all_correct = 0.0
+    roles = cohort_roles(design, scen)
+    null = [r == "null" for r in roles]
+    alt = [r == "alternative" for r in roles]
+    for key, prob in term.items():
+        eff = []
+        for j, (status, k) in enumerate(key):
+            is_eff = status in ("eff", "succ")
+            stop[j, k, 1 if is_eff else 0] += prob
+            eff.append(is_eff)
+        if any(e and nl for e, nl in zip(eff, null, strict=True)):
+            fwer += prob
+        if _all_correct(eff, null, alt):
+            all_correct += prob
+    looks = np.array([c.looks for c in design.cohorts], dtype=float)
+    p_n = stop.sum(axis=-1)
+    en = (p_n * looks).sum(axis=1)
+    sd = np.sqrt(np.maximum((p_n * looks**2).sum(axis=1) - en**2, 0.0))
+    return {
+        "p_efficacy": stop[..., 1].sum(axis=1),
+        "p_futility": stop[:, :-1, 0].sum(axis=1),
+        "p_early_stop": p_n[:, :-1].sum(axis=1),
+        "expected_n": en,
+        "sd_n": sd,
+        "p_stop_at": stop,
+        "fwer": fwer,
+        "p_all_correct": all_correct,
+        "roles": roles,
+    }
+
+
+def _all_correct(eff: Sequence[bool], null: Sequence[bool], alt: Sequence[bool]) -> bool:
+    """Every cohort decided correctly: no efficacy where null, efficacy where alternative.
+
+    A cohort whose rate is strictly between p0 and p1 (role ``other``) lies in the
+    indifference zone: either decision is acceptable there, so it never makes a
+    trial incorrect (with every cohort in that zone the trial is always correct).
+    """
+    return all(
+        not (e and n) and not (a and not e) for e, n, a in zip(eff, null, alt, strict=True)
+    )
+
+
+def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None = None) -> Any:
+    """Exact OC of a multi-cohort design under each scenario.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``scenario``, ``cohort``, ``look``, ``reason`` (futility, efficacy);
+        variables ``p_efficacy``, ``p_futility``, ``p_early_stop``, ``expected_n``,
+        ``sd_n`` (scenario × cohort), ``p_stop_at`` (scenario × cohort × look ×
+        reason; at the final look: fail / success), ``fwer`` (P(any cohort whose
+        true rate is at or below its p0 is declared efficacious)) and
+        ``p_all_correct`` (scenario: P(no null cohort declared efficacious and
+        every alternative cohort declared efficacious); a cohort with role
+        ``other`` is in the indifference zone, where either decision counts as
+        correct); ``rate`` and ``role`` coordinates (scenario × cohort; roles
+        from :func:`cohort_roles`: null at or below p0, alternative at or above
+        p1, other in between); ``_mcse`` twins are 0 (exact).
+    """
+    import xarray as xr
+
+    import adaptive2.views.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table())
+    from adaptive2._base.provenance import provenance
+
+    t0 = time.perf_counter()
+    scen = tuple(design.scenarios if scenarios is None else scenarios)
+    if not scen:
+        raise fail("scenarios", "cohort_oc", "at least one CohortScenario", scen)
+    for s in scen:
+        if not isinstance(s, CohortScenario):
+            raise fail("scenarios", "cohort_oc", "CohortScenario objects", s)
+    rows = [_summarise(design, s, _run_scenario(design, s)) for s in scen]
+    names = design.names
+    stack = lambda key: np.stack([r[key] for r in rows])  # noqa: E731
+    data = {
+        "p_efficacy": (("scenario", "cohort"), stack("p_efficacy")),
+        "p_futility": (("scenario", "cohort"), stack("p_futility")),
+        "p_early_stop": (("scenario", "cohort"), stack("p_early_stop")),
+        "expected_n": (("scenario", "cohort"), stack("expected_n")),
+        "sd_n": (("scenario", "cohort"), stack("sd_n")),
+        "p_stop_at": (("scenario", "cohort", "look", "reason"), stack("p_stop_at")),
+        "fwer": (("scenario",), np.array([r["fwer"] for r in rows])),
+        "p_all_correct": (("scenario",), np.array([r["p_all_correct"] for r in rows])),
+    }
+    for k in list(data):
+        dims, v = data[k]
+        data[f"{k}_mcse"] = (dims, np.zeros_like(v))
+    rate = np.array([[s.rate(n) for n in names] for s in scen])
+    role = np.array([r["roles"] for r in rows])
+    ds = xr.Dataset(
+        data,
+        coords={
+            "scenario": [s.name for s in scen],
+            "cohort": names,
+            "look": np.arange(1, design.n_looks + 1),
+            "reason": ["futility", "efficacy"],
+            "rate": (("scenario", "cohort"), rate),
+            "role": (("scenario", "cohort"), role),
+        },
+        attrs=provenance(
+            method="exact",
+            engine="quadrature",
+            design_name=design.name,
+            design_hash=design.hash,
+            model=design.model.describe(),
+            n_sims=0,
+            seed_entropy="",
+            wall_time_s=round(time.perf_counter() - t0, 6),
+        ),
+    )
+    return ds
+
+
+def predictive_probability(
+    design: CohortDesign, data: Mapping[str, tuple[int, int]]
+) -> dict[str, float]:
+    """Predictive probability of final success of every cohort, for observed data.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    data : mapping
+        Cohort → (r, n) or ``"r/n"``: responses and evaluable patients so far
+        (cohorts left out have n = 0); n may not exceed the cohort's last look
+        N. Validated as :func:`adaptive2.engines.analysis.analyze` does (errors name
+        ``data``).
+
+    Returns
+    -------
+    dict
+        Cohort → PP_j, the posterior-predictive probability (under the design's
+        borrowing model) that cohort j's final rule succeeds at N_j, with the
+        other cohorts held at their current data (the current-data convention of
+        the module notes). At n_j = N_j it is the final decision itself (0 or 1).
+    """
+    from adaptive2.engines.analysis import _multi_data
+
+    owner = "predictive_probability"
+    if not isinstance(design, CohortDesign):
+        raise fail("design", owner, "a CohortDesign", type(design).__name__)
+    rn = _multi_data(design, data, owner)  # analyze's validation: mapping of (r, n) or "r/n"
+    idx = tuple(r for r, _ in rn)
+    ns = [n for _, n in rn]
+    return {
+        c.name: float(_predictive_stat(design, tuple(ns), j)[idx])
+        for j, c in enumerate(design.cohorts)
+    }

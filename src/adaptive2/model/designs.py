@@ -1,0 +1,407 @@
+"""Single-cohort designs and their integer stopping boundaries.
+
+A :class:`Design` is a prior, a schedule of looks (cumulative evaluable
+patients) and rules in named slots. At an interim look the futility rule is
+applied first, then the efficacy rule; the ``final`` rule decides at the last
+look. Every beta-binomial rule compiles to integer boundaries per look:
+"stop for futility if r ≤ a_k", "stop for efficacy if r ≥ b_k"; exact operating
+characteristics then follow by dynamic programming (:mod:`adaptive2.engines.exact`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import itertools
+import json
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from adaptive2._base.errors import DesignError, StatisticalWarning
+from adaptive2._base.validation import check_int_sequence, check_probability, fail
+from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec
+from adaptive2.model.rules import (
+    BOP2,
+    Boundary,
+    DualCriterion,
+    Look,
+    PosteriorProbability,
+    Rule,
+)
+
+__all__ = ["Boundaries", "Design"]
+
+
+@dataclass(frozen=True, slots=True)
+class Boundaries:
+    """Integer stopping boundaries of a design, per look.
+
+    Attributes
+    ----------
+    looks : tuple of int
+        Cumulative evaluable patients.
+    futility_max_r : tuple of int or None
+        Largest response count that stops for futility (interim looks) or fails
+        / gives No-Go (final look); ``None`` where no count does.
+    efficacy_min_r : tuple of int or None
+        Smallest response count that stops for efficacy (interim looks) or
+        succeeds / gives Go (final look); ``None`` where no count does.
+    dual : bool
+        True if the final rule is Go / Consider / No-Go (counts strictly between
+        the two boundaries at the final look are "Consider").
+    """
+
+    looks: tuple[int, ...]
+    futility_max_r: tuple[int | None, ...]
+    efficacy_min_r: tuple[int | None, ...]
+    dual: bool = False
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(n, a, b) int arrays with a = -1 and b = n + 1 where a look cannot stop."""
+        n = np.asarray(self.looks, dtype=int)
+        a = np.array([-1 if x is None else x for x in self.futility_max_r], dtype=int)
+        b = np.array(
+            [nk + 1 if x is None else x for x, nk in zip(self.efficacy_min_r, n, strict=True)],
+            dtype=int,
+        )
+        return n, a, b
+
+    def incoherences(self) -> list[str]:
+        """Looks where an interim stop contradicts every possible final analysis.
+
+        A futility stop at r responses is incoherent if r already reaches the
+        final success count (the final analysis would succeed for every
+        continuation); an efficacy stop is incoherent if even all remaining
+        patients responding could not reach it.
+        """
+        n_max = self.looks[-1]
+        s = self.efficacy_min_r[-1]
+        s_eff = n_max + 1 if s is None else s
+        out = []
+        for k, (n, a, b) in enumerate(
+            zip(self.looks[:-1], self.futility_max_r[:-1], self.efficacy_min_r[:-1], strict=True)
+        ):
+            if a is not None and a >= s_eff:
+                out.append(
+                    f"look {k + 1} (n = {n}): futility stops at r <= {a}, but r >= {s_eff} "
+                    "already guarantees final success"
+                )
+            if b is not None and b + (n_max - n) < s_eff:
+                out.append(
+                    f"look {k + 1} (n = {n}): efficacy stops at r >= {b}, but the final "
+                    f"analysis needs {s_eff} responses, out of reach from r = {b}"
+                )
+        return out
+
+    def to_records(self) -> list[dict[str, int | None]]:
+        """JSON-ready rows ``{look, n, futility_max_r, efficacy_min_r}`` (look is 1-based)."""
+        return [
+            {"look": k + 1, "n": n, "futility_max_r": a, "efficacy_min_r": b}
+            for k, (n, a, b) in enumerate(
+                zip(self.looks, self.futility_max_r, self.efficacy_min_r, strict=True)
+            )
+        ]
+
+    def to_frame(self) -> Any:
+        """Boundary table (pandas DataFrame) with a protocol-language column."""
+        import pandas as pd
+
+        rows = []
+        last = len(self.looks) - 1
+        for rec in self.to_records():
+            k = rec["look"] - 1
+            rec = dict(rec)
+            rec["rule"] = self._protocol_text(k, k == last)
+            rows.append(rec)
+        df = pd.DataFrame(rows).set_index("look")
+        return df.astype({"futility_max_r": "Int64", "efficacy_min_r": "Int64"})
+
+    def _protocol_text(self, k: int, final: bool) -> str:
+        n, a, b = self.looks[k], self.futility_max_r[k], self.efficacy_min_r[k]
+        first = f"among the first {n} evaluable patients"
+        if final:
+            if self.dual:
+                parts = []
+                if b is not None:
+                    parts.append(f"Go if >= {b}")
+                if a is not None:
+                    parts.append(f"No-Go if <= {a}")
+                if a is not None and b is not None and b - a > 1:
+                    parts.append(f"Consider if {a + 1}-{b - 1}")
+                return "; ".join(parts) + f" responses {first}"
+            if b is None:
+                return f"efficacy cannot be declared with {n} patients"
+            return f"declare efficacy if >= {b} responses {first}"
+        parts = []
+        if a is not None:
+            parts.append(f"stop for futility if <= {a}")
+        if b is not None:
+            parts.append(f"stop for efficacy if >= {b}")
+        if not parts:
+            return f"continue whatever the responses {first}"
+        return "; ".join(parts) + f" responses {first}"
+
+    def __str__(self) -> str:
+        return self.to_frame().to_string()
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Boundary chart: :func:`adaptive2.views.plots.boundary_chart`."""
+        from adaptive2.views.plots import boundary_chart
+
+        return boundary_chart(self, ax=ax)
+
+    def _repr_html_(self) -> str:
+        from adaptive2.views.cards import boundaries_card
+
+        return boundaries_card(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Design:
+    """A single-cohort design with a binary endpoint.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in tables and file names.
+    prior : Beta, BetaMixture or PriorSpec
+        Analysis prior, or its specification (kept for reports and files).
+    looks : tuple of int
+        Cumulative evaluable patients at each analysis; the last is the final.
+    final : Rule
+        Rule deciding success at the last look (posterior, BOP2, boundary or
+        dual criterion).
+    futility, efficacy : Rule, optional
+        Rules applied at the interim looks (futility first).
+    title : str
+        One-line description.
+    p0, p1 : float, optional
+        Planning values: uninteresting and target response rates.
+    scenarios : tuple of float
+        True response rates for operating characteristics.
+    notes : str
+        Free text (assumptions), shown in reports.
+
+    Examples
+    --------
+    >>> from adaptive2 import Beta, PosteriorProbability, PredictiveProbability
+    >>> d = Design(name="demo", prior=Beta(1, 1), looks=(10, 20),
+    ...            futility=PredictiveProbability(threshold=0.05),
+    ...            final=PosteriorProbability(p0=0.2, cutoff=0.9))
+    >>> d.boundaries().futility_max_r
+    (1, 6)
+    >>> d.boundaries().efficacy_min_r
+    (None, 7)
+    """
+
+    name: str
+    prior: Prior
+    looks: tuple[int, ...]
+    final: Rule
+    futility: Rule | None = None
+    efficacy: Rule | None = None
+    title: str = ""
+    p0: float | Beta | None = None
+    p1: float | None = None
+    scenarios: tuple[float, ...] = ()
+    notes: str = ""
+    prior_spec: PriorSpec | None = field(default=None, compare=True)
+    """How the prior was specified (derived from ``prior`` when not given)."""
+
+    def __post_init__(self) -> None:
+        owner = "Design"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise fail("name", owner, "a non-empty string", self.name)
+        for key in ("title", "notes"):
+            if not isinstance(getattr(self, key), str):
+                raise fail(key, owner, "a string", getattr(self, key))
+        if isinstance(self.prior, PriorSpec):
+            object.__setattr__(self, "prior_spec", self.prior)
+            object.__setattr__(self, "prior", self.prior.build())
+        if not isinstance(self.prior, Beta | BetaMixture):
+            raise fail("prior", owner, "a Beta, BetaMixture or PriorSpec", self.prior)
+        if self.prior_spec is None:  # a prior given directly is its own specification
+            key = "beta" if isinstance(self.prior, Beta) else "mixture"
+            object.__setattr__(self, "prior_spec", PriorSpec(**{key: self.prior}))
+        elif self.prior_spec.build() != self.prior:
+            raise fail(
+                "prior_spec", owner, f"a specification that builds {self.prior}", self.prior_spec
+            )
+        looks = check_int_sequence(self.looks, "looks", owner, low=1)
+        if any(b <= a for a, b in itertools.pairwise(looks)):
+            raise fail("looks", owner, "strictly increasing patient counts", list(looks))
+        object.__setattr__(self, "looks", looks)
+        allowed_final = (PosteriorProbability, BOP2, Boundary, DualCriterion)
+        if not isinstance(self.final, allowed_final):
+            got = getattr(self.final, "kind", type(self.final).__name__)
+            raise fail("final", owner, "a posterior, bop2, boundary or dual rule", got)
+        for slot in ("futility", "efficacy"):
+            rule = getattr(self, slot)
+            if rule is None:
+                continue
+            if not isinstance(rule, Rule):
+                raise fail(slot, owner, "a rule or None", rule)
+            if len(looks) < 2:
+                raise DesignError(
+                    f"`{slot}` of Design {self.name!r} needs at least two looks (an interim "
+                    f"and the final); got looks = {list(looks)}."
+                )
+            if isinstance(rule, Boundary) and len(rule.r) != len(looks) - 1:
+                raise DesignError(
+                    f"`{slot}.r` of Design {self.name!r} must have one entry per interim look "
+                    f"({len(looks) - 1}); got {list(rule.r)}."
+                )
+        if isinstance(self.final, Boundary) and len(self.final.r) != 1:
+            raise fail("final.r", owner, "a single response count", list(self.final.r))
+        if self.p0 is not None and not isinstance(self.p0, Beta):
+            object.__setattr__(self, "p0", check_probability(self.p0, "p0", owner))
+        if self.p1 is not None:
+            object.__setattr__(self, "p1", check_probability(self.p1, "p1", owner))
+        scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
+        object.__setattr__(self, "scenarios", scen)
+        bnd = _boundaries(self)  # validate on construction: monotone, no overlapping regions
+        for problem in bnd.incoherences():
+            warnings.warn(
+                f"Design {self.name!r} is incoherent at {problem}.",
+                StatisticalWarning,
+                stacklevel=3,
+            )
+
+    # -- derived ---------------------------------------------------------------
+    @property
+    def n_max(self) -> int:
+        """Patients at the final look."""
+        return self.looks[-1]
+
+    @property
+    def n_looks(self) -> int:
+        """Number of analyses, the final included."""
+        return len(self.looks)
+
+    def boundaries(self) -> Boundaries:
+        """Integer stopping boundaries per look, computed exactly (cached).
+
+        Raises
+        ------
+        DesignError
+            If a rule is not monotone in r at some look, or futility and
+            efficacy regions overlap; the message names the look.
+        """
+        return _boundaries(self)
+
+    def replace(self, **changes: Any) -> Design:
+        """A copy with ``changes`` applied (re-validated)."""
+        if "prior" in changes and not isinstance(changes["prior"], PriorSpec):
+            changes.setdefault("prior_spec", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Design-file representation (mirrors the TOML keys)."""
+        from adaptive2.io.design_files import design_to_dict
+
+        return design_to_dict(self)
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, repr floats)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def describe(self) -> str:
+        """The design in words (for reports and ``print``)."""
+        lines = [f"Design {self.name}" + (f": {self.title}" if self.title else "")]
+        prior_txt = self.prior_spec.describe() if self.prior_spec else str(self.prior)
+        lines.append(f"  prior: {prior_txt}")
+        lines.append(f"  looks (cumulative evaluable patients): {', '.join(map(str, self.looks))}")
+        if self.futility is not None:
+            lines.append(f"  futility (interim): {self.futility.describe('futility')}")
+        if self.efficacy is not None:
+            lines.append(f"  efficacy (interim): {self.efficacy.describe('efficacy')}")
+        lines.append(f"  final: {self.final.describe('final')}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Boundary chart: :func:`adaptive2.views.plots.boundary_chart`."""
+        from adaptive2.views.plots import boundary_chart
+
+        return boundary_chart(self, ax=ax)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.boundaries().to_frame().to_html()
+        desc = html.escape(self.describe()).replace("\n", "<br>")
+        return f"<div><p>{desc}</p>{table}</div>"
+
+
+@functools.lru_cache(maxsize=512)
+def _boundaries(design: Design) -> Boundaries:
+    looks = design.looks
+    n_max = looks[-1]
+    last = len(looks) - 1
+    prior = design.prior
+    base = Look(index=last, n=n_max, n_max=n_max, prior=prior, final_success_min_r=n_max + 1)
+
+    success = np.asarray(design.final.evaluate("final", base), dtype=bool)
+    s = _suffix_start(success, design, "final", last)
+    dual = isinstance(design.final, DualCriterion)
+    if dual:
+        nogo = design.final.no_go(base)  # type: ignore[union-attr]
+        a_final = _prefix_end(nogo, design, "final (No-Go)", last)
+    else:
+        a_final = s - 1
+    fut: list[int | None] = []
+    eff: list[int | None] = []
+    for k, n in enumerate(looks[:-1]):
+        look = dataclasses.replace(base, index=k, n=n, final_success_min_r=s)
+        a = -1
+        if design.futility is not None:
+            stop = np.asarray(design.futility.evaluate("futility", look), dtype=bool)
+            a = _prefix_end(stop, design, "futility", k)
+        b = n + 1
+        if design.efficacy is not None:
+            stop = np.asarray(design.efficacy.evaluate("efficacy", look), dtype=bool)
+            b = _suffix_start(stop, design, "efficacy", k)
+        if b <= a:
+            raise DesignError(
+                f"Design {design.name!r}: at look {k + 1} (n = {n}) the futility and efficacy "
+                f"regions overlap (futility stops at r <= {a}, efficacy at r >= {b})."
+            )
+        fut.append(None if a < 0 else a)
+        eff.append(None if b > n else b)
+    fut.append(None if a_final < 0 else a_final)
+    eff.append(None if s > n_max else s)
+    return Boundaries(tuple(looks), tuple(fut), tuple(eff), dual=dual)
+
+
+def _prefix_end(stop: np.ndarray, design: Design, slot: str, k: int) -> int:
+    """Last index of a True-prefix; error if ``stop`` is not of the form T..TF..F."""
+    n_true = int(stop.sum())
+    if not stop[:n_true].all():
+        _not_monotone(stop, design, slot, k)
+    return n_true - 1
+
+
+def _suffix_start(act: np.ndarray, design: Design, slot: str, k: int) -> int:
+    """First index of a True-suffix; error if ``act`` is not of the form F..FT..T."""
+    n_true = int(act.sum())
+    start = len(act) - n_true
+    if not act[start:].all():
+        _not_monotone(act, design, slot, k)
+    return start
+
+
+def _not_monotone(mask: np.ndarray, design: Design, slot: str, k: int) -> None:
+    hits = np.flatnonzero(mask).tolist()
+    raise DesignError(
+        f"Design {design.name!r}: the {slot} rule is not monotone in r at look {k + 1} "
+        f"(n = {design.looks[k]}); it acts at r = {hits}. A rule must act on a contiguous "
+        "range of response counts."
+    )
