@@ -24,8 +24,9 @@ from adaptive2.engines.calibration import (
     weight_curve,
     worst_case_alpha,
 )
-from adaptive2.engines.exact import exact_oc_arrays, oc
+from adaptive2.engines.exact import oc
 from adaptive2.io.design_files import load_design
+from adaptive2.kernels.binomial import stop_probabilities as exact_oc_arrays
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import Boundary, PosteriorProbability

@@ -12,7 +12,8 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from adaptive2._base.errors import DesignError
-from adaptive2.engines.exact import exact_oc_arrays, oc
+from adaptive2.engines.exact import oc
+from adaptive2.kernels.binomial import stop_probabilities as exact_oc_arrays
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from adaptive2._base.version import __version__
 
 _EXPORTS: dict[str, str] = {
     "analyze": "adaptive2.engines.analysis",

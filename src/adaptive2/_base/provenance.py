@@ -13,7 +13,7 @@ def provenance(**extra: Any) -> dict[str, Any]:
     import numpy
     import scipy
 
-    from adaptive2 import __version__
+    from adaptive2._base.version import __version__
 
     attrs: dict[str, Any] = {
         "adaptive2_version": __version__,

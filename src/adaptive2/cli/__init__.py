@@ -233,7 +233,7 @@ def _cmd_null_region(args: argparse.Namespace, design: Any) -> None:
         raise _BadInput("--null-region is exact and searches the rates itself: drop --simulate/--p")
     if not _is_multi(design):
         from adaptive2.engines.calibration import worst_case_alpha
-        from adaptive2.engines.exact import exact_oc_arrays
+        from adaptive2.kernels.binomial import stop_probabilities
 
         if args.range:
             raise _BadInput("--range applies to multi-cohort designs")
@@ -241,7 +241,7 @@ def _cmd_null_region(args: argparse.Namespace, design: Any) -> None:
             raise _BadInput(f"{args.design}: --null-region needs a fixed p0 (this one is a prior)")
         a, where = worst_case_alpha(design)
         n, lo, hi = design.boundaries().arrays()
-        at_p0 = float(exact_oc_arrays(n, lo, hi, [design.p0])[0, :, 1].sum())
+        at_p0 = float(stop_probabilities(n, lo, hi, [design.p0])[0, :, 1].sum())
         payload = {
             "design": design.name,
             "method": "exact",
@@ -868,7 +868,7 @@ def _write_design(design: Any, path: str) -> None:
 # parser
 # ---------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    from adaptive2 import __version__
+    from adaptive2._base.version import __version__
 
     p = _Parser(prog="adaptive2", description="Bayesian adaptive phase 2 designs.")
     p.add_argument("--version", action="version", version=f"adaptive2 {__version__}")

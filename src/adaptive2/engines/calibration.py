@@ -31,7 +31,7 @@ import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
 from adaptive2._base.validation import check_probability, fail
-from adaptive2.engines.exact import exact_oc_arrays
+from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.model.priors import Beta
@@ -240,7 +240,7 @@ def _evaluate(bnd: Boundaries, p0: float, p1: float | None) -> _Eval:
     n, a, b = bnd.arrays()
     null = _null_rates(p0)
     rates = np.concatenate([null, [p1 if p1 is not None else p0]])
-    stop = exact_oc_arrays(n, a, b, rates)
+    stop = stop_probabilities(n, a, b, rates)
     p_eff = stop[..., 1].sum(axis=-1)
     p_n = stop.sum(axis=-1)
     i = int(np.argmax(p_eff[:-1] - 1e-15 * np.arange(len(null))))  # first of ties

@@ -30,22 +30,22 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import special
 
 import adaptive2.views.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table() on results)
 from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
-from adaptive2._base.rng import seed_sequence, stream
 from adaptive2._base.validation import check_choice, check_int, fail
+from adaptive2.engines.montecarlo import Conduct, simulate
+from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.model.designs import Design
 from adaptive2.model.scenarios import Scenario, as_scenarios
 
-__all__ = ["OC_VARIABLES", "exact_oc_arrays", "oc"]
+__all__ = ["OC_VARIABLES", "oc"]
 
 OC_VARIABLES = (
     "p_efficacy",
@@ -63,100 +63,6 @@ OC_VARIABLES = (
 REASONS = ("futility", "efficacy", "consider")
 DEFAULT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 10))
 CHUNK_SIZE = 10_000
-
-
-def exact_oc_arrays(looks: Sequence[int], a: Sequence[int], b: Sequence[int], p: Any) -> np.ndarray:
-    """Exact stop probabilities per look and reason by forward dynamic programming.
-
-    Parameters
-    ----------
-    looks : sequence of int
-        Cumulative patients at each look.
-    a : sequence of int
-        Per look, the largest r that stops for futility (−1: none). At the final
-        look, the largest r that fails (No-Go).
-    b : sequence of int
-        Per look, the smallest r that stops for efficacy (n + 1: none). At the
-        final look, the smallest r that succeeds (Go).
-    p : array-like of float
-        True response rates.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(len(p), len(looks), 3)``: probabilities of stopping at each
-        look for futility, for efficacy, and of "consider" (final look only).
-    """
-    pp = np.atleast_1d(np.asarray(p, dtype=float))
-    n_looks = len(looks)
-    out = np.zeros((pp.size, n_looks, 3))
-    state = np.ones((pp.size, 1))  # P(r = 0 of 0 patients, running) = 1
-    prev = 0
-    for k in range(n_looks):
-        n = int(looks[k])
-        m = n - prev
-        pmf = _binom_pmf(m, pp)
-        new = np.zeros((pp.size, n + 1))
-        width = prev + 1
-        for j in range(m + 1):
-            new[:, j : j + width] += state * pmf[:, j : j + 1]
-        ak, bk = int(a[k]), int(b[k])
-        out[:, k, 0] = new[:, : ak + 1].sum(axis=1) if ak >= 0 else 0.0
-        out[:, k, 1] = new[:, bk:].sum(axis=1) if bk <= n else 0.0
-        if k == n_looks - 1:
-            lo, hi = max(ak + 1, 0), min(bk, n + 1)
-            out[:, k, 2] = new[:, lo:hi].sum(axis=1) if hi > lo else 0.0
-        else:
-            if ak >= 0:
-                new[:, : ak + 1] = 0.0
-            if bk <= n:
-                new[:, bk:] = 0.0
-        state = new
-        prev = n
-    return out
-
-
-def _binom_pmf(m: int, p: np.ndarray) -> np.ndarray:
-    """Binomial(m, p) pmf for k = 0..m, rows over ``p`` (exact at p = 0 and 1)."""
-    k = np.arange(m + 1, dtype=float)[None, :]
-    pc = p[:, None]
-    logc = special.gammaln(m + 1) - special.gammaln(k + 1) - special.gammaln(m - k + 1)
-    with np.errstate(divide="ignore"):
-        logp = logc + special.xlogy(k, pc) + special.xlog1py(m - k, -pc)
-    return np.exp(logp)
-
-
-def _simulate_stops(
-    looks: Sequence[int],
-    a: Sequence[int],
-    b: Sequence[int],
-    p: float,
-    n_sims: int,
-    root: np.random.SeedSequence,
-    key: int,
-    chunk_size: int,
-) -> np.ndarray:
-    """Monte Carlo counts of (look, reason) outcomes; patient-level uniforms per chunk."""
-    n_looks = len(looks)
-    counts = np.zeros((n_looks, 3), dtype=np.int64)
-    idx = np.asarray(looks, dtype=int) - 1
-    aa, bb = np.asarray(a), np.asarray(b)
-    n_chunks = -(-n_sims // chunk_size)
-    for c in range(n_chunks):
-        size = min(chunk_size, n_sims - c * chunk_size)
-        rng = stream(root, key, c)
-        u = rng.random((chunk_size, looks[-1]))[:size]
-        r = np.cumsum(u < p, axis=1)[:, idx]  # responses at each look
-        alive = np.ones(size, dtype=bool)
-        for k in range(n_looks):
-            fut = alive & (r[:, k] <= aa[k])
-            eff = alive & (r[:, k] >= bb[k])
-            counts[k, 0] += fut.sum()
-            counts[k, 1] += eff.sum()
-            alive &= ~(fut | eff)
-            if k == n_looks - 1:
-                counts[k, 2] += alive.sum()
-    return counts
 
 
 def _summaries(stop: np.ndarray, looks: np.ndarray) -> dict[str, np.ndarray]:
@@ -213,22 +119,24 @@ def _oc_one(
     looks_f = n.astype(float)
     extra: dict[str, Any] = {"n_sims": 0, "seed_entropy": "", "chunk_size": 0}
     if method == "exact":
-        stop = exact_oc_arrays(n, a, b, p)
+        stop = stop_probabilities(n, a, b, p)
         values = _summaries(stop, looks_f)
         mcse = {k: np.zeros_like(v) for k, v in values.items()}
     else:
-        root = seed_sequence(seed)
-        counts = np.stack(
-            [_simulate_stops(n, a, b, s.p, n_sims, root, s.key, chunk_size) for s in scen]
-        )
-        stop = counts / n_sims
+        # The one Monte Carlo engine: the trial-conduct simulator with instant responses,
+        # no dropout (every interim at exactly its n evaluable patients).
+        sim = simulate(design, list(scen), conduct=Conduct(delay=0.0), n_sims=n_sims,
+                       seed=seed, chunk_size=chunk_size, progress=False).isel(design=0)
+        stop = sim["p_stop_at"].values[:, : len(n)]
+        done = int(sim.attrs["n_sims"])
         values = _summaries(stop, looks_f)
-        mcse = _mcse(values, looks_f, n_sims)
+        mcse = _mcse(values, looks_f, done)
         extra = {
-            "n_sims": int(n_sims),
-            "seed_entropy": str(root.entropy),
+            "n_sims": done,
+            "seed_entropy": sim.attrs["seed_entropy"],
             "chunk_size": int(chunk_size),
-            "stream_scheme": "SeedSequence(entropy, spawn_key=(scenario_key, chunk))",
+            "stream_scheme": sim.attrs["stream_scheme"],
+            "engine": "trial-conduct simulator (no delay, no dropout)",
         }
     dims = {
         "p_n": ("scenario", "look"),
@@ -303,8 +211,9 @@ def oc(
         True response rates. Default: the design's ``scenarios``, else the grid
         0, 0.05, ..., 1. Bare rates get roles from the design's ``p0``/``p1``.
     method : {"exact", "simulate"}
-        ``"exact"`` (default) uses the dynamic programme; ``"simulate"`` runs a
-        vectorised Monte Carlo with patient-level uniforms and reports MCSEs.
+        ``"exact"`` (default) uses the dynamic programme; ``"simulate"`` runs the
+        trial-conduct simulator (:func:`~adaptive2.engines.montecarlo.simulate`)
+        with instant responses and no dropout, and reports MCSEs.
     n_sims : int
         Simulated trials per scenario (``method="simulate"``).
     seed : int or numpy.random.SeedSequence, optional
@@ -334,8 +243,6 @@ def oc(
         if method == "simulate":
             # The Monte Carlo twin of the exact lattice OC: the trial-conduct simulator
             # with no delay and no dropout (every interim at exactly its n evaluable).
-            from adaptive2.engines.montecarlo import Conduct, simulate
-
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
                            seed=seed, chunk_size=chunk_size, progress=False)
             return res.isel(design=0)

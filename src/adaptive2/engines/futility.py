@@ -44,7 +44,7 @@ from adaptive2.engines.calibration import (
     set_parameter,
 )
 from adaptive2.engines.cohort_calibration import gaps
-from adaptive2.engines.exact import exact_oc_arrays
+from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
 from adaptive2.model.cohorts import CohortDesign, _run_batch, attainable, efficacy_matrix
 from adaptive2.model.designs import Boundaries, Design
@@ -174,7 +174,7 @@ def calibrate_futility(
 def _oc_at(bnd: Boundaries, rates: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """P(efficacy), P(early stop) and E[N] at ``rates``."""
     n, a, b = bnd.arrays()
-    stop = exact_oc_arrays(n, a, b, rates)
+    stop = stop_probabilities(n, a, b, rates)
     p_n = stop.sum(axis=-1)
     return stop[..., 1].sum(axis=-1), p_n[:, :-1].sum(axis=-1), (p_n * n).sum(axis=-1)
 

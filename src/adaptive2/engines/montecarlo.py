@@ -738,7 +738,7 @@ def _manifest(
     root: np.random.SeedSequence,
     chunk_size: int,
 ) -> dict[str, Any]:
-    from adaptive2 import __version__
+    from adaptive2._base.version import __version__
 
     multi = not isinstance(conduct, Conduct)
     manifest = {

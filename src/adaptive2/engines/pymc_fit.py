@@ -55,6 +55,7 @@ from scipy import special
 from adaptive2._base.errors import Adaptive2Error, ConvergenceWarning, DesignError
 from adaptive2._base.rng import seed_sequence
 from adaptive2._base.validation import check_int, check_probability, fail
+from adaptive2._base.version import __version__
 from adaptive2.model.hierarchical import Cohort, Model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -367,11 +368,9 @@ def fit(
         },
         coords={"cohort": names},
     )
-    import adaptive2
-
     posterior.attrs.update(
         {
-            "adaptive2_version": adaptive2.__version__,
+            "adaptive2_version": __version__,
             "method": "nuts",
             "model": model.describe(),
             "kind": model.kind,

@@ -54,7 +54,7 @@ from scipy import special
 
 from adaptive2._base.errors import CalibrationError, DesignError
 from adaptive2._base.validation import check_choice, check_int, check_probability, fail
-from adaptive2.engines.exact import exact_oc_arrays
+from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import shortest_decimal
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec, as_mixture, log_weights
@@ -441,7 +441,7 @@ def lee_liu(
             n_tab = a_int.shape[0]
             a_all = np.concatenate([a_int, np.full((n_tab, 1), s - 1)], axis=1)
             b_all = np.concatenate([b_int, np.full((n_tab, 1), s)], axis=1)
-            stops = _batched_stops(look_arr, a_all, b_all, rates)  # (T, 2, L, 2)
+            stops = stop_probabilities(look_arr, a_all, b_all, rates)[..., :2]  # (T, 2, L, 2)
             n_evaluated += n_tab
             p_eff = stops[:, :, :, 1].sum(axis=2)  # (T, 2)
             p_n0 = stops[:, 0].sum(axis=2)  # (T, L)
@@ -750,59 +750,11 @@ def _interim_tables(
     return uniq, b, groups
 
 
-def _binom_pmf(m: int, p: np.ndarray) -> np.ndarray:
-    k = np.arange(m + 1, dtype=float)[None, :]
-    pc = np.asarray(p, dtype=float)[:, None]
-    logc = special.gammaln(m + 1) - special.gammaln(k + 1) - special.gammaln(m - k + 1)
-    with np.errstate(divide="ignore"):
-        return np.exp(logc + special.xlogy(k, pc) + special.xlog1py(m - k, -pc))
-
-
 def _binom_sf(k: int, n: int, p: float) -> float:
     """P(Bin(n, p) > k)."""
     from scipy import stats
 
     return float(stats.binom.sf(k, n, p))
-
-
-def _batched_stops(looks: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Exact stop probabilities for many boundary tables sharing one look schedule.
-
-    The forward dynamic programme of :func:`adaptive2.engines.exact.exact_oc_arrays`,
-    vectorised over tables. ``a``/``b`` have shape (T, L) with the conventions
-    of that function (the final look included).
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape (T, len(p), L, 2): stop for futility / failure, and for efficacy
-        / success, at each look.
-    """
-    n_tab, n_looks = a.shape
-    n_max = int(looks[-1])
-    state = np.zeros((n_tab, p.size, n_max + 1))
-    state[:, :, 0] = 1.0
-    out = np.zeros((n_tab, p.size, n_looks, 2))
-    r = np.arange(n_max + 1)
-    pmfs: dict[int, np.ndarray] = {}
-    prev = 0
-    for k in range(n_looks):
-        n = int(looks[k])
-        m = n - prev
-        if m not in pmfs:
-            pmfs[m] = _binom_pmf(m, p)
-        pmf = pmfs[m]  # (P, m + 1)
-        new = state * pmf[None, :, 0:1]
-        for j in range(1, m + 1):
-            new[:, :, j : j + prev + 1] += state[:, :, : prev + 1] * pmf[None, :, j : j + 1]
-        fut = r[None, :] <= a[:, k, None]  # (T, R)
-        eff = r[None, :] >= b[:, k, None]
-        out[:, :, k, 0] = np.einsum("tpr,tr->tp", new, fut)
-        out[:, :, k, 1] = np.einsum("tpr,tr->tp", new, eff)
-        new *= ~(fut | eff)[:, None, :]
-        state = new
-        prev = n
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -933,7 +885,7 @@ def design_search(
             design = res.design
             bnd = design.boundaries()
             n_arr, a_arr, b_arr = bnd.arrays()
-            stop0 = exact_oc_arrays(n_arr, a_arr, b_arr, [p0f])[0]
+            stop0 = stop_probabilities(n_arr, a_arr, b_arr, [p0f])[0]
             p_n0 = stop0.sum(axis=-1)
             rec = {
                 "n_max": n_max,
@@ -1138,7 +1090,7 @@ def pareto(
     for d in items:
         bnd = d.boundaries()
         n_arr, a_arr, b_arr = bnd.arrays()
-        stop = exact_oc_arrays(n_arr, a_arr, b_arr, [p0f, p1f])
+        stop = stop_probabilities(n_arr, a_arr, b_arr, [p0f, p1f])
         a_wc, p_wc = worst_case_alpha(d, p0f)
         p_n0 = stop[0].sum(axis=-1)
         pw = float(stop[1, :, 1].sum())

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adaptive2._base.validation import check_int, check_probability, fail
+from adaptive2.kernels.binomial import binom_pmf
 
 if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.model.designs import Design
@@ -90,20 +91,6 @@ def _binom_rows(p: np.ndarray, mmax: int) -> np.ndarray:
     return out
 
 
-def _binom_pmf(m: int, p: np.ndarray) -> np.ndarray:
-    """Rows ``P(Bin(m, p_i) = k)``, ``k = 0..m``, by the same recursion, O(m) memory."""
-    p = np.asarray(p, dtype=float).reshape(-1)
-    q = 1.0 - p
-    row = np.zeros((p.size, m + 1))
-    row[:, 0] = 1.0
-    pc, qc = p[:, None], q[:, None]
-    for j in range(1, m + 1):
-        prev = row[:, :j].copy()
-        row[:, :j] = prev * qc
-        row[:, 1 : j + 1] += prev * pc
-    return row
-
-
 def _ge_table(pmf: np.ndarray) -> np.ndarray:
     """``ge[..., m, j] = P(Bin(m) >= j)`` for ``j = 0..mmax + 1`` (tail sums, exact 1 at j = 0)."""
     shape = (*pmf.shape[:-1], pmf.shape[-1] + 1)
@@ -118,8 +105,8 @@ def _operating(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact (P(reject), PET, EN) of the design at the rates ``p`` (1-d array)."""
     m = n - n1
-    b1 = _binom_pmf(n1, p)
-    b2 = _binom_pmf(m, p)
+    b1 = binom_pmf(n1, p)
+    b2 = binom_pmf(m, p)
     ge2 = _ge_table(b2)  # P(X2 >= j), j = 0..m + 1
     pet = b1[:, : r1 + 1].sum(axis=1)
     x1 = np.arange(r1 + 1, n1 + 1)

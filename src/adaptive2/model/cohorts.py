@@ -45,6 +45,7 @@ import numpy as np
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_probability, fail
+from adaptive2.kernels.binomial import binom_pmf
 from adaptive2.model.hierarchical import (
     DEFAULT_GRID,
     Cohort,
@@ -617,9 +618,7 @@ def _advance(arr: np.ndarray, axis: int, m: int, p: np.ndarray) -> np.ndarray:
     """
     if m == 0:
         return arr
-    from adaptive2.engines.exact import _binom_pmf
-
-    pmf = _binom_pmf(m, p)  # batch × (m + 1)
+    pmf = binom_pmf(m, p)  # batch × (m + 1)
     moved = np.moveaxis(arr, axis, -1)
     out = np.zeros((*moved.shape[:-1], moved.shape[-1] + m))
     width = moved.shape[-1]

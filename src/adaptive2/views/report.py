@@ -406,7 +406,7 @@ def _unique_names(doc: Document) -> None:
 
 
 def _version() -> str:
-    from adaptive2 import __version__
+    from adaptive2._base.version import __version__
 
     return __version__
 
