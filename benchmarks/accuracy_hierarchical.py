@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from adaptive2.model.hierarchical import FINE_GRID, Cohort, Historical, Model, lattice
+from adaptive2.engines.posterior import lattice
+from adaptive2.model.hierarchical import FINE_GRID, Cohort, Historical, Model
 
 COHORTS = (Cohort("frontline", 0.40, 0.60, (40,)), Cohort("post_io", 0.10, 0.30, (40,)))
 PHASE1 = Historical("phase1", 16, 20)

@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptive2.model import hierarchical
-from adaptive2.model.hierarchical import Cohort, Historical, Model, lattice, posterior
+from adaptive2._base.cache import MEMO
+from adaptive2.engines.posterior import lattice, posterior
+from adaptive2.model.hierarchical import Cohort, Historical, Model
 
 from _timing import median_time, report, save
 
@@ -31,13 +32,12 @@ DATA = {"frontline": (18, 25), "post_io": (8, 25)}
 
 
 def cold_lattice() -> None:
-    hierarchical._engine.cache_clear()
-    hierarchical._lattice.cache_clear()
+    MEMO.clear()  # every quadrature engine, piece and lattice
     lattice(MODEL, COHORTS, N)
 
 
 def one_posterior() -> None:
-    hierarchical._lattice.cache_clear()  # the engine (kernels) stays cached
+    MEMO.clear("quadrature.lattice")  # the engine (kernels) stays cached
     posterior(MODEL, COHORTS, DATA)
 
 
@@ -96,8 +96,7 @@ def bench_two_cohort_oc() -> None:
     design = load_any(Path(__file__).resolve().parent.parent / "designs" / "two-cohort-bhm.toml")
 
     def cold() -> None:
-        hierarchical._engine.cache_clear()
-        hierarchical._lattice.cache_clear()
+        MEMO.clear()
         multicohort._DECISION_CACHE.clear()
         multicohort.cohort_oc(design)
 

@@ -18,8 +18,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptive2.engines.montecarlo import Conduct, simulate
+from adaptive2.engines.montecarlo import simulate
 from adaptive2.io.design_files import load_design
+from adaptive2.model.conduct import Conduct
 
 from _timing import median_time, report, save
 

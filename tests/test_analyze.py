@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
+import adaptive2 as a2
 from adaptive2 import (
     BOP2,
     Beta,
@@ -35,8 +36,9 @@ from adaptive2 import (
 )
 from adaptive2._base.errors import StatisticalWarning
 from adaptive2.engines.analysis import AnalysisResult, parse_data
+from adaptive2.engines.posterior import posterior
 from adaptive2.io.design_files import load_any, load_design
-from adaptive2.model.hierarchical import QuadratureGrid, posterior
+from adaptive2.model.hierarchical import QuadratureGrid
 
 from _shipped import DESIGNS_DIR, MULTI_COHORT, SINGLE_COHORT
 
@@ -463,7 +465,7 @@ def test_result_is_immutable_and_serialisable():
 
 def test_html_escapes_user_strings():
     d = FRONTLINE_PP.replace(name="<script>x</script>")
-    page = analyze(d, (12, 25))._repr_html_()
+    page = a2.html_card(analyze(d, (12, 25)))
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<tr>") == 2
 

@@ -20,7 +20,8 @@ import pytest
 
 from adaptive2._base.errors import Adaptive2Error, ConvergenceWarning, DesignError
 from adaptive2.engines import pymc_fit as bayes
-from adaptive2.model.hierarchical import Cohort, Historical, Model, posterior
+from adaptive2.engines.posterior import posterior
+from adaptive2.model.hierarchical import Cohort, Historical, Model
 
 FRONT = Cohort("frontline", 0.40, 0.60)
 POST = Cohort("post_io", 0.10, 0.30)

@@ -320,9 +320,10 @@ def test_oc_simulate_is_reproducible_and_has_mcse(capsys, pp_file):
 @pytest.fixture(scope="module")
 def two_cohort_file(design_dir) -> str:
     from adaptive2.io.design_files import cohort_design_to_dict
-    from adaptive2.model.cohorts import CohortDesign, CohortScenario
+    from adaptive2.model.cohorts import CohortDesign
     from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
     from adaptive2.model.rules import PosteriorProbability
+    from adaptive2.model.scenarios import CohortScenario
 
     design = CohortDesign(
         name="two", model=Model(kind="hierarchical"),

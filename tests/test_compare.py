@@ -7,9 +7,11 @@ import pytest
 
 from adaptive2._base.errors import DesignFileError
 from adaptive2.cli import main
-from adaptive2.engines.compare import compare, load_scenarios, write_outputs
+from adaptive2.engines.compare import compare
 from adaptive2.engines.exact import oc
 from adaptive2.io.design_files import load_design
+from adaptive2.io.scenario_files import load_scenarios
+from adaptive2.views.comparison import write_outputs
 
 from _shipped import DESIGNS_DIR, MULTI_COHORT, SCENARIOS, SINGLE_COHORT
 

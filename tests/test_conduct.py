@@ -38,14 +38,17 @@ from scipy import integrate, optimize, special, stats
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2.cli import main
-from adaptive2.engines.compare import ScenarioGrid, load_scenarios
-from adaptive2.engines.montecarlo import Conduct, _patients, simulate
+from adaptive2.engines.montecarlo import simulate
+from adaptive2.engines.trials_single import _patients
 from adaptive2.io.design_files import design_from_dict
-from adaptive2.model.cohorts import CohortDesign, CohortScenario
+from adaptive2.io.scenario_files import load_scenarios
+from adaptive2.model.cohorts import CohortDesign
+from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
 from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability
+from adaptive2.model.scenarios import CohortScenario, ScenarioGrid
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "designs" / "scenarios.toml"
@@ -751,8 +754,8 @@ def test_override_changing_the_number_of_periods_needs_its_own_starts(tmp_path):
 
 def test_delay_forms_have_one_definition(capsys):
     """Conduct, the CLI's --delay and the scenario file's `delay` spell the same forms."""
-    from adaptive2.engines.compare import DELAY_TOML
-    from adaptive2.engines.montecarlo import delay_forms
+    from adaptive2.io.scenario_files import DELAY_TOML
+    from adaptive2.model.conduct import delay_forms
 
     assert DELAY_TOML == delay_forms("toml") == DELAY_FORMS.removeprefix(
         "`delay` must be ")

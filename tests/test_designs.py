@@ -9,6 +9,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
+import adaptive2 as a2
 from adaptive2._base.errors import DesignError
 from adaptive2.io.design_files import load_design
 from adaptive2.model.designs import Boundaries, Design
@@ -448,7 +449,7 @@ def test_describe_mentions_the_rules():
 
 
 def test_repr_html_escapes_user_text():
-    html = _demo(name="<b>x</b>").replace(title="a & b")._repr_html_()
+    html = a2.html_card(_demo(name="<b>x</b>").replace(title="a & b"))
     assert "<b>x</b>" not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
     assert "a &amp; b" in html

@@ -33,15 +33,8 @@ import pytest
 from scipy import integrate, interpolate, signal, special, stats
 
 from adaptive2._base.errors import DesignError
-from adaptive2.model.hierarchical import (
-    FINE_GRID,
-    Cohort,
-    Historical,
-    Model,
-    QuadratureGrid,
-    lattice,
-    posterior,
-)
+from adaptive2.engines.posterior import lattice, posterior
+from adaptive2.model.hierarchical import FINE_GRID, Cohort, Historical, Model, QuadratureGrid
 
 TOL = 1e-4  # quadrature accuracy promised for P(p_j > p0_j) and posterior means
 

@@ -12,9 +12,10 @@ import adaptive2 as a2
 import adaptive2.io.design_files
 from adaptive2.engines.calibration import calibrate
 from adaptive2.engines.search import pareto
-from adaptive2.model.cohorts import CohortDesign, CohortScenario
+from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import DualCriterion
+from adaptive2.model.scenarios import CohortScenario
 from adaptive2.views.cards import CSS, DASH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def frontline() -> a2.Design:
 
 def test_boundaries_card_holds_every_boundary_value(frontline):
     bnd = frontline.boundaries()
-    card = bnd._repr_html_()
+    card = a2.html_card(bnd)
     root = parse(card)
     rows = boundary_rows(root)
     assert len(rows) == len(bnd.looks)
@@ -103,7 +104,7 @@ def test_boundaries_card_of_a_dual_criterion_and_an_efficacy_stop():
         final=DualCriterion(lrv=0.2, tv=0.35, lrv_cutoff=0.9, tv_cutoff=0.5),
     )
     bnd = d.boundaries()
-    root = parse(bnd._repr_html_())
+    root = parse(a2.html_card(bnd))
     rows = boundary_rows(root)
     got = [(as_int(r[2]), as_int(r[3])) for r in rows]
     assert got == list(zip(bnd.futility_max_r, bnd.efficacy_min_r, strict=True))
@@ -116,7 +117,7 @@ def test_boundaries_card_of_a_dual_criterion_and_an_efficacy_stop():
 # ---------------------------------------------------------------------------
 def test_calibration_card(frontline):
     res = calibrate(frontline.replace(name=EVIL), "final.cutoff", alpha=0.10, power=0.80)
-    card = res._repr_html_()
+    card = a2.html_card(res)
     root = parse(card)
     assert_no_script(root, card)
     values = kv(root)
@@ -151,7 +152,7 @@ def test_search_card_lists_the_marked_designs_and_escapes_names():
     )
     other = base.replace(name="other", looks=(10, 20, 35))
     res = pareto([base, other])
-    card = res._repr_html_()
+    card = a2.html_card(res)
     root = parse(card)
     assert_no_script(root, card)
     (tab,) = [t for t in tables(root) if t[0][:2] == ["", "design"]]
@@ -177,7 +178,7 @@ def test_simon_card_in_protocol_form():
     res = a2.simon(0.1, 0.3, alpha=0.05, beta=0.2)
     d = res.optimal
     assert (d.r1, d.n1, d.r, d.n) == (1, 10, 5, 29)  # Simon (1989), Table 1
-    root = parse(d._repr_html_())
+    root = parse(a2.html_card(d))
     values = kv(root)
     assert values["r1 / n1"] == "1 / 10" and values["r / n"] == "5 / 29"
     assert abs(float(values["type I error (p0)"]) - d.alpha) < 5e-5
@@ -190,7 +191,7 @@ def test_simon_card_in_protocol_form():
     bnd = d.to_design().boundaries()
     assert bnd.futility_max_r[0] == 1 and bnd.efficacy_min_r[-1] == 6
     adm = res.admissible[0]
-    q = kv(parse(adm._repr_html_()))["admissible for q in"]
+    q = kv(parse(a2.html_card(adm)))["admissible for q in"]
     assert q == f"[{adm.q_low:.3f}, {adm.q_high:.3f}]"
 
 
@@ -207,7 +208,7 @@ def test_model_card_shows_hyperpriors_and_strata():
         weight={"frontline": 0.7, "post_io": 0.3},
         historical=(Historical(EVIL, 16, 20, tie="frontline", tie_sd=0.25, weight=0.5),),
     )
-    card = m._repr_html_()
+    card = a2.html_card(m)
     root = parse(card)
     assert_no_script(root, card)
     values = kv(root)
@@ -227,7 +228,7 @@ def test_cohort_design_card():
         title=EVIL,
         scenarios=(*two.scenarios, CohortScenario(EVIL, {"frontline": 0.5, "post_io": 0.2})),
     )
-    card = evil._repr_html_()
+    card = a2.html_card(evil)
     root = parse(card)
     assert_no_script(root, card)
     (coh,) = [t for t in tables(root) if t[0][0] == "cohort"]
@@ -253,5 +254,5 @@ def test_cohort_names_are_escaped_too():
         cohorts=(Cohort(EVIL, 0.2, 0.4, (10,)), Cohort("b", 0.1, 0.3, (10,))),
         final=a2.PosteriorProbability(p0=0.2, cutoff=0.9),
     )
-    card = d._repr_html_()
+    card = a2.html_card(d)
     assert_no_script(parse(card), card)

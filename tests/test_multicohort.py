@@ -9,10 +9,12 @@ from scipy import integrate, special
 from adaptive2 import Beta, Design, oc
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2.cli import main
+from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict, load_any
-from adaptive2.model.cohorts import CohortDesign, CohortScenario, _decisions_cached, cohort_oc
+from adaptive2.model.cohorts import CohortDesign, _decisions_cached
 from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability, PredictiveProbability
+from adaptive2.model.scenarios import CohortScenario
 
 from _shipped import MULTI_COHORT
 

@@ -27,19 +27,17 @@ from scipy import interpolate, special, stats
 
 from adaptive2 import Beta, Design
 from adaptive2._base.errors import DesignError, DesignFileError
+from adaptive2.engines.cohort_exact import cohort_oc
+from adaptive2.engines.posterior import lattice, predictive
 from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict
-from adaptive2.model.cohorts import (
-    CohortDesign,
-    CohortScenario,
-    cohort_oc,
-    predictive_probability,
-)
-from adaptive2.model.hierarchical import Cohort, Historical, Model, lattice, predictive
+from adaptive2.model.cohorts import CohortDesign, predictive_probability
+from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import (
     PosteriorProbability,
     PredictiveProbability,
     predictive_success,
 )
+from adaptive2.model.scenarios import CohortScenario
 
 TOL = 1e-4  # quadrature accuracy of hierarchical.py (P(p > p0), means; here also P(x | data))
 

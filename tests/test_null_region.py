@@ -14,17 +14,13 @@ from adaptive2._base.errors import DesignError
 from adaptive2.cli import main
 from adaptive2.engines.borrowing import borrowing_summary, independent_twin
 from adaptive2.engines.cohort_calibration import calibrate_cohorts, gaps
+from adaptive2.engines.cohort_exact import cohort_oc, efficacy_matrix
 from adaptive2.engines.null_region import null_region
 from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict, load_any
-from adaptive2.model.cohorts import (
-    CohortDesign,
-    CohortScenario,
-    attainable,
-    cohort_oc,
-    efficacy_matrix,
-)
+from adaptive2.model.cohorts import CohortDesign, attainable
 from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability
+from adaptive2.model.scenarios import CohortScenario
 
 from _shipped import MULTI_COHORT
 

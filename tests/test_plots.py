@@ -26,8 +26,8 @@ from adaptive2 import (
     PredictiveProbability,
 )
 from adaptive2.engines.calibration import weight_curve
+from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.exact import oc
-from adaptive2.model.cohorts import cohort_oc
 from adaptive2.views import plots
 
 from _shipped import DESIGNS_DIR

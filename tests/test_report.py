@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import re
@@ -19,8 +18,10 @@ from adaptive2.io.design_files import load_any
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability, PredictiveProbability
+from adaptive2.views import tables
+from adaptive2.views.report import appendix as rp
+from adaptive2.views.report import output
 
-rp = importlib.import_module("adaptive2.views.report")
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = ROOT / "designs"
 
@@ -58,7 +59,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> rp.ReportResult:
     ],
 )
 def test_round_mcse_is_the_arviz_rule(value: float, mcse: float, expected: tuple) -> None:
-    got = rp.round_mcse(value, mcse)
+    got = tables.round_mcse(value, mcse)
     assert got[1] == expected[1]
     assert got[0] == pytest.approx(expected[0], abs=1e-12)
 
@@ -67,7 +68,7 @@ def test_table_rounds_every_cell_to_twice_its_mcse() -> None:
     from adaptive2.engines.montecarlo import simulate
 
     ds = simulate(small(), [0.2, 0.4], n_sims=4000, seed=3, progress=False)
-    t = rp.table(ds, ["p_efficacy", "expected_n"])
+    t = tables.table(ds, ["p_efficacy", "expected_n"])
     for _, row in t.iterrows():
         for v in ("p_efficacy", "expected_n"):
             raw = float(ds[v].sel(design=row["design"], scenario=row["scenario"]))
@@ -81,7 +82,7 @@ def test_table_rounds_every_cell_to_twice_its_mcse() -> None:
 
 def test_table_refuses_a_non_result() -> None:
     with pytest.raises(DesignError, match="`ds` of table"):
-        rp.table({"x": 1})
+        tables.table({"x": 1})
 
 
 # ---- content ------------------------------------------------------------------
@@ -167,7 +168,7 @@ def test_conduct_section_carries_mcse_and_the_stated_seed(written: rp.ReportResu
     assert shown.str.contains("±").mean() > 0.8
     comp = pd.read_csv(written.path / "tables" / "computation.csv")
     mc = comp[comp["method"] == "Monte Carlo"]
-    from adaptive2.engines.compare import load_scenarios
+    from adaptive2.io.scenario_files import load_scenarios
 
     settings = load_scenarios(DESIGNS / "scenarios.toml").conduct
     assert len(settings) >= 2  # the scenario file's [[conduct]] settings are the ones simulated
@@ -279,7 +280,7 @@ def test_a_failed_run_leaves_the_previous_report(tmp_path: Path, monkeypatch) ->
 
 
 def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
-    from adaptive2.model.cohorts import cohort_oc
+    from adaptive2.engines.cohort_exact import cohort_oc
 
     path = DESIGNS / "two-cohort-bhm.toml"
     res = rp.report([path], tmp_path / "m", n_sims=0, pdf="never")
@@ -339,7 +340,7 @@ def test_cli_report_json_and_errors(tmp_path: Path, capsys) -> None:
     assert "missing.toml" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(rp.chromium_path() is None, reason="no chromium on this machine")
+@pytest.mark.skipif(output.chromium_path() is None, reason="no chromium on this machine")
 def test_pdf_is_made_with_chromium(tmp_path: Path) -> None:
     res = rp.report(small(), tmp_path / "pdf", n_sims=0, pdf="always")
     assert res.pdf.startswith("chromium")

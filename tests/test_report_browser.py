@@ -7,19 +7,20 @@ A screenshot is kept under build/test-artifacts/ (ignored by git).
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
 import pytest
 
-rp = importlib.import_module("adaptive2.views.report")
+from adaptive2.views.report import appendix as rp
+from adaptive2.views.report import output
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 
 
 def _need_browser() -> tuple[str, object]:
-    exe = rp.chromium_path()
+    exe = output.chromium_path()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the test extra installs it
@@ -49,7 +50,7 @@ def test_report_loads_in_chromium_without_errors(page_report: rp.ReportResult) -
     console, failed, remote = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=exe, args=[a for a in rp.CHROMIUM_FLAGS if a != "--headless"]
+            executable_path=exe, args=[a for a in output.CHROMIUM_FLAGS if a != "--headless"]
         )
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})

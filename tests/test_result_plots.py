@@ -1,4 +1,4 @@
-"""result.plot() and ds.a2: the drawn data equal the result's numbers and independent references."""
+"""a2.plot(result) and ds.a2: the drawn data equal the numbers and independent references."""
 
 import dataclasses
 import pickle
@@ -26,9 +26,9 @@ from adaptive2 import (
     power_prior,
     robustify,
 )
+from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.exact import oc
 from adaptive2.engines.search import pareto
-from adaptive2.model.cohorts import cohort_oc
 from adaptive2.model.hierarchical import QuadratureGrid
 from adaptive2.views import plots
 
@@ -106,7 +106,7 @@ def test_single_cohort_analysis_draws_prior_posterior_and_result_markers(robust_
     r, n = 12, 25
     res = _quiet(robust_design, (r, n))
     c = res["cohort"]
-    fig = res.plot()
+    fig = a2.plot(res)
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     prior_line = _by_gid(fig, "prior-1")
     post_line = _by_gid(fig, "posterior-1")
@@ -128,7 +128,7 @@ def test_single_cohort_analysis_draws_prior_posterior_and_result_markers(robust_
     assert list(_by_gid(fig, "cohort-1-p1").get_xdata()) == [0.6, 0.6]
     assert not _has_gid(fig, "pymc-mean-1")
     # the same prior when the design is given
-    fig2 = res.plot(robust_design)
+    fig2 = a2.plot(res, design=robust_design)
     assert _by_gid(fig2, "prior-1").get_ydata() == pytest.approx(prior_line.get_ydata(), rel=1e-12)
 
 
@@ -136,12 +136,12 @@ def test_single_beta_prior_is_recovered_from_the_result():
     d = Design(name="b", prior=Beta(0.5, 0.5), looks=(20,),
                final=PosteriorProbability(p0=0.2, cutoff=0.9))
     res = a2.analyze(d, (5, 20))
-    line = _by_gid(res.plot(), "prior-1")
+    line = _by_gid(a2.plot(res), "prior-1")
     x = line.get_xdata()
     assert line.get_ydata() == pytest.approx(stats.beta.pdf(x, 0.5, 0.5), rel=1e-9)
-    post = _by_gid(res.plot(), "posterior-1")
+    post = _by_gid(a2.plot(res), "posterior-1")
     assert post.get_ydata() == pytest.approx(stats.beta.pdf(x, 5.5, 15.5), rel=1e-9)
-    fig = res.plot()  # no planning values: p0 is the final rule's, and there is no p1
+    fig = a2.plot(res)  # no planning values: p0 is the final rule's, and there is no p1
     assert list(_by_gid(fig, "cohort-1-p0").get_xdata()) == [0.2, 0.2]
     assert not _has_gid(fig, "cohort-1-p1")
 
@@ -161,7 +161,7 @@ def _logit_normal_posterior(p, p0, r, n):
 def test_multi_cohort_independent_densities_match_one_dimensional_quadrature(indep):
     data = {"frontline": (8, 14), "post_io": (2, 12)}
     res = _quiet(indep, data)
-    fig = res.plot(indep)
+    fig = a2.plot(res, design=indep)
     assert len(fig.axes) == 2
     for k, c in enumerate(indep.cohorts, start=1):
         r, n = data[c.name]
@@ -183,7 +183,7 @@ def test_multi_cohort_independent_densities_match_one_dimensional_quadrature(ind
 
 def test_multi_cohort_bhm_density_has_the_result_mean_and_interval(bhm):
     res = a2.analyze(bhm, {"frontline": (12, 20), "post_io": (3, 20)})
-    fig = res.plot(bhm)
+    fig = a2.plot(res, design=bhm)
     for k, name in enumerate(bhm.names, start=1):
         got = res[name]
         line = _by_gid(fig, f"posterior-{k}")
@@ -204,10 +204,10 @@ def test_multi_cohort_bhm_density_has_the_result_mean_and_interval(bhm):
 
 def test_multi_cohort_without_design_draws_markers_only(indep):
     res = _quiet(indep, {"frontline": (8, 14), "post_io": (2, 12)})
-    fig = res.plot()
+    fig = a2.plot(res)
     for k, name in enumerate(indep.names, start=1):
         assert not _has_gid(fig, f"posterior-{k}") and not _has_gid(fig, f"prior-{k}")
-        assert "result.plot(design)" in _by_gid(fig, f"note-{k}").get_text()
+        assert "a2.plot(result, design=design)" in _by_gid(fig, f"note-{k}").get_text()
         assert list(_by_gid(fig, f"quadrature-mean-{k}").get_xdata()) == [res[name].mean]
 
 
@@ -215,7 +215,7 @@ def test_nuts_figures_are_drawn_next_to_the_quadrature_ones(indep):
     res = _quiet(indep, {"frontline": (8, 14), "post_io": (2, 12)})
     nuts = {"mean": 0.55, "interval": [0.31, 0.77]}
     cohorts = (dataclasses.replace(res.cohorts[0], pymc=nuts), res.cohorts[1])
-    fig = dataclasses.replace(res, cohorts=cohorts).plot()
+    fig = a2.plot(dataclasses.replace(res, cohorts=cohorts))
     assert list(_by_gid(fig, "pymc-mean-1").get_xdata()) == [0.55]
     assert list(_by_gid(fig, "pymc-interval-1").get_xdata()) == [0.31, 0.77]
     assert not _has_gid(fig, "pymc-mean-2")
@@ -226,7 +226,7 @@ def test_nuts_figures_are_drawn_next_to_the_quadrature_ones(indep):
 # ---------------------------------------------------------------------------
 def test_design_and_boundaries_plot_their_boundaries(robust_design):
     bnd = robust_design.boundaries()
-    for fig in (robust_design.plot(), bnd.plot()):
+    for fig in (a2.plot(robust_design), a2.plot(bnd)):
         fut = _by_gid(fig, "futility")
         eff = _by_gid(fig, "efficacy")
         pts = [(n, a) for n, a in zip(bnd.looks, bnd.futility_max_r, strict=True) if a is not None]
@@ -236,7 +236,7 @@ def test_design_and_boundaries_plot_their_boundaries(robust_design):
 
 def test_cohort_design_plot_draws_the_boundary_records(indep):
     records = indep.boundaries()
-    fig = indep.plot()
+    fig = a2.plot(indep)
     assert len(fig.axes) == 2
     for axis, c in zip(fig.axes, indep.cohorts, strict=True):
         rows = [rec for rec in records if rec["cohort"] == c.name]
@@ -248,12 +248,12 @@ def test_cohort_design_plot_draws_the_boundary_records(indep):
 
 
 def test_prior_plot_is_its_density():
-    fig = Beta(2, 3).plot(p0=0.2, p1=0.4)
+    fig = a2.plot(Beta(2, 3), p0=0.2, p1=0.4)
     line = _by_gid(fig, "density-1")
     assert line.get_ydata() == pytest.approx(stats.beta.pdf(line.get_xdata(), 2, 3), rel=1e-12)
     assert list(_by_gid(fig, "density-p0").get_xdata()) == [0.2, 0.2]
     mix = BetaMixture((0.3, 0.7), (1, 8), (1, 4))
-    line = _by_gid(mix.plot(), "density-1")
+    line = _by_gid(a2.plot(mix), "density-1")
     x = line.get_xdata()
     ref = 0.3 * stats.beta.pdf(x, 1, 1) + 0.7 * stats.beta.pdf(x, 8, 4)
     assert line.get_ydata() == pytest.approx(ref, rel=1e-12)
@@ -264,7 +264,7 @@ def test_prior_plot_is_its_density():
 # ---------------------------------------------------------------------------
 def test_calibration_plot_shows_the_calibrated_design_and_its_figures(one_look):
     res = a2.calibrate(one_look.replace(looks=(40,)), "final.cutoff", alpha=0.05)
-    fig = res.plot()
+    fig = a2.plot(res)
     eff = _by_gid(fig, "efficacy")
     assert list(eff.get_ydata()) == list(res.design.boundaries().efficacy_min_r) == [13]
     text = _by_gid(fig, "calibration").get_text()
@@ -278,7 +278,7 @@ def test_search_plot_places_every_design():
     res = a2.lee_liu(0.2, 0.4, alpha=0.1, power=0.8, n_range=(24, 28))
     assert 0 < len(res.pareto) < len(res.designs) and len(res.admissible) >= 2
     assert res.optimal is not res.minimax
-    fig = res.plot()
+    fig = a2.plot(res)
     dots = _by_gid(fig, "designs")
     want = np.array([(d.n_max, d.expected_n_p0) for d in res.designs])
     assert np.array_equal(dots.get_offsets(), want)
@@ -304,12 +304,12 @@ def test_search_plot_of_an_empty_search_says_so():
     empty = pareto([base, base.replace(name="b", looks=(10, 20, 30))], p0=0.2, p1=0.4,
                    power=0.9999)
     assert not empty.designs
-    assert "no design meets" in _by_gid(empty.plot(), "empty").get_text()
+    assert "no design meets" in _by_gid(a2.plot(empty), "empty").get_text()
 
 
 def test_simon_plot_matches_simon_1989():
     res = a2.simon(0.1, 0.3)
-    fig = res.plot()
+    fig = a2.plot(res)
     adm = _by_gid(fig, "admissible")
     assert list(adm.get_xdata()) == [d.n for d in res.admissible]
     assert list(adm.get_ydata()) == [d.expected_n_p0 for d in res.admissible]
@@ -322,7 +322,7 @@ def test_simon_plot_matches_simon_1989():
     assert "1/10, 5/29" in texts and "1/15, 5/25" in texts
     none = a2.simon(0.1, 0.3, nmax=10)
     assert none.optimal is None
-    assert "no design" in _by_gid(none.plot(), "empty").get_text()
+    assert "no design" in _by_gid(a2.plot(none), "empty").get_text()
 
 
 # ---------------------------------------------------------------------------
@@ -374,9 +374,8 @@ def xr_concat_designs(ds, design):
 
 
 def test_accessor_table_is_report_table(one_look):
-    import importlib
+    from adaptive2.views import tables as report
 
-    report = importlib.import_module("adaptive2.views.report")
     ds = oc(one_look, [0.2, 0.4], method="simulate", n_sims=2000, seed=1)
     got = ds.a2.table()
     assert got.equals(report.table(ds))
@@ -392,19 +391,19 @@ def test_plots_draw_on_given_axes(robust_design, indep):
     res = _quiet(robust_design, (12, 25))
     fig = Figure()
     ax = fig.subplots()
-    assert res.plot(ax=ax) is fig and _has_gid(ax, "posterior-1")
+    assert a2.plot(res, ax=ax) is fig and _has_gid(ax, "posterior-1")
     fig = Figure()
     axes = fig.subplots(1, 2)
-    assert indep.plot(ax=axes) is fig
+    assert a2.plot(indep, ax=axes) is fig
     assert _has_gid(axes[1], "efficacy")
     fig = Figure()
     ax = fig.subplots()
-    assert a2.simon(0.1, 0.3).plot(ax=ax) is fig
-    assert Beta(2, 3).plot(ax=ax) is fig
+    assert a2.plot(a2.simon(0.1, 0.3), ax=ax) is fig
+    assert a2.plot(Beta(2, 3), ax=ax) is fig
 
 
 def test_new_figures_display_as_svg_and_pickle(one_look):
-    fig = one_look.plot()
+    fig = a2.plot(one_look)
     assert isinstance(fig, Figure)
     svg = fig._repr_svg_()
     assert svg.startswith("<svg") and svg == plots.to_svg(fig)
@@ -421,22 +420,24 @@ def test_bad_inputs_name_the_argument(one_look, indep):
     ds = oc(one_look, [0.2, 0.4])
     cases = [
         (lambda: plots.analysis_plot(ds), "`result` of analysis_plot"),
-        (lambda: res.plot(indep), "`design` of analysis_plot.*Design"),
-        (lambda: res.plot(one_look.replace(name="other")), "`design` of analysis_plot.*hash"),
-        (lambda: multi.plot(one_look), "`design` of analysis_plot.*CohortDesign"),
-        (lambda: res.plot(ax="ax"), "`ax` of analysis_plot"),
-        (lambda: multi.plot(ax=Figure().subplots()), "`ax` of analysis_plot.*2 matplotlib Axes"),
+        (lambda: a2.plot(res, design=indep), "`design` of analysis_plot.*Design"),
+        (lambda: a2.plot(res, design=one_look.replace(name="other")),
+         "`design` of analysis_plot.*hash"),
+        (lambda: a2.plot(multi, design=one_look), "`design` of analysis_plot.*CohortDesign"),
+        (lambda: a2.plot(res, ax="ax"), "`ax` of analysis_plot"),
+        (lambda: a2.plot(multi, ax=Figure().subplots()),
+         "`ax` of analysis_plot.*2 matplotlib Axes"),
         (lambda: plots.calibration_plot(res), "`result` of calibration_plot"),
         (lambda: plots.search_plot(res), "`result` of search_plot"),
         (lambda: plots.simon_plot(res), "`result` of simon_plot"),
         (lambda: plots.cohort_boundary_chart(one_look), "`design` of cohort_boundary_chart"),
-        (lambda: indep.plot(ax=Figure().subplots()), "`ax` of cohort_boundary_chart"),
+        (lambda: a2.plot(indep, ax=Figure().subplots()), "`ax` of cohort_boundary_chart"),
         (lambda: plots.dataset_plot(ds.to_dataframe()), "`ds` of Dataset.a2.plot"),
         (lambda: ds[["look_n"]].a2.plot(), "`ds` of Dataset.a2.plot.*p_efficacy"),
         (lambda: ds.drop_vars("p").a2.plot(), "`ds` of Dataset.a2.plot.*`p` coordinate"),
         (lambda: cohort_oc(indep).a2.plot(p0=0.2), "`p0` of Dataset.a2.plot"),
         (lambda: ds.a2.plot(p1=2), "`p1` of oc_curves"),
-        (lambda: Beta(1, 1).plot(p0=1.5), "`p0` of prior_density"),
+        (lambda: a2.plot(Beta(1, 1), p0=1.5), "`p0` of prior_density"),
         (lambda: ds.a2.table(["nope"]), "`variables` of table"),
     ]
     for call, match in cases:
@@ -449,9 +450,8 @@ def test_accessor_import_is_light_and_registers():
         "import sys, adaptive2.views.accessor, xarray as xr\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
         "assert hasattr(xr.Dataset(), 'a2')\n"
-        "import adaptive2\n"
-        "from adaptive2 import Beta\n"
-        "fig = Beta(2, 3).plot()\n"
+        "import adaptive2 as a2\n"
+        "fig = a2.plot(a2.Beta(2, 3))\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot loaded'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -14,8 +14,9 @@ from scipy import integrate, stats
 from adaptive2._base.errors import Adaptive2Error, DesignError, PrecisionWarning
 from adaptive2.cli import main
 from adaptive2.engines.exact import oc
-from adaptive2.engines.montecarlo import Conduct, simulate
+from adaptive2.engines.montecarlo import simulate
 from adaptive2.io.design_files import load_design
+from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability
@@ -419,7 +420,8 @@ def test_duration_quantiles_match_the_closed_form_within_4_mcse():
 
 def _pooled(chunks):
     """The per-chunk duration summaries of ``chunks`` pooled as simulate pools them."""
-    from adaptive2.engines.montecarlo import _add, _chunk_stats
+    from adaptive2.engines.simulation_summaries import _add
+    from adaptive2.engines.trials_single import _chunk_stats
 
     acc = None
     for t in chunks:
@@ -439,7 +441,7 @@ def test_pooled_duration_quantiles_equal_those_of_all_trials():
     use). The pooled figure must be within a tenth of an MCSE of it; the old sorted thinned
     sample missed it by about 2-3 MCSE at q10 and q90.
     """
-    from adaptive2.engines.montecarlo import QUANTILES, _quantiles
+    from adaptive2.engines.simulation_summaries import QUANTILES, _quantiles
 
     t = np.random.default_rng(5).gamma(30, 0.5, 100_000)
     acc = _pooled(np.split(t, 10))
@@ -456,7 +458,7 @@ def test_unequal_chunk_sizes_weigh_by_their_number_of_trials():
     summaries have the same size whatever the chunk size; weighting each chunk's summary
     alike (as a fixed number of points per chunk did) would put q90 in the small chunk.
     """
-    from adaptive2.engines.montecarlo import _quantiles
+    from adaptive2.engines.simulation_summaries import _quantiles
 
     rng = np.random.default_rng(9)
     big, small = rng.uniform(0, 1, 9_500), rng.uniform(10, 11, 500)

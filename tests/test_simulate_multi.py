@@ -18,14 +18,18 @@ from scipy import integrate, optimize, special, stats
 
 from adaptive2._base.errors import Adaptive2Error, DesignError
 from adaptive2.cli import main
+from adaptive2.engines.cohort_exact import _run_scenario, cohort_oc
 from adaptive2.engines.exact import oc
-from adaptive2.engines.montecarlo import Conduct, simulate
+from adaptive2.engines.montecarlo import simulate
+from adaptive2.engines.posterior import posterior
 from adaptive2.io.design_files import load_any
-from adaptive2.model.cohorts import CohortDesign, CohortScenario, _run_scenario, cohort_oc
+from adaptive2.model.cohorts import CohortDesign
+from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
-from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid, posterior
+from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability
+from adaptive2.model.scenarios import CohortScenario
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")

@@ -1,7 +1,15 @@
 """adaptive2: Bayesian adaptive phase 2 designs with exact operating characteristics.
 
 The public names are loaded lazily (PEP 562), so ``import adaptive2`` is cheap
-and heavy libraries (xarray, pandas, pymc, matplotlib) load only when used.
+and heavy libraries (xarray, pandas, pymc, matplotlib) load only when used. Each
+name is defined in one module of the layered package (``_base`` → ``kernels`` /
+``model`` → ``engines`` / ``io`` → ``views`` → ``cli``); this facade is for users,
+the package itself imports from the defining modules.
+
+In IPython, ``import adaptive2`` registers the HTML cards of designs, priors and
+results with the notebook's formatter (by type name: nothing is imported until
+an object is shown), and the ``ds.a2`` accessor of OC Datasets is registered as
+soon as an engine is used through this namespace.
 
 Examples
 --------
@@ -13,64 +21,74 @@ Beta(a=16.5, b=4.5)
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from adaptive2._base.version import __version__
 
 _EXPORTS: dict[str, str] = {
-    "analyze": "adaptive2.engines.analysis",
-    "BorrowingSummary": "adaptive2.engines.borrowing",
-    "borrowing_summary": "adaptive2.engines.borrowing",
-    "BOP2": "adaptive2.model.rules",
-    "Beta": "adaptive2.model.priors",
-    "BetaMixture": "adaptive2.model.priors",
-    "Boundaries": "adaptive2.model.designs",
-    "Boundary": "adaptive2.model.rules",
     "Adaptive2Error": "adaptive2._base.errors",
     "CalibrationError": "adaptive2._base.errors",
     "ConvergenceWarning": "adaptive2._base.errors",
-    "PrecisionWarning": "adaptive2._base.errors",
-    "StatisticalWarning": "adaptive2._base.errors",
-    "Cohort": "adaptive2.model.hierarchical",
-    "CohortDesign": "adaptive2.model.cohorts",
-    "CohortScenario": "adaptive2.model.cohorts",
-    "Conflict": "adaptive2.model.priors",
-    "Decision": "adaptive2.model.rules",
-    "Design": "adaptive2.model.designs",
     "DesignError": "adaptive2._base.errors",
     "DesignFileError": "adaptive2._base.errors",
-    "DualCriterion": "adaptive2.model.rules",
-    "Historical": "adaptive2.model.hierarchical",
-    "Model": "adaptive2.model.hierarchical",
-    "PosteriorProbability": "adaptive2.model.rules",
-    "PredictiveProbability": "adaptive2.model.rules",
+    "PrecisionWarning": "adaptive2._base.errors",
+    "StatisticalWarning": "adaptive2._base.errors",
+    "cache_info": "adaptive2._base.cache",
+    "set_cache_limit": "adaptive2._base.cache",
+    "Beta": "adaptive2.model.priors",
+    "BetaMixture": "adaptive2.model.priors",
+    "Conflict": "adaptive2.model.priors",
     "PriorSpec": "adaptive2.model.priors",
-    "Conduct": "adaptive2.engines.montecarlo",
-    "Scenario": "adaptive2.model.scenarios",
-    "SearchResult": "adaptive2.engines.search",
-    "calibrate": "adaptive2.engines.calibration",
-    "calibrate_cohorts": "adaptive2.engines.cohort_calibration",
-    "calibrate_futility": "adaptive2.engines.futility",
-    "CohortCalibration": "adaptive2.engines.cohort_calibration",
-    "FutilityCalibration": "adaptive2.engines.futility",
-    "NullRegion": "adaptive2.engines.null_region",
-    "null_region": "adaptive2.engines.null_region",
-    "SimonDesign": "adaptive2.engines.simon",
-    "compare": "adaptive2.engines.compare",
     "conflict": "adaptive2.model.priors",
-    "design_search": "adaptive2.engines.search",
-    "lee_liu": "adaptive2.engines.search",
-    "map_prior": "adaptive2.engines.map_prior",
     "ess": "adaptive2.model.priors",
     "ess_table": "adaptive2.model.priors",
-    "load_design": "adaptive2.io.design_files",
-    "oc": "adaptive2.engines.exact",
-    "posterior": "adaptive2.model.hierarchical",
     "power_prior": "adaptive2.model.priors",
-    "report": "adaptive2.views.report",
     "robustify": "adaptive2.model.priors",
-    "simon": "adaptive2.engines.simon",
+    "BOP2": "adaptive2.model.rules",
+    "Boundary": "adaptive2.model.rules",
+    "Decision": "adaptive2.model.rules",
+    "DualCriterion": "adaptive2.model.rules",
+    "PosteriorProbability": "adaptive2.model.rules",
+    "PredictiveProbability": "adaptive2.model.rules",
+    "Boundaries": "adaptive2.model.designs",
+    "Design": "adaptive2.model.designs",
+    "CohortScenario": "adaptive2.model.scenarios",
+    "Scenario": "adaptive2.model.scenarios",
+    "ScenarioGrid": "adaptive2.model.scenarios",
+    "Cohort": "adaptive2.model.hierarchical",
+    "Historical": "adaptive2.model.hierarchical",
+    "Model": "adaptive2.model.hierarchical",
+    "QuadratureGrid": "adaptive2.model.hierarchical",
+    "CohortDesign": "adaptive2.model.cohorts",
+    "Conduct": "adaptive2.model.conduct",
+    "oc": "adaptive2.engines.exact",
     "simulate": "adaptive2.engines.montecarlo",
+    "CalibrationResult": "adaptive2.engines.calibration",
+    "calibrate": "adaptive2.engines.calibration",
+    "CohortCalibration": "adaptive2.engines.cohort_calibration",
+    "calibrate_cohorts": "adaptive2.engines.cohort_calibration",
+    "FutilityCalibration": "adaptive2.engines.futility",
+    "calibrate_futility": "adaptive2.engines.futility",
+    "NullRegion": "adaptive2.engines.null_region",
+    "null_region": "adaptive2.engines.null_region",
+    "BorrowingSummary": "adaptive2.engines.borrowing",
+    "borrowing_summary": "adaptive2.engines.borrowing",
+    "posterior": "adaptive2.engines.posterior",
+    "analyze": "adaptive2.engines.analysis",
+    "SearchResult": "adaptive2.engines.search",
+    "design_search": "adaptive2.engines.search",
+    "lee_liu": "adaptive2.engines.search",
+    "SimonDesign": "adaptive2.engines.simon",
+    "simon": "adaptive2.engines.simon",
+    "map_prior": "adaptive2.engines.map_prior",
+    "compare": "adaptive2.engines.compare",
+    "load_design": "adaptive2.io.design_files",
+    "save_design": "adaptive2.io.design_files",
+    "load_scenarios": "adaptive2.io.scenario_files",
+    "html_card": "adaptive2.views.dispatch",
+    "plot": "adaptive2.views.dispatch",
+    "report": "adaptive2.views.report.appendix",
 }
 
 __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
@@ -82,6 +100,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "Boundaries",
     "Boundary",
     "CalibrationError",
+    "CalibrationResult",
     "Cohort",
     "CohortCalibration",
     "CohortDesign",
@@ -102,13 +121,16 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "PrecisionWarning",
     "PredictiveProbability",
     "PriorSpec",
+    "QuadratureGrid",
     "Scenario",
+    "ScenarioGrid",
     "SearchResult",
     "SimonDesign",
     "StatisticalWarning",
     "__version__",
     "analyze",
     "borrowing_summary",
+    "cache_info",
     "calibrate",
     "calibrate_cohorts",
     "calibrate_futility",
@@ -117,20 +139,26 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "design_search",
     "ess",
     "ess_table",
+    "html_card",
     "lee_liu",
     "load_design",
+    "load_scenarios",
     "map_prior",
     "null_region",
     "oc",
+    "plot",
     "posterior",
     "power_prior",
     "report",
     "robustify",
+    "save_design",
+    "set_cache_limit",
     "simon",
     "simulate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from adaptive2._base.cache import cache_info, set_cache_limit
     from adaptive2._base.errors import (
         Adaptive2Error,
         CalibrationError,
@@ -142,20 +170,23 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from adaptive2.engines.analysis import analyze
     from adaptive2.engines.borrowing import BorrowingSummary, borrowing_summary
-    from adaptive2.engines.calibration import calibrate
+    from adaptive2.engines.calibration import CalibrationResult, calibrate
     from adaptive2.engines.cohort_calibration import CohortCalibration, calibrate_cohorts
     from adaptive2.engines.compare import compare
     from adaptive2.engines.exact import oc
     from adaptive2.engines.futility import FutilityCalibration, calibrate_futility
     from adaptive2.engines.map_prior import map_prior
-    from adaptive2.engines.montecarlo import Conduct, simulate
+    from adaptive2.engines.montecarlo import simulate
     from adaptive2.engines.null_region import NullRegion, null_region
+    from adaptive2.engines.posterior import posterior
     from adaptive2.engines.search import SearchResult, design_search, lee_liu
     from adaptive2.engines.simon import SimonDesign, simon
-    from adaptive2.io.design_files import load_design
-    from adaptive2.model.cohorts import CohortDesign, CohortScenario
+    from adaptive2.io.design_files import load_design, save_design
+    from adaptive2.io.scenario_files import load_scenarios
+    from adaptive2.model.cohorts import CohortDesign
+    from adaptive2.model.conduct import Conduct
     from adaptive2.model.designs import Boundaries, Design
-    from adaptive2.model.hierarchical import Cohort, Historical, Model, posterior
+    from adaptive2.model.hierarchical import Cohort, Historical, Model, QuadratureGrid
     from adaptive2.model.priors import (
         Beta,
         BetaMixture,
@@ -175,8 +206,13 @@ if TYPE_CHECKING:  # pragma: no cover
         PosteriorProbability,
         PredictiveProbability,
     )
-    from adaptive2.model.scenarios import Scenario
-    from adaptive2.views.report import report
+    from adaptive2.model.scenarios import CohortScenario, Scenario, ScenarioGrid
+    from adaptive2.views.dispatch import html_card, plot
+    from adaptive2.views.report.appendix import report
+
+#: Names whose first use loads the engines: the ``ds.a2`` accessor of their Datasets
+#: is registered at the same time (it lives in the views layer, above the engines).
+_DATASET_MAKERS = frozenset({"oc", "simulate", "compare", "report", "plot"})
 
 
 def __getattr__(name: str) -> Any:
@@ -184,9 +220,53 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'adaptive2' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
+    if name in _DATASET_MAKERS:
+        importlib.import_module("adaptive2.views.accessor")
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
     return __all__
+
+
+def _html_card(obj: Any) -> str:
+    from adaptive2.views.dispatch import html_card  # loaded when a card is first shown
+
+    return html_card(obj)
+
+
+#: Types with an HTML card (module, class name), registered with IPython by name.
+_CARD_TYPES = (
+    ("adaptive2.model.designs", "Design"),
+    ("adaptive2.model.designs", "Boundaries"),
+    ("adaptive2.model.cohorts", "CohortDesign"),
+    ("adaptive2.model.hierarchical", "Model"),
+    ("adaptive2.model.priors", "Beta"),
+    ("adaptive2.model.priors", "BetaMixture"),
+    ("adaptive2.engines.analysis", "AnalysisResult"),
+    ("adaptive2.engines.calibration", "CalibrationResult"),
+    ("adaptive2.engines.null_region", "NullRegion"),
+    ("adaptive2.engines.search", "SearchResult"),
+    ("adaptive2.engines.simon", "SimonDesign"),
+)
+
+
+def _register_notebook(formatter: Any = None) -> bool:
+    """Register the HTML cards with IPython's HTML formatter (the running shell's by default).
+
+    Returns whether a formatter was found. Registration is by type name, so no
+    adaptive2 module is imported here.
+    """
+    if formatter is None:
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+        if shell is None:
+            return False
+        formatter = shell.display_formatter.formatters["text/html"]
+    for module, cls in _CARD_TYPES:
+        formatter.for_type_by_name(module, cls, _html_card)
+    return True
+
+
+_register_notebook()

@@ -19,7 +19,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "make_temp_dir", "replace_dir", "write_bytes", "write_text"]
+__all__ = [
+    "atomic_path",
+    "dir_mode",
+    "file_mode",
+    "make_temp_dir",
+    "replace_dir",
+    "write_bytes",
+    "write_text",
+]
 
 
 def _umask() -> int:

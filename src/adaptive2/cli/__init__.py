@@ -445,7 +445,7 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
 
 
 def _cmd_posterior(args: argparse.Namespace) -> None:
-    from adaptive2.model.hierarchical import posterior
+    from adaptive2.engines.posterior import posterior
 
     design = _load(args.design)
     if not _is_multi(design):
@@ -512,7 +512,7 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
 def _delay_arg(text: str) -> Any:
     """Parse ``--delay`` (``2.5``, ``2,3``, ``gamma:2.5,0.5``, ``lognormal:2.5,0.5``)."""
     from adaptive2._base.errors import DesignError
-    from adaptive2.engines.montecarlo import Conduct, delay_forms
+    from adaptive2.model.conduct import Conduct, delay_forms
 
     forms = delay_forms("cli")
     kind, sep, rest = text.partition(":")
@@ -556,7 +556,8 @@ def _write_netcdf(ds: Any, out: str) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
-    from adaptive2.engines.montecarlo import Conduct, simulate
+    from adaptive2.engines.montecarlo import simulate
+    from adaptive2.model.conduct import Conduct
 
     paths = args.designs
     designs = [_load(p) for p in paths]
@@ -665,7 +666,9 @@ def _emit_simulate_multi(args: argparse.Namespace, ds: Any) -> None:
 def _cmd_compare(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from adaptive2.engines.compare import compare, load_scenarios, write_outputs
+    from adaptive2.engines.compare import compare
+    from adaptive2.io.scenario_files import load_scenarios
+    from adaptive2.views.comparison import write_outputs
 
     # `designs/*.toml` also matches the scenario file itself: leave it out
     skip = Path(args.scenarios).resolve() if args.scenarios else None
@@ -697,7 +700,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
     import shlex
     from pathlib import Path
 
-    from adaptive2.views.report import report
+    from adaptive2.views.report.appendix import report
 
     skip = Path(args.scenarios).resolve() if args.scenarios else None
     paths = [p for p in args.designs if Path(p).resolve() != skip]

@@ -42,20 +42,19 @@ Look handling
 from __future__ import annotations
 
 import dataclasses
-import functools
-import html
 import math
 import types
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from adaptive2._base.errors import ConvergenceWarning, DesignError, StatisticalWarning
 from adaptive2._base.validation import check_choice, check_int, fail
+from adaptive2.kernels import quadrature
+from adaptive2.model.data import SINGLE_COHORT_NAME, cohort_data, data_pair
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, Conflict, as_mixture, conflict
 from adaptive2.model.rules import Decision, posterior_prob_exceeds, predictive_success
@@ -64,7 +63,6 @@ __all__ = ["AnalysisResult", "CohortAnalysis", "NextLook", "analyze", "parse_dat
 
 ENGINES = ("quadrature", "pymc")
 #: Cohort name used for the single cohort of a :class:`~adaptive2.model.designs.Design`.
-SINGLE_COHORT_NAME = "cohort"
 LEVEL = 0.95
 _OWNER = "analyze"
 
@@ -356,22 +354,13 @@ class AnalysisResult:
             rows.append(row)
         return pd.DataFrame(rows).set_index("cohort")
 
-    def plot(self, design: Any = None, *, ax: Any = None) -> Any:
-        """Prior and posterior density per cohort: :func:`adaptive2.views.plots.analysis_plot`.
-
-        Multi-cohort results need ``design`` (the CohortDesign) for the densities;
-        without it only the posterior mean and interval are drawn.
-        """
-        from adaptive2.views.plots import analysis_plot
-
-        return analysis_plot(self, design, ax=ax)
-
-    def _header(self) -> str:
+    def header(self) -> str:
+        """One line: the design, the look and the engine."""
         where = "before look 1" if self.look is None else f"at look {self.look}"
         return f"Analysis of design {self.design!r} {where} (engine: {self.engine})"
 
     def __str__(self) -> str:
-        lines = [self._header()]
+        lines = [self.header()]
         if self.model:
             lines.append(f"model: {self.model}")
         for c in self.cohorts:
@@ -384,37 +373,6 @@ class AnalysisResult:
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        head = [
-            "cohort", "r/n", "look", "mean", "sd", "95% interval", "P(p > p0)",
-            "P(p > p1)", "PP(final success)", "decision", "conflict p",
-        ]
-        rows = []
-        for c in self.cohorts:
-            cells = [
-                c.name,
-                f"{c.r}/{c.n}",
-                "-" if c.look is None else str(c.look),
-                f"{c.mean:.3f}",
-                f"{c.sd:.3f}",
-                f"[{c.interval[0]:.3f}, {c.interval[1]:.3f}]",
-                _fmt(c.p_above_p0),
-                _fmt(c.p_above_p1),
-                _fmt(c.predictive_probability),
-                c.decision,
-                _fmt(c.conflict_p),
-            ]
-            rows.append("<tr>" + "".join(f"<td>{esc(x)}</td>" for x in cells) + "</tr>")
-        notes = [f"<li><b>{esc(c.name)}</b>: {esc(c.reason)}. {esc(c.distance)}.</li>"
-                 for c in self.cohorts]
-        notes += [f"<li>warning: {esc(w)}</li>" for w in self.warnings]
-        return (
-            f"<div><p><b>{esc(self._header())}</b></p><table><tr>"
-            + "".join(f"<th>{esc(h)}</th>" for h in head)
-            + "</tr>" + "".join(rows) + "</table><ul>" + "".join(notes) + "</ul></div>"
-        )
 
 
 # ---------------------------------------------------------------------------
@@ -489,7 +447,7 @@ def analyze(
     final success boundary.
 
     Multi-cohort designs: posterior summaries come from
-    :func:`adaptive2.model.hierarchical.posterior` and the decisions from the same
+    :func:`adaptive2.engines.posterior.posterior` and the decisions from the same
     lattice computation as the design's exact OC. The predictive probability of a
     cohort (:func:`adaptive2.model.cohorts.predictive_probability`) sums over that
     cohort's future responses x with the quadrature engine, holding the other
@@ -500,7 +458,7 @@ def analyze(
     data}. The next-look boundaries are computed the same way (others fixed). The
     conflict p-value uses the predictive distribution of the cohort's count
     given the model, the historical strata and the other cohorts' data (a
-    leave-one-cohort-out check, :func:`adaptive2.model.hierarchical.predictive`); for
+    leave-one-cohort-out check, :func:`adaptive2.kernels.quadrature.predictive`); for
     EXNEX the posterior probability of exchangeability plays the role of the
     mixture weights.
 
@@ -563,47 +521,6 @@ def parse_data(text: str) -> str | dict[str, str]:
 # ---------------------------------------------------------------------------
 # Data and looks
 # ---------------------------------------------------------------------------
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real) and float(value).is_integer():
-        return int(value)
-    raise TypeError
-
-
-def _pair(value: Any, label: str, n_max: int, owner: str = _OWNER) -> tuple[int, int]:
-    """(r, n) from a pair or "r/n", checked against the final look ``n_max``.
-
-    Errors name ``data`` (``data['label']`` for a cohort) of function ``owner``.
-    """
-    where = f"data[{label!r}]" if label != SINGLE_COHORT_NAME else "data"
-    shape = "a pair (r, n) or the string 'r/n' of whole numbers"
-    if isinstance(value, str):
-        parts = value.strip().split("/")
-        if len(parts) != 2:
-            raise fail(where, owner, shape, value)
-        try:
-            r, n = (int(p.strip()) for p in parts)
-        except ValueError:
-            raise fail(where, owner, shape, value) from None
-    elif isinstance(value, Sequence) and not isinstance(value, bytes) and len(value) == 2:
-        try:
-            r, n = _count(value[0]), _count(value[1])
-        except TypeError:
-            raise fail(where, owner, shape, value) from None
-    else:
-        raise fail(where, owner, shape, value)
-    if r < 0 or n < 0:
-        raise fail(where, owner, "non-negative counts r and n", f"{r}/{n}")
-    if r > n:
-        raise fail(where, owner, "counts with r <= n", f"{r}/{n}")
-    if n > n_max:
-        raise fail(where, owner, f"counts with n <= {n_max} (the final look)", f"{r}/{n}")
-    return r, n
-
-
 def _locate(
     looks: tuple[int, ...], n: int, look: int | None, label: str
 ) -> tuple[int | None, str | None]:
@@ -846,7 +763,7 @@ def _single_data(design: Design, data: Any) -> tuple[int, int]:
                 keys,
             )
         data = data[keys[0]]
-    return _pair(data, SINGLE_COHORT_NAME, design.n_max)
+    return data_pair(data, SINGLE_COHORT_NAME, design.n_max)
 
 
 def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResult:
@@ -917,16 +834,6 @@ def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResu
 # ---------------------------------------------------------------------------
 # Multi-cohort designs (quadrature engine)
 # ---------------------------------------------------------------------------
-@functools.lru_cache(maxsize=64)
-def _marginal(eng: Any, cohort: str, n: int, p0: float) -> np.ndarray:
-    """Cohort's quadrature marginal M[r, g] at every r of n (scaled per r; read-only)."""
-    from adaptive2.model.hierarchical import _cohort_pieces
-
-    m = _cohort_pieces(eng, cohort, n, p0)[0]
-    m.setflags(write=False)
-    return m
-
-
 def _p_exchangeable(design: Any, rn: list[tuple[int, int]], j: int) -> tuple[float, float]:
     """EXNEX: (prior, posterior) probability that cohort j is exchangeable.
 
@@ -934,45 +841,24 @@ def _p_exchangeable(design: Any, rn: list[tuple[int, int]], j: int) -> tuple[flo
     quadrature marginal likelihood of all data when cohort j is exchangeable
     (not): the same engine with weight 1 (0), the other cohorts at their data.
     """
-    from adaptive2.model.hierarchical import _engine
-
     model, cohorts, grid = design.model, design.cohorts, design.grid
     w = model.value("weight", cohorts[j].name)
     if w in (0.0, 1.0):
         return w, w
-    eng = _engine(model, cohorts, grid)
+    eng = quadrature.engine(model, cohorts, grid)
     base = eng.log_prior + eng._hist[0]
     others = np.exp(base - base.max())
     for k, (c, (r, n)) in enumerate(zip(cohorts, rn, strict=True)):
         if k != j:
-            row = _marginal(eng, c.name, n, c.p0)[r]
+            row = quadrature.marginal(eng, c.name, n, c.p0)[r]
             others = others * row / max(float(row.max()), 1e-300)
     r, n = rn[j]
     z = []
     for value in (1.0, 0.0):  # the EX and the NEX branch; same grid and per-r scaling
-        branch = _engine(dataclasses.replace(model, weight=value), cohorts, grid)
-        z.append(float(_marginal(branch, cohorts[j].name, n, cohorts[j].p0)[r] @ others))
+        branch = quadrature.engine(dataclasses.replace(model, weight=value), cohorts, grid)
+        z.append(float(quadrature.marginal(branch, cohorts[j].name, n, cohorts[j].p0)[r] @ others))
     ex, nex = w * z[0], (1 - w) * z[1]
     return w, ex / (ex + nex) if ex + nex > 0 else w
-
-
-def _multi_data(design: Any, data: Any, owner: str = _OWNER) -> list[tuple[int, int]]:
-    """Per cohort (r, n) from a mapping cohort -> (r, n) or "r/n" (left out: (0, 0)).
-
-    Shared with :func:`adaptive2.model.cohorts.predictive_probability` (``owner``
-    names the function in the errors).
-    """
-    names = design.names
-    if not isinstance(data, Mapping):
-        allowed = f"a mapping cohort -> (r, n) or 'r/n' for cohorts {{{', '.join(names)}}}"
-        raise fail("data", owner, allowed, data)
-    for key in data:
-        if key not in names:
-            raise fail("data", owner, f"keyed by cohort names in {{{', '.join(names)}}}", key)
-    return [
-        _pair(data[c.name], c.name, c.looks[-1], owner) if c.name in data else (0, 0)
-        for c in design.cohorts
-    ]
 
 
 def _mask_bounds(mask_f: np.ndarray, mask_e: np.ndarray, n: int, final: bool) -> _Bounds:
@@ -1021,12 +907,10 @@ def _multi_decision(joint: _Joint, j: int, k: int | None) -> tuple[str, _Bounds 
 
 def _multi_conflict(joint: _Joint, j: int) -> Conflict:
     """Predictive of cohort j's count given the model, the strata and the other cohorts."""
-    from adaptive2.model.hierarchical import predictive
-
     design = joint.design
     n_without = tuple(0 if i == j else x for i, x in enumerate(joint.n))
     r_without = tuple(0 if i == j else x for i, x in enumerate(joint.r))
-    pmf = predictive(design.model, design.cohorts, n_without, cohort=design.names[j],
+    pmf = quadrature.predictive(design.model, design.cohorts, n_without, cohort=design.names[j],
                      m=joint.n[j], grid=design.grid)[r_without]
     w_prior = w_post = None
     if design.model.kind == "exnex":
@@ -1104,9 +988,7 @@ def _analyze_multi(
 ) -> AnalysisResult:
     from adaptive2._base.provenance import provenance
     from adaptive2.model.cohorts import predictive_probability
-    from adaptive2.model.hierarchical import lattice, posterior
-
-    rn = _multi_data(design, data)
+    rn = cohort_data(design, data)
     sink: list[str] = []
     located = []
     for c, (_, n) in zip(design.cohorts, rn, strict=True):
@@ -1121,12 +1003,13 @@ def _analyze_multi(
             hypothetical = _multi_decision(joint, j, k)[0]
             _warn(_stopped_text(joint, j, k, latest, hypothetical), sink)
     by_name = dict(zip(design.names, rn, strict=True))
-    summ = posterior(design.model, design.cohorts, by_name, level=LEVEL, grid=design.grid)
+    summ = quadrature.posterior(design.model, design.cohorts, by_name, level=LEVEL,
+                                grid=design.grid)
     p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
     above_p1 = {}
     if p1s:
-        above_p1 = lattice(design.model, design.cohorts, joint.n, thresholds=p1s,
-                           grid=design.grid).p_above
+        above_p1 = quadrature.lattice(design.model, design.cohorts, joint.n, thresholds=p1s,
+                                      grid=design.grid).p_above
     pps = predictive_probability(design, by_name)
     results = [
         _multi_cohort(joint, j, located[j], summ[c.name],

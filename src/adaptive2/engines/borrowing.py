@@ -35,8 +35,9 @@ import numpy as np
 
 from adaptive2._base.validation import fail
 from adaptive2.engines.cohort_calibration import calibrate_cohorts
+from adaptive2.engines.cohort_exact import efficacy_matrix
 from adaptive2.engines.null_region import NullRegion, null_region
-from adaptive2.model.cohorts import CohortDesign, cohort_roles, efficacy_matrix
+from adaptive2.model.cohorts import CohortDesign, cohort_roles
 
 __all__ = ["BorrowingSummary", "alternatives", "borrowing_summary", "independent_twin"]
 
@@ -133,7 +134,7 @@ def borrowing_summary(
     Parameters
     ----------
     design : CohortDesign
-    scenarios : sequence of CohortScenario, optional
+    scenarios : sequence of Scenario, optional
         Listed scenarios whose alternatives are compared (default the design's).
     null : NullRegion, optional
         The design's :func:`~adaptive2.engines.null_region.null_region`, if already computed.

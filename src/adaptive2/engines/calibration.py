@@ -108,17 +108,6 @@ class CalibrationResult:
             "message": self.message,
         }
 
-    def plot(self, *, ax: Any = None) -> Any:
-        """Boundary chart with α and power (:func:`~adaptive2.views.plots.calibration_plot`)."""
-        from adaptive2.views.plots import calibration_plot
-
-        return calibration_plot(self, ax=ax)
-
-    def _repr_html_(self) -> str:
-        from adaptive2.views.cards import calibration_card
-
-        return calibration_card(self)
-
 
 # ---------------------------------------------------------------------------
 # Parameters

@@ -37,16 +37,12 @@ import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
 from adaptive2._base.validation import check_choice, check_int, check_probability, check_real, fail
+from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.null_region import NullRegion, null_region
 from adaptive2.kernels.cutoffs import central_cutoff
-from adaptive2.model.cohorts import (
-    CohortDesign,
-    CohortScenario,
-    attainable,
-    cohort_oc,
-    cohort_roles,
-)
+from adaptive2.model.cohorts import CohortDesign, attainable, cohort_roles
 from adaptive2.model.rules import PosteriorProbability, PredictiveProbability
+from adaptive2.model.scenarios import Scenario
 
 __all__ = ["CohortCalibration", "calibrate_cohorts", "gaps"]
 
@@ -165,7 +161,7 @@ def calibrate_cohorts(
     alpha: float | Mapping[str, float] | None = None,
     control: str = "cohort",
     binding: bool = True,
-    scenarios: Sequence[CohortScenario] | None = None,
+    scenarios: Sequence[Scenario] | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     within: tuple[float, float] = (0.5, 0.9999),
     margin: float = 1e-5,
@@ -189,7 +185,7 @@ def calibrate_cohorts(
     binding : bool
         Count the futility rule (default). ``False`` controls α with futility
         ignored, so that the claim holds whether or not futility stops happen.
-    scenarios : sequence of CohortScenario, optional
+    scenarios : sequence of Scenario, optional
         Listed scenarios, reported beside the null region (default the design's).
     ranges : mapping, optional
         Plausible neighbour ranges (default the design's).

@@ -28,7 +28,6 @@ attrs
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -36,12 +35,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-import adaptive2.views.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table() on results)
 from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
 from adaptive2._base.validation import check_choice, check_int, fail
-from adaptive2.engines.montecarlo import Conduct, simulate
+from adaptive2.engines.cohort_exact import cohort_oc
+from adaptive2.engines.montecarlo import simulate
 from adaptive2.kernels.binomial import stop_probabilities
+from adaptive2.model.cohorts import CohortDesign
+from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
 from adaptive2.model.scenarios import Scenario, as_scenarios
 
@@ -204,7 +205,7 @@ def oc(
     designs : Design, iterable of Design, or CohortDesign
         One design (result has no ``design`` dim) or several (stacked along
         ``design``; looks are padded with NaN where designs differ). A multi-cohort
-        ``CohortDesign`` is passed to :func:`adaptive2.model.cohorts.cohort_oc`
+        ``CohortDesign`` is passed to :func:`adaptive2.engines.cohort_exact.cohort_oc`
         (``method="exact"``) or to :func:`adaptive2.engines.montecarlo.simulate` with no delay
         and no dropout (``method="simulate"``).
     scenarios : iterable of float or Scenario, optional
@@ -237,8 +238,7 @@ def oc(
     >>> round(float(oc(d, [0.2])["p_efficacy"].item()), 4)  # P(Bin(20, 0.2) >= 7)
     0.0867
     """
-    multicohort = sys.modules.get("adaptive2.model.cohorts")  # loaded iff such designs exist
-    if multicohort is not None and isinstance(designs, multicohort.CohortDesign):
+    if isinstance(designs, CohortDesign):
         check_choice(method, "method", "oc", ("exact", "simulate"))
         if method == "simulate":
             # The Monte Carlo twin of the exact lattice OC: the trial-conduct simulator
@@ -246,7 +246,7 @@ def oc(
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
                            seed=seed, chunk_size=chunk_size, progress=False)
             return res.isel(design=0)
-        return multicohort.cohort_oc(designs, scenarios)  # type: ignore[arg-type]
+        return cohort_oc(designs, scenarios)
     items, single = _oc_iv(designs, method, n_sims, chunk_size)
     results = []
     for d in items:

@@ -44,9 +44,10 @@ from adaptive2.engines.calibration import (
     set_parameter,
 )
 from adaptive2.engines.cohort_calibration import gaps
+from adaptive2.engines.cohort_exact import _run_batch, efficacy_matrix
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
-from adaptive2.model.cohorts import CohortDesign, _run_batch, attainable, efficacy_matrix
+from adaptive2.model.cohorts import CohortDesign, attainable
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.model.rules import PosteriorProbability, PredictiveProbability
 

@@ -31,6 +31,7 @@ from scipy import optimize, special
 
 from adaptive2._base.errors import ConvergenceWarning, DesignError
 from adaptive2._base.validation import check_int, check_probability, check_real, fail
+from adaptive2.kernels import quadrature
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Historical, Model, QuadratureGrid
 from adaptive2.model.priors import Beta, BetaMixture
 
@@ -113,11 +114,9 @@ def map_prior(
     model = Model() if model is None else model
     if model.kind != "hierarchical":
         raise fail("model", owner, "a Model with kind='hierarchical'", model.kind)
-    from adaptive2.model.hierarchical import _engine
-
     new = Cohort("new", p0)
     m = Model(**{**_model_kwargs(model), "historical": hist})
-    eng = _engine(m, (new,), grid)
+    eng = quadrature.engine(m, (new,), grid)
     logpost = eng.log_prior + eng._hist[0]
     post = np.exp(logpost - logpost.max())
     post /= post.sum()

@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 
 from adaptive2._base.validation import check_int, check_real, fail
-from adaptive2.model.cohorts import CohortDesign, _ranges, efficacy_matrix
+from adaptive2.engines.cohort_exact import efficacy_matrix
+from adaptive2.model.cohorts import CohortDesign, _ranges
 
 __all__ = ["CohortSupremum", "NullRegion", "null_region"]
 
@@ -207,12 +208,6 @@ class NullRegion:
                 row["within alpha"] = c.max_type1 <= self.alpha + 1e-12
             rows.append(row)
         return pd.DataFrame(rows)
-
-    def plot(self, *, listed: Any = None, ax: Any = None) -> Any:
-        """Each cohort's type I error against the other cohorts' rates."""
-        from adaptive2.views.plots import null_region_plot
-
-        return null_region_plot(self, listed=listed, ax=ax)
 
 
 # ---------------------------------------------------------------------------

@@ -287,7 +287,7 @@ def fit(
     Parameters
     ----------
     model : Model
-        The borrowing model, exactly as for :func:`adaptive2.model.hierarchical.posterior`.
+        The borrowing model, exactly as for :func:`adaptive2.engines.posterior.posterior`.
     cohorts : sequence of Cohort
     data : mapping
         Cohort name → (r, n); cohorts without data may be omitted (n = 0).
@@ -514,7 +514,7 @@ def summary(
     dict
         Cohort → ``{"mean", "sd", "median", "interval": [lo, hi], "p_above_p0",
         "r", "n", "mcse_mean", "mcse_p_above_p0"}`` — the keys of
-        :func:`adaptive2.model.hierarchical.posterior` plus Monte Carlo standard errors
+        :func:`adaptive2.engines.posterior.posterior` plus Monte Carlo standard errors
         (ArviZ ``mcse``, method "mean") of the two posterior means. The MCSE of
         ``p_above_p0`` is never below the independent-draws value
         sqrt(p̃(1 − p̃)/N) with p̃ = (Σ + 1/2)/(N + 1) over the N draws, so a

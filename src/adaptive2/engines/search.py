@@ -269,17 +269,6 @@ class SearchResult:
         lines.append(f"  Pareto front: {len(self.pareto)} designs")
         return "\n".join(lines)
 
-    def plot(self, *, ax: Any = None) -> Any:
-        """Designs in the (N, E[N | p0]) plane: :func:`adaptive2.views.plots.search_plot`."""
-        from adaptive2.views.plots import search_plot
-
-        return search_plot(self, ax=ax)
-
-    def _repr_html_(self) -> str:
-        from adaptive2.views.cards import search_card
-
-        return search_card(self)
-
 
 # ---------------------------------------------------------------------------
 # Lee & Liu (2008)

@@ -290,11 +290,6 @@ class SimonDesign:
             f"alpha = {self.alpha:.4f}, power = {self.power:.4f}"
         )
 
-    def _repr_html_(self) -> str:
-        from adaptive2.views.cards import simon_card
-
-        return simon_card(self)
-
 
 @dataclass(frozen=True, slots=True)
 class AdmissibleDesign(SimonDesign):
@@ -370,12 +365,6 @@ class SimonResult:
         lines = [head, f"  optimal: {self.optimal}", f"  minimax: {self.minimax}"]
         lines += [f"  admissible: {d}" for d in self.admissible]
         return "\n".join(lines)
-
-    def plot(self, *, ax: Any = None) -> Any:
-        """Admissible designs, n against EN(p0): :func:`adaptive2.views.plots.simon_plot`."""
-        from adaptive2.views.plots import simon_plot
-
-        return simon_plot(self, ax=ax)
 
 
 # ---------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from adaptive2._base.errors import DesignError, DesignFileError
-from adaptive2.model.designs import Design
+from adaptive2.model.cohorts import cohort_design_to_dict
+from adaptive2.model.designs import Design, design_to_dict
 from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
 from adaptive2.model.rules import (
     BOP2,
@@ -368,76 +369,6 @@ def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
 # ---------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------
-def _prior_to_dict(design: Design) -> dict[str, Any]:
-    spec = design.prior_spec
-    if spec is None:
-        prior = design.prior
-        if isinstance(prior, Beta):
-            return {"beta": [prior.a, prior.b]}
-        return {"mixture": [list(c.values()) for c in prior.components()]}
-    out: dict[str, Any] = {}
-    if spec.beta is not None:
-        out["beta"] = [spec.beta.a, spec.beta.b]
-    if spec.mixture is not None:
-        out["mixture"] = [list(c.values()) for c in spec.mixture.components()]
-    if spec.beta is None and spec.mixture is None:
-        base = spec.base if spec.base is not None else Beta(0.5, 0.5)
-        out["base"] = [base.a, base.b]
-    if spec.historical is not None:
-        out["historical"] = {"r": _num(spec.historical[0]), "n": _num(spec.historical[1])}
-        out["power"] = spec.power
-    if spec.robust is not None:
-        w, m, n = spec.robust
-        out["robust"] = {"weight": w, "mean": m, "n": n}
-    if spec.source:
-        out["source"] = spec.source
-    return out
-
-
-def _num(x: float) -> int | float:
-    return int(x) if float(x).is_integer() else float(x)
-
-
-def _p0_out(p0: float | Beta) -> Any:
-    return {"beta": [p0.a, p0.b]} if isinstance(p0, Beta) else p0
-
-
-def design_to_dict(design: Design) -> dict[str, Any]:
-    """The design-file dict of ``design`` (``design_from_dict`` inverts it)."""
-    out: dict[str, Any] = {"name": design.name}
-    if design.title:
-        out["title"] = design.title
-    if design.notes:
-        out["notes"] = design.notes
-    out["prior"] = _prior_to_dict(design)
-    cohort: dict[str, Any] = {}
-    if design.p0 is not None:
-        cohort["p0"] = _p0_out(design.p0)
-    if design.p1 is not None:
-        cohort["p1"] = design.p1
-    cohort["looks"] = list(design.looks)
-    out["cohort"] = cohort
-    for slot in ("futility", "efficacy", "final"):
-        rule = getattr(design, slot)
-        if rule is None:
-            continue
-        d = rule.to_dict()
-        if "p0" in d:
-            p0 = rule.p0
-            if design.p0 is not None and p0 == design.p0:
-                del d["p0"]
-            else:
-                d["p0"] = _p0_out(p0)
-        if slot == "final" and d["rule"] == "boundary":
-            d["r"] = d["r"][0]
-        if d["rule"] == "posterior" and d.get("delta") == 0.0:
-            del d["delta"]
-        out[slot] = d
-    if design.scenarios:
-        out["scenarios"] = {"p": list(design.scenarios)}
-    return out
-
-
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -612,8 +543,9 @@ def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]
 
 def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Any:
     """Build a validated ``CohortDesign`` from a parsed multi-cohort design file."""
-    from adaptive2.model.cohorts import CohortDesign, CohortScenario
+    from adaptive2.model.cohorts import CohortDesign
     from adaptive2.model.hierarchical import Cohort
+    from adaptive2.model.scenarios import Scenario
 
     ctx = _Ctx(source)
     ctx.unknown(data, MULTI_TOP_KEYS, "")
@@ -698,7 +630,7 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
         missing = [n for n in names if n not in d]
         if missing:
             raise ctx.error(where, f"needs a true rate for every cohort; missing {missing}.")
-        scen.append(_wrap(ctx, where, CohortScenario, sname, tuple(d.items())))
+        scen.append(_wrap(ctx, where, Scenario, sname, rates=d))
     for key in ("title", "notes"):
         if key in data and not isinstance(data[key], str):
             raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
@@ -727,83 +659,3 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
         alpha=None if alpha is None else float(alpha),
         ranges=ranges,
     )
-
-
-def cohort_design_to_dict(design: Any) -> dict[str, Any]:
-    """The design-file dict of a ``CohortDesign``."""
-    m = design.model
-    out: dict[str, Any] = {"name": design.name}
-    if design.title:
-        out["title"] = design.title
-    if design.notes:
-        out["notes"] = design.notes
-    if design.alpha is not None:
-        out["alpha"] = design.alpha
-    model: dict[str, Any] = {
-        "kind": m.kind,
-        "scale": m.scale,
-        "mu": {"mean": m.mu_mean, "sd": m.mu_sd},
-    }
-    tau: dict[str, Any] = {m.tau_prior: m.tau_scale}
-    if m.tau_prior == "half_t":
-        tau["df"] = m.tau_df
-    model["tau"] = tau
-    if not isinstance(m.weight, tuple):
-        model["weight"] = m.weight
-    nex: dict[str, Any] = {}
-    if not isinstance(m.nex_mean, tuple):
-        nex["mean"] = m.nex_mean
-    if not isinstance(m.nex_sd, tuple):
-        nex["sd"] = m.nex_sd
-    if nex:
-        model["nex"] = nex
-    if m.historical:
-        model["historical"] = [
-            {
-                k: v
-                for k, v in (
-                    ("name", h.name),
-                    ("r", h.r),
-                    ("n", h.n),
-                    ("p0", h.p0),
-                    ("tie", h.tie),
-                    ("tie_sd", h.tie_sd),
-                    ("weight", h.weight),
-                )
-                if v is not None
-            }
-            for h in m.historical
-        ]
-    out["model"] = model
-    cohorts: dict[str, Any] = {}
-    for c in design.cohorts:
-        ct: dict[str, Any] = {"p0": c.p0}
-        if c.p1 is not None:
-            ct["p1"] = c.p1
-        ct["looks"] = list(c.looks)
-        if design.range_of(c.name) != (0.0, 1.0):
-            ct["range"] = list(design.range_of(c.name))
-        for attr, key in (("weight", "weight"),):
-            v = getattr(m, attr)
-            if isinstance(v, tuple) and c.name in dict(v):
-                ct[key] = dict(v)[c.name]
-        nx = {}
-        if isinstance(m.nex_mean, tuple) and c.name in dict(m.nex_mean):
-            nx["mean"] = dict(m.nex_mean)[c.name]
-        if isinstance(m.nex_sd, tuple) and c.name in dict(m.nex_sd):
-            nx["sd"] = dict(m.nex_sd)[c.name]
-        if nx:
-            ct["nex"] = nx
-        for slot in ("futility", "efficacy", "final"):
-            rule = design.rule(slot, c.name)
-            if rule is not None:
-                d = rule.to_dict()
-                d.pop("p0", None)
-                if slot == "final" and d["rule"] == "boundary":
-                    d["r"] = d["r"][0]
-                ct[slot] = d
-        cohorts[c.name] = ct
-    out["cohorts"] = cohorts
-    if design.scenarios:
-        out["scenarios"] = [{"name": s.name, **dict(s.rates)} for s in design.scenarios]
-    return out

@@ -15,7 +15,7 @@ m_j = N_j − n_j patients to come (N_j its last look), and
 
 where P(x | r, model) = ∫ Bin(x; m_j, p_j) π(p_j | r) dp_j is the posterior
 predictive of cohort j under the borrowing model (a beta-binomial mixture over
-the quadrature posterior, :func:`adaptive2.model.hierarchical.predictive`) and the
+the quadrature posterior, :func:`adaptive2.kernels.quadrature.predictive`) and the
 final analysis uses the same model. Holding the other cohorts at their current
 data at cohort j's final analysis is a *convention* ("current data"): the
 others will in truth enrol further patients, whose responses would move cohort
@@ -35,9 +35,10 @@ keep informing the others with their data at stopping. No simulation is used.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-import time
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,63 +46,21 @@ import numpy as np
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_probability, fail
-from adaptive2.kernels.binomial import binom_pmf
-from adaptive2.model.hierarchical import (
-    DEFAULT_GRID,
-    Cohort,
-    Model,
-    QuadratureGrid,
-    lattice,
-    predictive,
-)
+from adaptive2.kernels.quadrature import lattice, predictive
+from adaptive2.model.data import cohort_data
+from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
-from adaptive2.model.scenarios import _role
+from adaptive2.model.scenarios import Scenario, _role
 
 __all__ = [
     "CohortDesign",
-    "CohortScenario",
     "attainable",
-    "cohort_oc",
     "cohort_roles",
-    "efficacy_matrix",
     "predictive_probability",
 ]
 
+
 _SUPPORTED = (PosteriorProbability, PredictiveProbability, BOP2, Boundary)
-
-
-@dataclass(frozen=True, slots=True)
-class CohortScenario:
-    """True response rates per cohort, with a name.
-
-    Parameters
-    ----------
-    name : str
-    rates : mapping or tuple of (cohort, rate)
-    """
-
-    name: str
-    rates: tuple[tuple[str, float], ...]
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise fail("name", "CohortScenario", "a non-empty string", self.name)
-        items = self.rates.items() if isinstance(self.rates, Mapping) else self.rates
-        rates = tuple(
-            (str(k), check_probability(v, f"rates[{k}]", "CohortScenario", closed=True))
-            for k, v in items
-        )
-        object.__setattr__(self, "rates", rates)
-
-    def rate(self, cohort: str) -> float:
-        """True rate of ``cohort``."""
-        d = dict(self.rates)
-        if cohort not in d:
-            raise DesignError(
-                f"scenario {self.name!r} must give a rate for cohort {cohort!r}; "
-                f"got rates for {sorted(d)}."
-            )
-        return d[cohort]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,7 +84,8 @@ class CohortDesign:
         probability of cohort j's final success under the borrowing model (see
         the module notes for its definition and the current-data convention).
     title, notes : str
-    scenarios : tuple of CohortScenario
+    scenarios : tuple of Scenario
+        Joint scenarios (a rate per cohort).
     alpha : float, optional
         The type I error the design claims for every cohort: the supremum over
         the null region (:func:`adaptive2.engines.null_region.null_region`) of each
@@ -145,7 +105,7 @@ class CohortDesign:
     efficacy: Any = None
     title: str = ""
     notes: str = ""
-    scenarios: tuple[CohortScenario, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
     grid: QuadratureGrid = field(default=DEFAULT_GRID)
     alpha: float | None = None
     ranges: Any = ()
@@ -185,8 +145,8 @@ class CohortDesign:
                 )
         scen = tuple(self.scenarios)
         for s in scen:
-            if not isinstance(s, CohortScenario):
-                raise fail("scenarios", owner, "CohortScenario objects", s)
+            if not isinstance(s, Scenario) or not s.joint:
+                raise fail("scenarios", owner, "joint Scenario objects (a rate per cohort)", s)
             for c in names:
                 s.rate(c)
         object.__setattr__(self, "scenarios", scen)
@@ -277,26 +237,14 @@ class CohortDesign:
     def __str__(self) -> str:
         return self.describe()
 
-    def plot(self, *, ax: Any = None) -> Any:
-        """Per-cohort boundary chart: :func:`adaptive2.views.plots.cohort_boundary_chart`."""
-        from adaptive2.views.plots import cohort_boundary_chart
-
-        return cohort_boundary_chart(self, ax=ax)
-
-    def _repr_html_(self) -> str:
-        from adaptive2.views.cards import cohort_design_card
-
-        return cohort_design_card(self)
+    def to_dict(self) -> dict[str, Any]:
+        """Design-file representation (mirrors the TOML keys)."""
+        return cohort_design_to_dict(self)
 
     @property
     def hash(self) -> str:
         """SHA-256 of the canonical JSON of the design file representation."""
-        import hashlib
-        import json
-
-        from adaptive2.io.design_files import cohort_design_to_dict
-
-        text = json.dumps(cohort_design_to_dict(self), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def boundaries(self) -> list[dict[str, Any]]:
@@ -608,143 +556,7 @@ def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarra
     return stat > rule.lambda_
 
 
-# ---------------------------------------------------------------------------
-# Exact OC
-# ---------------------------------------------------------------------------
-def _advance(arr: np.ndarray, axis: int, m: int, p: np.ndarray) -> np.ndarray:
-    """Convolve along ``axis`` with Binomial(m, p) new responses, one rate per batch row.
-
-    ``arr`` has the batch of scenarios on axis 0 and ``p`` one rate per row.
-    """
-    if m == 0:
-        return arr
-    pmf = binom_pmf(m, p)  # batch × (m + 1)
-    moved = np.moveaxis(arr, axis, -1)
-    out = np.zeros((*moved.shape[:-1], moved.shape[-1] + m))
-    width = moved.shape[-1]
-    shape = (pmf.shape[0],) + (1,) * (moved.ndim - 1)
-    for x in range(m + 1):
-        out[..., x : x + width] += moved * pmf[:, x].reshape(shape)
-    return np.moveaxis(out, -1, axis)
-
-
-# Largest batch × lattice array (elements) held per state while a batch runs.
-_BATCH_ELEMENTS = 1 << 21
-
-
-def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[tuple, np.ndarray]:
-    """Probability of every terminal status tuple, for a batch of true-rate vectors.
-
-    Parameters
-    ----------
-    design : CohortDesign
-    rates : ndarray, shape (G, J)
-        One row of true rates (in cohort order) per scenario.
-
-    Returns
-    -------
-    dict
-        Terminal status tuple (per cohort: (status, look)) → probability, an
-        array of shape (G,). The decision masks do not depend on the rates, so
-        the whole batch runs through one dynamic programme (in chunks that keep
-        each state array below ``_BATCH_ELEMENTS`` elements).
-    """
-    rates = np.asarray(rates, dtype=float)
-    J = len(design.cohorts)
-    if rates.ndim != 2 or rates.shape[1] != J:
-        raise fail("rates", "_run_batch", f"an array of shape (G, {J})", rates.shape)
-    cells = int(np.prod([c.looks[-1] + 1 for c in design.cohorts]))
-    chunk = max(1, _BATCH_ELEMENTS // cells)
-    if rates.shape[0] > chunk:
-        parts = [_run_batch(design, rates[i : i + chunk]) for i in range(0, len(rates), chunk)]
-        keys = {k for p in parts for k in p}
-        zero = [np.zeros(len(rates[i : i + chunk])) for i in range(0, len(rates), chunk)]
-        return {
-            k: np.concatenate([p.get(k, z) for p, z in zip(parts, zero, strict=True)])
-            for k in keys
-        }
-    G = rates.shape[0]
-    # state: per cohort ("run", k) or ("fut"/"eff"/"succ"/"fail", k) -> array batch × r lattice
-    states: dict[tuple, np.ndarray] = {
-        tuple(("run", -1) for _ in range(J)): np.ones((G,) + (1,) * J)
-    }
-    terminal: dict[tuple, np.ndarray] = {}
-    for k in range(design.n_looks):
-        new_states: dict[tuple, np.ndarray] = {}
-        for key, arr in states.items():
-            # enrol the next patients of running cohorts
-            for j, c in enumerate(design.cohorts):
-                if key[j][0] == "run":
-                    prev = c.looks[k - 1] if k > 0 else 0
-                    arr = _advance(arr, j + 1, c.looks[k] - prev, rates[:, j])
-            n = tuple(
-                c.looks[k] if key[j][0] == "run" else c.looks[key[j][1]]
-                for j, c in enumerate(design.cohorts)
-            )
-            masks = _decisions_cached(design, k, n)
-            running = [j for j in range(J) if key[j][0] == "run"]
-            last = k == design.n_looks - 1
-            outcomes = ("succ", "fail") if last else ("run", "fut", "eff")
-            for combo in itertools.product(outcomes, repeat=len(running)):
-                weight = np.ones(arr.shape[1:], dtype=bool)
-                new_key = list(key)
-                for j, outcome in zip(running, combo, strict=True):
-                    m = masks[design.cohorts[j].name]
-                    if outcome in ("succ", "eff"):
-                        sel = m["efficacy"]
-                    elif outcome in ("fail", "fut"):
-                        sel = m["futility"]
-                    else:
-                        sel = ~(m["futility"] | m["efficacy"])
-                    weight &= sel
-                    new_key[j] = (outcome, k)
-                if not weight.any():
-                    continue
-                part = np.where(weight, arr, 0.0)
-                tk = tuple(new_key)
-                if all(s[0] != "run" for s in tk):
-                    mass = part.reshape(G, -1).sum(axis=1)
-                    terminal[tk] = terminal[tk] + mass if tk in terminal else mass
-                elif tk in new_states:
-                    new_states[tk] = new_states[tk] + part
-                else:
-                    new_states[tk] = part
-        states = new_states
-    return terminal
-
-
-def _run_scenario(design: CohortDesign, scen: CohortScenario) -> dict[tuple, float]:
-    """Probability of every terminal status tuple (per cohort: (status, look))."""
-    rates = np.array([[scen.rate(c.name) for c in design.cohorts]])
-    return {k: float(v[0]) for k, v in _run_batch(design, rates).items()}
-
-
-def efficacy_matrix(design: CohortDesign, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Terminal probabilities and which cohorts each terminal state declares efficacious.
-
-    Parameters
-    ----------
-    design : CohortDesign
-    rates : ndarray, shape (G, J)
-
-    Returns
-    -------
-    (T, E)
-        ``T`` (G × S): probability of each of S terminal states per rate vector;
-        ``E`` (S × J, bool): cohort j is declared efficacious in state s (early
-        efficacy stop or final success). ``T @ E`` gives P(efficacy) per cohort.
-    """
-    term = _run_batch(design, rates)
-    keys = sorted(term)
-    G = np.asarray(rates).shape[0]
-    T = np.stack([term[k] for k in keys], axis=1) if keys else np.zeros((G, 0))
-    E = np.array(
-        [[status in ("eff", "succ") for status, _ in k] for k in keys], dtype=bool
-    ).reshape(len(keys), len(design.cohorts))
-    return T, E
-
-
-def cohort_roles(design: CohortDesign, scen: CohortScenario) -> list[str]:
+def cohort_roles(design: CohortDesign, scen: Scenario) -> list[str]:
     """Role of each cohort's true rate in ``scen``: ``null``, ``alternative`` or ``other``.
 
     The single-cohort rule (:func:`adaptive2.model.scenarios._role`): null at or below
@@ -752,126 +564,6 @@ def cohort_roles(design: CohortDesign, scen: CohortScenario) -> list[str]:
     p1), other strictly in between.
     """
     return [_role(scen.rate(c.name), c.p0, c.p1) for c in design.cohorts]
-
-
-def _summarise(design: CohortDesign, scen: CohortScenario, term: dict[tuple, float]) -> dict:
-    J = len(design.cohorts)
-    K = design.n_looks
-    stop = np.zeros((J, K, 2))  # futility, efficacy by look (final: fail / success)
-    fwer = 0.0
-    all_correct = 0.0
-    roles = cohort_roles(design, scen)
-    null = [r == "null" for r in roles]
-    alt = [r == "alternative" for r in roles]
-    for key, prob in term.items():
-        eff = []
-        for j, (status, k) in enumerate(key):
-            is_eff = status in ("eff", "succ")
-            stop[j, k, 1 if is_eff else 0] += prob
-            eff.append(is_eff)
-        if any(e and nl for e, nl in zip(eff, null, strict=True)):
-            fwer += prob
-        if _all_correct(eff, null, alt):
-            all_correct += prob
-    looks = np.array([c.looks for c in design.cohorts], dtype=float)
-    p_n = stop.sum(axis=-1)
-    en = (p_n * looks).sum(axis=1)
-    sd = np.sqrt(np.maximum((p_n * looks**2).sum(axis=1) - en**2, 0.0))
-    return {
-        "p_efficacy": stop[..., 1].sum(axis=1),
-        "p_futility": stop[:, :-1, 0].sum(axis=1),
-        "p_early_stop": p_n[:, :-1].sum(axis=1),
-        "expected_n": en,
-        "sd_n": sd,
-        "p_stop_at": stop,
-        "fwer": fwer,
-        "p_all_correct": all_correct,
-        "roles": roles,
-    }
-
-
-def _all_correct(eff: Sequence[bool], null: Sequence[bool], alt: Sequence[bool]) -> bool:
-    """Every cohort decided correctly: no efficacy where null, efficacy where alternative.
-
-    A cohort whose rate is strictly between p0 and p1 (role ``other``) lies in the
-    indifference zone: either decision is acceptable there, so it never makes a
-    trial incorrect (with every cohort in that zone the trial is always correct).
-    """
-    return all(
-        not (e and n) and not (a and not e) for e, n, a in zip(eff, null, alt, strict=True)
-    )
-
-
-def cohort_oc(design: CohortDesign, scenarios: Iterable[CohortScenario] | None = None) -> Any:
-    """Exact OC of a multi-cohort design under each scenario.
-
-    Returns
-    -------
-    xarray.Dataset
-        Dims ``scenario``, ``cohort``, ``look``, ``reason`` (futility, efficacy);
-        variables ``p_efficacy``, ``p_futility``, ``p_early_stop``, ``expected_n``,
-        ``sd_n`` (scenario × cohort), ``p_stop_at`` (scenario × cohort × look ×
-        reason; at the final look: fail / success), ``fwer`` (P(any cohort whose
-        true rate is at or below its p0 is declared efficacious)) and
-        ``p_all_correct`` (scenario: P(no null cohort declared efficacious and
-        every alternative cohort declared efficacious); a cohort with role
-        ``other`` is in the indifference zone, where either decision counts as
-        correct); ``rate`` and ``role`` coordinates (scenario × cohort; roles
-        from :func:`cohort_roles`: null at or below p0, alternative at or above
-        p1, other in between); ``_mcse`` twins are 0 (exact).
-    """
-    import xarray as xr
-
-    import adaptive2.views.accessor  # noqa: F401  (registers ds.a2.plot() / ds.a2.table())
-    from adaptive2._base.provenance import provenance
-
-    t0 = time.perf_counter()
-    scen = tuple(design.scenarios if scenarios is None else scenarios)
-    if not scen:
-        raise fail("scenarios", "cohort_oc", "at least one CohortScenario", scen)
-    for s in scen:
-        if not isinstance(s, CohortScenario):
-            raise fail("scenarios", "cohort_oc", "CohortScenario objects", s)
-    rows = [_summarise(design, s, _run_scenario(design, s)) for s in scen]
-    names = design.names
-    stack = lambda key: np.stack([r[key] for r in rows])  # noqa: E731
-    data = {
-        "p_efficacy": (("scenario", "cohort"), stack("p_efficacy")),
-        "p_futility": (("scenario", "cohort"), stack("p_futility")),
-        "p_early_stop": (("scenario", "cohort"), stack("p_early_stop")),
-        "expected_n": (("scenario", "cohort"), stack("expected_n")),
-        "sd_n": (("scenario", "cohort"), stack("sd_n")),
-        "p_stop_at": (("scenario", "cohort", "look", "reason"), stack("p_stop_at")),
-        "fwer": (("scenario",), np.array([r["fwer"] for r in rows])),
-        "p_all_correct": (("scenario",), np.array([r["p_all_correct"] for r in rows])),
-    }
-    for k in list(data):
-        dims, v = data[k]
-        data[f"{k}_mcse"] = (dims, np.zeros_like(v))
-    rate = np.array([[s.rate(n) for n in names] for s in scen])
-    role = np.array([r["roles"] for r in rows])
-    ds = xr.Dataset(
-        data,
-        coords={
-            "scenario": [s.name for s in scen],
-            "cohort": names,
-            "look": np.arange(1, design.n_looks + 1),
-            "reason": ["futility", "efficacy"],
-            "rate": (("scenario", "cohort"), rate),
-            "role": (("scenario", "cohort"), role),
-        },
-        attrs=provenance(
-            method="exact",
-            engine="quadrature",
-            design_name=design.name,
-            design_hash=design.hash,
-            model=design.model.describe(),
-            n_sims=0,
-            seed_entropy="",
-            wall_time_s=round(time.perf_counter() - t0, 6),
-        ),
-    )
-    return ds
 
 
 def predictive_probability(
@@ -896,15 +588,93 @@ def predictive_probability(
         other cohorts held at their current data (the current-data convention of
         the module notes). At n_j = N_j it is the final decision itself (0 or 1).
     """
-    from adaptive2.engines.analysis import _multi_data
-
     owner = "predictive_probability"
     if not isinstance(design, CohortDesign):
         raise fail("design", owner, "a CohortDesign", type(design).__name__)
-    rn = _multi_data(design, data, owner)  # analyze's validation: mapping of (r, n) or "r/n"
+    rn = cohort_data(design, data, owner)  # a mapping of (r, n) or "r/n", checked
     idx = tuple(r for r, _ in rn)
     ns = [n for _, n in rn]
     return {
         c.name: float(_predictive_stat(design, tuple(ns), j)[idx])
         for j, c in enumerate(design.cohorts)
     }
+
+
+def cohort_design_to_dict(design: Any) -> dict[str, Any]:
+    """The design-file dict of a ``CohortDesign``."""
+    m = design.model
+    out: dict[str, Any] = {"name": design.name}
+    if design.title:
+        out["title"] = design.title
+    if design.notes:
+        out["notes"] = design.notes
+    if design.alpha is not None:
+        out["alpha"] = design.alpha
+    model: dict[str, Any] = {
+        "kind": m.kind,
+        "scale": m.scale,
+        "mu": {"mean": m.mu_mean, "sd": m.mu_sd},
+    }
+    tau: dict[str, Any] = {m.tau_prior: m.tau_scale}
+    if m.tau_prior == "half_t":
+        tau["df"] = m.tau_df
+    model["tau"] = tau
+    if not isinstance(m.weight, tuple):
+        model["weight"] = m.weight
+    nex: dict[str, Any] = {}
+    if not isinstance(m.nex_mean, tuple):
+        nex["mean"] = m.nex_mean
+    if not isinstance(m.nex_sd, tuple):
+        nex["sd"] = m.nex_sd
+    if nex:
+        model["nex"] = nex
+    if m.historical:
+        model["historical"] = [
+            {
+                k: v
+                for k, v in (
+                    ("name", h.name),
+                    ("r", h.r),
+                    ("n", h.n),
+                    ("p0", h.p0),
+                    ("tie", h.tie),
+                    ("tie_sd", h.tie_sd),
+                    ("weight", h.weight),
+                )
+                if v is not None
+            }
+            for h in m.historical
+        ]
+    out["model"] = model
+    cohorts: dict[str, Any] = {}
+    for c in design.cohorts:
+        ct: dict[str, Any] = {"p0": c.p0}
+        if c.p1 is not None:
+            ct["p1"] = c.p1
+        ct["looks"] = list(c.looks)
+        if design.range_of(c.name) != (0.0, 1.0):
+            ct["range"] = list(design.range_of(c.name))
+        for attr, key in (("weight", "weight"),):
+            v = getattr(m, attr)
+            if isinstance(v, tuple) and c.name in dict(v):
+                ct[key] = dict(v)[c.name]
+        nx = {}
+        if isinstance(m.nex_mean, tuple) and c.name in dict(m.nex_mean):
+            nx["mean"] = dict(m.nex_mean)[c.name]
+        if isinstance(m.nex_sd, tuple) and c.name in dict(m.nex_sd):
+            nx["sd"] = dict(m.nex_sd)[c.name]
+        if nx:
+            ct["nex"] = nx
+        for slot in ("futility", "efficacy", "final"):
+            rule = design.rule(slot, c.name)
+            if rule is not None:
+                d = rule.to_dict()
+                d.pop("p0", None)
+                if slot == "final" and d["rule"] == "boundary":
+                    d["r"] = d["r"][0]
+                ct[slot] = d
+        cohorts[c.name] = ct
+    out["cohorts"] = cohorts
+    if design.scenarios:
+        out["scenarios"] = [{"name": s.name, **dict(s.rates)} for s in design.scenarios]
+    return out

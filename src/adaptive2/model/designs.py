@@ -148,17 +148,6 @@ class Boundaries:
     def __str__(self) -> str:
         return self.to_frame().to_string()
 
-    def plot(self, *, ax: Any = None) -> Any:
-        """Boundary chart: :func:`adaptive2.views.plots.boundary_chart`."""
-        from adaptive2.views.plots import boundary_chart
-
-        return boundary_chart(self, ax=ax)
-
-    def _repr_html_(self) -> str:
-        from adaptive2.views.cards import boundaries_card
-
-        return boundaries_card(self)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Design:
@@ -301,8 +290,6 @@ class Design:
 
     def to_dict(self) -> dict[str, Any]:
         """Design-file representation (mirrors the TOML keys)."""
-        from adaptive2.io.design_files import design_to_dict
-
         return design_to_dict(self)
 
     @property
@@ -326,19 +313,6 @@ class Design:
 
     def __str__(self) -> str:
         return self.describe()
-
-    def plot(self, *, ax: Any = None) -> Any:
-        """Boundary chart: :func:`adaptive2.views.plots.boundary_chart`."""
-        from adaptive2.views.plots import boundary_chart
-
-        return boundary_chart(self, ax=ax)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        table = self.boundaries().to_frame().to_html()
-        desc = html.escape(self.describe()).replace("\n", "<br>")
-        return f"<div><p>{desc}</p>{table}</div>"
 
 
 @functools.lru_cache(maxsize=512)
@@ -405,3 +379,76 @@ def _not_monotone(mask: np.ndarray, design: Design, slot: str, k: int) -> None:
         f"(n = {design.looks[k]}); it acts at r = {hits}. A rule must act on a contiguous "
         "range of response counts."
     )
+
+
+# ---------------------------------------------------------------------------
+# The design-file dict (io writes it as TOML; the hash is its canonical JSON)
+# ---------------------------------------------------------------------------
+def _prior_to_dict(design: Design) -> dict[str, Any]:
+    spec = design.prior_spec
+    if spec is None:
+        prior = design.prior
+        if isinstance(prior, Beta):
+            return {"beta": [prior.a, prior.b]}
+        return {"mixture": [list(c.values()) for c in prior.components()]}
+    out: dict[str, Any] = {}
+    if spec.beta is not None:
+        out["beta"] = [spec.beta.a, spec.beta.b]
+    if spec.mixture is not None:
+        out["mixture"] = [list(c.values()) for c in spec.mixture.components()]
+    if spec.beta is None and spec.mixture is None:
+        base = spec.base if spec.base is not None else Beta(0.5, 0.5)
+        out["base"] = [base.a, base.b]
+    if spec.historical is not None:
+        out["historical"] = {"r": _num(spec.historical[0]), "n": _num(spec.historical[1])}
+        out["power"] = spec.power
+    if spec.robust is not None:
+        w, m, n = spec.robust
+        out["robust"] = {"weight": w, "mean": m, "n": n}
+    if spec.source:
+        out["source"] = spec.source
+    return out
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _p0_out(p0: float | Beta) -> Any:
+    return {"beta": [p0.a, p0.b]} if isinstance(p0, Beta) else p0
+
+
+def design_to_dict(design: Design) -> dict[str, Any]:
+    """The design-file dict of ``design`` (``design_from_dict`` inverts it)."""
+    out: dict[str, Any] = {"name": design.name}
+    if design.title:
+        out["title"] = design.title
+    if design.notes:
+        out["notes"] = design.notes
+    out["prior"] = _prior_to_dict(design)
+    cohort: dict[str, Any] = {}
+    if design.p0 is not None:
+        cohort["p0"] = _p0_out(design.p0)
+    if design.p1 is not None:
+        cohort["p1"] = design.p1
+    cohort["looks"] = list(design.looks)
+    out["cohort"] = cohort
+    for slot in ("futility", "efficacy", "final"):
+        rule = getattr(design, slot)
+        if rule is None:
+            continue
+        d = rule.to_dict()
+        if "p0" in d:
+            p0 = rule.p0
+            if design.p0 is not None and p0 == design.p0:
+                del d["p0"]
+            else:
+                d["p0"] = _p0_out(p0)
+        if slot == "final" and d["rule"] == "boundary":
+            d["r"] = d["r"][0]
+        if d["rule"] == "posterior" and d.get("delta") == 0.0:
+            del d["delta"]
+        out[slot] = d
+    if design.scenarios:
+        out["scenarios"] = {"p": list(design.scenarios)}
+    return out

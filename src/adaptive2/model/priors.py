@@ -238,12 +238,6 @@ class _MixtureOps:
         w, a, b = self._arrays()
         return BetaMixture(_tup(w), _tup(a), _tup(b))
 
-    def plot(self, *, p0: float | None = None, p1: float | None = None, ax: Any = None) -> Any:
-        """Density curve: :func:`adaptive2.views.plots.prior_density` (p0, p1 as dashed lines)."""
-        from adaptive2.views.plots import prior_density
-
-        return prior_density(self, p0=p0, p1=p1, ax=ax)
-
     def components(self) -> list[dict[str, float]]:
         """Components as a list of ``{"w", "a", "b"}`` dicts."""
         w, a, b = self._arrays()
@@ -297,9 +291,6 @@ class Beta(_MixtureOps):
 
     def __str__(self) -> str:
         return f"Beta({self.a:g}, {self.b:g})"
-
-    def _repr_html_(self) -> str:
-        return _card(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,9 +362,6 @@ class BetaMixture(_MixtureOps):
         return f"BetaMixture({comps})"
 
     __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        return _card(self)
 
 
 Prior = Beta | BetaMixture
@@ -744,25 +732,6 @@ def conflict(prior: Prior, r: int, n: int) -> Conflict:
         p_box=p_box,
         prior_weights=as_mixture(prior).weights,
         posterior_weights=as_mixture(prior).posterior_weights(r, n),
-    )
-
-
-def _card(prior: Prior) -> str:
-    import html
-
-    q = prior.quantiles((0.025, 0.5, 0.975))
-    rows = "".join(
-        f"<tr><td>{c['w']:.3g}</td><td>{c['a']:.4g}</td><td>{c['b']:.4g}</td></tr>"
-        for c in prior.components()
-    )
-    e = ess_table(prior)
-    ess_txt = ", ".join(
-        f"{k} {v['value']:.1f}" if v["value"] is not None else f"{k} n/a" for k, v in e.items()
-    )
-    return (
-        f"<div><b>{html.escape(type(prior).__name__)}</b> mean {prior.mean:.3f}, "
-        f"sd {prior.sd:.3f}, 95% [{q[0.025]:.3f}, {q[0.975]:.3f}], ESS: {ess_txt}"
-        f"<table><tr><th>w</th><th>a</th><th>b</th></tr>{rows}</table></div>"
     )
 
 

@@ -1,50 +1,104 @@
-"""Scenarios: true response rates with a role that labels the OC tables."""
+"""Scenarios: true response rates, with a role that labels the OC tables.
+
+One type serves every design. A single-cohort scenario is one true rate ``p``
+with a role (``null``: ``p_efficacy`` is type I error; ``alternative``: power;
+``other``: neither). A joint scenario of a multi-cohort design gives a rate per
+cohort (``rates``); each cohort's role then follows from its own p0 and p1
+(:func:`adaptive2.model.cohorts.cohort_roles`). :class:`ScenarioGrid` is the
+content of a scenario file: per-cohort grids, joint scenarios and trial-conduct
+settings.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_choice, check_probability, fail
+from adaptive2.model.conduct import Conduct
 from adaptive2.model.priors import Beta
 
-__all__ = ["ROLES", "Scenario", "as_scenarios"]
+__all__ = ["ROLES", "CohortScenario", "Scenario", "ScenarioGrid", "as_scenarios"]
 
 ROLES = ("null", "alternative", "other")
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A true response rate ``p`` with a name and a role.
+    """True response rate(s) with a name.
 
     Parameters
     ----------
     name : str
         Label used in tables.
-    p : float
-        True response rate in [0, 1].
+    p : float, optional
+        Single cohort: the true response rate in [0, 1].
     role : {"null", "alternative", "other"}
-        Decides whether ``p_efficacy`` is read as type I error (``null``), power
-        (``alternative``) or neither.
+        Single cohort: whether ``p_efficacy`` is read as type I error
+        (``null``), power (``alternative``) or neither.
+    rates : mapping or tuple of (cohort, rate), optional
+        Several cohorts: the true rate of every cohort (give ``rates`` or ``p``,
+        not both).
+
+    Examples
+    --------
+    >>> Scenario("null", 0.4, "null").p
+    0.4
+    >>> Scenario("mixed", rates={"frontline": 0.6, "post_io": 0.1}).rate("post_io")
+    0.1
     """
 
     name: str
-    p: float
+    p: float | None = None
     role: str = "other"
+    rates: Any = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise fail("name", "Scenario", "a non-empty string", self.name)
-        object.__setattr__(self, "p", check_probability(self.p, "p", "Scenario", closed=True))
         check_choice(self.role, "role", "Scenario", ROLES)
+        items = self.rates.items() if isinstance(self.rates, Mapping) else tuple(self.rates)
+        rates = tuple(
+            (str(k), check_probability(v, f"rates[{k}]", "Scenario", closed=True))
+            for k, v in items
+        )
+        object.__setattr__(self, "rates", rates)
+        if (self.p is None) == (not rates):
+            raise fail("p", "Scenario", "a true rate `p` (one cohort) or `rates` per cohort, "
+                       "not both", self.p)
+        if self.p is not None:
+            object.__setattr__(self, "p", check_probability(self.p, "p", "Scenario", closed=True))
+
+    @property
+    def joint(self) -> bool:
+        """True for a scenario with a rate per cohort."""
+        return bool(self.rates)
+
+    def rate(self, cohort: str) -> float:
+        """True rate of ``cohort`` (a single-cohort scenario's ``p`` for any cohort)."""
+        if not self.rates:
+            return float(self.p)  # type: ignore[arg-type]
+        d = dict(self.rates)
+        if cohort not in d:
+            raise DesignError(
+                f"scenario {self.name!r} must give a rate for cohort {cohort!r}; "
+                f"got rates for {sorted(d)}."
+            )
+        return d[cohort]
 
     @property
     def key(self) -> int:
         """Stable 32-bit key from the true rate (addresses random streams)."""
-        digest = hashlib.sha256(repr(float(self.p)).encode()).digest()
+        digest = hashlib.sha256(repr(float(self.p)).encode()).digest()  # type: ignore[arg-type]
         return int.from_bytes(digest[:4], "little")
+
+
+def CohortScenario(name: str, rates: Any) -> Scenario:
+    """A joint scenario: ``Scenario(name, rates=rates)``."""
+    return Scenario(name, rates=rates)
 
 
 def _role(p: float, p0: float | Beta | None, p1: float | None) -> str:
@@ -87,6 +141,8 @@ def as_scenarios(
     out = []
     for s in items:
         if isinstance(s, Scenario):
+            if s.joint:
+                raise fail("scenarios", "oc", "single-cohort scenarios (a true rate `p`)", s.name)
             out.append(s)
         else:
             p = check_probability(s, "scenarios", "oc", closed=True)
@@ -95,3 +151,44 @@ def as_scenarios(
     if len(set(names)) != len(names):
         raise fail("scenarios", "oc", "scenarios with distinct names", names)
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class ScenarioGrid:
+    """Per-cohort rates with roles, multi-cohort scenarios and trial-conduct settings.
+
+    Attributes
+    ----------
+    cohorts : dict
+        Cohort name -> (p0, scenarios).
+    multi : tuple
+        Multi-cohort scenarios (``CohortScenario``).
+    conduct : tuple of (str, Conduct)
+        Named trial-conduct settings, in file order.
+    conduct_cohorts : tuple of (str, tuple of (str, Conduct))
+        Per-cohort overrides: setting name -> (cohort name, Conduct) pairs; only
+        settings with overrides appear.
+    """
+
+    cohorts: dict[str, tuple[float, tuple[Scenario, ...]]]  # name -> (p0, scenarios)
+    multi: tuple[Any, ...] = ()
+    conduct: tuple[tuple[str, Conduct], ...] = ()
+    conduct_cohorts: tuple[tuple[str, tuple[tuple[str, Conduct], ...]], ...] = ()
+
+    def for_p0(self, p0: float) -> tuple[Scenario, ...] | None:
+        """Scenarios of the cohort whose null rate is ``p0``."""
+        for q0, scen in self.cohorts.values():
+            if abs(q0 - p0) < 1e-12:
+                return scen
+        return None
+
+    def conduct_for(self, name: str, cohort: str | None = None) -> Conduct:
+        """The Conduct of setting ``name`` (for ``cohort``, its override if it has one).
+
+        For a multi-cohort design pass
+        ``{c: grid.conduct_for(name, c) for c in design.names}`` as ``conduct=``.
+        """
+        settings = dict(self.conduct)
+        if name not in settings:
+            raise fail("name", "ScenarioGrid.conduct_for", f"one of {list(settings)}", name)
+        return dict(dict(self.conduct_cohorts).get(name, ())).get(cohort, settings[name])

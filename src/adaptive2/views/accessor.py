@@ -1,18 +1,19 @@
 """The ``a2`` accessor of :class:`xarray.Dataset`: ``ds.a2.plot()`` and ``ds.a2.table()``.
 
-The results of :func:`adaptive2.engines.exact.oc`, :func:`adaptive2.model.cohorts.cohort_oc` and
-:func:`adaptive2.engines.montecarlo.simulate` register it themselves; otherwise run (importing
-:mod:`adaptive2.views.plots` does it too)::
+Importing this module registers the accessor; ``adaptive2.oc``, ``simulate``,
+``compare``, ``report`` and ``plot`` do it on first use through the
+``adaptive2`` namespace (the engines that compute the Datasets know nothing of
+views, so they do not). Otherwise run::
 
     import adaptive2.views.accessor
 
 Every Dataset then has an ``a2`` attribute. The OC results of
-:func:`adaptive2.engines.exact.oc`, :func:`adaptive2.engines.montecarlo.simulate` and
-:func:`adaptive2.model.cohorts.cohort_oc` plot themselves with
+:func:`adaptive2.engines.exact.oc`, :func:`adaptive2.engines.montecarlo.simulate`
+and :func:`adaptive2.engines.cohort_exact.cohort_oc` plot themselves with
 ``ds.a2.plot()`` (OC curves for single-cohort designs, one per design;
 P(efficacy) bars per scenario and cohort for multi-cohort designs) and give
-their MCSE-aware table with ``ds.a2.table()``. The accessor is not registered by
-``import adaptive2`` (which must not import xarray).
+their MCSE-aware table with ``ds.a2.table()``. ``import adaptive2`` alone does
+not register it (it must not import xarray).
 
 Examples
 --------
@@ -29,11 +30,13 @@ scenario  p_efficacy
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import xarray as xr
+
+from adaptive2.views.oc_plots import dataset_plot
+from adaptive2.views.tables import table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -72,12 +75,10 @@ class A2DatasetAccessor:
         matplotlib.figure.Figure
             Displayed as inline SVG in Jupyter.
         """
-        from adaptive2.views.plots import dataset_plot
-
         return dataset_plot(self._ds, p0=p0, p1=p1, ax=ax)
 
     def table(self, variables: Sequence[str] | None = None) -> pd.DataFrame:
-        """Tidy table rounded by MCSE: :func:`adaptive2.views.report.table` of the Dataset.
+        """Tidy table rounded by MCSE: :func:`adaptive2.views.tables.table` of the Dataset.
 
         Parameters
         ----------
@@ -89,6 +90,4 @@ class A2DatasetAccessor:
         -------
         pandas.DataFrame
         """
-        # `adaptive2.views.report` the attribute is the function report(); fetch the module.
-        report = importlib.import_module("adaptive2.views.report")
-        return report.table(self._ds, variables)
+        return table(self._ds, variables)

@@ -1,40 +1,50 @@
-"""HTML cards for Jupyter (``_repr_html_``) of adaptive2's result and design objects.
+"""HTML cards of adaptive2's design and result objects, for Jupyter.
 
 Every card is one ``<div class="a2-card">`` holding the shared :data:`CSS`
 snippet, a title line and small tables. Cards are well-formed XML (every tag
 closed, every text node escaped with :func:`html.escape`), so they can be
-parsed, embedded in reports and tested. Only the standard library is used, so
-importing this module costs nothing; the objects import it inside their
-``_repr_html_`` methods.
+parsed, embedded in reports and tested. The objects themselves know nothing of
+HTML: :func:`adaptive2.views.dispatch.html_card` picks the card by type, and
+``import adaptive2`` in a notebook registers it with IPython's HTML formatter.
 """
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from adaptive2._base.formatting import DASH, number
+from adaptive2.engines.search import _looks_text
+from adaptive2.model.priors import ess_table
+
 if TYPE_CHECKING:  # pragma: no cover
+    from adaptive2.engines.analysis import AnalysisResult
     from adaptive2.engines.calibration import CalibrationResult
+    from adaptive2.engines.null_region import NullRegion
     from adaptive2.engines.search import SearchDesign, SearchResult
     from adaptive2.engines.simon import SimonDesign
     from adaptive2.model.cohorts import CohortDesign
-    from adaptive2.model.designs import Boundaries
+    from adaptive2.model.designs import Boundaries, Design
     from adaptive2.model.hierarchical import Model
+    from adaptive2.model.priors import Prior
 
 __all__ = [
     "CSS",
     "DASH",
+    "analysis_card",
     "boundaries_card",
     "boundaries_table",
     "calibration_card",
     "card",
     "cohort_design_card",
+    "design_card",
     "esc",
     "fmt",
     "key_values",
     "model_card",
+    "null_region_card",
+    "prior_card",
     "search_card",
     "simon_card",
     "table",
@@ -58,8 +68,6 @@ CSS = (
 )
 """The one style sheet shared by every card (scoped to ``.a2-card``)."""
 
-DASH = "\u2013"
-"""Shown in a table cell where a value does not exist (e.g. no futility stop at a look)."""
 
 
 # ---------------------------------------------------------------------------
@@ -71,23 +79,8 @@ def esc(value: Any) -> str:
 
 
 def fmt(value: Any, digits: int = 4) -> str:
-    """A number for a card: ints as they are, floats with ``digits`` decimals, None as a dash."""
-    if value is None:
-        return DASH
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return DASH if math.isnan(value) else str(value)
-        if value != 0 and abs(value) < 0.5 * 10.0**-digits:
-            return f"{value:.2g}"
-        text = f"{value:.{digits}f}"
-        whole, _, frac = text.partition(".")
-        frac = frac.rstrip("0")
-        return f"{whole}.{frac.ljust(min(2, digits), '0')}" if digits > 0 else whole
-    return str(value)
+    """A number for a card (:func:`adaptive2._base.formatting.number`, trailing zeros trimmed)."""
+    return number(value, digits, trim=True)
 
 
 def _cell(value: Any, tag: str) -> str:
@@ -236,8 +229,6 @@ def _params_text(params: dict[str, float]) -> str:
 
 def search_card(res: SearchResult) -> str:
     """Card of :class:`adaptive2.engines.search.SearchResult`: the marked designs."""
-    from adaptive2.engines.search import _looks_text
-
     marked: list[tuple[str, SearchDesign]] = []
     if res.minimax is not None:
         marked.append(("minimax", res.minimax))
@@ -366,6 +357,52 @@ def _model_parts(m: Model) -> list[str]:
             )
         )
     return parts
+
+
+def prior_card(prior: Prior) -> str:
+    """Card of a :class:`~adaptive2.model.priors.Beta` or ``BetaMixture`` prior."""
+    q = prior.quantiles((0.025, 0.5, 0.975))
+    summary = key_values([
+        ("mean", prior.mean), ("sd", prior.sd), ("2.5%", q[0.025]), ("median", q[0.5]),
+        ("97.5%", q[0.975]),
+    ])
+    comps = table(("w", "a", "b"), [(c["w"], c["a"], c["b"]) for c in prior.components()])
+    e = ess_table(prior)
+    ess = table(("ESS method", "value"), [(k, v["value"]) for k, v in e.items()])
+    return card(type(prior).__name__, subtitle=str(prior), parts=[summary, comps, ess])
+
+
+def design_card(d: Design) -> str:
+    """Card of a single-cohort :class:`~adaptive2.model.designs.Design`: rules and boundaries."""
+    bnd = d.boundaries()
+    return card("Design", name=d.name, subtitle=d.title, parts=[boundaries_table(bnd)],
+                notes=[*d.describe().splitlines()[1:], d.notes],
+                warnings=[f"Incoherent: {w}" for w in bnd.incoherences()])
+
+
+def analysis_card(res: AnalysisResult) -> str:
+    """Card of an :class:`~adaptive2.engines.analysis.AnalysisResult`."""
+    head = ("cohort", "r/n", "look", "mean", "sd", "95% interval", "P(p > p0)", "P(p > p1)",
+            "PP(final success)", "decision", "conflict p")
+    rows = [
+        (c.name, f"{c.r}/{c.n}", c.look, c.mean, c.sd,
+         f"[{c.interval[0]:.3f}, {c.interval[1]:.3f}]", c.p_above_p0, c.p_above_p1,
+         c.predictive_probability, c.decision, c.conflict_p)
+        for c in res.cohorts
+    ]
+    notes = [f"{c.name}: {c.reason}. {c.distance}." for c in res.cohorts]
+    return card("Analysis", name=res.design, subtitle=res.header(), parts=[table(head, rows)],
+                notes=notes, warnings=list(res.warnings))
+
+
+def null_region_card(nr: NullRegion) -> str:
+    """Card of a :class:`~adaptive2.engines.null_region.NullRegion`."""
+    frame = nr.table()
+    rows = frame.itertuples(index=False, name=None)
+    notes = [f"FWER at the global null {number(nr.fwer_global_null)}; supremum "
+             f"{number(nr.max_fwer)} (exact, {nr.evaluations} rate vectors)."]
+    return card("NullRegion", name=nr.design, subtitle="type I error over the whole null region",
+                parts=[table(tuple(frame.columns), rows)], notes=notes)
 
 
 def model_card(m: Model) -> str:
