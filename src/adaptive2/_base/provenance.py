@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from adaptive2._base.version import __version__
+
 __all__ = ["provenance"]
 
 
@@ -13,7 +15,6 @@ def provenance(**extra: Any) -> dict[str, Any]:
     import numpy
     import scipy
 
-    from adaptive2._base.version import __version__
 
     attrs: dict[str, Any] = {
         "adaptive2_version": __version__,

@@ -52,8 +52,11 @@ from typing import Any
 import numpy as np
 
 from adaptive2._base.errors import ConvergenceWarning, DesignError, StatisticalWarning
+from adaptive2._base.provenance import provenance
 from adaptive2._base.validation import check_choice, check_int, fail
+from adaptive2.engines import pymc_fit as bayes
 from adaptive2.kernels import quadrature
+from adaptive2.model.cohorts import CohortDesign, _decisions, predictive_probability
 from adaptive2.model.data import SINGLE_COHORT_NAME, cohort_data, data_pair
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, Conflict, as_mixture, conflict
@@ -485,7 +488,6 @@ def analyze(
                 engine,
             )
         return _analyze_single(design, data, look)
-    from adaptive2.model.cohorts import CohortDesign
 
     if not isinstance(design, CohortDesign):
         raise fail("design", _OWNER, "a Design or CohortDesign", type(design).__name__)
@@ -767,7 +769,6 @@ def _single_data(design: Design, data: Any) -> tuple[int, int]:
 
 
 def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResult:
-    from adaptive2._base.provenance import provenance
 
     r, n = _single_data(design, data)
     sink: list[str] = []
@@ -885,8 +886,6 @@ class _Joint:
         Returns the integer boundaries along r_j (the others' r fixed) and the masks
         over the whole lattice (the design's own decision computation).
         """
-        from adaptive2.model.cohorts import _decisions
-
         sizes = tuple(n_j if i == j else x for i, x in enumerate(self.n))
         masks = _decisions(self.design, k, sizes)[self.design.names[j]]
         line = _line(j, self.r)
@@ -986,8 +985,6 @@ def _multi_cohort(
 def _analyze_multi(
     design: Any, data: Any, look: int | None, engine: str, pymc_opts: dict[str, Any]
 ) -> AnalysisResult:
-    from adaptive2._base.provenance import provenance
-    from adaptive2.model.cohorts import predictive_probability
     rn = cohort_data(design, data)
     sink: list[str] = []
     located = []
@@ -1064,7 +1061,6 @@ def _nuts_cohort(joint: _Joint, j: int, idata: Any) -> dict[str, Any]:
     """
     from scipy import stats
 
-    from adaptive2.engines import pymc_fit as bayes
 
     design = joint.design
     c = design.cohorts[j]
@@ -1087,7 +1083,6 @@ def _nuts_cohort(joint: _Joint, j: int, idata: Any) -> dict[str, Any]:
 def _pymc(
     joint: _Joint, sink: list[str], opts: dict[str, Any]
 ) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
-    from adaptive2.engines import pymc_fit as bayes
 
     design = joint.design
     cohorts = design.cohorts

@@ -34,7 +34,8 @@ from adaptive2._base.validation import check_probability, fail
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
 from adaptive2.model.designs import Boundaries, Design
-from adaptive2.model.priors import Beta
+from adaptive2.model.priors import Beta, ess
+from adaptive2.model.rules import BOP2, PosteriorProbability
 
 __all__ = [
     "CalibrationResult",
@@ -593,8 +594,6 @@ def calibrate_bop2(
     lambdas, gammas, etas : sequence of float, optional
         Grids; default 21 values each (λ in [0.5, 0.99], γ and η in [0.1, 3]).
     """
-    from adaptive2.model.rules import BOP2, PosteriorProbability
-
     alpha = check_probability(alpha, "alpha", "calibrate_bop2")
     if power is not None:
         power = check_probability(power, "power", "calibrate_bop2")
@@ -697,7 +696,6 @@ def weight_curve(
     """
     import pandas as pd
 
-    from adaptive2.model.priors import ess
 
     if parameter not in ("prior.power", "prior.robust.weight"):
         raise fail("parameter", "weight_curve", "'prior.power' or 'prior.robust.weight'", parameter)

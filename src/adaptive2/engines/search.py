@@ -54,6 +54,7 @@ from scipy import special
 
 from adaptive2._base.errors import CalibrationError, DesignError
 from adaptive2._base.validation import check_choice, check_int, check_probability, fail
+from adaptive2.engines.calibration import calibrate, calibrate_bop2, worst_case_alpha
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import shortest_decimal
 from adaptive2.model.designs import Boundaries, Design
@@ -845,7 +846,6 @@ def design_search(
         raise fail("parameter", owner, "a parameter name such as 'final.cutoff'", parameter)
     family_name = family if isinstance(family, str) else template.name
 
-    from adaptive2.engines.calibration import calibrate, calibrate_bop2
 
     records: list[dict[str, Any]] = []
     designs: dict[int, Design] = {}
@@ -1058,8 +1058,6 @@ def pareto(
     >>> res.optimal.name
     'b'
     """
-    from adaptive2.engines.calibration import worst_case_alpha
-
     owner = "pareto"
     items = list(designs) if not isinstance(designs, Design) else [designs]
     if not items or not all(isinstance(d, Design) for d in items):

@@ -54,6 +54,9 @@ import numpy as np
 
 from adaptive2._base.validation import check_int, check_probability, fail
 from adaptive2.kernels.binomial import binom_pmf
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta
+from adaptive2.model.rules import Boundary
 
 if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.model.designs import Design
@@ -267,10 +270,6 @@ class SimonDesign:
         Design
             Looks ``(n1, n)``, futility boundary ``r1`` and final boundary ``r``.
         """
-        from adaptive2.model.designs import Design
-        from adaptive2.model.priors import Beta
-        from adaptive2.model.rules import Boundary
-
         r1, n1, r, n = self.r1, self.n1, self.r, self.n
         return Design(
             name=name or f"simon-{r1}/{n1}-{r}/{n}",

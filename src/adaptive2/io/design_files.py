@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from adaptive2._base.errors import DesignError, DesignFileError
-from adaptive2.model.cohorts import cohort_design_to_dict
+from adaptive2.model.cohorts import CohortDesign, cohort_design_to_dict
 from adaptive2.model.designs import Design, design_to_dict
+from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
 from adaptive2.model.rules import (
     BOP2,
@@ -42,6 +43,7 @@ from adaptive2.model.rules import (
     PredictiveProbability,
     Rule,
 )
+from adaptive2.model.scenarios import Scenario
 
 __all__ = [
     "design_from_dict",
@@ -421,8 +423,6 @@ def save_design(design: Design, path: str | Path) -> Path:
 
 def save_any(design: Any, path: str | Path) -> Path:
     """Write a single-cohort or multi-cohort design as a TOML file (atomically)."""
-    from adaptive2.model.cohorts import CohortDesign
-
     if isinstance(design, CohortDesign):
         return _write_atomic(Path(path), dumps_toml(cohort_design_to_dict(design)))
     return save_design(design, path)
@@ -469,7 +469,6 @@ def is_multi_cohort(data: dict[str, Any]) -> bool:
 load_any = load_design  # the earlier name of the same function
 
 def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> Any:
-    from adaptive2.model.hierarchical import Historical, Model
 
     ctx.unknown(t, MODEL_KEYS, "model")
     kw: dict[str, Any] = {}
@@ -543,10 +542,6 @@ def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]
 
 def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Any:
     """Build a validated ``CohortDesign`` from a parsed multi-cohort design file."""
-    from adaptive2.model.cohorts import CohortDesign
-    from adaptive2.model.hierarchical import Cohort
-    from adaptive2.model.scenarios import Scenario
-
     ctx = _Ctx(source)
     ctx.unknown(data, MULTI_TOP_KEYS, "")
     name = data.get("name")

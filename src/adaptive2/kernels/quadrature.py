@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from adaptive2._base.cache import MEMO
 from adaptive2._base.errors import ConvergenceWarning, DesignError
@@ -63,17 +63,20 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     s = model.tau_scale
     if model.tau_prior == "half_normal":
         cdf = lambda t: 2 * special.ndtr(t / s) - 1  # noqa: E731
-        pdf = lambda t: 2 / s * stats.norm.pdf(t / s)  # noqa: E731
-        top = s * stats.norm.ppf(1 - 1e-12)
+        pdf = lambda t: 2 / s * _npdf(t / s)  # noqa: E731
+        top = s * special.ndtri(1 - 1e-12)
     elif model.tau_prior == "half_cauchy":
         cdf = lambda t: 2 / np.pi * np.arctan(t / s)  # noqa: E731
         pdf = lambda t: 2 / (np.pi * s * (1 + (t / s) ** 2))  # noqa: E731
         top = s * np.tan(np.pi / 2 * (1 - 0.5e-4))
     else:
         nu = model.tau_df
-        cdf = lambda t: 2 * stats.t.cdf(t / s, nu) - 1  # noqa: E731
-        pdf = lambda t: 2 / s * stats.t.pdf(t / s, nu)  # noqa: E731
-        top = s * min(stats.t.ppf(1 - 1e-12, nu), 50.0)
+        lognorm = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
+        cdf = lambda t: 2 * special.stdtr(nu, t / s) - 1  # noqa: E731
+        pdf = lambda t: 2 / s * np.exp(  # noqa: E731
+            lognorm - (nu + 1) / 2 * np.log1p((t / s) ** 2 / nu)
+        )
+        top = s * min(special.stdtrit(nu, 1 - 1e-12), 50.0)
     lo = 1e-4 * s
     pos = np.geomspace(lo, top, n - 1)
     du = np.log(pos[1] / pos[0])

@@ -38,7 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from adaptive2._base.validation import check_choice, check_int, check_probability, check_real, fail
+from adaptive2._base.validation import (
+    check_choice,
+    check_int,
+    check_int_sequence,
+    check_probability,
+    check_real,
+    fail,
+)
 
 __all__ = ["DEFAULT_GRID", "FINE_GRID", "Cohort", "Historical", "Model", "QuadratureGrid"]
 
@@ -236,7 +243,6 @@ class Cohort:
         object.__setattr__(self, "p0", check_probability(self.p0, "p0", owner))
         if self.p1 is not None:
             object.__setattr__(self, "p1", check_probability(self.p1, "p1", owner))
-        from adaptive2._base.validation import check_int_sequence
 
         looks = check_int_sequence(self.looks, "looks", owner, low=1) if self.looks else ()
         if any(b <= a for a, b in itertools.pairwise(looks)):

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import special
 
 from adaptive2._base.errors import DesignError
-from adaptive2._base.validation import check_choice, check_probability, check_real, fail
+from adaptive2._base.rng import generator
+from adaptive2._base.validation import check_choice, check_int, check_probability, check_real, fail
 
 __all__ = [
     "ESS_METHODS",
@@ -143,6 +144,8 @@ class _MixtureOps:
             if lo == hi:
                 res[i] = lo
             elif 0.0 < lo and hi < 1.0 and f(special.logit(lo)) <= 0 <= f(special.logit(hi)):
+                from scipy import optimize  # loaded on first use (start-up time)
+
                 t = optimize.brentq(f, special.logit(lo), special.logit(hi), xtol=1e-13, rtol=1e-14)
                 res[i] = special.expit(t)
             else:  # bracket lost to rounding at the edges of (0, 1)
@@ -152,6 +155,8 @@ class _MixtureOps:
 
     @staticmethod
     def _ppf_linear(q: float, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+        from scipy import optimize
+
         return optimize.brentq(
             lambda x: float(np.sum(w * special.betainc(a, b, x))) - q,
             0.0,
@@ -175,8 +180,6 @@ class _MixtureOps:
 
     def rvs(self, size: int, *, seed: int | np.random.SeedSequence | None = None) -> np.ndarray:
         """Draw ``size`` values (seeded through ``SeedSequence``; no global state)."""
-        from adaptive2._base.rng import generator
-
         rng = generator(seed)
         w, a, b = self._arrays()
         comp = rng.choice(len(w), size=size, p=w / w.sum())
@@ -227,8 +230,6 @@ class _MixtureOps:
 
     def predictive(self, m: int) -> Predictive:
         """Prior (or posterior) predictive distribution of responses among ``m`` new patients."""
-        from adaptive2._base.validation import check_int
-
         m = check_int(m, "m", f"{type(self).__name__}.predictive", low=0)
         w, a, b = self._arrays()
         return Predictive(m=m, weights=_tup(w), a=_tup(a), b=_tup(b))
@@ -669,6 +670,8 @@ def _elir_variance_term(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[fl
         return integrand(1 - y, y, math.log1p(-y), ly) * y / (c1 * t)
 
     # The substitutions turn the endpoint behaviour x^(a2 - 2) into a bounded function.
+    from scipy import integrate  # loaded on first use (start-up time)
+
     opts = {"limit": 400, "epsabs": 1e-11, "epsrel": 1e-10}
     v0, _ = integrate.quad(lower, 0.0, 0.5**c0, **opts)
     v1, _ = integrate.quad(upper, 0.0, 0.5**c1, **opts)
@@ -715,8 +718,6 @@ def conflict(prior: Prior, r: int, n: int) -> Conflict:
     >>> c.p_lower < 1e-4
     True
     """
-    from adaptive2._base.validation import check_int
-
     n = check_int(n, "n", "conflict", low=0)
     r = check_int(r, "r", "conflict", low=0, high=n)
     pred = as_mixture(prior).predictive(n)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from scipy import integrate, special
+from scipy import special
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_int, check_probability, check_real, fail
@@ -219,6 +219,8 @@ def _prob_beta_exceeds_beta(
     a: np.ndarray, b: np.ndarray, ps: Beta, delta: float = 0.0
 ) -> np.ndarray:
     """P(X > Y + delta) for X ~ Beta(a, b) (arrays), Y ~ ps, by adaptive quadrature over y."""
+    from scipy import integrate  # loaded on first use (start-up time)
+
     flat_a, flat_b = a.ravel(), b.ravel()
     out = np.empty_like(flat_a)
     for i, (ai, bi) in enumerate(zip(flat_a, flat_b, strict=True)):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adaptive2._base.validation import check_probability, check_real, fail
+from adaptive2.model.priors import Beta
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -316,7 +317,6 @@ def _planning_lines(
 def _planning_value(value: Any, name: str, owner: str) -> float | None:
     if value is None:
         return None
-    from adaptive2.model.priors import Beta
 
     if isinstance(value, Beta):  # uncertain standard rate: mark its mean
         return value.mean

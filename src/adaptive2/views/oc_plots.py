@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+from adaptive2.engines.exact import oc
+from adaptive2.model.designs import Boundaries, Design
 from adaptive2.views.figures import (
     _DEFAULT_RATES,
     _LABEL_SIZE,
@@ -111,7 +113,6 @@ def _oc_curves_iv(
         return curves, planning
     items = _single_cohort_designs(designs)
     grid = _rates_iv(rates)
-    from adaptive2.engines.exact import oc
 
     curves = []
     for d in items:
@@ -128,7 +129,6 @@ def _oc_curves_iv(
 
 
 def _single_cohort_designs(designs: Any) -> list[Any]:
-    from adaptive2.model.designs import Design
 
     owner = "oc_curves"
     allowed = "a single-cohort Design, a non-empty list of them, or an oc() Dataset"
@@ -287,7 +287,6 @@ def boundary_chart(design: Any, *, ax: Any = None) -> Figure:
 
 
 def _boundaries_iv(design: Any) -> tuple[Any, str]:
-    from adaptive2.model.designs import Boundaries, Design
 
     if isinstance(design, Design):
         return design.boundaries(), f"Stopping boundaries: {design.name}"
@@ -552,8 +551,6 @@ def cohort_boundary_chart(design: Any, *, ax: Any = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    from adaptive2.model.designs import Boundaries
-
     owner = "cohort_boundary_chart"
     if not _is_cohort_design(design):
         raise fail("design", owner, "a CohortDesign", type(design).__name__)

@@ -18,6 +18,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+from adaptive2.engines.analysis import AnalysisResult
+from adaptive2.engines.calibration import CalibrationResult
+from adaptive2.engines.posterior import posterior_density
+from adaptive2.engines.search import SearchResult
+from adaptive2.engines.simon import SimonResult
+from adaptive2.model.designs import Design
+from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
 from adaptive2.views.figures import (
     _LABEL_SIZE,
     _NOTE_SIZE,
@@ -103,7 +110,6 @@ def prior_density(
 
 
 def _priors_iv(obj: Any, name: str, default_label: str) -> list[tuple[str, Any]]:
-    from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
 
     owner = "prior_density"
     allowed = "a Beta, BetaMixture or PriorSpec, or a non-empty mapping of label to one"
@@ -296,8 +302,6 @@ def analysis_plot(result: Any, design: Any = None, *, ax: Any = None) -> Figure:
     strata included): the model's prior of p_j. With ``engine="pymc"`` the NUTS
     mean and interval are drawn as a second marker.
     """
-    from adaptive2.engines.analysis import AnalysisResult
-
     owner = "analysis_plot"
     if not isinstance(result, AnalysisResult):
         raise fail("result", owner, "an AnalysisResult (from analyze)", type(result).__name__)
@@ -315,7 +319,6 @@ def analysis_plot(result: Any, design: Any = None, *, ax: Any = None) -> Figure:
 def _analysis_design_iv(result: Any, design: Any, owner: str) -> Any:
     if design is None:
         return None
-    from adaptive2.model.designs import Design
 
     multi = result.model is not None
     kind = "CohortDesign" if multi else "Design"
@@ -339,7 +342,6 @@ def _density_grid() -> np.ndarray:
 
 
 def _single_panel(result: Any, design: Any) -> _Panel:
-    from adaptive2.model.priors import Beta, BetaMixture
 
     c = result.cohorts[0]
     w, a, b = (np.array(x, dtype=float) for x in zip(*c.components, strict=True))
@@ -395,8 +397,6 @@ def _quadrature_density(
     design: Any, rn: Sequence[tuple[int, int]], j: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(p, density) of cohort j's response rate given every cohort's (r, n)."""
-    from adaptive2.engines.posterior import posterior_density
-
     data = {c.name: x for c, x in zip(design.cohorts, rn, strict=True)}
     return posterior_density(
         design.model, design.cohorts, data, design.cohorts[j].name, grid=design.grid
@@ -458,8 +458,6 @@ def calibration_plot(result: Any, *, ax: Any = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    from adaptive2.engines.calibration import CalibrationResult
-
     owner = "calibration_plot"
     if not isinstance(result, CalibrationResult):
         raise fail("result", owner, "a CalibrationResult (from calibrate)", type(result).__name__)
@@ -526,8 +524,6 @@ def search_plot(result: Any, *, ax: Any = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    from adaptive2.engines.search import SearchResult
-
     owner = "search_plot"
     if not isinstance(result, SearchResult):
         raise fail("result", owner, "a SearchResult (from lee_liu, design_search or pareto)",
@@ -575,8 +571,6 @@ def simon_plot(result: Any, *, ax: Any = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    from adaptive2.engines.simon import SimonResult
-
     owner = "simon_plot"
     if not isinstance(result, SimonResult):
         raise fail("result", owner, "a SimonResult (from simon)", type(result).__name__)
