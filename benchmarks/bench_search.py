@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptive2.engines.search import design_search, lee_liu
+from adaptive2.engines.design_search import design_search
+from adaptive2.engines.lee_liu import lee_liu
 
 from _timing import median_time, report, save
 

@@ -35,7 +35,8 @@ from adaptive2 import (
     analyze,
 )
 from adaptive2._base.errors import StatisticalWarning
-from adaptive2.engines.analysis import AnalysisResult, parse_data
+from adaptive2.engines.analysis import parse_data
+from adaptive2.engines.analysis_results import AnalysisResult
 from adaptive2.engines.posterior import posterior
 from adaptive2.io.design_files import load_any, load_design
 from adaptive2.model.hierarchical import QuadratureGrid

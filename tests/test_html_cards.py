@@ -11,7 +11,7 @@ import pytest
 import adaptive2 as a2
 import adaptive2.io.design_files
 from adaptive2.engines.calibration import calibrate
-from adaptive2.engines.search import pareto
+from adaptive2.engines.design_search import pareto
 from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import DualCriterion

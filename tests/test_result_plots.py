@@ -27,8 +27,8 @@ from adaptive2 import (
     robustify,
 )
 from adaptive2.engines.cohort_exact import cohort_oc
+from adaptive2.engines.design_search import pareto
 from adaptive2.engines.exact import oc
-from adaptive2.engines.search import pareto
 from adaptive2.model.hierarchical import QuadratureGrid
 from adaptive2.views import plots
 

@@ -12,14 +12,10 @@ import numpy as np
 import pytest
 
 from adaptive2._base.errors import DesignError
+from adaptive2.engines.design_search import design_search, pareto
 from adaptive2.engines.exact import oc
-from adaptive2.engines.search import (
-    SearchResult,
-    _predictive_tails,
-    design_search,
-    lee_liu,
-    pareto,
-)
+from adaptive2.engines.lee_liu import _predictive_tails, lee_liu
+from adaptive2.engines.search import SearchResult
 from adaptive2.kernels.binomial import stop_probabilities as exact_oc_arrays
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, BetaMixture, PriorSpec

@@ -77,8 +77,9 @@ _EXPORTS: dict[str, str] = {
     "posterior": "adaptive2.engines.posterior",
     "analyze": "adaptive2.engines.analysis",
     "SearchResult": "adaptive2.engines.search",
-    "design_search": "adaptive2.engines.search",
-    "lee_liu": "adaptive2.engines.search",
+    "lee_liu": "adaptive2.engines.lee_liu",
+    "design_search": "adaptive2.engines.design_search",
+    "pareto": "adaptive2.engines.design_search",
     "SimonDesign": "adaptive2.engines.simon",
     "simon": "adaptive2.engines.simon",
     "map_prior": "adaptive2.engines.map_prior",
@@ -146,6 +147,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "map_prior",
     "null_region",
     "oc",
+    "pareto",
     "plot",
     "posterior",
     "power_prior",
@@ -173,13 +175,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.engines.calibration import CalibrationResult, calibrate
     from adaptive2.engines.cohort_calibration import CohortCalibration, calibrate_cohorts
     from adaptive2.engines.compare import compare
+    from adaptive2.engines.design_search import design_search, pareto
     from adaptive2.engines.exact import oc
     from adaptive2.engines.futility import FutilityCalibration, calibrate_futility
+    from adaptive2.engines.lee_liu import lee_liu
     from adaptive2.engines.map_prior import map_prior
     from adaptive2.engines.montecarlo import simulate
     from adaptive2.engines.null_region import NullRegion, null_region
     from adaptive2.engines.posterior import posterior
-    from adaptive2.engines.search import SearchResult, design_search, lee_liu
+    from adaptive2.engines.search import SearchResult
     from adaptive2.engines.simon import SimonDesign, simon
     from adaptive2.io.design_files import load_design, save_design
     from adaptive2.io.scenario_files import load_scenarios
@@ -244,7 +248,7 @@ _CARD_TYPES = (
     ("adaptive2.model.hierarchical", "Model"),
     ("adaptive2.model.priors", "Beta"),
     ("adaptive2.model.priors", "BetaMixture"),
-    ("adaptive2.engines.analysis", "AnalysisResult"),
+    ("adaptive2.engines.analysis_results", "AnalysisResult"),
     ("adaptive2.engines.calibration", "CalibrationResult"),
     ("adaptive2.engines.null_region", "NullRegion"),
     ("adaptive2.engines.search", "SearchResult"),

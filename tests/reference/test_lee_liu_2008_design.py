@@ -46,7 +46,7 @@ import math
 import mpmath as mp
 import pytest
 
-from adaptive2.engines.search import lee_liu
+from adaptive2.engines.lee_liu import lee_liu
 from adaptive2.model.priors import Beta
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from adaptive2.engines.search import _looks_text
 from adaptive2.model.priors import ess_table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from adaptive2.engines.analysis import AnalysisResult
+    from adaptive2.engines.analysis_results import AnalysisResult
     from adaptive2.engines.calibration import CalibrationResult
     from adaptive2.engines.null_region import NullRegion
     from adaptive2.engines.search import SearchDesign, SearchResult
@@ -381,7 +381,7 @@ def design_card(d: Design) -> str:
 
 
 def analysis_card(res: AnalysisResult) -> str:
-    """Card of an :class:`~adaptive2.engines.analysis.AnalysisResult`."""
+    """Card of an :class:`~adaptive2.engines.analysis_results.AnalysisResult`."""
     head = ("cohort", "r/n", "look", "mean", "sd", "95% interval", "P(p > p0)", "P(p > p1)",
             "PP(final success)", "decision", "conflict p")
     rows = [

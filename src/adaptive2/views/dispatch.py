@@ -25,7 +25,7 @@ import html
 from typing import Any
 
 from adaptive2._base.errors import DesignError
-from adaptive2.engines.analysis import AnalysisResult
+from adaptive2.engines.analysis_results import AnalysisResult
 from adaptive2.engines.borrowing import BorrowingSummary
 from adaptive2.engines.calibration import CalibrationResult
 from adaptive2.engines.null_region import NullRegion

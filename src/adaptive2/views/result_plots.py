@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from adaptive2.engines.analysis import AnalysisResult
+from adaptive2.engines.analysis_results import AnalysisResult
 from adaptive2.engines.calibration import CalibrationResult
 from adaptive2.engines.posterior import posterior_density
 from adaptive2.engines.search import SearchResult
@@ -515,9 +515,9 @@ def search_plot(result: Any, *, ax: Any = None) -> Figure:
     Parameters
     ----------
     result : SearchResult
-        From :func:`~adaptive2.engines.search.lee_liu`,
-        :func:`~adaptive2.engines.search.design_search`
-        or :func:`~adaptive2.engines.search.pareto`.
+        From :func:`~adaptive2.engines.lee_liu.lee_liu`,
+        :func:`~adaptive2.engines.design_search.design_search`
+        or :func:`~adaptive2.engines.design_search.pareto`.
     ax : matplotlib Axes, optional
 
     Returns

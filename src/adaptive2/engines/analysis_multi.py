@@ -1,0 +1,332 @@
+"""Analysis of observed data under a borrowing model.
+
+Posteriors by quadrature, the lattice decisions at the observed sizes, EXNEX
+exchangeability probabilities, conflict diagnostics, and the PyMC fit side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adaptive2._base.errors import ConvergenceWarning
+from adaptive2._base.provenance import provenance
+from adaptive2.engines import pymc_fit as bayes
+from adaptive2.engines.analysis_results import (
+    CONTINUE,
+    FAILURE,
+    LEVEL,
+    STOP_EFFICACY,
+    STOP_FUTILITY,
+    SUCCESS,
+    AnalysisResult,
+    CohortAnalysis,
+)
+from adaptive2.engines.analysis_text import _Bounds, _distance, _locate, _next_look, _reason, _warn
+from adaptive2.kernels import quadrature
+from adaptive2.model.cohorts import _decisions, predictive_probability
+from adaptive2.model.data import cohort_data
+from adaptive2.model.priors import Conflict
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort designs (quadrature engine)
+# ---------------------------------------------------------------------------
+def _p_exchangeable(design: Any, rn: list[tuple[int, int]], j: int) -> tuple[float, float]:
+    """EXNEX: (prior, posterior) probability that cohort j is exchangeable.
+
+    P(EX_j | data) = w Z_EX / (w Z_EX + (1 - w) Z_NEX), with Z_EX (Z_NEX) the
+    quadrature marginal likelihood of all data when cohort j is exchangeable
+    (not): the same engine with weight 1 (0), the other cohorts at their data.
+    """
+    model, cohorts, grid = design.model, design.cohorts, design.grid
+    w = model.value("weight", cohorts[j].name)
+    if w in (0.0, 1.0):
+        return w, w
+    eng = quadrature.engine(model, cohorts, grid)
+    base = eng.log_prior + eng._hist[0]
+    others = np.exp(base - base.max())
+    for k, (c, (r, n)) in enumerate(zip(cohorts, rn, strict=True)):
+        if k != j:
+            row = quadrature.marginal(eng, c.name, n, c.p0)[r]
+            others = others * row / max(float(row.max()), 1e-300)
+    r, n = rn[j]
+    z = []
+    for value in (1.0, 0.0):  # the EX and the NEX branch; same grid and per-r scaling
+        branch = quadrature.engine(dataclasses.replace(model, weight=value), cohorts, grid)
+        z.append(float(quadrature.marginal(branch, cohorts[j].name, n, cohorts[j].p0)[r] @ others))
+    ex, nex = w * z[0], (1 - w) * z[1]
+    return w, ex / (ex + nex) if ex + nex > 0 else w
+
+
+def _mask_bounds(mask_f: np.ndarray, mask_e: np.ndarray, n: int, final: bool) -> _Bounds:
+    a = int(np.flatnonzero(mask_f).max()) if mask_f.any() else None
+    b = int(np.flatnonzero(mask_e).min()) if mask_e.any() else None
+    return _Bounds(n, a, b, final, False)
+
+
+def _line(j: int, r_all: Sequence[int]) -> tuple[Any, ...]:
+    return tuple(slice(None) if i == j else r for i, r in enumerate(r_all))
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """The observed data of every cohort of a multi-cohort design."""
+
+    design: Any
+    r: tuple[int, ...]
+    n: tuple[int, ...]
+
+    def masks(self, j: int, k: int, n_j: int) -> tuple[_Bounds, dict[str, np.ndarray]]:
+        """Cohort j's decision masks at look k with n_j patients, the others at their data.
+
+        Returns the integer boundaries along r_j (the others' r fixed) and the masks
+        over the whole lattice (the design's own decision computation).
+        """
+        sizes = tuple(n_j if i == j else x for i, x in enumerate(self.n))
+        masks = _decisions(self.design, k, sizes)[self.design.names[j]]
+        line = _line(j, self.r)
+        last = k == self.design.n_looks - 1
+        return _mask_bounds(masks["futility"][line], masks["efficacy"][line], n_j, last), masks
+
+
+def _multi_decision(joint: _Joint, j: int, k: int | None) -> tuple[str, _Bounds | None]:
+    if k is None:
+        return CONTINUE, None
+    bd, masks = joint.masks(j, k, joint.n[j])
+    fut = bool(masks["futility"][joint.r])
+    eff = bool(masks["efficacy"][joint.r])
+    if bd.final:
+        return (SUCCESS if eff else FAILURE), bd
+    return (STOP_FUTILITY if fut else (STOP_EFFICACY if eff else CONTINUE)), bd
+
+
+def _multi_conflict(joint: _Joint, j: int) -> Conflict:
+    """Predictive of cohort j's count given the model, the strata and the other cohorts."""
+    design = joint.design
+    n_without = tuple(0 if i == j else x for i, x in enumerate(joint.n))
+    r_without = tuple(0 if i == j else x for i, x in enumerate(joint.r))
+    pmf = quadrature.predictive(design.model, design.cohorts, n_without, cohort=design.names[j],
+                     m=joint.n[j], grid=design.grid)[r_without]
+    w_prior = w_post = None
+    if design.model.kind == "exnex":
+        w_prior, w_post = _p_exchangeable(design, list(zip(joint.r, joint.n, strict=True)), j)
+    return _conflict_from_pmf(pmf, joint.r[j], joint.n[j], w_prior, w_post)
+
+
+def _stopped_text(joint: _Joint, j: int, k: int, latest: int, hypothetical: str) -> str:
+    """Why cohort j, at look k while another cohort is at look ``latest``, is reported stopped."""
+    c = joint.design.cohorts[j]
+    return (
+        f"cohort {c.name!r} is at look {k + 1} (n = {joint.n[j]}) while another cohort has "
+        f"reached look {latest + 1}: analyses are joint, so it stopped at look {k + 1}, with "
+        f"a decision taken on the other cohorts' data at that look, which these data do not "
+        f"hold; reported as 'stopped at look {k + 1}'. The rule of look {k + 1} with the other "
+        f"cohorts' current data would give {hypothetical!r} (hypothetical: a combination the "
+        "design never evaluates)."
+    )
+
+
+def _multi_cohort(
+    joint: _Joint, j: int, k: int | None, summary: dict[str, Any], p_above_p1: float | None,
+    pp: float, latest: int | None = None,
+) -> CohortAnalysis:
+    """Analysis of cohort j at look k; ``latest``: the latest look of any cohort.
+
+    A cohort at an earlier look than ``latest`` has stopped there (analyses are
+    joint): it is reported as stopped, its re-decision kept as hypothetical.
+    """
+    design = joint.design
+    c = design.cohorts[j]
+    r, n = joint.r[j], joint.n[j]
+    given = " given the other cohorts' data"
+    decision, bd_now = _multi_decision(joint, j, k)
+    hypothetical = None
+    k_next = 0 if k is None else k + 1
+    nl = None
+    if k is not None and latest is not None and k < latest:
+        hypothetical, decision = decision, f"stopped at look {k + 1}"
+        reason = _stopped_text(joint, j, k, latest, hypothetical)
+        distance = f"the cohort stopped at look {k + 1}: it has no further look"
+    else:
+        if k_next < design.n_looks:
+            nl = _next_look(r, n, k_next, joint.masks(j, k_next, c.looks[k_next])[0])
+        reason = _reason(r, bd_now, c.looks[0], decision, given)
+        distance = _distance(r, nl, bd_now, decision, given)
+    cf = _multi_conflict(joint, j)
+    return CohortAnalysis(
+        name=c.name,
+        r=r,
+        n=n,
+        look=None if k is None else k + 1,
+        n_look=None if k is None else c.looks[k],
+        p0=c.p0,
+        p1=c.p1,
+        mean=float(summary["mean"]),
+        sd=float(summary["sd"]),
+        interval=(float(summary["interval"][0]), float(summary["interval"][1])),
+        p_above_p0=float(summary["p_above_p0"]),
+        p_above_p1=p_above_p1,
+        predictive_probability=pp,
+        decision=decision,
+        reason=reason,
+        distance=distance,
+        next_look=nl,
+        components=(),
+        conflict=cf,
+        p_exchangeable=cf.posterior_weights[0] if cf.posterior_weights else None,
+        hypothetical_decision=hypothetical,
+    )
+
+
+def _analyze_multi(
+    design: Any, data: Any, look: int | None, engine: str, pymc_opts: dict[str, Any]
+) -> AnalysisResult:
+    rn = cohort_data(design, data)
+    sink: list[str] = []
+    located = []
+    for c, (_, n) in zip(design.cohorts, rn, strict=True):
+        k, message = _locate(c.looks, n, look, c.name)
+        if message:
+            _warn(message, sink)
+        located.append(k)
+    joint = _Joint(design, tuple(r for r, _ in rn), tuple(n for _, n in rn))
+    latest = max((k for k in located if k is not None), default=None)
+    for j, k in enumerate(located):
+        if k is not None and latest is not None and k < latest:
+            hypothetical = _multi_decision(joint, j, k)[0]
+            _warn(_stopped_text(joint, j, k, latest, hypothetical), sink)
+    by_name = dict(zip(design.names, rn, strict=True))
+    summ = quadrature.posterior(design.model, design.cohorts, by_name, level=LEVEL,
+                                grid=design.grid)
+    p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
+    above_p1 = {}
+    if p1s:
+        above_p1 = quadrature.lattice(design.model, design.cohorts, joint.n, thresholds=p1s,
+                                      grid=design.grid).p_above
+    pps = predictive_probability(design, by_name)
+    results = [
+        _multi_cohort(joint, j, located[j], summ[c.name],
+                      float(above_p1[c.name][joint.r]) if c.name in above_p1 else None,
+                      pps[c.name], latest)
+        for j, c in enumerate(design.cohorts)
+    ]
+    idata = diagnostics = None
+    if engine == "pymc":
+        idata, diagnostics, extra = _pymc(joint, sink, pymc_opts)
+        results = [dataclasses.replace(res, pymc=types.MappingProxyType(extra[res.name]))
+                   for res in results]
+    looks_done = [k for k in located if k is not None]
+    return AnalysisResult(
+        design=design.name,
+        design_hash=design.hash,
+        engine=engine,
+        look=max(looks_done) + 1 if looks_done else None,
+        n_look=types.MappingProxyType({res.name: res.n_look for res in results}),
+        cohorts=tuple(results),
+        model=design.model.describe(),
+        warnings=tuple(sink),
+        diagnostics=diagnostics,
+        provenance=types.MappingProxyType(provenance(method="quadrature")),
+        idata=idata,
+    )
+
+
+def _conflict_from_pmf(
+    pmf: np.ndarray, r: int, n: int, w_prior: float | None, w_post: float | None
+) -> Conflict:
+    """Tail probabilities of r under a predictive pmf (as ``priors.conflict`` gives them)."""
+    p_lower = float(min(pmf[: r + 1].sum(), 1.0))
+    p_upper = float(min(pmf[r:].sum(), 1.0))
+    p_box = float(min(pmf[pmf <= pmf[r] * (1 + 1e-12)].sum(), 1.0))
+    prior_w: tuple[float, ...] = ()
+    post_w: tuple[float, ...] = ()
+    if w_prior is not None and w_post is not None:
+        prior_w, post_w = (w_prior, 1.0 - w_prior), (w_post, 1.0 - w_post)
+    return Conflict(r=r, n=n, p_lower=p_lower, p_upper=p_upper, p_box=p_box,
+                    prior_weights=prior_w, posterior_weights=post_w)
+
+
+# ---------------------------------------------------------------------------
+# Multi-cohort designs: NUTS side by side
+# ---------------------------------------------------------------------------
+def _nuts_cohort(joint: _Joint, j: int, idata: Any) -> dict[str, Any]:
+    """Predictive probability and P(exchangeable) of cohort j from the NUTS draws.
+
+    PP = sum_x E_draws[Bin(x; m, p_j)] 1{final success at r_j + x}, with the
+    EXNEX branches weighted by each draw's conditional P(EX) (Rao-Blackwell).
+    """
+    from scipy import stats
+
+
+    design = joint.design
+    c = design.cohorts[j]
+    r, n, n_max = joint.r[j], joint.n[j], c.looks[-1]
+    pe, pn, w = bayes._branches(idata)
+    a = pe.sel(cohort=c.name).values.ravel()
+    b = pn.sel(cohort=c.name).values.ravel()
+    wt = np.ones_like(a) if w is None else w.sel(cohort=c.name).values.ravel()
+    x = np.arange(n_max - n + 1)[None, :]
+    pmf = (wt[:, None] * stats.binom.pmf(x, n_max - n, a[:, None])
+           + (1 - wt[:, None]) * stats.binom.pmf(x, n_max - n, b[:, None])).mean(axis=0)
+    success = joint.masks(j, design.n_looks - 1, n_max)[1]["efficacy"][_line(j, joint.r)]
+    pp = float(np.clip(np.sum(pmf * success[r : r + n_max - n + 1]), 0.0, 1.0))
+    return {
+        "predictive_probability": pp,
+        "p_exchangeable": None if w is None else float(wt.mean()),
+    }
+
+
+def _pymc(
+    joint: _Joint, sink: list[str], opts: dict[str, Any]
+) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+
+    design = joint.design
+    cohorts = design.cohorts
+    data = dict(zip(design.names, zip(joint.r, joint.n, strict=True), strict=True))
+    idata = bayes.fit(design.model, cohorts, data, **opts)
+    summ = bayes.summary(idata, cohorts, level=LEVEL, check=False)
+    diag = bayes.diagnostics(idata, cohorts)
+    if diag["problems"]:
+        _warn(
+            "NUTS fit (engine='pymc') failed its convergence checks: "
+            + "; ".join(diag["problems"])
+            + ". Its figures are unreliable (the quadrature figures and the decisions are "
+            "not affected); run longer chains (`draws`, `tune`).",
+            sink,
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+    p1 = {c.name: (c.p1 if c.p1 is not None else c.p0) for c in cohorts}
+    above_p1 = bayes._per_draw(idata, p1)["above"].mean(("chain", "draw"))
+    extra = {
+        c.name: {
+            **_nuts_cohort(joint, j, idata),
+            "mean": summ[c.name]["mean"],
+            "sd": summ[c.name]["sd"],
+            "interval": list(summ[c.name]["interval"]),
+            "p_above_p0": summ[c.name]["p_above_p0"],
+            "p_above_p1": float(above_p1.sel(cohort=c.name)) if c.p1 is not None else None,
+            "mcse_mean": summ[c.name]["mcse_mean"],
+            "mcse_p_above_p0": summ[c.name]["mcse_p_above_p0"],
+        }
+        for j, c in enumerate(cohorts)
+    }
+    diagnostics = types.MappingProxyType(
+        {
+            "rhat": diag["rhat"],
+            "ess_bulk": diag["ess_bulk"],
+            "divergences": diag["divergences"],
+            "problems": list(diag["problems"]),
+            "seed_entropy": str(idata.posterior.attrs.get("seed_entropy", "")),
+            "draws": opts["draws"],
+            "tune": opts["tune"],
+            "chains": opts["chains"],
+        }
+    )
+    return idata, diagnostics, extra
