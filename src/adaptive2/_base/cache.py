@@ -39,8 +39,15 @@ def _limit_from_env() -> int:
     return max(0, int(mb * 2**20))
 
 
+_SCALARS = (int, float, complex, str, bytes, bool, type(None))
+
+
 def sizeof(value: Any, _depth: int = 0) -> int:
     """Bytes held by ``value``: array buffers, containers and object attributes, summed."""
+    if isinstance(value, _SCALARS):
+        return sys.getsizeof(value)
+    if isinstance(value, tuple) and all(isinstance(v, _SCALARS) for v in value):
+        return sys.getsizeof(value) + 32 * len(value)
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int) and hasattr(value, "dtype"):
         return nbytes + 112

@@ -68,29 +68,67 @@ def stop_probabilities(looks: Sequence[int], a: Any, b: Any, p: Any) -> np.ndarr
     """
     a_arr = np.asarray(a, dtype=int)
     b_arr = np.asarray(b, dtype=int)
-    single = a_arr.ndim == 1
-    a_arr, b_arr = np.atleast_2d(a_arr), np.atleast_2d(b_arr)
     pp = np.atleast_1d(np.asarray(p, dtype=float))
+    if a_arr.ndim == 1:
+        return _one_table(looks, a_arr, b_arr, pp)
+    single = False
     n_tab, n_looks = a_arr.shape
-    n_max = int(looks[-1])
-    state = np.zeros((n_tab, pp.size, n_max + 1))
-    state[:, :, 0] = 1.0  # P(r = 0 of 0 patients, running) = 1
     out = np.zeros((n_tab, pp.size, n_looks, 3))
-    r = np.arange(n_max + 1)
+    state = np.ones((n_tab, pp.size, 1))  # P(r = 0 of 0 patients, running) = 1
+    tables = np.arange(n_tab)[:, None]
     prev = 0
     for k in range(n_looks):
         n = int(looks[k])
         pmf = binom_pmf(n - prev, pp)  # (P, m + 1)
-        new = np.zeros_like(state)
+        new = np.zeros((n_tab, pp.size, n + 1))
         for j in range(n - prev + 1):
-            new[:, :, j : j + prev + 1] += state[:, :, : prev + 1] * pmf[None, :, j : j + 1]
-        fut = r[None, :] <= a_arr[:, k, None]  # (T, R)
-        eff = (r[None, :] >= b_arr[:, k, None]) & (r[None, :] <= n)
-        out[:, :, k, 0] = np.einsum("tpr,tr->tp", new, fut)
-        out[:, :, k, 1] = np.einsum("tpr,tr->tp", new, eff)
+            new[:, :, j : j + prev + 1] += state * pmf[None, :, j : j + 1]
+        # mass at or below a (futility) and at or above b (efficacy), from cumulative sums
+        cum = np.cumsum(new, axis=-1)
+        total = cum[..., -1]
+        ak = np.clip(a_arr[:, k], -1, n)
+        bk = np.clip(b_arr[:, k], 0, n + 1)
+        below = cum[tables, :, np.maximum(ak, 0)[:, None]][:, 0]  # (T, P)
+        fut = np.where((ak >= 0)[:, None], below, 0.0)
+        upto = cum[tables, :, np.maximum(bk - 1, 0)[:, None]][:, 0]
+        eff = np.where((bk <= n)[:, None], total - np.where((bk > 0)[:, None], upto, 0.0), 0.0)
+        out[:, :, k, 0] = fut
+        out[:, :, k, 1] = eff
         if k == n_looks - 1:
-            out[:, :, k, 2] = np.einsum("tpr,tr->tp", new, ~(fut | eff) & (r[None, :] <= n))
-        new *= ~(fut | eff)[:, None, :]
+            out[:, :, k, 2] = np.maximum(total - fut - eff, 0.0)
+        else:
+            r = np.arange(n + 1)
+            keep = (r[None, :] > ak[:, None]) & (r[None, :] < bk[:, None])  # (T, R)
+            new *= keep[:, None, :]
         state = new
         prev = n
     return out[0] if single else out
+
+
+def _one_table(looks: Sequence[int], a: np.ndarray, b: np.ndarray, pp: np.ndarray) -> np.ndarray:
+    """:func:`stop_probabilities` for one table: arrays that grow with the looks."""
+    n_looks = len(looks)
+    out = np.zeros((pp.size, n_looks, 3))
+    state = np.ones((pp.size, 1))
+    prev = 0
+    for k in range(n_looks):
+        n = int(looks[k])
+        m = n - prev
+        pmf = binom_pmf(m, pp)
+        new = np.zeros((pp.size, n + 1))
+        for j in range(m + 1):
+            new[:, j : j + prev + 1] += state * pmf[:, j : j + 1]
+        ak, bk = int(a[k]), int(b[k])
+        out[:, k, 0] = new[:, : ak + 1].sum(axis=1) if ak >= 0 else 0.0
+        out[:, k, 1] = new[:, bk:].sum(axis=1) if bk <= n else 0.0
+        if k == n_looks - 1:
+            lo, hi = max(ak + 1, 0), min(bk, n + 1)
+            out[:, k, 2] = new[:, lo:hi].sum(axis=1) if hi > lo else 0.0
+        else:
+            if ak >= 0:
+                new[:, : ak + 1] = 0.0
+            if bk <= n:
+                new[:, bk:] = 0.0
+        state = new
+        prev = n
+    return out

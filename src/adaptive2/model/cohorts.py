@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from adaptive2._base.cache import MEMO
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_probability, fail
 from adaptive2.kernels.quadrature import lattice, predictive
@@ -473,21 +474,21 @@ def attainable(design: CohortDesign, cohort: str, slot: str) -> np.ndarray:
     return np.unique(np.concatenate(vals))
 
 
-_PP_CACHE: dict[tuple, np.ndarray] = {}
-
-
 def _predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.ndarray:
     """PP_j over the whole lattice at sizes ``n`` (see the module notes).
 
-    Cached by what PP_j depends on — model, cohorts, grid, cohort j's final rule
-    and ``n`` — so designs that differ only in their interim rules or thresholds
-    (calibration) share it.
+    Kept in the memo by what PP_j depends on — model, cohorts, grid, cohort j's
+    final rule and ``n`` — so designs that differ only in their interim rules or
+    thresholds (calibration) share it.
     """
+    final = design.rule("final", design.cohorts[j].name)
+    key = ("cohorts.predictive", design.model, design.cohorts, design.grid, final, j, n)
+    return MEMO.get(key, lambda: _compute_predictive_stat(design, n, j))
+
+
+def _compute_predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.ndarray:
     c = design.cohorts[j]
     final = design.rule("final", c.name)
-    key = (design.model, design.cohorts, design.grid, final, j, n)
-    if key in _PP_CACHE:
-        return _PP_CACHE[key]
     n_max = c.looks[-1]
     m = n_max - n[j]
     n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
@@ -496,23 +497,19 @@ def _predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.nda
     pmf = predictive(design.model, design.cohorts, n, cohort=c.name, m=m, grid=design.grid)
     total = np.arange(n[j] + 1)[:, None] + np.arange(m + 1)[None, :]  # r_j + x
     hits = np.moveaxis(np.moveaxis(success[total], 1, -1), 0, j)  # lattice × x
-    pp = np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0)
-    pp.setflags(write=False)
-    if len(_PP_CACHE) > 1024:
-        _PP_CACHE.clear()
-    _PP_CACHE[key] = pp
-    return pp
-
-
-_DECISION_CACHE: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}
+    return np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0)
 
 
 def _decisions_cached(
     design: CohortDesign, k: int, n: tuple[int, ...]
 ) -> dict[str, dict[str, np.ndarray]]:
-    key = (design, k, n)
-    if key in _DECISION_CACHE:
-        return _DECISION_CACHE[key]
+    """The decision masks of look ``k`` at sizes ``n`` (kept in the memo; read-only)."""
+    return MEMO.get(("cohorts.decisions", design, k, n), lambda: _compute_decisions(design, k, n))
+
+
+def _compute_decisions(
+    design: CohortDesign, k: int, n: tuple[int, ...]
+) -> dict[str, dict[str, np.ndarray]]:
     out: dict[str, dict[str, np.ndarray]] = {}
     last = k == design.n_looks - 1
     shape = tuple(x + 1 for x in n)
@@ -534,9 +531,6 @@ def _decisions_cached(
         if rule is not None:
             eff = _act(rule, "efficacy", _lattice_stat(design, n, c, rule), t, k) & ~fut
         out[c.name] = {"futility": fut, "efficacy": eff}
-    if len(_DECISION_CACHE) > 4096:
-        _DECISION_CACHE.clear()
-    _DECISION_CACHE[key] = out
     return out
 
 

@@ -11,7 +11,6 @@ characteristics then follow by dynamic programming (:mod:`adaptive2.engines.exac
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import itertools
 import json
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from adaptive2._base.cache import memoized
 from adaptive2._base.errors import DesignError, StatisticalWarning
 from adaptive2._base.validation import check_int_sequence, check_probability, fail
 from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec
@@ -315,7 +315,7 @@ class Design:
         return self.describe()
 
 
-@functools.lru_cache(maxsize=512)
+@memoized("designs.boundaries")
 def _boundaries(design: Design) -> Boundaries:
     looks = design.looks
     n_max = looks[-1]

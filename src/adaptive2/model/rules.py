@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy import special
 
+from adaptive2._base.cache import memoized
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_int, check_probability, check_real, fail
 from adaptive2.model.priors import Beta, BetaMixture, Prior, as_mixture, log_weights
@@ -153,11 +153,10 @@ def posterior_prob_exceeds(
     return _tail(prior, rr, n, threshold, delta)
 
 
-@functools.lru_cache(maxsize=4096)
+@memoized("rules.tail")
 def _tail_table(prior: Prior, n: int, threshold: float | Beta, delta: float) -> np.ndarray:
-    out = _tail(prior, np.arange(n + 1, dtype=float), n, threshold, delta)
-    out.flags.writeable = False
-    return out
+    """P(p > threshold + delta | r of n) for every r (kept in the memo; read-only)."""
+    return _tail(prior, np.arange(n + 1, dtype=float), n, threshold, delta)
 
 
 def _tail(

@@ -59,7 +59,12 @@ class Scenario:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise fail("name", "Scenario", "a non-empty string", self.name)
-        check_choice(self.role, "role", "Scenario", ROLES)
+        if self.role not in ROLES:
+            check_choice(self.role, "role", "Scenario", ROLES)
+        if not self.rates and self.p is not None:  # one cohort: the common, fast case
+            object.__setattr__(self, "rates", ())
+            object.__setattr__(self, "p", check_probability(self.p, "p", "Scenario", closed=True))
+            return
         items = self.rates.items() if isinstance(self.rates, Mapping) else tuple(self.rates)
         rates = tuple(
             (str(k), check_probability(v, f"rates[{k}]", "Scenario", closed=True))
