@@ -30,6 +30,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2.model.cohorts import CohortDesign, cohort_design_to_dict
 from adaptive2.model.designs import Design, design_to_dict
@@ -371,49 +373,27 @@ def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
 # ---------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise DesignError(f"cannot write a non-finite number ({v}) to a design file.")
-        return repr(v)
-    if isinstance(v, str):
-        return _toml_string(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise DesignError(f"cannot write a {type(v).__name__} to a design file.")
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and every control character escaped."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+def _clean(value: Any, where: str) -> Any:
+    """A design dict ready for TOML: tuples as lists; None and non-finite numbers refused."""
+    if isinstance(value, dict):
+        return {k: _clean(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v, where) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DesignError(f"cannot write a non-finite number ({value}) to a design file "
+                          f"(key `{where}`).")
+    if isinstance(value, bool | int | float | str):
+        return value
+    raise DesignError(f"cannot write a {type(value).__name__} to a design file (key `{where}`).")
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
-    """Serialise a design dict (scalars, then one table per nested dict) as TOML."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines.append("")
-            lines.append(f"[{k}]")
-            lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in v.items())
-    return "\n".join(lines) + "\n"
+    """Serialise a design dict as TOML (tomli-w: keys quoted where needed, strings escaped).
+
+    Scalars come first, then one table per nested dict; a list of dicts is an
+    array of tables (``[[scenarios]]``, ``[[model.historical]]``).
+    """
+    return tomli_w.dumps(_clean(data, ""))
 
 
 def save_design(design: Design, path: str | Path) -> Path:

@@ -664,6 +664,8 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
             if rule is not None:
                 d = rule.to_dict()
                 d.pop("p0", None)
+                if d.get("rule") == "posterior" and d.get("delta") == 0.0:
+                    del d["delta"]
                 if slot == "final" and d["rule"] == "boundary":
                     d["r"] = d["r"][0]
                 ct[slot] = d
