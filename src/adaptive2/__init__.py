@@ -264,7 +264,7 @@ def _register_notebook(formatter: Any = None) -> bool:
     """
     if formatter is None:
         ipython = sys.modules.get("IPython")
-        shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+        shell = ipython.get_ipython() if ipython is not None else None
         if shell is None:
             return False
         formatter = shell.display_formatter.formatters["text/html"]

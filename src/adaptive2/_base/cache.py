@@ -20,7 +20,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["MEMO", "Memo", "cache_info", "memoized", "set_cache_limit", "sizeof"]
 
@@ -129,13 +129,13 @@ class Memo:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
-                return self._items[key][0]  # type: ignore[no-any-return]
-        value = freeze(compute())
+                return cast(T, self._items[key][0])
+        value = cast(T, freeze(compute()))
         size = sizeof(value)
         with self._lock:
             self.misses += 1
             if key in self._items:  # computed meanwhile by another thread
-                return self._items[key][0]  # type: ignore[no-any-return]
+                return cast(T, self._items[key][0])
             if size <= self._limit:
                 self._items[key] = (value, size)
                 self._bytes += size

@@ -89,7 +89,8 @@ class ChunkStore:
 
     def save(self, scenario: int, chunk: int, stats: Stats) -> None:
         """Save one chunk (atomically)."""
-        flat = {f"{d}::{k}": v for d, s in stats.items() for k, v in s.items()}
+        # Any: numpy's stub lets ``**kwds`` reach the keyword-only ``allow_pickle: bool``
+        flat: dict[str, Any] = {f"{d}::{k}": v for d, s in stats.items() for k, v in s.items()}
         with atomic_path(self.path(scenario, chunk)) as tmp, tmp.open("wb") as fh:
             np.savez(fh, **flat)
 

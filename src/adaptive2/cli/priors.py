@@ -55,9 +55,9 @@ def _prior_from_args(args: argparse.Namespace) -> Any:
         vals = _floats(args.robust, "--robust")
         if len(vals) > 3:
             raise _BadInput(f"--robust must be weight[,mean[,n]]; got {args.robust!r}")
-        defaults = [None, 0.5, 1.0]
-        vals = vals + defaults[len(vals) :]
-        kwargs["robust"] = tuple(vals)
+        defaults: list[float | None] = [None, 0.5, 1.0]
+        padded = vals + defaults[len(vals) :]
+        kwargs["robust"] = tuple(padded)
     return PriorSpec(**kwargs)
 
 

@@ -70,13 +70,14 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     delay = _delay_arg(str(args.delay))
     rates = tuple(_floats(args.accrual, "--accrual"))
     starts = tuple(_floats(args.periods, "--periods")) if args.periods else (0.0,)
+    conduct: Conduct | dict[str, Conduct]  # one setting, or one per cohort (below)
     conduct = Conduct(rates=rates, starts=starts, delay=delay,
                       p_nonevaluable=args.dropout, on_interim=args.on_interim,
                       decision_lag=args.decision_lag)
     if args.cohort_accrual:  # constant accrual per named cohort, the rest as --accrual
         import dataclasses
 
-        per: dict[str, Any] = {c: conduct for c in designs[0].names}
+        per: dict[str, Conduct] = {c: conduct for c in designs[0].names}
         for item in args.cohort_accrual.split(","):
             name, _, rate = item.partition("=")
             per[name.strip()] = dataclasses.replace(
@@ -90,7 +91,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
         except ImportError:
             raise _BadInput("--scheduler needs dask.distributed: pip install adaptive2[dask]"
                             ) from None
-        client = Client(args.scheduler)
+        client = Client(args.scheduler)  # type: ignore[no-untyped-call]  # unannotated __init__
     ds = simulate(designs, scen, conduct=conduct, n_sims=args.n_sims, mcse=args.mcse,
                   seed=args.seed, workers=args.workers, client=client,
                   checkpoint=args.checkpoint, progress=False if (args.json or args.quiet)

@@ -44,7 +44,7 @@ from __future__ import annotations
 import types
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -236,7 +236,7 @@ def _design_p0(design: Design) -> float | Beta | None:
     for rule in (design.final, design.futility, design.efficacy):
         p0 = getattr(rule, "p0", None)
         if p0 is not None:
-            return p0
+            return cast("float | Beta", p0)
     return None
 
 
@@ -286,9 +286,10 @@ def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResu
     post = prior.update(r, n)
     p0 = _design_p0(design)
     p1 = design.p1
-    p_above = lambda t: (  # noqa: E731
-        None if t is None else float(posterior_prob_exceeds(prior, [r], n, t)[0])
-    )
+
+    def p_above(t: float | Beta | None) -> float | None:
+        return None if t is None else float(posterior_prob_exceeds(prior, [r], n, t)[0])
+
     bnd = design.boundaries()
     n_max = design.n_max
     s = bnd.efficacy_min_r[-1]

@@ -323,7 +323,9 @@ def _pymc(
             "ess_bulk": diag["ess_bulk"],
             "divergences": diag["divergences"],
             "problems": list(diag["problems"]),
-            "seed_entropy": str(idata.posterior.attrs.get("seed_entropy", "")),
+            "seed_entropy": str(
+                idata.posterior.attrs.get("seed_entropy", "")  # type: ignore[attr-defined]
+            ),
             "draws": opts["draws"],
             "tune": opts["tune"],
             "chains": opts["chains"],

@@ -36,6 +36,7 @@ def _locate(
     n_looks = len(looks)
     who = "the data" if label == SINGLE_COHORT_NAME else f"cohort {label!r}"
     have = "have" if label == SINGLE_COHORT_NAME else "has"
+    k: int | None
     if look is not None:
         look = check_int(look, "look", _OWNER, low=1, high=n_looks)
         k = look - 1

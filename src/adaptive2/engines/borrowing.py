@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from adaptive2.engines.cohort_calibration import calibrate_cohorts
 from adaptive2.engines.cohort_exact import efficacy_matrix
 from adaptive2.engines.null_region import NullRegion, null_region
 from adaptive2.model.cohorts import CohortDesign, cohort_roles
+from adaptive2.model.rules import PosteriorProbability
 
 __all__ = ["BorrowingSummary", "alternatives", "borrowing_summary", "independent_twin"]
 
@@ -120,7 +121,7 @@ def alternatives(
 
 def _p_eff(design: CohortDesign, rates: np.ndarray) -> np.ndarray:
     T, E = efficacy_matrix(design, rates)
-    return T @ E.astype(float)
+    return cast(np.ndarray, T @ E.astype(float))
 
 
 def borrowing_summary(
@@ -160,6 +161,7 @@ def borrowing_summary(
     power = []
     for j, c in enumerate(names):
         sup = nr.cohorts[c]
+        # final rules are posterior rules: calibrate_cohorts above refuses any other kind
         type1.append({
             "cohort": c,
             "max_type1": sup.max_type1,
@@ -167,8 +169,10 @@ def borrowing_summary(
             "type1_same_cutoffs": same.cohorts[c].max_type1,
             "type1_inflation": sup.max_type1 - same.cohorts[c].max_type1,
             "type1_independent": flat.cohorts[c].max_type1,
-            "design_cutoff": float(design.rule("final", c).cutoff),
-            "independent_cutoff": float(matched.rule("final", c).cutoff),
+            "design_cutoff": float(cast(PosteriorProbability, design.rule("final", c)).cutoff),
+            "independent_cutoff": float(
+                cast(PosteriorProbability, matched.rule("final", c)).cutoff
+            ),
         })
         rates, labels = alternatives(design, j, scenarios)
         pb = _p_eff(design, rates)[:, j]

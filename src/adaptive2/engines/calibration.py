@@ -25,7 +25,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 NULL_GRID = 101
+# A boundary table's identity: (futility_max_r, efficacy_min_r).
+_TableKey = tuple[tuple[int | None, ...], tuple[int | None, ...]]
 _BISECT_STEPS = 60
 
 
@@ -364,7 +366,7 @@ def calibrate(
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise fail("within", "calibrate", "an interval (low, high) with low < high", within)
     fam = _Family(design, parameter)
-    evals: dict[tuple, _Eval] = {}
+    evals: dict[_TableKey, _Eval] = {}
 
     def ev_at(v: float) -> _Eval | None:
         t = fam.table(v)
@@ -605,9 +607,9 @@ def calibrate_bop2(
     gam = np.linspace(0.1, 3.0, 21) if gammas is None else np.asarray(gammas, float)
     fe = isinstance(design.efficacy, BOP2)
     eta = (np.linspace(0.1, 3.0, 21) if etas is None else np.asarray(etas, float)) if fe else [None]
-    evals: dict[tuple, _Eval] = {}
-    best: tuple[tuple, Design, _Eval] | None = None
-    closest: tuple[tuple, Design, _Eval] | None = None
+    evals: dict[_TableKey, _Eval] = {}
+    best: tuple[tuple[float, ...], Design, _Eval] | None = None
+    closest: tuple[tuple[float, ...], Design, _Eval] | None = None
     for la in lam:
         final = design.final
         if isinstance(final, BOP2):
@@ -624,7 +626,7 @@ def calibrate_bop2(
                 }
                 if fe:
                     changes["efficacy"] = design.efficacy.replace(  # type: ignore[union-attr]
-                        lambda_=float(la), eta=float(et)
+                        lambda_=float(la), eta=float(cast(float, et))  # et is a float when fe
                     )
                 try:
                     cand = design.replace(**changes)
@@ -635,7 +637,7 @@ def calibrate_bop2(
                 if key not in evals:
                     evals[key] = _evaluate(t, p0f, p1f)
                 e = evals[key]
-                params = (float(la), float(ga)) + ((float(et),) if fe else ())
+                params = (float(la), float(ga)) + ((float(cast(float, et)),) if fe else ())
                 if e.alpha <= alpha + 1e-12:
                     score = (e.power if p1f is not None else 0.0, -e.en_p0)
                     if best is None or score > (best[2].power if p1f else 0.0, -best[2].en_p0):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +141,9 @@ def gaps(
     return out
 
 
-def _listed(design: CohortDesign, scenarios: Sequence[Any], name: str, ds: Any) -> tuple:
+def _listed(
+    design: CohortDesign, scenarios: Sequence[Any], name: str, ds: Any
+) -> tuple[float, str, float]:
     j = design.names.index(name)
     roles = [cohort_roles(design, s)[j] for s in scenarios]
     pe = ds["p_efficacy"].sel(cohort=name).values if ds is not None else np.array([])
@@ -220,13 +222,15 @@ def calibrate_cohorts(
     hi_w = check_probability(within[1], "within[1]", owner)
     if not lo_w < hi_w:
         raise fail("within", owner, "(low, high) with low < high", within)
-    rules = {c: design.rule("final", c) for c in design.names}
-    for c, rule in rules.items():
+    rules: dict[str, PosteriorProbability] = {}
+    for c in design.names:
+        rule = design.rule("final", c)
         if not isinstance(rule, PosteriorProbability):
             raise DesignError(
                 f"`final` of cohort {c!r} must be a posterior rule for calibrate_cohorts; "
                 f"got {getattr(rule, 'kind', rule)!r}."
             )
+        rules[c] = rule
     scen = tuple(design.scenarios if scenarios is None else scenarios)
     rng = ranges if ranges is not None else dict(design.ranges)
     base = design if binding else dataclasses.replace(design, futility=None)
@@ -254,7 +258,7 @@ def calibrate_cohorts(
         for slot in ("futility", "efficacy")
         for c in names
     )
-    memo: dict[tuple, float] = {}
+    memo: dict[tuple[str, tuple[int, ...] | int], float] = {}
 
     def type1(c: str, idx: Mapping[str, int]) -> float:
         key = (c, tuple(idx[n] for n in names)) if coupled else (c, idx[c])
@@ -292,7 +296,7 @@ def calibrate_cohorts(
         index = _fwer_control(per_cohort, build, base, rng, index, options, target, rounds)
 
     # verification on a finer grid with more starts
-    fine = {"step": 0.005 if len(names) == 2 else 0.025,
+    fine: dict[str, Any] = {"step": 0.005 if len(names) == 2 else 0.025,
             "own_points": 21 if len(names) == 2 else 11, "starts": 5}
     for _ in range(50):
         check = null_region(build(index, base), ranges=rng, fwer=True, **fine)
@@ -352,10 +356,10 @@ def _start_index(options: list[tuple[float, float, float]], cutoff: float) -> in
 
 
 def _fwer_control(
-    per_cohort: Any,
-    build: Any,
+    per_cohort: Callable[[float | Mapping[str, float], dict[str, int]], dict[str, int]],
+    build: Callable[[Mapping[str, int], CohortDesign], CohortDesign],
     base: CohortDesign,
-    rng: Any,
+    rng: Mapping[str, tuple[float, float]],
     index: dict[str, int],
     options: Mapping[str, list[tuple[float, float, float]]],
     target: float,

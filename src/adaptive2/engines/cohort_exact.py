@@ -49,8 +49,11 @@ def _advance(arr: np.ndarray, axis: int, m: int, p: np.ndarray) -> np.ndarray:
 # Largest batch × lattice array (elements) held per state while a batch runs.
 _BATCH_ELEMENTS = 1 << 21
 
+# Status tuple: per cohort (status, look), status "run", "fut", "eff", "succ" or "fail".
+_Status = tuple[tuple[str, int], ...]
 
-def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[tuple, np.ndarray]:
+
+def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[_Status, np.ndarray]:
     """Probability of every terminal status tuple, for a batch of true-rate vectors.
 
     Parameters
@@ -83,12 +86,12 @@ def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[tuple, np.ndarra
         }
     G = rates.shape[0]
     # state: per cohort ("run", k) or ("fut"/"eff"/"succ"/"fail", k) -> array batch × r lattice
-    states: dict[tuple, np.ndarray] = {
+    states: dict[_Status, np.ndarray] = {
         tuple(("run", -1) for _ in range(J)): np.ones((G,) + (1,) * J)
     }
-    terminal: dict[tuple, np.ndarray] = {}
+    terminal: dict[_Status, np.ndarray] = {}
     for k in range(design.n_looks):
-        new_states: dict[tuple, np.ndarray] = {}
+        new_states: dict[_Status, np.ndarray] = {}
         for key, arr in states.items():
             # enrol the next patients of running cohorts
             for j, c in enumerate(design.cohorts):
@@ -131,7 +134,7 @@ def _run_batch(design: CohortDesign, rates: np.ndarray) -> dict[tuple, np.ndarra
     return terminal
 
 
-def _run_scenario(design: CohortDesign, scen: Scenario) -> dict[tuple, float]:
+def _run_scenario(design: CohortDesign, scen: Scenario) -> dict[_Status, float]:
     """Probability of every terminal status tuple (per cohort: (status, look))."""
     rates = np.array([[scen.rate(c.name) for c in design.cohorts]])
     return {k: float(v[0]) for k, v in _run_batch(design, rates).items()}
@@ -162,7 +165,9 @@ def efficacy_matrix(design: CohortDesign, rates: np.ndarray) -> tuple[np.ndarray
     return T, E
 
 
-def _summarise(design: CohortDesign, scen: Scenario, term: dict[tuple, float]) -> dict:
+def _summarise(
+    design: CohortDesign, scen: Scenario, term: dict[_Status, float]
+) -> dict[str, Any]:
     J = len(design.cohorts)
     K = design.n_looks
     stop = np.zeros((J, K, 2))  # futility, efficacy by look (final: fail / success)
@@ -240,7 +245,10 @@ def cohort_oc(design: CohortDesign, scenarios: Iterable[Scenario] | None = None)
             raise fail("scenarios", "cohort_oc", "joint Scenario objects (a rate per cohort)", s)
     rows = [_summarise(design, s, _run_scenario(design, s)) for s in scen]
     names = design.names
-    stack = lambda key: np.stack([r[key] for r in rows])  # noqa: E731
+
+    def stack(key: str) -> np.ndarray:
+        return np.stack([r[key] for r in rows])
+
     data = {
         "p_efficacy": (("scenario", "cohort"), stack("p_efficacy")),
         "p_futility": (("scenario", "cohort"), stack("p_futility")),

@@ -272,7 +272,7 @@ def _template(family: Any, p0: float, p1: float, prior: Any, owner: str) -> Desi
         allowed = "one of {" + ", ".join(repr(f) for f in _FAMILIES) + "} or a template Design"
         raise fail("family", owner, allowed, family)
     prior_arg, _ = _prior_iv(prior, p0, owner)
-    final = PosteriorProbability(p0=p0, cutoff=0.9)
+    final: PosteriorProbability | BOP2 = PosteriorProbability(p0=p0, cutoff=0.9)
     futility: Any
     if family == "predictive":
         futility = PredictiveProbability(threshold=0.05)
@@ -360,7 +360,7 @@ def pareto(
     'b'
     """
     owner = "pareto"
-    items = list(designs) if not isinstance(designs, Design) else [designs]
+    items: list[Design] = list(designs) if not isinstance(designs, Design) else [designs]
     if not items or not all(isinstance(d, Design) for d in items):
         raise fail("designs", owner, "a non-empty list of Design objects", designs)
     names = [d.name for d in items]

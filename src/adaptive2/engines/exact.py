@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -173,7 +173,7 @@ def _oc_iv(
     designs: Design | Iterable[Design], method: str, n_sims: int, chunk_size: int
 ) -> tuple[list[Design], bool]:
     single = isinstance(designs, Design)
-    items = [designs] if single else list(designs)  # type: ignore[list-item]
+    items = [designs] if isinstance(designs, Design) else list(designs)
     if not items:
         raise fail("designs", "oc", "a Design or a non-empty list of designs", items)
     for d in items:
@@ -245,8 +245,9 @@ def oc(
             # with no delay and no dropout (every interim at exactly its n evaluable).
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
                            seed=seed, chunk_size=chunk_size, progress=False)
-            return res.isel(design=0)
-        return cohort_oc(designs, scenarios)
+            return cast(xr.Dataset, res.isel(design=0))
+        joint = cast("Iterable[Scenario] | None", scenarios)  # cohort_oc refuses other values
+        return cast(xr.Dataset, cohort_oc(designs, joint))
     items, single = _oc_iv(designs, method, n_sims, chunk_size)
     results = []
     for d in items:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -280,13 +280,15 @@ def _cohorts(
     J = len(names)
     if design.n_looks < 2:
         raise DesignError("`looks` of calibrate_futility: a futility rule needs an interim look.")
-    rules = {c: design.rule("futility", c) for c in names}
-    for c, r in rules.items():
+    rules: dict[str, PosteriorProbability | PredictiveProbability] = {}
+    for c in names:
+        r = design.rule("futility", c)
         if not isinstance(r, PosteriorProbability | PredictiveProbability):
             raise DesignError(
                 f"`futility` of cohort {c!r} must be a posterior or predictive rule for "
                 f"calibrate_futility; got {getattr(r, 'kind', r)!r}."
             )
+        rules[c] = r
     attr = {c: "cutoff" if isinstance(rules[c], PosteriorProbability) else "threshold"
             for c in names}
     if any(co.p1 is None for co in design.cohorts):
@@ -377,5 +379,5 @@ def _cohorts(
 
 def _p_eff(design: CohortDesign, rates: np.ndarray) -> np.ndarray:
     T, E = efficacy_matrix(design, rates)
-    return T @ E.astype(float)
+    return cast(np.ndarray, T @ E.astype(float))
 

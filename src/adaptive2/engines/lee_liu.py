@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from scipy import special
@@ -456,7 +456,7 @@ def _log_marginal(prior: Prior, n: np.ndarray, r: np.ndarray) -> np.ndarray:
     nn = np.asarray(n, dtype=float)[..., None]
     rr = np.asarray(r, dtype=float)[..., None]
     terms = log_weights(w) + special.betaln(a + rr, b + nn - rr) - special.betaln(a, b)
-    return special.logsumexp(terms, axis=-1)
+    return cast(np.ndarray, special.logsumexp(terms, axis=-1))
 
 
 def _predictive_tails(prior: Prior, looks: Sequence[int], n_max: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from scipy import optimize, special
@@ -130,7 +131,7 @@ def map_prior(
     return MAPPrior(p=p, mass=mass, mixture=mixture, kl=kl, tau_mean=tau_mean)
 
 
-def _model_kwargs(model: Model) -> dict:
+def _model_kwargs(model: Model) -> dict[str, Any]:
     from dataclasses import fields
 
     return {f.name: getattr(model, f.name) for f in fields(model)}
@@ -139,7 +140,7 @@ def _model_kwargs(model: Model) -> dict:
 def _log_beta_mix(x: np.ndarray, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lx, l1x = np.log(x)[:, None], np.log1p(-x)[:, None]
     comp = np.log(w) + (a - 1) * lx + (b - 1) * l1x - special.betaln(a, b)
-    return special.logsumexp(comp, axis=1)
+    return cast(np.ndarray, special.logsumexp(comp, axis=1))
 
 
 def _fit_mixture(

@@ -84,7 +84,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -99,6 +99,7 @@ from adaptive2.engines.trials_multi import (
     _cohort_conducts,
     _cohort_key,
     _cohort_scenarios,
+    _Conducts,
     _dataset_multi,
     _is_cohort_design,
     _multi_chunk,
@@ -118,7 +119,7 @@ CHUNK_SIZE = 10_000
 # ---------------------------------------------------------------------------
 # Running tasks: in process, processes, or Dask
 # ---------------------------------------------------------------------------
-def _run_task(payload: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarray]]]:
+def _run_task(payload: tuple[Any, ...]) -> tuple[int, int, dict[str, dict[str, np.ndarray]]]:
     designs, conduct, entropy, spawn, task, chunk_size = payload
     root = np.random.SeedSequence(entropy, spawn_key=tuple(spawn))
     if isinstance(task.p, tuple):
@@ -146,7 +147,7 @@ def _run_task(payload: tuple) -> tuple[int, int, dict[str, dict[str, np.ndarray]
 def _manifest(
     designs: Sequence[Any],
     scen: Sequence[Any],
-    conduct: Conduct | tuple[tuple[str, Conduct], ...],
+    conduct: Conduct | _Conducts,
     root: np.random.SeedSequence,
     chunk_size: int,
 ) -> dict[str, Any]:
@@ -158,12 +159,14 @@ def _manifest(
         "scenarios": [
             [s.name, [[c, s.rate(c)] for c in designs[0].names] if multi else s.p] for s in scen
         ],
-        "conduct": {c: asdict(x) for c, x in conduct} if multi else asdict(conduct),
+        "conduct": asdict(conduct) if isinstance(conduct, Conduct) else {
+            c: asdict(x) for c, x in conduct
+        },
         "seed_entropy": str(root.entropy),
         "chunk_size": chunk_size,
         "chunk_stats": CHUNK_STATS,
     }
-    return json.loads(json.dumps(manifest))
+    return cast(dict[str, Any], json.loads(json.dumps(manifest)))
 
 
 #: Version of the per-chunk statistics saved in a checkpoint (2: duration quantile
@@ -264,12 +267,14 @@ def simulate(
     t0 = time.perf_counter()
     items = _as_designs(designs)
     multi = _is_cohort_design(items[0])
+    run_conduct: Conduct | _Conducts
     if not multi:
         conduct = Conduct() if conduct is None else conduct
         if not isinstance(conduct, Conduct):
             raise fail("conduct", "simulate", "a Conduct", conduct)
+        run_conduct = conduct
     else:
-        conduct = _cohort_conducts(conduct, items[0].names)
+        run_conduct = _cohort_conducts(conduct, items[0].names)
     chunk_size = check_int(chunk_size, "chunk_size", "simulate", low=100)
     if n_sims is not None and mcse is not None:
         raise DesignError("give `n_sims` or `mcse` to simulate, not both.")
@@ -291,13 +296,13 @@ def simulate(
         # resuming without a seed: continue the saved run's random streams
         seed = ChunkStore.saved_seed(checkpoint)
     root = seed_sequence(seed)
-    manifest = _manifest(items, scen, conduct, root, chunk_size)
+    manifest = _manifest(items, scen, run_conduct, root, chunk_size)
     ckpt = None if checkpoint is None else ChunkStore(checkpoint, manifest)
 
     setup = None
     if multi:
         # every process decides with the parent's tables: identical bits for any worker count
-        setup = _MultiSetup.factory(items, conduct)
+        setup = _MultiSetup.factory(items, cast(_Conducts, run_conduct))
     results: dict[tuple[int, int], dict[str, dict[str, np.ndarray]]] = {}
     show = wanted(progress)
     target_chunks = None if n_sims is None else -(-n_sims // chunk_size)
@@ -314,12 +319,14 @@ def simulate(
                         size = n_sims - c * chunk_size
                     tasks.append(_task(items, i, s, c, size))
             _execute(
-                tasks, items, conduct, root, chunk_size, workers, client, ckpt, results, show, setup
+                tasks, items, run_conduct, root, chunk_size, workers, client, ckpt, results, show,
+                setup,
             )
             done_chunks = upto
             if target_chunks is not None:
                 break
             worst = _worst_mcse(results, items, scen, done_chunks)
+            assert mcse is not None  # target_chunks is None only when mcse is given
             if worst <= mcse or done_chunks * chunk_size >= max_sims:
                 if worst > mcse:
                     warnings.warn(
@@ -340,14 +347,27 @@ def simulate(
             else "interrupted (no --checkpoint: nothing saved)"
         )
         raise KeyboardInterrupt(msg) from None
-    return (_dataset_multi if multi else _dataset)(
+    if isinstance(run_conduct, Conduct):  # single-cohort designs (multi is False)
+        return _dataset(
+            items,
+            scen,
+            results,
+            done_chunks,
+            root,
+            chunk_size,
+            run_conduct,
+            time.perf_counter() - t0,
+            workers,
+            client,
+        )
+    return _dataset_multi(
         items,
         scen,
         results,
         done_chunks,
         root,
         chunk_size,
-        conduct,
+        run_conduct,
         time.perf_counter() - t0,
         workers,
         client,
@@ -390,7 +410,17 @@ def _task(designs: Sequence[Any], i: int, s: Any, chunk: int, size: int) -> _Tas
 
 
 def _execute(
-    tasks, designs, conduct, root, chunk_size, workers, client, ckpt, results, show, setup=None
+    tasks: Sequence[_Task],
+    designs: Sequence[Any],
+    conduct: Conduct | _Conducts,
+    root: np.random.SeedSequence,
+    chunk_size: int,
+    workers: int | Callable[..., Any],
+    client: Any,
+    ckpt: ChunkStore | None,
+    results: dict[tuple[int, int], dict[str, dict[str, np.ndarray]]],
+    show: bool,
+    setup: Callable[[_Task], _MultiSetup] | None = None,
 ) -> None:
     """Run the chunks not yet in ``ckpt``; ``setup(task)``, if given, replaces ``conduct``."""
     todo = []
@@ -413,7 +443,7 @@ def _execute(
     bar = progress_bar(len(tasks), "simulate", enabled=show and len(tasks) > 1,
                        initial=len(tasks) - len(todo))
 
-    def keep(out: tuple) -> None:
+    def keep(out: tuple[int, int, dict[str, dict[str, np.ndarray]]]) -> None:
         i, c, stats = out
         results[(i, c)] = stats
         if ckpt is not None:
@@ -421,10 +451,11 @@ def _execute(
         bar.update(1)
 
     if client is not None:
-        from dask.distributed import as_completed
+        from dask.distributed import as_completed as dask_as_completed
 
         futures = client.map(_run_task, payloads, pure=False)
-        for fut in as_completed(futures):
+        # dask's as_completed is an unannotated class
+        for fut in dask_as_completed(futures):  # type: ignore[no-untyped-call]
             keep(fut.result())
     elif callable(workers):
         for out in workers(_run_task, payloads):

@@ -37,7 +37,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -239,7 +239,7 @@ def _evaluate(counter: _Counter, axes: list[np.ndarray], cols: Sequence[int]) ->
     mesh = np.meshgrid(*axes, indexing="ij")
     rates = np.stack([m.ravel() for m in mesh], axis=1)
     T, E = counter.matrix(rates)
-    return (T @ _objective(E, cols)).reshape(mesh[0].shape)
+    return cast(np.ndarray, (T @ _objective(E, cols)).reshape(mesh[0].shape))
 
 
 def _local_maxima(values: np.ndarray, k: int) -> list[tuple[int, ...]]:
@@ -347,7 +347,9 @@ def null_region(
     t0 = time.perf_counter()
     names = design.names
     J = len(names)
-    rng = dict(design.ranges if ranges is None else _ranges(ranges, names, owner))
+    rng: dict[str, tuple[float, float]] = dict(
+        design.ranges if ranges is None else _ranges(ranges, names, owner)
+    )
     chosen = list(names if cohorts is None else cohorts)
     for c in chosen:
         if c not in names:

@@ -47,7 +47,7 @@ import logging
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from scipy import special
@@ -180,7 +180,7 @@ def _build(model: Model, cohorts: tuple[Cohort, ...], rn: list[tuple[int, int]])
     pm, _ = _require()
     import pytensor.tensor as pt
 
-    def loglik(eta: Any, r: float, n: float) -> Any:
+    def loglik(eta: Any, r: float | np.ndarray, n: float | np.ndarray) -> Any:
         # binomial log likelihood without the constant log C(n, r)
         return -(r * pm.math.log1pexp(-eta) + (n - r) * pm.math.log1pexp(eta))
 
@@ -234,11 +234,11 @@ def _build(model: Model, cohorts: tuple[Cohort, ...], rn: list[tuple[int, int]])
         for suffix, theta in branches:
             ll = loglik(theta + off, r, n)
             for h in tied:
-                j = names.index(h.tie)
+                j = names.index(cast(str, h.tie))  # tied strata only
                 o = off[j] if h.p0 is None else _offset(model, h.p0)
                 u = pm.Normal(f"u_{h.name}{suffix}", 0.0, 1.0)
                 term = h.weight * loglik(theta[j] + h.tie_sd * u + o, h.r, h.n)
-                ll = pt.set_subtensor(ll[j], ll[j] + term)
+                ll = pt.set_subtensor(ll[j], ll[j] + term)  # type: ignore[no-untyped-call]
             branch_ll.append(ll)
 
         if kind == "exnex":
@@ -247,7 +247,7 @@ def _build(model: Model, cohorts: tuple[Cohort, ...], rn: list[tuple[int, int]])
                 log_w, log_1w = np.log(w), np.log1p(-w)
             a = branch_ll[0] + log_w
             b = branch_ll[1] + log_1w
-            total = pt.logaddexp(a, b)
+            total = pt.logaddexp(a, b)  # type: ignore[no-untyped-call]
             pm.Potential("exnex", total.sum())
             pm.Deterministic("w_ex", pt.exp(a - total), dims="cohort")
             pm.Deterministic("p_ex", pm.math.invlogit(branches[0][1] + off), dims="cohort")
@@ -387,7 +387,8 @@ def fit(
             "created_at": datetime.datetime.now(datetime.UTC).isoformat(),
         }
     )
-    return az.InferenceData(posterior=posterior, sample_stats=stats, constant_data=constant)
+    idata = az.InferenceData(posterior=posterior, sample_stats=stats, constant_data=constant)
+    return cast("arviz.InferenceData", idata)
 
 
 # ---------------------------------------------------------------------------
@@ -418,7 +419,9 @@ def _per_draw(idata: Any, p0: Mapping[str, float]) -> Any:
     )
 
 
-def diagnostics(idata: arviz.InferenceData, cohorts: Sequence[Cohort] | None = None) -> dict:
+def diagnostics(
+    idata: arviz.InferenceData, cohorts: Sequence[Cohort] | None = None
+) -> dict[str, Any]:
     """Convergence diagnostics of a :func:`fit`.
 
     Parameters
@@ -441,7 +444,7 @@ def diagnostics(idata: arviz.InferenceData, cohorts: Sequence[Cohort] | None = N
         outside [0.01, 0.99], where its ESS estimate is noise.
     """
     _, az = _require()
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]
     keep = [v for v in ("mu", "tau", "z", "z_nex", "z_hist", "theta", "theta_ex", "theta_nex")
             if v in post]
     keep += [v for v in post.data_vars if str(v).startswith("u_")]
@@ -464,7 +467,12 @@ def diagnostics(idata: arviz.InferenceData, cohorts: Sequence[Cohort] | None = N
             out["rhat"][f"{name}{label}"] = value
         for label, value in _flatten(ess[name]):
             out["ess_bulk"][f"{name}{label}"] = value
-    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    # the groups of an InferenceData are set at run time: absent from arviz's annotations
+    div = (
+        int(idata.sample_stats["diverging"].sum())  # type: ignore[attr-defined]
+        if "diverging" in idata.sample_stats  # type: ignore[attr-defined]
+        else 0
+    )
     out["divergences"] = div
     for q, v in out["rhat"].items():
         if np.isfinite(v) and v > RHAT_MAX:
@@ -473,7 +481,10 @@ def diagnostics(idata: arviz.InferenceData, cohorts: Sequence[Cohort] | None = N
         if np.isfinite(v) and v < ESS_MIN:
             out["problems"].append(f"bulk ESS of `{q}` is {v:.0f} (< {ESS_MIN:g})")
     if div:
-        n_draws = idata.sample_stats.sizes["chain"] * idata.sample_stats.sizes["draw"]
+        n_draws = (
+            idata.sample_stats.sizes["chain"]  # type: ignore[attr-defined]
+            * idata.sample_stats.sizes["draw"]  # type: ignore[attr-defined]
+        )
         out["problems"].append(f"{div} of {n_draws} NUTS transitions diverged")
     return out
 
@@ -529,7 +540,7 @@ def summary(
     _, az = _require()
     coh = tuple(cohorts)
     level = check_probability(level, "level", "summary")
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]
     names = [str(c) for c in post["cohort"].values]
     if sorted(names) != sorted(c.name for c in coh):
         raise fail("cohorts", "summary", f"the cohorts of the fit {{{', '.join(names)}}}",
@@ -537,7 +548,7 @@ def summary(
     p0 = {c.name: c.p0 for c in coh}
     derived = _per_draw(idata, p0)
     pe, pn, w = _branches(idata)
-    const = idata.constant_data
+    const = idata.constant_data  # type: ignore[attr-defined]
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         mcse = az.mcse(derived, method="mean")

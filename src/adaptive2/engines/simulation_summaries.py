@@ -8,12 +8,16 @@ sketches, pooled in a fixed order into the result Dataset with every MCSE.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from adaptive2._base.provenance import provenance
+
+if TYPE_CHECKING:
+    from adaptive2.model.conduct import Conduct
 
 
 @dataclass(frozen=True)
@@ -115,18 +119,26 @@ def _quantiles(sketch: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
     return est, s * (hi - lo) / (hi_p - lo_p)
 
 
-def _collect(results, designs, scen, n_chunks) -> dict[str, list[dict[str, np.ndarray]]]:
+#: Per-chunk statistics of a run: ``results[(scenario, chunk)][design name][statistic]``.
+_Results = Mapping[tuple[int, int], Mapping[str, dict[str, np.ndarray]]]
+
+
+def _collect(
+    results: _Results, designs: Sequence[Any], scen: Sequence[Any], n_chunks: int
+) -> dict[str, list[dict[str, np.ndarray]]]:
     out: dict[str, list[dict[str, np.ndarray]]] = {d.name: [] for d in designs}
     for i in range(len(scen)):
         for d in designs:
             acc = None
             for c in range(n_chunks):  # fixed order: bit-identical sums
                 acc = _add(acc, results[(i, c)][d.name])
-            out[d.name].append(acc)
+            out[d.name].append(cast(dict[str, np.ndarray], acc))  # n_chunks >= 1
     return out
 
 
-def _worst_mcse(results, designs, scen, n_chunks) -> float:
+def _worst_mcse(
+    results: _Results, designs: Sequence[Any], scen: Sequence[Any], n_chunks: int
+) -> float:
     """Largest MCSE of ``p_efficacy`` (of any cohort for multi-cohort designs)."""
     acc = _collect(results, designs, scen, n_chunks)
     worst = 0.0
@@ -140,7 +152,16 @@ def _worst_mcse(results, designs, scen, n_chunks) -> float:
 
 
 def _dataset(
-    designs, scen, results, n_chunks, root, chunk_size, conduct, wall, workers, client
+    designs: Sequence[Any],
+    scen: Sequence[Any],
+    results: _Results,
+    n_chunks: int,
+    root: np.random.SeedSequence,
+    chunk_size: int,
+    conduct: Conduct,
+    wall: float,
+    workers: int | Callable[..., Any],
+    client: Any,
 ) -> Any:
     import xarray as xr
 

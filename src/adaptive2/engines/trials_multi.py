@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -22,7 +22,14 @@ from adaptive2._base.errors import Adaptive2Error
 from adaptive2._base.provenance import provenance
 from adaptive2._base.rng import stream
 from adaptive2._base.validation import fail
-from adaptive2.engines.simulation_summaries import QUANTILES, _collect, _quantiles, _sketch, _Task
+from adaptive2.engines.simulation_summaries import (
+    QUANTILES,
+    _collect,
+    _quantiles,
+    _Results,
+    _sketch,
+    _Task,
+)
 from adaptive2.engines.trials_single import _enrolled, _patients, _pause_shift, _positions, _trigger
 from adaptive2.kernels.quadrature import lattice
 from adaptive2.model.cohorts import _decisions_cached
@@ -33,6 +40,9 @@ from adaptive2.model.scenarios import Scenario, _role
 # Several cohorts analysed jointly (CohortDesign)
 # ---------------------------------------------------------------------------
 LEVEL = 0.95  # credible level of the interval whose coverage is reported
+
+#: One Conduct per cohort, as (cohort name, Conduct) pairs in cohort order.
+_Conducts = tuple[tuple[str, Conduct], ...]
 
 
 def _is_cohort_design(x: Any) -> bool:
@@ -47,7 +57,7 @@ def _cohort_key(cohort: str, p: float) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def _cohort_conducts(conduct: Any, names: list[str]) -> tuple[tuple[str, Conduct], ...]:
+def _cohort_conducts(conduct: Any, names: list[str]) -> _Conducts:
     """One Conduct per cohort, in cohort order."""
     if conduct is None:
         conduct = Conduct()
@@ -111,12 +121,12 @@ class _MultiSetup:
     bit-identity of results across worker counts.
     """
 
-    conduct: tuple[tuple[str, Conduct], ...]
+    conduct: _Conducts
     tables: dict[str, _Tables]
 
     @staticmethod
     def factory(
-        designs: Sequence[Any], conduct: tuple[tuple[str, Conduct], ...]
+        designs: Sequence[Any], conduct: _Conducts
     ) -> Callable[[_Task], _MultiSetup]:
         """``task -> _MultiSetup`` for the task's scenario; tables built on first use."""
         cache: dict[int, _MultiSetup] = {}
@@ -126,7 +136,7 @@ class _MultiSetup:
             if task.scenario not in cache:
                 if not masks:
                     masks.update({d.name: _decision_tables(d) for d in designs})
-                true = dict(task.p)
+                true = dict(cast(tuple[tuple[str, float], ...], task.p))
                 cache[task.scenario] = _MultiSetup(
                     conduct,
                     {
@@ -175,7 +185,9 @@ def _decision_tables(design: Any) -> dict[tuple[int, tuple[int, ...]], tuple[np.
 
 
 def _estimate_tables_multi(
-    design: Any, masks: Mapping[tuple[int, tuple[int, ...]], tuple[np.ndarray, ...]], true: dict
+    design: Any,
+    masks: Mapping[tuple[int, tuple[int, ...]], tuple[np.ndarray, ...]],
+    true: Mapping[str, float],
 ) -> dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]:
     """Posterior means and interval coverage of the true rates at every stopping size tuple."""
     K = design.n_looks
@@ -208,16 +220,21 @@ def _multi_chunk(
 ) -> dict[str, dict[str, np.ndarray]]:
     """Statistics of one chunk of one scenario for every multi-cohort design."""
     conducts = dict(setup.conduct)
-    rates = dict(task.p)
-    names = [c for c, _ in task.p]
+    task_p = cast(tuple[tuple[str, float], ...], task.p)
+    rates = dict(task_p)
+    names = [c for c, _ in task_p]
     pats = {}
-    for c, key in zip(names, task.key, strict=True):
+    for c, key in zip(names, cast(tuple[int, ...], task.key), strict=True):
         n_max = max(d.cohorts[d.names.index(c)].looks[-1] for d in designs)
+
+        def blocks(b: int, key: int = key) -> np.random.Generator:
+            return stream(root, key, task.chunk, b)
+
         pats[c] = _patients(
             conducts[c],
             rates[c],
             n_max,
-            lambda b, key=key: stream(root, key, task.chunk, b),
+            blocks,
             task.size,
             chunk_size,
         )
@@ -440,7 +457,16 @@ def _binomial(count: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dataset_multi(
-    designs, scen, results, n_chunks, root, chunk_size, conduct, wall, workers, client
+    designs: Sequence[Any],
+    scen: Sequence[Any],
+    results: _Results,
+    n_chunks: int,
+    root: np.random.SeedSequence,
+    chunk_size: int,
+    conduct: _Conducts,
+    wall: float,
+    workers: int | Callable[..., Any],
+    client: Any,
 ) -> Any:
     """The xarray Dataset of a multi-cohort run.
 
@@ -475,9 +501,11 @@ def _dataset_multi(
             out[name] = np.full((D, S, *(extent[x] for x in shape)), np.nan)
             dims[name] = ("design", "scenario", *shape)
         value = np.asarray(value, dtype=float)
-        out[name][(*where, *(slice(0, x) for x in value.shape))] = value
+        index: tuple[int | slice, ...] = (*where, *(slice(0, x) for x in value.shape))
+        out[name][index] = value
 
     c3 = ("cohort",)
+    shape: tuple[str, ...]
     for di, d in enumerate(designs):
         for si in range(S):
             a = acc[d.name][si]

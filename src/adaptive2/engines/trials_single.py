@@ -8,6 +8,7 @@ integer boundaries decide; every design in one run sees the same patients.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -29,7 +30,7 @@ def _kernel(
     blocks: Callable[[int], np.random.Generator],
     size: int,
     chunk_size: int,
-) -> dict[str, np.ndarray]:
+) -> dict[str, dict[str, np.ndarray]]:
     """Simulate ``size`` trials; return per-design per-trial results.
 
     Patient-level uniforms come in blocks of ``BLOCK`` patients, block b drawn from
@@ -90,7 +91,9 @@ def _patients(
 
 def _positions(ev_rank: np.ndarray, n: int) -> np.ndarray:
     """Enrolment index of the j-th evaluable patient, j = 1..n: shape (size, n)."""
-    return np.argmax(ev_rank[:, :, None] >= np.arange(1, n + 1)[None, None, :], axis=1)
+    return cast(
+        np.ndarray, np.argmax(ev_rank[:, :, None] >= np.arange(1, n + 1)[None, None, :], axis=1)
+    )
 
 
 def _trigger(

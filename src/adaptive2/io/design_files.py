@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomli_w
 
@@ -58,6 +59,8 @@ __all__ = [
     "save_any",
     "save_design",
 ]
+
+_T = TypeVar("_T")
 
 TOP_KEYS = (
     "name",
@@ -111,7 +114,9 @@ class _Ctx:
                 f"unknown key `{extra[0]}`; allowed keys: {', '.join(allowed)}.",
             )
 
-    def table(self, d: dict[str, Any], key: str, where: str, *, required: bool) -> dict | None:
+    def table(
+        self, d: dict[str, Any], key: str, where: str, *, required: bool
+    ) -> dict[str, Any] | None:
         if key not in d:
             if required:
                 hint = SLOT_HINTS.get(key, "")
@@ -161,7 +166,7 @@ def load_prior(path: str | Path) -> PriorSpec:
     return prior_from_dict(table, source=str(path))
 
 
-def _wrap(ctx: _Ctx, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _wrap(ctx: _Ctx, where: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     try:
         return fn(*args, **kwargs)
     except DesignFileError:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2.io.design_files import read_toml
@@ -86,7 +86,7 @@ def load_scenarios(path: str | Path) -> ScenarioGrid:
                     scen.append(Scenario(f"p={p:g}", p, role))
                 except (TypeError, ValueError) as exc:
                     raise DesignFileError(f"{path}: [{key}] `{role}`: {exc}") from None
-        scen.sort(key=lambda s: s.p)
+        scen.sort(key=lambda s: cast(float, s.p))  # single-cohort scenarios: p is set
         cohorts[key] = (float(value["p0"]), tuple(scen))
     known = set(cohorts) | {c for s in multi for c, _ in s.rates}
     conduct, overrides = _conduct_settings(path, data.get("conduct", []), known)
@@ -153,7 +153,9 @@ def _periods(accrual: Any) -> int:
     return len(accrual) if isinstance(accrual, list) else 1
 
 
-def _override_periods(path: str | Path, where: str, table: dict, sub: dict) -> None:
+def _override_periods(
+    path: str | Path, where: str, table: dict[str, Any], sub: dict[str, Any]
+) -> None:
     """An override changing the number of accrual periods must give its own ``starts``."""
     accrual = sub.get("accrual")
     if "starts" in sub or not (isinstance(accrual, list) or _positive(accrual)):
@@ -170,7 +172,9 @@ def _override_periods(path: str | Path, where: str, table: dict, sub: dict) -> N
         )
 
 
-def _unknown(path: str | Path, where: str, table: dict, allowed: tuple[str, ...]) -> None:
+def _unknown(
+    path: str | Path, where: str, table: dict[str, Any], allowed: tuple[str, ...]
+) -> None:
     extra = sorted(set(table) - set(allowed))
     if extra:
         raise DesignFileError(
@@ -178,7 +182,7 @@ def _unknown(path: str | Path, where: str, table: dict, allowed: tuple[str, ...]
         )
 
 
-def _conduct(path: str | Path, where: str, table: dict) -> Conduct:
+def _conduct(path: str | Path, where: str, table: dict[str, Any]) -> Conduct:
     """A Conduct from one ``[[conduct]]`` (or override) table."""
     accrual = table["accrual"]
     rates = accrual if isinstance(accrual, list) else [accrual]

@@ -36,7 +36,7 @@ def binom_pmf(m: int, p: Any) -> np.ndarray:
         return np.asarray(np.exp(logc + special.xlogy(k, pc) + special.xlog1py(m - k, -pc)))
 
 
-def stop_probabilities(looks: Sequence[int], a: Any, b: Any, p: Any) -> np.ndarray:
+def stop_probabilities(looks: Sequence[int] | np.ndarray, a: Any, b: Any, p: Any) -> np.ndarray:
     """Exact stop probabilities per look and reason, for one or many boundary tables.
 
     Parameters
@@ -105,7 +105,9 @@ def stop_probabilities(looks: Sequence[int], a: Any, b: Any, p: Any) -> np.ndarr
     return out[0] if single else out
 
 
-def _one_table(looks: Sequence[int], a: np.ndarray, b: np.ndarray, pp: np.ndarray) -> np.ndarray:
+def _one_table(
+    looks: Sequence[int] | np.ndarray, a: np.ndarray, b: np.ndarray, pp: np.ndarray
+) -> np.ndarray:
     """:func:`stop_probabilities` for one table: arrays that grow with the looks."""
     n_looks = len(looks)
     out = np.zeros((pp.size, n_looks, 3))

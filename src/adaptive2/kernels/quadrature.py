@@ -21,9 +21,9 @@ engines layer (:mod:`adaptive2.engines.posterior`) supplies the default grid.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import special
@@ -61,6 +61,8 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     at τ = 0 carries the prior mass below the grid. Weights are normalised to one.
     """
     s = model.tau_scale
+    cdf: Callable[[float], float]
+    pdf: Callable[[np.ndarray], np.ndarray]
     if model.tau_prior == "half_normal":
         cdf = lambda t: 2 * special.ndtr(t / s) - 1  # noqa: E731
         pdf = lambda t: 2 / s * _npdf(t / s)  # noqa: E731
@@ -103,7 +105,7 @@ def _mu_nodes(model: Model, n: int, limit: float) -> tuple[np.ndarray, ...]:
 def _mu_weights(model: Model, mu: np.ndarray, width: np.ndarray) -> np.ndarray:
     logw = -0.5 * ((mu - model.mu_mean) / model.mu_sd) ** 2 + np.log(width)
     w = np.exp(logw - logw.max())
-    return w / w.sum()
+    return cast(np.ndarray, w / w.sum())
 
 
 def _refine_mu(
@@ -235,11 +237,14 @@ class _Engine:
             ) / 3
         return ex, nex
 
-    def log_lik(self, cohort_offset: float, r: np.ndarray, n: int, weight: float = 1.0):
+    def log_lik(
+        self, cohort_offset: float, r: np.ndarray, n: int, weight: float = 1.0
+    ) -> np.ndarray:
         """Binomial log likelihood on the θ grid: rows r, columns θ."""
         eta = self.theta[None, :] + cohort_offset
         rr = np.asarray(r, dtype=float)[:, None]
-        return weight * (rr * special.log_expit(eta) + (n - rr) * special.log_expit(-eta))
+        ll = weight * (rr * special.log_expit(eta) + (n - rr) * special.log_expit(-eta))
+        return cast(np.ndarray, ll)
 
     def _historical_terms(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(log factor over the (μ, τ) grid, per-cohort tie factors on the θ grid)."""
@@ -284,10 +289,10 @@ class _Engine:
 
             def loglik(theta: np.ndarray, h: Historical = h, o: float = o) -> np.ndarray:
                 eta = theta + o
-                return (
-                    h.weight
-                    * (h.r * special.log_expit(eta) + (h.n - h.r) * special.log_expit(-eta))
-                )[None]
+                ll = h.weight * (
+                    h.r * special.log_expit(eta) + (h.n - h.r) * special.log_expit(-eta)
+                )
+                return cast(np.ndarray, ll[None])
 
             self._exact_columns(m[None, :], loglik, None, None)
             logf += np.log(np.maximum(m, 1e-300))
@@ -374,7 +379,7 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 def _npdf(z: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * z * z) * _INV_SQRT_2PI
+    return cast(np.ndarray, np.exp(-0.5 * z * z) * _INV_SQRT_2PI)
 
 
 def _flush(a: np.ndarray, floor: float = 1e-280) -> np.ndarray:
@@ -394,7 +399,7 @@ def _upper_partial(y: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """
     z = np.abs(y) / tau
     tail = tau * np.exp(-0.5 * z * z) * (_INV_SQRT_2PI - 0.5 * z * special.erfcx(z / np.sqrt(2.0)))
-    return np.where(y >= 0, tail, tail - y)
+    return cast(np.ndarray, np.where(y >= 0, tail, tail - y))
 
 
 def _hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
@@ -538,7 +543,7 @@ def _cohort_pieces(
             ll = ll - t["shift"].reshape(R, 1, 1)
             if log_tie is not None:
                 ll = ll + np.interp(theta, eng.theta, log_tie).reshape((1, *th3.shape[1:]))
-            return ll if theta.ndim == 2 else ll[:, :, 0]
+            return cast(np.ndarray, ll if theta.ndim == 2 else ll[:, :, 0])
 
         eng._exact_columns(ex[:R], loglik, None, None)
         eng._exact_columns(ex[R : 2 * R], loglik, th if np.isfinite(th) else None, None)
@@ -642,12 +647,14 @@ def _lattice(
 def _contract(base: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
     """sum_g base[g] prod_j A_j[r_j, g] over the lattice (r_1, ..., r_J)."""
     if len(arrays) == 1:
-        return arrays[0] @ base
+        return cast(np.ndarray, arrays[0] @ base)
     if len(arrays) == 2:
-        return _flush(arrays[0] * base[None, :]) @ np.ascontiguousarray(arrays[1].T)
+        return cast(
+            np.ndarray, _flush(arrays[0] * base[None, :]) @ np.ascontiguousarray(arrays[1].T)
+        )
     letters = "abcdefgh"[: len(arrays)]
     spec = ",".join(f"{ch}z" for ch in letters) + ",z->" + letters
-    return np.einsum(spec, *arrays, base, optimize=True)
+    return cast(np.ndarray, np.einsum(spec, *arrays, base, optimize=True))
 
 
 # ---------------------------------------------------------------------------
@@ -862,7 +869,7 @@ def _theta_masses(
     if nex is not None and w_ex < 1:
         mass = mass + (1 - w_ex) * nex * others.sum()
     mass = mass * lik
-    return mass / mass.sum()
+    return cast(np.ndarray, mass / mass.sum())
 
 
 def posterior_density(
@@ -888,7 +895,7 @@ def posterior_density(
     names = [c.name for c in coh]
     if cohort not in names:
         raise fail("cohort", "posterior_density", f"one of {{{', '.join(names)}}}", cohort)
-    rn = [tuple(data.get(c.name, (0, 0))) for c in coh]
+    rn = [cast("tuple[int, int]", tuple(data.get(c.name, (0, 0)))) for c in coh]
     for c, (r, n) in zip(coh, rn, strict=True):
         check_int(n, f"n ({c.name})", "posterior_density", low=0)
         check_int(r, f"r ({c.name})", "posterior_density", low=0, high=n)

@@ -40,7 +40,7 @@ import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -206,7 +206,8 @@ class CohortDesign:
     # -- accessors ---------------------------------------------------------------
     def range_of(self, cohort: str) -> tuple[float, float]:
         """Plausible range (low, high) of ``cohort``'s true rate as a neighbour."""
-        return dict(self.ranges)[cohort]
+        ranges: dict[str, tuple[float, float]] = dict(self.ranges)
+        return ranges[cohort]
 
     @property
     def names(self) -> list[str]:
@@ -488,7 +489,7 @@ def _predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.nda
 
 def _compute_predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -> np.ndarray:
     c = design.cohorts[j]
-    final = design.rule("final", c.name)
+    final = cast(Rule, design.rule("final", c.name))  # never None: a final rule is required
     n_max = c.looks[-1]
     m = n_max - n[j]
     n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
@@ -497,7 +498,7 @@ def _compute_predictive_stat(design: CohortDesign, n: tuple[int, ...], j: int) -
     pmf = predictive(design.model, design.cohorts, n, cohort=c.name, m=m, grid=design.grid)
     total = np.arange(n[j] + 1)[:, None] + np.arange(m + 1)[None, :]  # r_j + x
     hits = np.moveaxis(np.moveaxis(success[total], 1, -1), 0, j)  # lattice × x
-    return np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0)
+    return cast(np.ndarray, np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0))
 
 
 def _decisions_cached(
@@ -517,9 +518,9 @@ def _compute_decisions(
         n_max = c.looks[-1]
         t = n[j] / n_max
         if last:
-            rule = design.rule("final", c.name)
-            stat = _lattice_stat(design, n, c, rule)
-            succ = _act(rule, "final", stat, t, k)
+            final = cast(Rule, design.rule("final", c.name))  # never None: a final rule is required
+            stat = _lattice_stat(design, n, c, final)
+            succ = _act(final, "final", stat, t, k)
             out[c.name] = {"efficacy": succ, "futility": ~succ}
             continue
         fut = np.zeros(shape, dtype=bool)
@@ -542,12 +543,12 @@ def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarra
         return stat < rule.threshold if slot == "futility" else stat > rule.threshold
     if isinstance(rule, PosteriorProbability):
         return stat <= rule.cutoff if slot == "futility" else stat > rule.cutoff
-    # BOP2
+    bop2 = cast(BOP2, rule)  # the one supported kind left (see _SUPPORTED)
     if slot == "futility":
-        return stat < rule.lambda_ * t ** (rule.gamma or 1.0)
+        return cast(np.ndarray, stat < bop2.lambda_ * t ** (bop2.gamma or 1.0))
     if slot == "efficacy":
-        return stat >= 1 - (1 - rule.lambda_) * t ** (rule.eta or 1.0)
-    return stat > rule.lambda_
+        return cast(np.ndarray, stat >= 1 - (1 - bop2.lambda_) * t ** (bop2.eta or 1.0))
+    return cast(np.ndarray, stat > bop2.lambda_)
 
 
 def cohort_roles(design: CohortDesign, scen: Scenario) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -180,15 +180,18 @@ class Conduct:
         d = self.delay
         kind = self.delay_kind
         if kind == "fixed":
-            return np.full(u.shape, d)
+            return np.full(u.shape, cast(float, d))
         if kind == "uniform":
-            return d[0] + (d[1] - d[0]) * u
-        mean, sd = float(d[1]), float(d[2])
+            lo_hi = cast("tuple[float, float]", d)
+            return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * u
+        dist = cast("tuple[str, float, float]", d)
+        mean, sd = float(dist[1]), float(dist[2])
         if kind == "gamma":
             shape = (mean / sd) ** 2
-            return (sd * sd / mean) * special.gammaincinv(shape, u)
+            return cast(np.ndarray, (sd * sd / mean) * special.gammaincinv(shape, u))
         sigma2 = np.log1p((sd / mean) ** 2)
-        return np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
+        out = np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
+        return cast(np.ndarray, out)
 
     def describe(self) -> str:
         """One line for tables and reports: accrual, delay, dropout, interim behaviour."""
@@ -199,9 +202,11 @@ class Conduct:
         if kind == "fixed":
             delay = f"{d:g} months"
         elif kind == "uniform":
-            delay = f"uniform on [{d[0]:g}, {d[1]:g}] months"
+            lo_hi = cast("tuple[float, float]", d)
+            delay = f"uniform on [{lo_hi[0]:g}, {lo_hi[1]:g}] months"
         else:
-            delay = f"{kind} with mean {d[1]:g} and sd {d[2]:g} months"
+            dist = cast("tuple[str, float, float]", d)
+            delay = f"{kind} with mean {dist[1]:g} and sd {dist[2]:g} months"
         return (
             f"accrual {periods}; response known after {delay}; "
             f"P(non-evaluable) {self.p_nonevaluable:g}; at interims enrolment "
@@ -229,7 +234,7 @@ class Conduct:
         lam_start = base[k] + (st - starts[k]) * rates[k]
         target = (lam_start[..., None] if np.ndim(lam_start) else lam_start) + work
         j = np.searchsorted(base, target, "right") - 1
-        return starts[j] + (target - base[j]) / rates[j]
+        return cast(np.ndarray, starts[j] + (target - base[j]) / rates[j])
 
 
 def _finite(value: Any, name: str, owner: str, **kwargs: Any) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 from adaptive2._base.validation import fail
 
@@ -26,7 +26,7 @@ def _count(value: Any) -> int:
     if isinstance(value, Integral):
         return int(value)
     if isinstance(value, Real) and float(value).is_integer():
-        return int(value)
+        return int(cast(SupportsInt, value))  # typeshed's Real declares no __int__
     raise TypeError
 
 

@@ -16,7 +16,7 @@ import itertools
 import json
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -113,10 +113,10 @@ class Boundaries:
         rows = []
         last = len(self.looks) - 1
         for rec in self.to_records():
-            k = rec["look"] - 1
-            rec = dict(rec)
-            rec["rule"] = self._protocol_text(k, k == last)
-            rows.append(rec)
+            k = cast(int, rec["look"]) - 1
+            row: dict[str, int | str | None] = dict(rec)
+            row["rule"] = self._protocol_text(k, k == last)
+            rows.append(row)
         df = pd.DataFrame(rows).set_index("look")
         return df.astype({"futility_max_r": "Int64", "efficacy_min_r": "Int64"})
 
@@ -146,7 +146,7 @@ class Boundaries:
         return "; ".join(parts) + f" responses {first}"
 
     def __str__(self) -> str:
-        return self.to_frame().to_string()
+        return cast(str, self.to_frame().to_string())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +201,25 @@ class Design:
     prior_spec: PriorSpec | None = field(default=None, compare=True)
     """How the prior was specified (derived from ``prior`` when not given)."""
 
+    if TYPE_CHECKING:  # ``prior`` may be given as a PriorSpec: __post_init__ builds it
+
+        def __init__(
+            self,
+            *,
+            name: str,
+            prior: Prior | PriorSpec,
+            looks: tuple[int, ...],
+            final: Rule,
+            futility: Rule | None = None,
+            efficacy: Rule | None = None,
+            title: str = "",
+            p0: float | Beta | None = None,
+            p1: float | None = None,
+            scenarios: tuple[float, ...] = (),
+            notes: str = "",
+            prior_spec: PriorSpec | None = None,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         owner = "Design"
         if not isinstance(self.name, str) or not self.name.strip():
@@ -214,8 +233,12 @@ class Design:
         if not isinstance(self.prior, Beta | BetaMixture):
             raise fail("prior", owner, "a Beta, BetaMixture or PriorSpec", self.prior)
         if self.prior_spec is None:  # a prior given directly is its own specification
-            key = "beta" if isinstance(self.prior, Beta) else "mixture"
-            object.__setattr__(self, "prior_spec", PriorSpec(**{key: self.prior}))
+            spec = (
+                PriorSpec(beta=self.prior)
+                if isinstance(self.prior, Beta)
+                else PriorSpec(mixture=self.prior)
+            )
+            object.__setattr__(self, "prior_spec", spec)
         elif self.prior_spec.build() != self.prior:
             raise fail(
                 "prior_spec", owner, f"a specification that builds {self.prior}", self.prior_spec
@@ -327,7 +350,7 @@ def _boundaries(design: Design) -> Boundaries:
     s = _suffix_start(success, design, "final", last)
     dual = isinstance(design.final, DualCriterion)
     if dual:
-        nogo = design.final.no_go(base)  # type: ignore[union-attr]
+        nogo = cast(DualCriterion, design.final).no_go(base)
         a_final = _prefix_end(nogo, design, "final (No-Go)", last)
     else:
         a_final = s - 1

@@ -162,7 +162,7 @@ class Model:
         """A per-cohort parameter (``weight``, ``nex_mean``, ``nex_sd``) for ``cohort``."""
         v = getattr(self, attr)
         if isinstance(v, tuple):
-            d = dict(v)
+            d: dict[str, float] = dict(v)
             if cohort in d:
                 return d[cohort]
             return d.get("*", {"weight": 0.5, "nex_mean": 0.0, "nex_sd": 2.0}[attr])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from scipy import special
@@ -157,13 +157,14 @@ class _MixtureOps:
     def _ppf_linear(q: float, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
         from scipy import optimize
 
-        return optimize.brentq(
+        root = optimize.brentq(
             lambda x: float(np.sum(w * special.betainc(a, b, x))) - q,
             0.0,
             1.0,
             xtol=1e-300,
             rtol=1e-14,
         )
+        return cast(float, root)
 
     def quantiles(
         self, probs: Sequence[float] = (0.025, 0.05, 0.5, 0.95, 0.975)
@@ -371,7 +372,7 @@ Prior = Beta | BetaMixture
 def log_weights(w: np.ndarray) -> np.ndarray:
     """Log of mixture weights, with log(0) = -inf and no warning."""
     with np.errstate(divide="ignore"):
-        return np.log(w)
+        return cast(np.ndarray, np.log(w))
 
 
 def _tup(x: np.ndarray) -> tuple[float, ...]:
@@ -410,21 +411,21 @@ class Predictive:
 
     def pmf(self, k: Any) -> np.ndarray:
         """Probability of ``k`` responses."""
-        return np.exp(self.logpmf(k))
+        return cast(np.ndarray, np.exp(self.logpmf(k)))
 
     def cdf(self, k: Any) -> np.ndarray:
         """P(K <= k)."""
         p = self.pmf(np.arange(self.m + 1))
         c = np.concatenate([[0.0], np.cumsum(p)])
         kk = np.clip(np.floor(np.asarray(k, dtype=float)), -1, self.m).astype(int)
-        return np.minimum(c[kk + 1], 1.0)
+        return cast(np.ndarray, np.minimum(c[kk + 1], 1.0))
 
     def sf(self, k: Any) -> np.ndarray:
         """P(K > k), summed from the upper tail."""
         p = self.pmf(np.arange(self.m + 1))
         tail = np.concatenate([np.cumsum(p[::-1])[::-1], [0.0]])  # tail[j] = P(K >= j)
         kk = np.clip(np.floor(np.asarray(k, dtype=float)), -1, self.m).astype(int)
-        return np.minimum(tail[kk + 1], 1.0)
+        return cast(np.ndarray, np.minimum(tail[kk + 1], 1.0))
 
     @property
     def mean(self) -> float:
@@ -598,7 +599,7 @@ def _responsibilities(w: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray
         + special.xlog1py(b - 1, -xx)
         - special.betaln(a, b)
     )
-    return np.exp(logf - special.logsumexp(logf, axis=-1, keepdims=True))
+    return cast(np.ndarray, np.exp(logf - special.logsumexp(logf, axis=-1, keepdims=True)))
 
 
 def _neg_d2_logpdf(w: np.ndarray, a: np.ndarray, b: np.ndarray, x: float) -> float:

@@ -28,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import special
 
 from adaptive2._base.cache import memoized
@@ -149,7 +150,7 @@ def posterior_prob_exceeds(
     if rr.size and np.all((rr >= 0) & (rr <= n) & (rr == np.round(rr))):
         # Every count 0..n at once, cached: calibration grids re-use the same table
         # for thousands of cutoffs.
-        return _tail_table(prior, int(n), threshold, float(delta))[rr.astype(int)]
+        return cast(np.ndarray, _tail_table(prior, int(n), threshold, float(delta))[rr.astype(int)])
     return _tail(prior, rr, n, threshold, delta)
 
 
@@ -173,7 +174,7 @@ def _tail(
         if threshold >= 1.0:
             return np.zeros_like(rr)
         tail = special.betaincc(a_post, b_post, threshold)
-    return np.clip(np.sum(wpost * tail, axis=-1), 0.0, 1.0)
+    return cast(np.ndarray, np.clip(np.sum(wpost * tail, axis=-1), 0.0, 1.0))
 
 
 def predictive_success(prior: Prior, r: Any, n: int, n_max: int, s: int) -> np.ndarray:
@@ -197,7 +198,7 @@ def predictive_success(prior: Prior, r: Any, n: int, n_max: int, s: int) -> np.n
     # upper tails: tail[:, j] = P(R_future >= j), j = 0..m+1
     tail = np.concatenate([np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1], np.zeros((len(rr), 1))], 1)
     need = np.clip(s - rr, 0, m + 1).astype(int)
-    out = np.minimum(tail[np.arange(len(rr)), need], 1.0)
+    out: np.ndarray = np.minimum(tail[np.arange(len(rr)), need], 1.0)
     out[s - rr <= 0] = 1.0
     return out
 
@@ -473,11 +474,11 @@ class BOP2(Rule):
         if slot == "futility":
             if self.gamma is None:
                 raise fail("gamma", "BOP2 futility rule", "a number > 0", None)
-            return stat < self.lambda_ * t**self.gamma
+            return cast(np.ndarray, stat < self.lambda_ * t**self.gamma)
         if slot == "efficacy":
             if self.eta is None:
                 raise fail("eta", "BOP2 efficacy rule", "a number > 0", None)
-            return stat >= 1 - (1 - self.lambda_) * t**self.eta
+            return cast(np.ndarray, stat >= 1 - (1 - self.lambda_) * t**self.eta)
         return stat > self.lambda_
 
     def describe(self, slot: str) -> str:
@@ -576,7 +577,7 @@ class DualCriterion(Rule):
         if not self.tv > self.lrv:
             raise fail("tv", owner, f"a target value above lrv = {self.lrv:g}", self.tv)
 
-    def criteria(self, look: Look) -> tuple[np.ndarray, np.ndarray]:
+    def criteria(self, look: Look) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """(significance met, relevance met) for every r = 0..n."""
         r = np.arange(look.n + 1)
         sig = posterior_prob_exceeds(look.prior, r, look.n, self.lrv) > self.lrv_cutoff
@@ -586,7 +587,7 @@ class DualCriterion(Rule):
     def statistic(self, look: Look, r: Any) -> np.ndarray:
         """Number of criteria met (0 = No-Go, 1 = Consider, 2 = Go)."""
         sig, rel = self.criteria(look)
-        return (sig.astype(int) + rel.astype(int))[np.asarray(r, dtype=int)]
+        return cast(np.ndarray, (sig.astype(int) + rel.astype(int))[np.asarray(r, dtype=int)])
 
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`."""

@@ -86,7 +86,7 @@ class Scenario:
         """True rate of ``cohort`` (a single-cohort scenario's ``p`` for any cohort)."""
         if not self.rates:
             return float(self.p)  # type: ignore[arg-type]
-        d = dict(self.rates)
+        d: dict[str, float] = dict(self.rates)
         if cohort not in d:
             raise DesignError(
                 f"scenario {self.name!r} must give a rate for cohort {cohort!r}; "
@@ -196,4 +196,5 @@ class ScenarioGrid:
         settings = dict(self.conduct)
         if name not in settings:
             raise fail("name", "ScenarioGrid.conduct_for", f"one of {list(settings)}", name)
-        return dict(dict(self.conduct_cohorts).get(name, ())).get(cohort, settings[name])
+        overrides: dict[str | None, Conduct] = dict(dict(self.conduct_cohorts).get(name, ()))
+        return overrides.get(cohort, settings[name])

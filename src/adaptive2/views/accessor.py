@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["A2DatasetAccessor"]
 
 
-@xr.register_dataset_accessor("a2")
+@xr.register_dataset_accessor("a2")  # type: ignore[no-untyped-call]  # unannotated in xarray
 class A2DatasetAccessor:
     """``ds.a2``: plots and tables of an adaptive2 OC Dataset.
 

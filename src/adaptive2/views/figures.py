@@ -16,7 +16,7 @@ import io
 import re
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from adaptive2.model.priors import Beta
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 
 __all__ = ["FIGSIZE", "PALETTE", "to_png", "to_svg"]
@@ -51,7 +52,7 @@ FIGSIZE = (6.5, 3.2)
 _LINESTYLES = ("-", (0, (6, 2)), "-.", (0, (1, 1.5)))
 
 
-_PLANNING = {"color": "0.35", "linestyle": "--", "linewidth": 0.9}
+_PLANNING: dict[str, Any] = {"color": "0.35", "linestyle": "--", "linewidth": 0.9}
 
 
 _LABEL_SIZE = 9
@@ -117,7 +118,7 @@ def to_svg(fig: Figure, *, id_prefix: str | None = None, text_as_paths: bool = T
         raise fail("id_prefix", "to_svg", "a letter followed by letters, digits, _ or -", id_prefix)
     if not isinstance(text_as_paths, bool):
         raise fail("text_as_paths", "to_svg", "True or False", text_as_paths)
-    rc = {
+    rc: dict[RcKeyType, Any] = {
         "svg.hashsalt": _SVG_SALT,
         "svg.fonttype": "path" if text_as_paths else "none",
         "svg.id": "svg",
@@ -253,12 +254,13 @@ def _axes(ax: Any, n: int, owner: str, *, stack: bool = False) -> tuple[Figure, 
 
 def _root_figure(ax: Axes) -> Figure:
     try:
-        return ax.get_figure(root=True)  # type: ignore[call-arg,return-value]
+        # an Axes drawn here always belongs to a figure (the stubs allow None)
+        return cast("Figure", ax.get_figure(root=True))
     except TypeError:  # matplotlib < 3.10
         fig = ax.figure
         while getattr(fig, "figure", fig) is not fig:  # a SubFigure
-            fig = fig.figure  # type: ignore[assignment]
-        return fig  # type: ignore[return-value]
+            fig = fig.figure
+        return cast("Figure", fig)  # the root: no longer a SubFigure
 
 
 def _plain(text: Any) -> str:
@@ -277,8 +279,8 @@ def _entry(text: Any) -> str:
     matplotlib leaves out of legends every label that starts with an
     underscore; such a label gets a zero-width space in front (invisible).
     """
-    text = _plain(text)
-    return "\u200b" + text if text.startswith("_") else text
+    label = _plain(text)
+    return "\u200b" + label if label.startswith("_") else label
 
 
 def _style(ax: Axes, xlabel: str, ylabel: str, title: str | None = None) -> None:

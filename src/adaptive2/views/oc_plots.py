@@ -118,7 +118,7 @@ def _oc_curves_iv(
     for d in items:
         ds = oc(d, grid)
         curves.append(
-            _Curve(d.name, grid, ds["p_efficacy"].values, ds["expected_n"].values)  # type: ignore[arg-type]
+            _Curve(d.name, grid, ds["p_efficacy"].values, ds["expected_n"].values)
         )
     first = items[0]
     planning = (

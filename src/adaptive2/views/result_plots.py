@@ -96,7 +96,9 @@ def prior_density(
     for i, (label, dist) in enumerate([*curves, *post]):
         y = np.asarray(dist.pdf(x), dtype=float)
         ys.append(y)
-        style = {"color": PALETTE[i % len(PALETTE)], "linestyle": "--" if i >= len(curves) else "-"}
+        style: dict[str, Any] = {
+            "color": PALETTE[i % len(PALETTE)], "linestyle": "--" if i >= len(curves) else "-"
+        }
         axis.plot(x, y, lw=1.6, label=_entry(label), gid=f"density-{i + 1}", **style)
         comps = dist.components()
         unbounded |= any(c["w"] > 0 and (c["a"] < 1 or c["b"] < 1) for c in comps)
@@ -246,10 +248,10 @@ def _weight_curve_iv(curve: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
 # ---------------------------------------------------------------------------
 # Analyses (analyze)
 # ---------------------------------------------------------------------------
-_PRIOR_STYLE = {"color": PALETTE[0], "linestyle": "-", "lw": 1.6}
+_PRIOR_STYLE: dict[str, Any] = {"color": PALETTE[0], "linestyle": "-", "lw": 1.6}
 
 
-_POSTERIOR_STYLE = {"color": PALETTE[1], "linestyle": "--", "lw": 1.6}
+_POSTERIOR_STYLE: dict[str, Any] = {"color": PALETTE[1], "linestyle": "--", "lw": 1.6}
 
 
 _MARK_Y = {"quadrature": 0.04, "pymc": 0.10}  # marker heights (axes fraction)
@@ -417,10 +419,10 @@ def _draw_panel(axis: Axes, c: Any, panel: _Panel, k: int) -> None:
         pm = c.pymc
         marks.append(("pymc", "NUTS mean, 95% interval", pm["mean"], pm["interval"], PALETTE[2]))
     for key, label, mean, (lo, hi), colour in marks:
-        y = _MARK_Y[key]
-        axis.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt",
+        height = _MARK_Y[key]
+        axis.plot([lo, hi], [height, height], color=colour, lw=2.2, solid_capstyle="butt",
                   transform=on_axis, gid=f"{key}-interval-{k}", label="_nolegend_")
-        axis.plot([mean], [y], marker="o", ms=5, color=colour, ls="none", transform=on_axis,
+        axis.plot([mean], [height], marker="o", ms=5, color=colour, ls="none", transform=on_axis,
                   gid=f"{key}-mean-{k}", label=label)
     axis.set_xlim(0, 1)
     if panel.curves:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive2._base.validation import fail
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["round_mcse", "table"]
 
@@ -57,7 +60,7 @@ def _with_mcse(value: float, mcse: float, exact_digits: int = 4) -> str:
     return f"{v:.{d}f}"
 
 
-def table(ds: Any, variables: Sequence[str] | None = None) -> Any:
+def table(ds: Any, variables: Sequence[str] | None = None) -> pd.DataFrame:
     """Tidy table of a result Dataset, rounded the ArviZ way.
 
     Each variable with a ``_mcse`` twin is rounded to the decimal of twice its
@@ -93,7 +96,9 @@ def table(ds: Any, variables: Sequence[str] | None = None) -> Any:
     if missing:
         allowed = f"variables of the Dataset {sorted(ds.data_vars)}"
         raise fail("variables", "table", allowed, missing)
-    frame = ds[[*variables, *[f"{v}_mcse" for v in variables if f"{v}_mcse" in ds]]].to_dataframe()
+    frame: pd.DataFrame = ds[
+        [*variables, *[f"{v}_mcse" for v in variables if f"{v}_mcse" in ds]]
+    ].to_dataframe()
     keep = [c for c in frame.columns if c in ds.data_vars]
     frame = frame[keep].reset_index()
     for v in variables:

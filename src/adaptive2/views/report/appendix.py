@@ -150,6 +150,7 @@ def build(
     alpha = check_probability(alpha, "alpha", "report")
     power = check_probability(power, "power", "report")
     items = _items(designs)
+    grid: ScenarioGrid | None
     if isinstance(scenarios, str | Path):
         grid = load_scenarios(scenarios)
     elif scenarios is None or isinstance(scenarios, ScenarioGrid):

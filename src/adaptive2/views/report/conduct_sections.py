@@ -68,7 +68,7 @@ def _conduct_settings(ctx: _Ctx) -> list[tuple[str, Any]]:
 
 def _for_cohort(ctx: _Ctx, name: str, conduct: Any, cohort: str) -> Any:
     """A cohort's conduct: the scenario file's per-cohort override when it has one."""
-    if ctx.grid is not None and getattr(ctx.grid, "conduct", ()):
+    if ctx.grid is not None and bool(getattr(ctx.grid, "conduct", ())):
         return ctx.grid.conduct_for(name, cohort)
     return conduct
 
@@ -392,10 +392,10 @@ def _examples(ctx: _Ctx) -> tuple[list[Any], Any]:
             continue
         for k in range(d.n_looks):
             data = {c.name: (round(scen.rate(c.name) * c.looks[k]), c.looks[k]) for c in d.cohorts}
-            res = analyze(d, data)
-            for c in res.cohorts:
+            joint = analyze(d, data)
+            for c in joint.cohorts:
                 rows.append(_example_row(d.name, f"{scen.name} [{c.name}]", c))
-            if any(c.decision != "continue" for c in res.cohorts):
+            if any(c.decision != "continue" for c in joint.cohorts):
                 break
     if not rows:
         return [], None

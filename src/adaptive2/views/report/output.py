@@ -177,7 +177,7 @@ def _pdf(html_path: Path, pdf_path: Path) -> str:
             return f"chromium ({exe})"
         return "not made: chromium produced no PDF"
     try:
-        import weasyprint  # type: ignore[import-not-found]
+        import weasyprint
     except ImportError:
         return "not made: no converter (install Debian's chromium, or pip install weasyprint)"
     weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))
