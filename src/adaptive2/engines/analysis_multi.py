@@ -324,7 +324,7 @@ def _pymc(
             "divergences": diag["divergences"],
             "problems": list(diag["problems"]),
             "seed_entropy": str(
-                idata.posterior.attrs.get("seed_entropy", "")  # type: ignore[attr-defined]
+                idata.posterior.attrs.get("seed_entropy", "")
             ),
             "draws": opts["draws"],
             "tune": opts["tune"],

@@ -238,7 +238,7 @@ def _build(model: Model, cohorts: tuple[Cohort, ...], rn: list[tuple[int, int]])
                 o = off[j] if h.p0 is None else _offset(model, h.p0)
                 u = pm.Normal(f"u_{h.name}{suffix}", 0.0, 1.0)
                 term = h.weight * loglik(theta[j] + h.tie_sd * u + o, h.r, h.n)
-                ll = pt.set_subtensor(ll[j], ll[j] + term)  # type: ignore[no-untyped-call]
+                ll = pt.set_subtensor(ll[j], ll[j] + term)
             branch_ll.append(ll)
 
         if kind == "exnex":
@@ -247,7 +247,7 @@ def _build(model: Model, cohorts: tuple[Cohort, ...], rn: list[tuple[int, int]])
                 log_w, log_1w = np.log(w), np.log1p(-w)
             a = branch_ll[0] + log_w
             b = branch_ll[1] + log_1w
-            total = pt.logaddexp(a, b)  # type: ignore[no-untyped-call]
+            total = pt.logaddexp(a, b)
             pm.Potential("exnex", total.sum())
             pm.Deterministic("w_ex", pt.exp(a - total), dims="cohort")
             pm.Deterministic("p_ex", pm.math.invlogit(branches[0][1] + off), dims="cohort")
@@ -444,7 +444,7 @@ def diagnostics(
         outside [0.01, 0.99], where its ESS estimate is noise.
     """
     _, az = _require()
-    post = idata.posterior  # type: ignore[attr-defined]
+    post = idata.posterior
     keep = [v for v in ("mu", "tau", "z", "z_nex", "z_hist", "theta", "theta_ex", "theta_nex")
             if v in post]
     keep += [v for v in post.data_vars if str(v).startswith("u_")]
@@ -469,8 +469,8 @@ def diagnostics(
             out["ess_bulk"][f"{name}{label}"] = value
     # the groups of an InferenceData are set at run time: absent from arviz's annotations
     div = (
-        int(idata.sample_stats["diverging"].sum())  # type: ignore[attr-defined]
-        if "diverging" in idata.sample_stats  # type: ignore[attr-defined]
+        int(idata.sample_stats["diverging"].sum())
+        if "diverging" in idata.sample_stats
         else 0
     )
     out["divergences"] = div
@@ -482,8 +482,8 @@ def diagnostics(
             out["problems"].append(f"bulk ESS of `{q}` is {v:.0f} (< {ESS_MIN:g})")
     if div:
         n_draws = (
-            idata.sample_stats.sizes["chain"]  # type: ignore[attr-defined]
-            * idata.sample_stats.sizes["draw"]  # type: ignore[attr-defined]
+            idata.sample_stats.sizes["chain"]
+            * idata.sample_stats.sizes["draw"]
         )
         out["problems"].append(f"{div} of {n_draws} NUTS transitions diverged")
     return out
@@ -540,7 +540,7 @@ def summary(
     _, az = _require()
     coh = tuple(cohorts)
     level = check_probability(level, "level", "summary")
-    post = idata.posterior  # type: ignore[attr-defined]
+    post = idata.posterior
     names = [str(c) for c in post["cohort"].values]
     if sorted(names) != sorted(c.name for c in coh):
         raise fail("cohorts", "summary", f"the cohorts of the fit {{{', '.join(names)}}}",
@@ -548,7 +548,7 @@ def summary(
     p0 = {c.name: c.p0 for c in coh}
     derived = _per_draw(idata, p0)
     pe, pn, w = _branches(idata)
-    const = idata.constant_data  # type: ignore[attr-defined]
+    const = idata.constant_data
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         mcse = az.mcse(derived, method="mean")
