@@ -16,6 +16,7 @@ from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability, PredictiveProbability
 from adaptive2.model.scenarios import CohortScenario
 
+from _reference import simulate_trials
 from _shipped import MULTI_COHORT
 
 COHORTS = (Cohort("frontline", 0.4, 0.6, (12, 24)), Cohort("post_io", 0.1, 0.3, (10, 20)))
@@ -94,50 +95,26 @@ def test_bhm_borrowing_moves_the_other_cohort():
     assert (np.diff(tail) <= 0).all() and tail[0] > tail[-1]
 
 
-def _simulate(design, scen, n_sims, seed):
-    rng = np.random.default_rng(seed)
-    J, K = len(design.cohorts), design.n_looks
-    rates = [scen.rate(c.name) for c in design.cohorts]
-    eff = np.zeros((n_sims, J), dtype=bool)
-    n_used = np.zeros((n_sims, J))
-    for i in range(n_sims):
-        r = [0] * J
-        status = ["run"] * J
-        stop_look = [K - 1] * J
-        for k in range(K):
-            for j, c in enumerate(design.cohorts):
-                if status[j] == "run":
-                    prev = c.looks[k - 1] if k else 0
-                    r[j] += rng.binomial(c.looks[k] - prev, rates[j])
-            n = tuple(c.looks[k] if status[j] == "run" else c.looks[stop_look[j]]
-                      for j, c in enumerate(design.cohorts))
-            masks = _decisions_cached(design, k, n)
-            decided = []
-            for j, c in enumerate(design.cohorts):
-                if status[j] != "run":
-                    continue
-                m = masks[c.name]
-                if m["efficacy"][tuple(r)]:
-                    decided.append((j, "eff"))
-                elif m["futility"][tuple(r)] or k == K - 1:
-                    decided.append((j, "fut"))
-            for j, s in decided:
-                status[j], stop_look[j] = s, k
-        for j, c in enumerate(design.cohorts):
-            eff[i, j] = status[j] == "eff"
-            n_used[i, j] = c.looks[stop_look[j]]
-    return eff, n_used
+MC_DESIGNS = {
+    "exnex-posterior": dict(
+        model=Model(kind="exnex", historical=(Historical("phase1", 16, 20, tie="frontline"),)),
+        futility=PosteriorProbability(0.4, 0.2), final=PosteriorProbability(0.4, 0.9)),
+    "bhm-predictive-margin": dict(
+        model=Model(kind="hierarchical"), futility=PredictiveProbability(0.1),
+        efficacy=PosteriorProbability(0.4, 0.98, delta=0.05),
+        final={"frontline": PosteriorProbability(0.4, 0.9),
+               "post_io": Boundary((3,))}),
+}
 
 
-def test_exact_two_cohort_oc_agrees_with_monte_carlo_of_the_same_procedure():
-    model = Model(kind="exnex", historical=(Historical("phase1", 16, 20, tie="frontline"),))
-    d = CohortDesign(name="mc", model=model, cohorts=COHORTS,
-                     futility=PosteriorProbability(0.4, 0.2),
-                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
+@pytest.mark.parametrize("kind", sorted(MC_DESIGNS))
+def test_exact_two_cohort_oc_agrees_with_monte_carlo_of_the_same_procedure(kind):
+    """Decisions in the simulated trials come from the rule objects (tests/_reference.py)."""
+    d = CohortDesign(name="mc", cohorts=COHORTS, scenarios=SCEN, **MC_DESIGNS[kind])
     res = cohort_oc(d)
     n_sims = 3000
     for i, scen in enumerate(SCEN):
-        eff, n_used = _simulate(d, scen, n_sims, seed=20261126 + i)
+        eff, n_used = simulate_trials(d, scen, n_sims, seed=20261126 + i)
         p_hat = eff.mean(axis=0)
         se = np.sqrt(np.maximum(p_hat * (1 - p_hat), 1e-4) / n_sims)
         exact = res["p_efficacy"].values[i]
@@ -149,6 +126,25 @@ def test_exact_two_cohort_oc_agrees_with_monte_carlo_of_the_same_procedure():
         fwer_hat = (eff & null).any(axis=1).mean()
         fse = np.sqrt(max(fwer_hat * (1 - fwer_hat), 1e-4) / n_sims)
         assert abs(fwer_hat - res["fwer"].values[i]) <= 4 * fse
+
+
+def test_the_reference_trials_never_read_a_decision_table(monkeypatch):
+    """tests/_reference.py decides from the rule objects: with the tables gone it still runs."""
+    import adaptive2.model.cohorts as cohorts
+
+    def gone(*args, **kwargs):
+        raise AssertionError("the reference read a decision table")
+
+    monkeypatch.setattr(cohorts, "_decisions_cached", gone)
+    monkeypatch.setattr(cohorts, "_compute_decisions", gone)
+    d = CohortDesign(name="ref", model=Model(kind="hierarchical"), cohorts=COHORTS,
+                     futility=PredictiveProbability(0.05),
+                     efficacy=PosteriorProbability(0.4, 0.99, delta=0.05),
+                     final=PosteriorProbability(0.4, 0.9), scenarios=SCEN)
+    eff, n_used = simulate_trials(d, SCEN[1], 50, seed=1)
+    assert eff.shape == n_used.shape == (50, 2) and set(np.unique(n_used)) <= {10, 12, 20, 24}
+    with pytest.raises(AssertionError, match="read a decision table"):
+        cohort_oc(d)
 
 
 @pytest.mark.parametrize("path", MULTI_COHORT, ids=lambda p: p.stem)

@@ -31,6 +31,8 @@ from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
 
+from _reference import simulate_trials
+
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 GRID = QuadratureGrid(n_theta=201, n_mu=101, n_tau=20)  # coarse: fast, and shared by both engines
@@ -148,6 +150,27 @@ def test_trivial_conduct_matches_exact(trivial_run, exact):
     # the comparison exercises both kinds of interim stop and the family-wise error
     assert e_at[:, :, 0, 0].min() > 0.003 and e_at[1, :, 0, 1].min() > 0.05
     assert exact["fwer"].sel(scenario="null").item() > 0.05
+
+
+def test_trivial_conduct_matches_trials_decided_by_the_rule_objects(design, trivial_run):
+    """Against trials whose every decision the rule objects take (tests/_reference.py).
+
+    The exact engine and the simulator share the design's decision masks; this
+    reference does not, so a wrong mask cannot pass both comparisons.
+    """
+    n_ref = 3000
+    for i, scen in enumerate(SCEN):
+        eff, n_used = simulate_trials(design, scen, n_ref, seed=20261205 + i)
+        sim = trivial_run.sel(scenario=scen.name)
+        for var, ref, ref_se in (
+            ("p_efficacy", eff.mean(axis=0),
+             np.sqrt(np.maximum(eff.mean(axis=0) * (1 - eff.mean(axis=0)), 1e-4) / n_ref)),
+            ("expected_n", n_used.mean(axis=0),
+             np.maximum(n_used.std(axis=0), 1e-9) / np.sqrt(n_ref)),
+        ):
+            got, got_se = sim[var].values, sim[f"{var}_mcse"].values
+            assert (np.abs(got - ref) <= 4 * np.hypot(got_se, ref_se)).all(), (
+                scen.name, var, got, ref)
 
 
 def test_trivial_pause_enrols_exactly_the_analysed_patients(design, trivial_run):

@@ -191,6 +191,11 @@ class CohortDesign:
                     f"`{slot}` of CohortDesign {self.name!r} must be a {allowed} rule; "
                     f"got {kind!r}{why}."
                 )
+            if isinstance(rule, BOP2):
+                shape = {"futility": "gamma", "efficacy": "eta"}.get(slot)
+                if shape is not None and getattr(rule, shape) is None:
+                    raise fail(f"{slot}.{shape}", f"CohortDesign {self.name!r}",
+                               "a number > 0 (BOP2's cutoff shape in this slot)", None)
             if isinstance(rule, PosteriorProbability | BOP2):
                 rule = rule.replace(p0=c.p0)
             if isinstance(rule, Boundary):
@@ -536,19 +541,8 @@ def _compute_decisions(
 
 
 def _act(rule: Rule, slot: str, stat: np.ndarray, t: float, k: int) -> np.ndarray:
-    if isinstance(rule, Boundary):
-        crit = rule.r[0 if slot == "final" else k]
-        return stat <= crit if slot == "futility" else stat > crit
-    if isinstance(rule, PredictiveProbability):  # as rules.PredictiveProbability.evaluate
-        return stat < rule.threshold if slot == "futility" else stat > rule.threshold
-    if isinstance(rule, PosteriorProbability):
-        return stat <= rule.cutoff if slot == "futility" else stat > rule.cutoff
-    bop2 = cast(BOP2, rule)  # the one supported kind left (see _SUPPORTED)
-    if slot == "futility":
-        return cast(np.ndarray, stat < bop2.lambda_ * t ** (bop2.gamma or 1.0))
-    if slot == "efficacy":
-        return cast(np.ndarray, stat >= 1 - (1 - bop2.lambda_) * t ** (bop2.eta or 1.0))
-    return cast(np.ndarray, stat > bop2.lambda_)
+    """The rule's action on the lattice statistic (:meth:`Rule.act`), look ``k``, fraction ``t``."""
+    return rule.act(slot, stat, index=k, fraction=t)
 
 
 def cohort_roles(design: CohortDesign, scen: Scenario) -> list[str]:

@@ -281,6 +281,32 @@ class Rule:
         """The rule's statistic (a probability) for each ``r``."""
         raise NotImplementedError
 
+    def act(self, slot: str, stat: Any, *, index: int = 0, fraction: float = 1.0) -> np.ndarray:
+        """Where the slot's action fires, for values of the rule's statistic.
+
+        The comparison of the statistic with the rule's cutoff, kept in one
+        place: :meth:`evaluate` applies it to the single-cohort statistic, and
+        multi-cohort designs apply it to the joint posterior's statistic.
+
+        Parameters
+        ----------
+        slot : {"futility", "efficacy", "final"}
+        stat : array_like
+            Values of :meth:`statistic` (however computed).
+        index : int
+            0-based index of the look among the looks the slot applies at
+            (boundary rules pick their entry by it).
+        fraction : float
+            Information fraction n / n_max (BOP2's cutoffs change with it).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            For ``futility`` and ``efficacy`` the action is "stop"; for
+            ``final`` it is "succeed".
+        """
+        raise NotImplementedError
+
     def describe(self, slot: str) -> str:
         """The rule in words, for a given slot."""
         raise NotImplementedError
@@ -348,10 +374,14 @@ class PosteriorProbability(Rule):
         """P(p > p0 + δ | r of n) for each r."""
         return posterior_prob_exceeds(look.prior, r, look.n, self.p0, self.delta)
 
+    def act(self, slot: str, stat: Any, *, index: int = 0, fraction: float = 1.0) -> np.ndarray:
+        """See :meth:`Rule.act`: futility stops at or below the cutoff, the others act above."""
+        above = _gt(np.asarray(stat), self.cutoff)
+        return ~above if slot == "futility" else above
+
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`."""
-        stat = self.statistic(look, np.arange(look.n + 1))
-        return ~_gt(stat, self.cutoff) if slot == "futility" else _gt(stat, self.cutoff)
+        return self.act(slot, self.statistic(look, np.arange(look.n + 1)))
 
     def describe(self, slot: str) -> str:
         """The rule in words."""
@@ -409,7 +439,11 @@ class PredictiveProbability(Rule):
                 "`final` rule must be one of {'posterior', 'bop2', 'boundary', 'dual'}; "
                 "got 'predictive' (a predictive probability needs a final rule to predict)."
             )
-        pp = self.statistic(look, np.arange(look.n + 1))
+        return self.act(slot, self.statistic(look, np.arange(look.n + 1)))
+
+    def act(self, slot: str, stat: Any, *, index: int = 0, fraction: float = 1.0) -> np.ndarray:
+        """See :meth:`Rule.act`: futility below the threshold, efficacy above it."""
+        pp = np.asarray(stat)
         return pp < self.threshold if slot == "futility" else pp > self.threshold
 
     def describe(self, slot: str) -> str:
@@ -470,16 +504,21 @@ class BOP2(Rule):
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`."""
         stat = self.statistic(look, np.arange(look.n + 1))
-        t = look.n / look.n_max
+        return self.act(slot, stat, index=look.index, fraction=look.n / look.n_max)
+
+    def act(self, slot: str, stat: Any, *, index: int = 0, fraction: float = 1.0) -> np.ndarray:
+        """See :meth:`Rule.act`: the cutoffs at information fraction ``fraction``."""
+        p = np.asarray(stat)
+        t = fraction
         if slot == "futility":
             if self.gamma is None:
                 raise fail("gamma", "BOP2 futility rule", "a number > 0", None)
-            return cast(np.ndarray, stat < self.lambda_ * t**self.gamma)
+            return cast(np.ndarray, p < self.lambda_ * t**self.gamma)
         if slot == "efficacy":
             if self.eta is None:
                 raise fail("eta", "BOP2 efficacy rule", "a number > 0", None)
-            return cast(np.ndarray, stat >= 1 - (1 - self.lambda_) * t**self.eta)
-        return stat > self.lambda_
+            return cast(np.ndarray, p >= 1 - (1 - self.lambda_) * t**self.eta)
+        return cast(np.ndarray, p > self.lambda_)
 
     def describe(self, slot: str) -> str:
         """The rule in words."""
@@ -523,15 +562,19 @@ class Boundary(Rule):
 
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`; ``look.index`` picks the entry."""
-        rng = np.arange(look.n + 1)
-        idx = 0 if slot == "final" else look.index
+        return self.act(slot, np.arange(look.n + 1), index=look.index)
+
+    def act(self, slot: str, stat: Any, *, index: int = 0, fraction: float = 1.0) -> np.ndarray:
+        """See :meth:`Rule.act`: ``stat`` is the response count; ``index`` picks the entry."""
+        idx = 0 if slot == "final" else index
         if idx >= len(self.r):
             raise DesignError(
                 f"`r` of Boundary ({slot}) must have one entry per interim look; "
-                f"got {len(self.r)} for look {look.index + 1}."
+                f"got {len(self.r)} for look {index + 1}."
             )
         crit = self.r[idx]
-        return rng <= crit if slot == "futility" else rng > crit
+        count = np.asarray(stat)
+        return count <= crit if slot == "futility" else count > crit
 
     def statistic(self, look: Look, r: Any) -> np.ndarray:
         """The response count itself."""
@@ -592,9 +635,12 @@ class DualCriterion(Rule):
     def evaluate(self, slot: str, look: Look) -> np.ndarray:
         """See :meth:`Rule.evaluate`."""
         sig, rel = self.criteria(look)
-        if slot == "futility":
-            return ~sig & ~rel
-        return sig & rel
+        return self.act(slot, sig.astype(int) + rel.astype(int))
+
+    def act(self, slot: str, stat: Any, *, index: int = 0, fraction: float = 1.0) -> np.ndarray:
+        """See :meth:`Rule.act`: ``stat`` counts the criteria met (No-Go 0, Go 2)."""
+        met = np.asarray(stat)
+        return cast(np.ndarray, met == 0 if slot == "futility" else met == 2)
 
     def no_go(self, look: Look) -> np.ndarray:
         """True where neither criterion holds."""
