@@ -12,7 +12,7 @@ table.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, Predicti
 from adaptive2.model.scenarios import Scenario
 
 
-@lru_cache(maxsize=None)
+@cache
 def statistic(design: CohortDesign, j: int, rule: Rule, n: tuple[int, ...],
               r: tuple[int, ...]) -> float:
     """The statistic ``rule`` compares for cohort ``j`` with r responses of n patients."""

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
+from _reference import simulate_trials
 from adaptive2 import Beta, Design, oc
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2.cli import main
@@ -16,7 +17,6 @@ from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability, PredictiveProbability
 from adaptive2.model.scenarios import CohortScenario
 
-from _reference import simulate_trials
 from _shipped import MULTI_COHORT
 
 COHORTS = (Cohort("frontline", 0.4, 0.6, (12, 24)), Cohort("post_io", 0.1, 0.3, (10, 20)))

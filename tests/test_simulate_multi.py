@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 from scipy import integrate, optimize, special, stats
 
+from _reference import simulate_trials
 from adaptive2._base.errors import Adaptive2Error, DesignError
 from adaptive2.cli import main
 from adaptive2.engines.cohort_exact import _run_scenario, cohort_oc
@@ -30,8 +31,6 @@ from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
-
-from _reference import simulate_trials
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
