@@ -4,8 +4,8 @@ References: the delay distributions' moments by quadrature of the inverse CDF ov
 (0, 1); scipy.stats' gamma and lognormal CDFs (regularised incomplete gamma and
 the normal CDF, not the inverse functions the sampler uses); a closed form for the
 time at which the first N patients' outcomes are known under Poisson accrual
-(below); and results of the simulator recorded before distributed delays were
-added (fixed and uniform delays must stay bit-identical).
+(below), for any delay distribution, mixed over the look at which the trial stops
+when it has interim looks.
 
 Closed form. With Poisson accrual at rate lambda, the N-th arrival A_N is
 Gamma(N, 1/lambda) and, given A_N = a, the first N - 1 arrival times are iid
@@ -24,7 +24,6 @@ patients arrive at rate lambda (1 - q).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import pickle
 import tomllib
@@ -38,6 +37,7 @@ from scipy import integrate, optimize, special, stats
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2.cli import main
+from adaptive2.engines.exact import oc
 from adaptive2.engines.montecarlo import simulate
 from adaptive2.engines.trials_single import _patients
 from adaptive2.io.design_files import design_from_dict
@@ -55,7 +55,7 @@ SCENARIOS = ROOT / "designs" / "scenarios.toml"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 GRID = QuadratureGrid(n_theta=201, n_mu=101, n_tau=20)
 
-# designs/frontline-pp.toml as it was when the pinned values below were recorded
+# designs/frontline-pp.toml as it was in 2026 (a predictive futility rule, three looks)
 FRONTLINE_PP = """
 name = "frontline-pp"
 [prior]
@@ -369,49 +369,99 @@ def test_two_cohort_trial_duration_closed_form():
 
 
 # ---------------------------------------------------------------------------
-# 3. Fixed and uniform delays: bit-identical to the results recorded before
-#    distributed delays were added
+# 3. Fixed and uniform delays with interim stops: against the stop-look mixture
 # ---------------------------------------------------------------------------
-# p = 0.45, 1000 trials, seed 20240611, chunk 500: mean, sd, enrolled, median. The medians
-# were re-pinned when the biased thinned-sample quantile (indices 0, 50, ... of each sorted
-# chunk) gave way to size-weighted mid-quantile summaries; the streams (mean, sd, enrolled)
-# are unchanged.
-PINNED = {
-    "fixed": (
-        Conduct(delay=2.5),
-        (19.950467597624044, 5.20634391114112, 36.329, 20.921440185188132),
-        "ba5d53e5ad885fad",
-    ),
-    "uniform": (
-        Conduct(delay=(2.0, 3.0)),
-        (19.973055505021375, 5.229920821310672, 36.301, 20.959500948328053),
-        "48c56175c0912c0c",
-    ),
-    "slow": (
-        Conduct(rates=(1.0, 2.0), starts=(0.0, 6.0), delay=(2.0, 3.0), p_nonevaluable=0.1,
-                on_interim="pause", decision_lag=1.0),
-        (31.708261195846696, 7.9489321303669, 38.774, 34.00330798412936),
-        "ede6f8f9cc1a56a8",
-    ),
-}
+def nth_known_cdf_uniform(t, n: int, rate: float, lo: float, hi: float,
+                          nodes: int = 400) -> np.ndarray:
+    """The closed form of the module docstring for a delay uniform on (lo, hi).
+
+    F_D(z) = clip((z - lo) / (hi - lo), 0, 1) and I(z) = int_0^z F_D: zero below lo,
+    (z - lo)^2 / (2 (hi - lo)) on (lo, hi), (hi - lo) / 2 + (z - hi) above. A fixed
+    delay (lo = hi = d) is the shifted Gamma: P(A_n <= t - d).
+    """
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    if hi == lo:
+        return special.gammainc(n, rate * np.maximum(t - lo, 0.0))
+    t = t[:, None]
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    a, wa = t * (x + 1) / 2, t * w / 2
+    width = hi - lo
+
+    def cdf(z):
+        return np.clip((z - lo) / width, 0.0, 1.0)
+
+    def big_i(z):
+        return np.where(z <= lo, 0.0, np.where(z <= hi, (z - lo) ** 2 / (2 * width),
+                                               width / 2 + (z - hi)))
+
+    h = (big_i(t) - big_i(t - a)) / a
+    log_g = n * np.log(rate) + (n - 1) * np.log(a) - rate * a - special.gammaln(n)
+    return (wa * np.exp(log_g) * cdf(t - a) * h ** (n - 1)).sum(axis=1)
 
 
-@pytest.mark.parametrize("name", list(PINNED))
-def test_fixed_and_uniform_results_unchanged(pp, name):
-    conduct, values, digest = PINNED[name]
-    ds = simulate(pp, [0.45], conduct=conduct, n_sims=1000, seed=20240611, chunk_size=500,
-                  progress=False)
-    got = tuple(
-        float(ds[v].values[0, 0])
-        for v in ("mean_duration", "sd_duration", "expected_enrolled", "duration_q50")
-    )
-    assert got == values
-    root = seed_sequence(20240611)
-    delay = _patients(conduct, 0.45, 40, lambda b: stream(root, 7, 3, b), 200, 500)[3]
-    assert hashlib.sha256(np.ascontiguousarray(delay).tobytes()).hexdigest()[:16] == digest
+def test_uniform_closed_form_against_direct_sampling():
+    """The uniform-delay CDF against max_i(A_i + D_i) drawn directly (numpy, not adaptive2)."""
+    rng = np.random.default_rng(5)
+    n, rate, lo, hi, draws = 15, 2.0, 2.0, 3.0, 200_000
+    arrivals = np.cumsum(rng.exponential(1 / rate, size=(draws, n)), axis=1)
+    known = (arrivals + rng.uniform(lo, hi, size=(draws, n))).max(axis=1)
+    for t in (8.0, 9.5, 11.0, 13.0):
+        emp = (known <= t).mean()
+        ref = nth_known_cdf_uniform(t, n, rate, lo, hi)[0]
+        assert abs(emp - ref) <= 4 * np.sqrt(ref * (1 - ref) / draws) + 1e-6, (t, emp, ref)
 
 
-def test_multi_cohort_uniform_results_unchanged():
+@pytest.mark.parametrize("delay", [2.5, (2.0, 3.0)], ids=["fixed", "uniform"])
+def test_duration_with_interim_stops_is_the_stop_look_mixture(pp, delay):
+    """Enrolment continues through the interims, so arrivals and delays are independent
+    of the responses and the duration is the mixture, over the look k at which the trial
+    stops (exact probabilities from ``oc``), of T(n_k): the time the first n_k outcomes
+    are known (closed form above). Mean, SD and median within their Monte Carlo error;
+    for a fixed delay d the patients enrolled by a stop at an interim look are
+    min(n_k + Poisson(lambda d), N), and N at the final look.
+    """
+    rate, n_sims = 2.0, 40_000
+    lo, hi = (delay, delay) if np.isscalar(delay) else delay
+    p_k = oc(pp, [0.45])["p_stop_at"].sum("reason").values[0]
+    looks = pp.looks
+
+    def cdf(t):
+        return sum(p * nth_known_cdf_uniform(t, n, rate, lo, hi) for p, n in zip(p_k, looks,
+                                                                                  strict=True))
+
+    upper = looks[-1] / rate + hi + 12 * np.sqrt(looks[-1]) / rate
+    mean, sd = moments_of(cdf, upper)
+    got = run(pp, [0.45], conduct=Conduct(rates=(rate,), delay=delay), n_sims=n_sims,
+              seed=20240611, chunk_size=5_000).isel(design=0, scenario=0)
+    m, se = float(got["mean_duration"]), float(got["mean_duration_mcse"])
+    assert abs(m - mean) <= 4 * se, (m, mean, se)
+    # SD: the MCSE of a sample SD, sqrt(mu4 - sigma^4) / (2 sigma sqrt(n)), mu4 by quadrature
+    x, w = np.polynomial.legendre.leggauss(800)
+    tt, wt = upper * (x + 1) / 2, upper * w / 2
+    dens = np.gradient(cdf(tt), tt)
+    mu4 = float((wt * dens * (tt - mean) ** 4).sum())
+    sd_se = np.sqrt(max(mu4 - sd**4, 0.0)) / (2 * sd * np.sqrt(n_sims))
+    assert abs(float(got["sd_duration"]) - sd) <= 4 * sd_se + 1e-3, (float(got["sd_duration"]), sd)
+    med = optimize.brentq(lambda t: cdf(t)[0] - 0.5, 0.1, upper)
+    q50, q50_se = float(got["duration_q50"]), float(got["duration_q50_mcse"])
+    assert abs(q50 - med) <= 4 * q50_se + 1e-3, (q50, med, q50_se)
+    if hi == lo:
+        n_max = looks[-1]
+        extra = stats.poisson(rate * lo)
+        enrolled = sum(
+            p * (n_max if k == len(looks) - 1 else
+                 sum(min(n + j, n_max) * extra.pmf(j) for j in range(200)))
+            for k, (p, n) in enumerate(zip(p_k, looks, strict=True))
+        )
+        e, e_se = float(got["expected_enrolled"]), float(got["expected_enrolled_mcse"])
+        assert abs(e - enrolled) <= 4 * e_se, (e, enrolled, e_se)
+
+
+def test_multi_cohort_uniform_delays_closed_form():
+    """Two cohorts, final rule only, uniform delays, enrolment continuing: each cohort's
+    decision comes at the joint final analysis, when both cohorts' first N outcomes are
+    known, so the duration's CDF is the product of the two cohorts' closed forms."""
+    lo, hi, n_max, rates = 2.0, 3.0, 20, {"frontline": 1.5, "post_io": 2.5}
     design = CohortDesign(
         name="bhm",
         model=Model(kind="hierarchical"),
@@ -421,11 +471,20 @@ def test_multi_cohort_uniform_results_unchanged():
         grid=GRID,
     )
     scen = [CohortScenario("s", {"frontline": 0.5, "post_io": 0.2})]
-    conduct = {"frontline": PINNED["uniform"][0], "post_io": PINNED["slow"][0]}
-    ds = simulate(design, scen, conduct=conduct, n_sims=1000, seed=20240611, chunk_size=500,
-                  progress=False)
-    assert float(ds["mean_trial_duration"].values[0, 0]) == 21.211212938046163
-    assert ds["mean_duration"].values[0, 0].tolist() == [20.211212938046163, 21.211212938046163]
+    conduct = {c: Conduct(rates=(r,), delay=(lo, hi)) for c, r in rates.items()}
+    ds = run(design, scen, conduct=conduct, n_sims=20_000, seed=20240611,
+             chunk_size=5_000).isel(design=0, scenario=0)
+
+    def cdf(t):
+        return np.prod([nth_known_cdf_uniform(t, n_max, r, lo, hi) for r in rates.values()],
+                       axis=0)
+
+    mean, _ = moments_of(cdf, n_max / min(rates.values()) + hi + 30)
+    m, se = float(ds["mean_trial_duration"]), float(ds["mean_trial_duration_mcse"])
+    assert abs(m - mean) <= 4 * se, (m, mean, se)
+    for c in rates:
+        m, se = (float(ds[v].sel(cohort=c)) for v in ("mean_duration", "mean_duration_mcse"))
+        assert abs(m - mean) <= 4 * se, (c, m, mean, se)
 
 
 # ---------------------------------------------------------------------------
