@@ -417,7 +417,8 @@ def test_ess_of_beta_is_a_plus_b(a: float, b: float, method: str) -> None:
 
 
 def test_ess_default_is_elir_and_published_sanity_value() -> None:
-    # published-values.md: Beta(16.5, 4.5) has ESS 21 by the moment and ELIR methods.
+    # Neuenschwander, Weber, Schmidli & Wandel (2020), Biometrics 76:578-587: the ESS of a
+    # Beta(a, b) prior is a + b by the ELIR and moment methods; Beta(16.5, 4.5) has ESS 21.
     assert ess(Beta(16.5, 4.5)) == pytest.approx(21.0, rel=1e-12)
     assert ess(Beta(16.5, 4.5), "moment") == pytest.approx(21.0, rel=1e-12)
 

@@ -5,7 +5,7 @@ Sources
 * Lee JJ, Liu DD (2008). A predictive probability design for phase II cancer
   clinical trials. Clinical Trials 5:93-106. Worked example (p. 97): Nmax = 40,
   prior Beta(0.6, 0.4), p0 = 0.6, θ_T = 0.90; after 16 responses among 23
-  patients PP = 0.5656 (four decimals). Also in /work/shared/reference/published-values.md,
+  patients PP = 0.5656 (four decimals),
   and reproduced by the R package ph2bayes 0.0.2 (``predprob(16, 23, 40, 0.6, 0.4, 0.6, 0.9)``,
   documented example "# p. 97, PP = 0.5656", output 0.5655589).
 * ph2bayes 0.0.2 (K. Nagashima, CRAN), help page of ``stopbound_pred``, example
