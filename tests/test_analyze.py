@@ -20,6 +20,7 @@ import pytest
 from scipy import integrate, optimize, special, stats
 
 import adaptive2 as a2
+from _need import need_pymc
 from adaptive2 import (
     BOP2,
     Beta,
@@ -719,7 +720,7 @@ def test_cohort_stopped_at_an_earlier_look_is_not_re_decided(bhm):
 
 @pytest.mark.slow
 def test_pymc_engine_side_by_side(bhm):
-    pytest.importorskip("pymc")
+    need_pymc()
     from adaptive2._base.errors import ConvergenceWarning
 
     data = {"frontline": (12, 20), "post_io": (3, 15)}
@@ -754,7 +755,7 @@ def test_analyze_stays_the_function_after_its_module_is_imported():
 
 @pytest.mark.slow
 def test_pymc_exchangeability_weight_matches_quadrature(exnex):
-    pytest.importorskip("pymc")
+    need_pymc()
     data = {"frontline": (12, 20), "post_io": (1, 15)}
     res = analyze(exnex, data, engine="pymc", seed=3, draws=1000, tune=1000, chains=4)
     for name in exnex.names:

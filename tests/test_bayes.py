@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pytest
 
+from _need import need_pymc
 from adaptive2._base.errors import Adaptive2Error, ConvergenceWarning, DesignError
 from adaptive2.engines import pymc_fit as bayes
 from adaptive2.engines.posterior import posterior
@@ -47,14 +48,6 @@ CASES = {
     "logit-scale": (Model(scale="logit", mu_mean=-1.0, historical=(PHASE1,)),
                     {"frontline": (14, 25), "post_io": (5, 25)}, 19),
 }
-
-
-def _need_pymc() -> None:
-    try:
-        import arviz  # noqa: F401
-        import pymc  # noqa: F401
-    except ImportError as exc:  # never a silent skip: the validation needs PyMC
-        pytest.fail(f"PyMC/ArviZ missing ({exc}): install with `pip install -e .[bayes]`.")
 
 
 def _agree(model: Model, data: dict, idata, *, context: str) -> dict:
@@ -87,7 +80,7 @@ def _agree(model: Model, data: dict, idata, *, context: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_nuts_agrees_with_quadrature(name: str) -> None:
-    _need_pymc()
+    need_pymc()
     model, data, seed = CASES[name]
     idata = bayes.fit(model, COHORTS, data, seed=seed)
     out = _agree(model, data, idata, context=name)
@@ -103,7 +96,7 @@ def test_nuts_agrees_with_quadrature(name: str) -> None:
 @pytest.mark.slow
 def test_reduced_nuts_check() -> None:
     """One data set, 2 × 1000 draws: the quick version that can run in CI (~30 s)."""
-    _need_pymc()
+    need_pymc()
     model, data, _ = CASES["phase1-exchangeable"]
     idata = bayes.fit(model, COHORTS, data, draws=1000, tune=500, chains=2, seed=2024)
     _agree(model, data, idata, context="reduced")
@@ -116,7 +109,7 @@ def test_reduced_nuts_check() -> None:
 
 @pytest.mark.slow
 def test_fit_is_reproducible_and_chains_do_not_depend_on_their_number() -> None:
-    _need_pymc()
+    need_pymc()
     model, data, _ = CASES["exnex-conflict"]
     kw = {"draws": 60, "tune": 60}
     a = bayes.fit(model, COHORTS, data, chains=2, seed=7, **kw)
@@ -135,7 +128,7 @@ def test_fit_is_reproducible_and_chains_do_not_depend_on_their_number() -> None:
 
 @pytest.mark.slow
 def test_short_run_warns_naming_the_quantity() -> None:
-    _need_pymc()
+    need_pymc()
     model, data, _ = CASES["half-cauchy"]
     idata = bayes.fit(model, COHORTS, data, draws=30, tune=30, chains=2, seed=3)
     with pytest.warns(ConvergenceWarning, match=r"bulk ESS of `tau` is \d+ \(< 400\)") as rec:
@@ -152,7 +145,7 @@ def test_short_run_warns_naming_the_quantity() -> None:
 
 @pytest.mark.slow
 def test_summary_rejects_other_cohorts() -> None:
-    _need_pymc()
+    need_pymc()
     model, data, _ = CASES["pooled"]
     idata = bayes.fit(model, COHORTS, data, draws=20, tune=20, chains=1, seed=1)
     with pytest.raises(DesignError, match="`cohorts`"):

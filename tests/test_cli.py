@@ -186,10 +186,9 @@ def test_prior_extreme_beta_does_not_crash(capsys):
 
 
 # ---------------------------------------------------------------------------
-# simon (module written in parallel: skipped only until it exists)
+# simon
 # ---------------------------------------------------------------------------
 def test_simon_json(capsys):
-    pytest.importorskip("adaptive2.engines.simon")
     got = run_json(capsys, "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05",
                    "--beta", "0.2", "--nmax", "100")
     assert set(got) == SIMON_KEYS
@@ -211,7 +210,6 @@ def test_simon_json(capsys):
 
 
 def test_simon_default_nmax_and_table(capsys):
-    pytest.importorskip("adaptive2.engines.simon")
     assert run_json(capsys, "simon", "--p0", "0.1", "--p1", "0.3") == run_json(
         capsys, "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--beta", "0.2",
         "--nmax", "100")
@@ -220,7 +218,6 @@ def test_simon_default_nmax_and_table(capsys):
 
 
 def test_simon_bad_input(capsys):
-    pytest.importorskip("adaptive2.engines.simon")
     assert_bad_input(capsys, "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "1.5")
     assert_bad_input(capsys, "simon", "--p0", "0.1")
     assert_bad_input(capsys, "simon", "--p0", "abc", "--p1", "0.3")

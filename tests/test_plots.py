@@ -6,6 +6,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,8 +32,6 @@ from adaptive2.engines.exact import oc
 from adaptive2.views import plots
 
 from _shipped import DESIGNS_DIR
-
-matplotlib = pytest.importorskip("matplotlib")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _need import need_browser
 from adaptive2._base.errors import DesignError
 from adaptive2.cli import main
 from adaptive2.engines.exact import oc
@@ -340,8 +341,8 @@ def test_cli_report_json_and_errors(tmp_path: Path, capsys) -> None:
     assert "missing.toml" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(output.chromium_path() is None, reason="no chromium on this machine")
 def test_pdf_is_made_with_chromium(tmp_path: Path) -> None:
+    need_browser("" if output.chromium_path() else "chromium is not installed")
     res = rp.report(small(), tmp_path / "pdf", n_sims=0, pdf="always")
     assert res.pdf.startswith("chromium")
     assert (res.path / "report.pdf").read_bytes()[:5] == b"%PDF-"

@@ -7,11 +7,11 @@ A screenshot is kept under build/test-artifacts/ (ignored by git).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from _need import need_browser
 from adaptive2.views.report import appendix as rp
 from adaptive2.views.report import output
 
@@ -29,10 +29,7 @@ def _need_browser() -> tuple[str, object]:
         "chromium is not installed (apt-get install chromium)" if exe is None
         else "playwright is not installed" if sync_playwright is None else ""
     )
-    if missing:
-        if os.environ.get("ADAPTIVE2_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser test required in CI but {missing}")
-        pytest.skip(missing)
+    need_browser(missing)
     return exe, sync_playwright
 
 

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from scipy import integrate, special, stats
 
 import adaptive2 as a2
@@ -31,9 +32,6 @@ from adaptive2.engines.design_search import pareto
 from adaptive2.engines.exact import oc
 from adaptive2.model.hierarchical import QuadratureGrid
 from adaptive2.views import plots
-
-matplotlib = pytest.importorskip("matplotlib")
-from matplotlib.figure import Figure  # noqa: E402
 
 COARSE = QuadratureGrid(n_theta=161, theta_max=12.0, n_mu=81, n_tau=15)
 
@@ -409,7 +407,8 @@ def test_new_figures_display_as_svg_and_pickle(one_look):
     assert svg.startswith("<svg") and svg == plots.to_svg(fig)
     back = pickle.loads(pickle.dumps(fig))
     assert type(back) is type(fig) and back._repr_svg_().startswith("<svg")
-    formatters = pytest.importorskip("IPython.core.formatters")
+    from IPython.core import formatters
+
     data, _ = formatters.DisplayFormatter().format(fig)
     assert data["image/svg+xml"] == svg
 

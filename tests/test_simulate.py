@@ -185,7 +185,8 @@ def test_workers_one_vs_two_bit_identical(pp, bop2_fe):
 
 @pytest.fixture(scope="module")
 def dask_client():
-    distributed = pytest.importorskip("dask.distributed")
+    from dask import distributed
+
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,

@@ -276,7 +276,8 @@ def test_common_random_numbers_across_designs(design):
 
 @pytest.mark.slow
 def test_dask_cluster_bit_identical(design):
-    distributed = pytest.importorskip("dask.distributed")
+    from dask import distributed
+
     a = run(design, SCEN[:2], conduct=CONDUCT, n_sims=1_500, seed=3)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
