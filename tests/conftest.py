@@ -1,8 +1,20 @@
-"""Fixtures shared by several test files."""
+"""Fixtures shared by several test files.
+
+The tests mirror the package's layers (tests/_base, kernels, model, engines, io,
+views, cli); whole-product tests (API, README, notebooks) and the published
+reference tables (tests/reference) sit beside them. The helper modules next to
+this file (``_shipped``, ``_reference``, ``_need``) are importable from every
+test directory.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta

@@ -33,6 +33,25 @@ def test_import_is_light():
     assert out.stdout.strip() == ""
 
 
+def test_the_cli_exact_path_is_light():
+    """`adaptive2 oc design.toml` computes exactly without plots, PyMC or an optimiser.
+
+    (Dask is not in the list: xarray itself imports it, when installed, the first
+    time it builds a Dataset, to recognise dask arrays.)
+    """
+    from _shipped import DESIGNS_DIR
+
+    code = (
+        "import sys; from adaptive2.cli import main; "
+        f"code = main(['oc', {str(DESIGNS_DIR / 'frontline-pp.toml')!r}, '--json']); "
+        "heavy = [m for m in ('scipy.optimize', 'pymc', 'matplotlib', 'arviz', 'distributed') "
+        "if m in sys.modules]; print(code, ','.join(heavy), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "0", out.stderr
+    assert '"p_efficacy"' in out.stdout
+
+
 def test_global_numpy_random_state_untouched_by_simulation():
     import numpy as np
 

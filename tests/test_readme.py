@@ -11,3 +11,29 @@ def test_readme_python_snippets_run(capsys):
     assert "a2.Design(" in code and "posterior(" in code
     exec(compile(code, str(README), "exec"), {})  # our own documentation
     assert "stop for futility" in capsys.readouterr().out
+
+
+def test_every_dotted_adaptive2_name_in_the_readme_and_docstrings_resolves():
+    """``adaptive2.a.b`` written in the README or a docstring names a module or attribute
+    that exists (the layering moved modules; a stale path is a broken promise)."""
+    import importlib
+
+    pattern = re.compile(r"(?<![\w./-])~?(adaptive2(?:\.[A-Za-z_]\w*)+)")
+    root = README.parent
+    files = [README, *sorted((root / "src" / "adaptive2").rglob("*.py"))]
+    broken = {}
+    for f in files:
+        for m in pattern.finditer(f.read_text(encoding="utf-8")):
+            parts = m.group(1).split(".")
+            for i in range(len(parts), 0, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                except ImportError:
+                    continue
+                try:
+                    for p in parts[i:]:
+                        obj = getattr(obj, p)
+                except AttributeError:
+                    broken.setdefault(m.group(1), f.name)
+                break
+    assert not broken, broken

@@ -15,9 +15,11 @@ beyond its byte budget.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
@@ -35,8 +37,17 @@ def _limit_from_env() -> int:
     try:
         mb = float(text)
     except ValueError:
+        mb = math.nan
+    if not math.isfinite(mb) or mb < 0:
+        # a warning, not an error: the variable is read when adaptive2 is imported
+        warnings.warn(
+            f"ADAPTIVE2_CACHE_MB must be a number of MiB >= 0; got {text!r}. "
+            f"Using the default, {DEFAULT_LIMIT // 2**20} MiB.",
+            UserWarning,
+            stacklevel=2,
+        )
         return DEFAULT_LIMIT
-    return max(0, int(mb * 2**20))
+    return int(mb * 2**20)
 
 
 _SCALARS = (int, float, complex, str, bytes, bool, type(None))

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from adaptive2._base.formatting import number
 from adaptive2.io.design_files import load_any, save_any
 
 
@@ -36,16 +37,8 @@ def _floats(text: str, what: str, count: int | None = None) -> list[float]:
     return vals
 
 
-def _fmt(x: Any, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{digits}f}"
-    return str(x)
-
-
 def _table(rows: list[dict[str, Any]], columns: Sequence[str], digits: int = 4) -> str:
-    cells = [[_fmt(r.get(c), digits) for c in columns] for r in rows]
+    cells = [[number(r.get(c), digits, missing="-") for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
@@ -57,10 +50,6 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
         print(json.dumps(payload, indent=2, allow_nan=False))
     else:
         print(text)
-
-
-def _clean(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 # ---------------------------------------------------------------------------

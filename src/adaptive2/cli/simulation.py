@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from adaptive2._base.errors import DesignError
+from adaptive2._base.files import atomic_path
 from adaptive2.cli._common import _BadInput, _emit, _floats, _is_multi, _load, _table
 from adaptive2.engines.montecarlo import simulate
 from adaptive2.model.conduct import Conduct, delay_forms
@@ -36,23 +37,16 @@ def _delay_arg(text: str) -> Any:
 
 
 def _write_netcdf(ds: Any, out: str) -> None:
-    """Write ``ds`` to ``out`` atomically: a temporary sibling, then ``os.replace``.
+    """Write ``ds`` to ``out`` atomically (:func:`adaptive2._base.files.atomic_path`).
 
     A failure (disk full, interrupt, unwritable folder) leaves no partial file at
     ``out`` (an earlier file there is kept) and no temporary file.
     """
-    import os
-    from pathlib import Path
-
-    path = Path(out)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        ds.to_netcdf(tmp, engine="scipy")
-        os.replace(tmp, path)
+        with atomic_path(out) as tmp:
+            ds.to_netcdf(tmp, engine="scipy")
     except OSError as exc:
         raise _BadInput(f"--out: cannot write {out}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:

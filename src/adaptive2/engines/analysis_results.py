@@ -9,13 +9,11 @@ their HTML cards and plots live in the views.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from adaptive2._base.formatting import jsonable, number
 from adaptive2.model.priors import Beta, Conflict
 from adaptive2.model.rules import Decision
 
@@ -220,7 +218,7 @@ class CohortAnalysis:
             "hypothetical_decision": self.hypothetical_decision,
         }
         if self.pymc is not None:
-            out["pymc"] = _jsonable(dict(self.pymc))
+            out["pymc"] = jsonable(dict(self.pymc))
         return out
 
 
@@ -300,8 +298,8 @@ class AnalysisResult:
             "warnings": list(self.warnings),
         }
         if self.diagnostics is not None:
-            out["diagnostics"] = _jsonable(dict(self.diagnostics))
-        out.update(_jsonable(dict(self.provenance)))
+            out["diagnostics"] = jsonable(dict(self.diagnostics))
+        out.update(jsonable(dict(self.provenance)))
         return out
 
     def to_frame(self) -> Any:
@@ -359,7 +357,7 @@ class AnalysisResult:
 # Formatting
 # ---------------------------------------------------------------------------
 def _fmt(x: float | None, digits: int = 4) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
+    return number(x, digits, missing="-")
 
 
 def _p0_text(p0: float | Beta | None) -> str:
@@ -372,19 +370,6 @@ def _p0_json(p0: float | Beta | None) -> Any:
     if isinstance(p0, Beta):
         return {"beta": [p0.a, p0.b]}
     return p0
-
-
-def _jsonable(obj: Any) -> Any:
-    """Replace non-finite floats by None and numpy scalars by Python numbers, recursively."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _cohort_text(c: CohortAnalysis) -> list[str]:

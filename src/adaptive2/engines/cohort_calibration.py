@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
+from adaptive2._base.formatting import jsonable
 from adaptive2._base.validation import check_choice, check_int, check_probability, check_real, fail
 from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.null_region import NullRegion, null_region
@@ -100,7 +101,7 @@ class CohortCalibration:
                     "alpha": r["max_type1"],
                     "argmax": nr.cohorts[r["cohort"]].argmax,
                     "scenario": r["argmax"],
-                    "listed_alpha": _clean(r["listed_max_type1"]),
+                    "listed_alpha": jsonable(r["listed_max_type1"]),
                     "listed_scenario": r["listed_scenario"],
                 }
                 for r in records
@@ -111,14 +112,10 @@ class CohortCalibration:
             },
             "max_fwer": nr.max_fwer,
             "fwer_global_null": nr.fwer_global_null,
-            "power": {r["cohort"]: _clean(r["mean_power"]) for r in records},
+            "power": {r["cohort"]: jsonable(r["mean_power"]) for r in records},
             "feasible": all(bool(r["feasible"]) for r in records),
             "message": self.message,
         }
-
-
-def _clean(x: Any) -> Any:
-    return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else x
 
 
 def gaps(

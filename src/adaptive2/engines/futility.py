@@ -34,6 +34,7 @@ from typing import Any, cast
 import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
+from adaptive2._base.formatting import jsonable
 from adaptive2._base.validation import check_int, check_probability, check_real, fail
 from adaptive2.engines.borrowing import alternatives
 from adaptive2.engines.calibration import (
@@ -86,7 +87,7 @@ class FutilityCalibration:
             "parameters": {f"{r['cohort']}.{r['parameter']}" if self._multi else r["parameter"]:
                            r["after"] for r in rows},
             "max_power_loss": self.max_power_loss,
-            "cohorts": {r["cohort"]: {k: _py(v) for k, v in r.items() if k != "cohort"}
+            "cohorts": {r["cohort"]: {k: jsonable(v) for k, v in r.items() if k != "cohort"}
                         for r in rows},
             "feasible": bool(self.table["feasible"].all()),
             "message": self.message,
@@ -95,14 +96,6 @@ class FutilityCalibration:
     @property
     def _multi(self) -> bool:
         return isinstance(self.design, CohortDesign)
-
-
-def _py(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v
 
 
 def calibrate_futility(

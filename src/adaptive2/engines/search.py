@@ -47,11 +47,12 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from adaptive2._base.errors import DesignError
+from adaptive2._base.formatting import jsonable
 from adaptive2._base.validation import check_int, check_probability, fail
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec
@@ -568,10 +569,7 @@ def _prob_pair(values: Any, name: str, owner: str) -> tuple[float, float]:
 
 
 def _json_float(v: Any) -> float | None:
-    if v is None:
-        return None
-    x = float(v)
-    return x if math.isfinite(x) else None
+    return None if v is None else cast(float | None, jsonable(float(v)))
 
 
 def _fmt_param(v: Any) -> str:

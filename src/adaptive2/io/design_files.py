@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import tomli_w
 
 from adaptive2._base.errors import DesignError, DesignFileError
+from adaptive2._base.files import write_text
 from adaptive2.model.cohorts import CohortDesign, cohort_design_to_dict
 from adaptive2.model.designs import Design, design_to_dict
 from adaptive2.model.hierarchical import Cohort, Historical, Model
@@ -403,25 +404,14 @@ def dumps_toml(data: dict[str, Any]) -> str:
 
 def save_design(design: Design, path: str | Path) -> Path:
     """Write ``design`` as a TOML design file (atomically) and return the path."""
-    return _write_atomic(Path(path), dumps_toml(design_to_dict(design)))
+    return write_text(Path(path), dumps_toml(design_to_dict(design)))
 
 
 def save_any(design: Any, path: str | Path) -> Path:
     """Write a single-cohort or multi-cohort design as a TOML file (atomically)."""
     if isinstance(design, CohortDesign):
-        return _write_atomic(Path(path), dumps_toml(cohort_design_to_dict(design)))
+        return write_text(Path(path), dumps_toml(cohort_design_to_dict(design)))
     return save_design(design, path)
-
-
-def _write_atomic(p: Path, text: str) -> Path:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=p.parent or ".", prefix=f".{p.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, p)
-    return p
 
 
 # ---------------------------------------------------------------------------

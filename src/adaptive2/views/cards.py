@@ -2,7 +2,7 @@
 
 Every card is one ``<div class="a2-card">`` holding the shared :data:`CSS`
 snippet, a title line and small tables. Cards are well-formed XML (every tag
-closed, every text node escaped with :func:`html.escape`), so they can be
+closed, every text node escaped by :mod:`adaptive2.views.html`), so they can be
 parsed, embedded in reports and tested. The objects themselves know nothing of
 HTML: :func:`adaptive2.views.dispatch.html_card` picks the card by type, and
 ``import adaptive2`` in a notebook registers it with IPython's HTML formatter.
@@ -10,13 +10,14 @@ HTML: :func:`adaptive2.views.dispatch.html_card` picks the card by type, and
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from adaptive2._base.formatting import DASH, number
 from adaptive2.engines.search import _looks_text
 from adaptive2.model.priors import ess_table
+from adaptive2.views.html import esc, is_text_column
+from adaptive2.views.html import table as html_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.engines.analysis_results import AnalysisResult
@@ -63,7 +64,7 @@ CSS = (
     ".a2-card th,.a2-card td{border:1px solid #e0e3e7;padding:2px 6px;text-align:right;"
     "vertical-align:top}"
     ".a2-card th{background:#f5f6f8;font-weight:600}"
-    ".a2-card td.a2-text,.a2-card th.a2-text{text-align:left}"
+    ".a2-card td.text,.a2-card th.text{text-align:left}"
     "</style>"
 )
 """The one style sheet shared by every card (scoped to ``.a2-card``)."""
@@ -73,24 +74,13 @@ CSS = (
 # ---------------------------------------------------------------------------
 # Building blocks
 # ---------------------------------------------------------------------------
-def esc(value: Any) -> str:
-    """``str(value)`` escaped for HTML text and attribute values."""
-    return html.escape(str(value), quote=True)
-
-
 def fmt(value: Any, digits: int = 4) -> str:
     """A number for a card (:func:`adaptive2._base.formatting.number`, trailing zeros trimmed)."""
     return number(value, digits, trim=True)
 
 
-def _cell(value: Any, tag: str) -> str:
-    text = isinstance(value, str)
-    cls = ' class="a2-text"' if text else ""
-    return f"<{tag}{cls}>{esc(fmt(value))}</{tag}>"
-
-
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
-    """An HTML table; numbers are right-aligned and formatted by :func:`fmt`.
+    """A card's table (:func:`adaptive2.views.html.table`, trailing zeros trimmed).
 
     Parameters
     ----------
@@ -101,15 +91,16 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "
     caption : str
         Optional caption above the table.
     """
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    head = "".join(_cell(h, "th") for h in header)
-    body = "".join("<tr>" + "".join(_cell(v, "td") for v in row) + "</tr>" for row in rows)
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_table(header, [list(r) for r in rows], caption=caption, trim=True)
 
 
 def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
     """A two-column table of labelled values (label, value)."""
-    body = "".join(f'<tr><th class="a2-text">{esc(k)}</th>{_cell(v, "td")}</tr>' for k, v in pairs)
+    body = "".join(
+        f'<tr><th class="text">{esc(k)}</th>'
+        f'<td class="{"text" if is_text_column([v]) else "num"}">{esc(fmt(v))}</td></tr>'
+        for k, v in pairs
+    )
     return f"<table><tbody>{body}</tbody></table>"
 
 

@@ -9,11 +9,13 @@ in HTML; the page is self-contained (inline CSS and SVG, no script, no network).
 from __future__ import annotations
 
 import html
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
+
+from adaptive2._base.formatting import number
+from adaptive2.views.html import table as html_table
 
 __all__ = [
     "Bullets",
@@ -111,18 +113,8 @@ class Document:
 
 
 def format_cell(v: Any, digits: int = 4) -> str:
-    """Plain-text form of one cell: floats to ``digits`` decimals, NaN/None empty."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ""
-        if v != 0 and abs(v) < 10 ** (-digits):
-            return f"{v:.1e}"
-        return f"{v:.{digits}f}"
-    return str(v)
+    """Plain-text form of one cell (:func:`adaptive2._base.formatting.number`; missing empty)."""
+    return number(v, digits, missing="")
 
 
 def _shown(t: Table) -> Any:
@@ -172,45 +164,14 @@ th { overflow-wrap: break-word; }
 """
 
 
-def _is_text_col(values: list[Any]) -> bool:
-    return any(isinstance(v, str) and v and not _numeric(v) for v in values)
-
-
-def _numeric(s: str) -> bool:
-    try:
-        float(s.split(" ")[0])
-    except ValueError:
-        return False
-    return True
-
-
 def _html_table(t: Table) -> str:
     df = _shown(t)
-    rows = df.to_dict("records")
-    text_cols = {c for c in df.columns if _is_text_col([r[c] for r in rows])}
-    out = [
-        '<div class="table">',
-        f'<table id="table-{html.escape(t.name)}">',
-        f"<caption>{html.escape(t.caption)}</caption>",
-    ]
-    out.append(
-        "<thead><tr>"
-        + "".join(
-            f'<th class="{"text" if c in text_cols else "num"}">{html.escape(str(c))}</th>'
-            for c in df.columns
-        )
-        + "</tr></thead><tbody>"
-    )
-    for r in rows:
-        cells = []
-        for c in df.columns:
-            cls = "text" if c in text_cols else "num"
-            shown = format_cell(r[c])
-            if len(shown) <= 24:  # short labels ("type I error") never wrap
-                cls += " nowrap"
-            cells.append(f'<td class="{cls}">{html.escape(shown)}</td>')
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table></div>")
+    rows = [[r[c] for c in df.columns] for r in df.to_dict("records")]
+    # short labels ("type I error") never wrap; missing cells stay empty
+    out = ['<div class="table">',
+           html_table(list(df.columns), rows, caption=t.caption, table_id=f"table-{t.name}",
+                      missing="", nowrap_below=24),
+           "</div>"]
     if t.note:
         out.append(f'<p class="note">{html.escape(t.note)}</p>')
     return "\n".join(out)

@@ -33,7 +33,6 @@ import hashlib
 import json
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from adaptive2._base.files import make_temp_dir, replace_dir
 from adaptive2._base.validation import check_choice, check_int, check_probability, fail
 from adaptive2.io.scenario_files import load_scenarios
 from adaptive2.model.scenarios import ScenarioGrid
@@ -74,7 +74,6 @@ from adaptive2.views.report.output import (
     _change_log,
     _check_out,
     _pdf,
-    _swap,
     _versions,
     _write_files,
 )
@@ -333,7 +332,7 @@ def report(
     )
     doc, summary, timings = built.document, built.summary, built.timings
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = make_temp_dir(out.parent, prefix=f".{out.name}.")  # the umask's folder mode
     try:
         files = _write_files(doc, tmp)
         how = "not requested"
@@ -358,7 +357,7 @@ def report(
         }
         (tmp / "report.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         files.append(Path("report.json"))
-        _swap(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

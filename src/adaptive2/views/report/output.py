@@ -7,8 +7,6 @@ WeasyPrint), versions and the git change log of the design files.
 from __future__ import annotations
 
 import json
-import math
-import os
 import platform
 import shutil
 import subprocess
@@ -16,9 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from adaptive2._base.errors import DesignError
+from adaptive2._base.formatting import jsonable
 from adaptive2.views.document import (
     Document,
     to_html,
@@ -105,36 +102,9 @@ def _write_files(doc: Document, folder: Path) -> list[Path]:
 
 
 def _json_value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if v is None or isinstance(v, bool | int | float | str):
-        return v
-    try:  # pandas NA
-        import pandas as pd
-
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v)
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp`` with two renames (the old report survives a failure)."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """A table cell for JSON (``jsonable``; any other object as its text)."""
+    v = jsonable(v)
+    return v if v is None or isinstance(v, bool | int | float | str) else str(v)
 
 
 def chromium_path() -> str | None:

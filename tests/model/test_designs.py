@@ -24,7 +24,7 @@ from adaptive2.model.rules import (
 
 from _shipped import SINGLE_COHORT
 
-DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
+DESIGNS_DIR = Path(__file__).resolve().parents[2] / "designs"
 mpmath.mp.dps = 30
 
 

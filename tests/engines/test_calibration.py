@@ -31,7 +31,7 @@ from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import Boundary, PosteriorProbability
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DESIGNS_DIR = ROOT / "designs"
 TOL = 1e-12
 

@@ -17,6 +17,7 @@ from adaptive2.io.design_files import (
     design_from_dict,
     design_to_dict,
     dumps_toml,
+    load_any,
     load_design,
     load_prior,
     prior_from_dict,
@@ -35,7 +36,7 @@ from adaptive2.model.rules import (
 
 from _shipped import SINGLE_COHORT
 
-DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
+DESIGNS_DIR = Path(__file__).resolve().parents[2] / "designs"
 SHIPPED = SINGLE_COHORT
 
 
@@ -619,3 +620,21 @@ def test_error_source_name_used_for_dicts():
 def test_design_file_error_is_a_value_error():
     assert issubclass(DesignFileError, DesignError)
     assert issubclass(DesignFileError, ValueError)
+
+
+@pytest.mark.parametrize("name", ["frontline v2.1", "post-IO [2L] \"cohort\"", "a.b = c", "é # x"])
+def test_names_with_spaces_dots_and_quotes_round_trip(name, tmp_path):
+    """tomli-w quotes keys and escapes strings where needed (the old writer broke on these)."""
+    from adaptive2.io.design_files import save_any
+    from adaptive2.model.cohorts import CohortDesign
+    from adaptive2.model.hierarchical import Cohort, Model
+    from adaptive2.model.rules import PosteriorProbability as PP
+
+    single = Design(name=name, prior=Beta(1, 1), looks=(10, 20), final=PP(0.2, 0.9),
+                    title=name, notes=f"{name}\nsecond line")
+    assert load_any(save_any(single, tmp_path / "s.toml")) == single
+    cohorts = (Cohort(name, 0.2, 0.4, (10, 20)), Cohort("other cohort", 0.1, 0.3, (10, 20)))
+    multi = CohortDesign(name=name, model=Model(kind="hierarchical"), cohorts=cohorts,
+                         final={name: PP(0.2, 0.9), "other cohort": PP(0.1, 0.9)})
+    back = load_any(save_any(multi, tmp_path / "m.toml"))
+    assert back == multi and back.names == [name, "other cohort"]

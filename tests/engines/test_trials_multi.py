@@ -32,7 +32,7 @@ from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
 
-DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
+DESIGNS_DIR = Path(__file__).resolve().parents[2] / "designs"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 GRID = QuadratureGrid(n_theta=201, n_mu=101, n_tau=20)  # coarse: fast, and shared by both engines
 TRIVIAL = Conduct(delay=0.0, p_nonevaluable=0.0)

@@ -1,4 +1,4 @@
-"""HTML cards (``_repr_html_``): well-formed, hold the object's numbers, escape user strings."""
+"""HTML cards (a2.html_card, shown by Jupyter): well-formed, hold the numbers, escape names."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from adaptive2.model.rules import DualCriterion
 from adaptive2.model.scenarios import CohortScenario
 from adaptive2.views.cards import CSS, DASH
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EVIL = "<script>alert('x')</script> & co"
 
 
@@ -256,3 +256,28 @@ def test_cohort_names_are_escaped_too():
     )
     card = a2.html_card(d)
     assert_no_script(parse(card), card)
+
+
+def test_every_card_is_registered_with_the_notebook():
+    """The cards a2.html_card knows are exactly the types registered with IPython by name."""
+    import importlib
+
+    from IPython.core.formatters import HTMLFormatter
+
+    from adaptive2.views.dispatch import html_card
+
+    with_card = {cls for cls in html_card.registry if cls is not object}
+    listed = {getattr(importlib.import_module(m), name) for m, name in a2._CARD_TYPES}
+    assert with_card == listed
+    formatter = HTMLFormatter()
+    assert a2._register_notebook(formatter)
+    for cls in listed:
+        assert formatter.lookup_by_type(cls) is a2._html_card, cls.__name__
+    prior = a2.Beta(16.5, 4.5)
+    shown = formatter(prior)
+    assert shown == a2.html_card(prior) and "16.5" in shown
+    parse(shown)
+
+
+def test_no_card_without_a_notebook():
+    assert a2._register_notebook() is False  # no IPython shell running under pytest

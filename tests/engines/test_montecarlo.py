@@ -21,7 +21,7 @@ from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability
 
-DESIGNS_DIR = Path(__file__).resolve().parents[1] / "designs"
+DESIGNS_DIR = Path(__file__).resolve().parents[2] / "designs"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 NO_CONDUCT = Conduct(delay=0.0, p_nonevaluable=0.0)
 

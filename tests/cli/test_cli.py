@@ -16,7 +16,7 @@ from adaptive2.io.design_files import dumps_toml, load_design
 
 from _shipped import SINGLE_COHORT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DESIGNS_DIR = ROOT / "designs"
 
 # Fixed copies of two designs (the shipped files may be re-tuned; these values may not).

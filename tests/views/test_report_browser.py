@@ -15,7 +15,7 @@ from _need import need_browser
 from adaptive2.views.report import appendix as rp
 from adaptive2.views.report import output
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 
 

@@ -23,7 +23,7 @@ from adaptive2.views import tables
 from adaptive2.views.report import appendix as rp
 from adaptive2.views.report import output
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DESIGNS = ROOT / "designs"
 
 
@@ -251,6 +251,22 @@ def test_a_folder_with_other_files_is_never_replaced(tmp_path: Path) -> None:
     with pytest.raises(DesignError, match="working folder"):
         rp.report(small(), ".", n_sims=0, pdf="never")
     assert main(["report", str(DESIGNS / "post-io-simon.toml"), "--out", str(out)]) == 2
+
+
+def test_report_folder_and_files_are_readable_by_colleagues(tmp_path: Path) -> None:
+    """The folder gets mkdir's mode under the umask (not mkdtemp's private 0700), files open's."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        res = rp.report(small(), tmp_path / "shared", n_sims=0, pdf="never")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(res.path.stat().st_mode) == 0o755
+    for f in res.files:
+        assert stat.S_IMODE((res.path / f).stat().st_mode) == 0o644, f
+    assert stat.S_IMODE((res.path / "tables").stat().st_mode) == 0o755
 
 
 def test_clashing_names_get_their_own_files(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ from adaptive2.model.priors import Beta
 from adaptive2.model.rules import PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario, ScenarioGrid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "designs" / "scenarios.toml"
 VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 GRID = QuadratureGrid(n_theta=201, n_mu=101, n_tau=20)
