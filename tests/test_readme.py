@@ -23,7 +23,10 @@ def test_every_dotted_adaptive2_name_in_the_readme_and_docstrings_resolves():
     files = [README, *sorted((root / "src" / "adaptive2").rglob("*.py"))]
     broken = {}
     for f in files:
-        for m in pattern.finditer(f.read_text(encoding="utf-8")):
+        text = f.read_text(encoding="utf-8")
+        if f == README:  # the "before" column of the table of renamed paths names old modules
+            text = re.sub(r"^\| [^|]* \|", "|", text, flags=re.M)
+        for m in pattern.finditer(text):
             parts = m.group(1).split(".")
             for i in range(len(parts), 0, -1):
                 try:
