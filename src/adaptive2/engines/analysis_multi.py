@@ -28,7 +28,7 @@ from adaptive2.engines.analysis_results import (
     CohortAnalysis,
 )
 from adaptive2.engines.analysis_text import _Bounds, _distance, _locate, _next_look, _reason, _warn
-from adaptive2.kernels import quadrature
+from adaptive2.kernels import posterior_summaries, quadrature
 from adaptive2.model.cohorts import _decisions, predictive_probability
 from adaptive2.model.data import cohort_data
 from adaptive2.model.priors import Conflict
@@ -202,7 +202,7 @@ def _analyze_multi(
             hypothetical = _multi_decision(joint, j, k)[0]
             _warn(_stopped_text(joint, j, k, latest, hypothetical), sink)
     by_name = dict(zip(design.names, rn, strict=True))
-    summ = quadrature.posterior(design.model, design.cohorts, by_name, level=LEVEL,
+    summ = posterior_summaries.posterior(design.model, design.cohorts, by_name, level=LEVEL,
                                 grid=design.grid)
     p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
     above_p1 = {}

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from adaptive2.kernels import quadrature
+from adaptive2.kernels import posterior_summaries, quadrature
 from adaptive2.kernels.quadrature import LatticeResult
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid
 
@@ -56,7 +56,7 @@ def posterior(
     >>> round(post["a"]["p_above_p0"], 3)
     0.974
     """
-    return quadrature.posterior(model, cohorts, data, level=level, grid=grid)
+    return posterior_summaries.posterior(model, cohorts, data, level=level, grid=grid)
 
 
 def posterior_density(
@@ -69,9 +69,9 @@ def posterior_density(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior density of one cohort's response rate on the quadrature nodes.
 
-    See :func:`adaptive2.kernels.quadrature.posterior_density`.
+    See :func:`adaptive2.kernels.posterior_summaries.posterior_density`.
     """
-    return quadrature.posterior_density(model, cohorts, data, cohort, grid=grid)
+    return posterior_summaries.posterior_density(model, cohorts, data, cohort, grid=grid)
 
 
 def lattice(

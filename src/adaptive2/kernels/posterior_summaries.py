@@ -1,0 +1,160 @@
+"""Posterior summaries of every cohort for one observed data set, by the quadrature engine.
+
+The same engine as :mod:`adaptive2.kernels.quadrature` (its (μ, τ) grid, θ nodes and
+marginal likelihoods), read at one outcome instead of over the whole lattice: the
+posterior mean, sd, median and equal-tailed interval of each cohort's response
+rate, P(p > p0 | data), and the posterior density on the θ nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import numpy as np
+from scipy import special
+
+from adaptive2._base.validation import check_int, check_probability, fail
+from adaptive2.kernels.quadrature import _Engine, _pieces, engine, lattice
+
+__all__ = ["posterior", "posterior_density"]
+
+Model = Any  # adaptive2.model.hierarchical.Model (kernels read attributes only)
+Cohort = Any  # adaptive2.model.hierarchical.Cohort
+QuadratureGrid = Any  # adaptive2.model.hierarchical.QuadratureGrid
+
+
+def posterior(
+    model: Model,
+    cohorts: Sequence[Cohort],
+    data: Mapping[str, tuple[int, int]],
+    *,
+    level: float = 0.95,
+    grid: QuadratureGrid,
+) -> dict[str, dict[str, Any]]:
+    """Posterior summaries of every cohort's response rate for observed data.
+
+    Parameters
+    ----------
+    data : mapping
+        Cohort → (r, n); cohorts without data may be omitted (n = 0).
+
+    Returns
+    -------
+    dict
+        Cohort → ``{"mean", "sd", "median", "interval": [lo, hi], "p_above_p0",
+        "r", "n"}``.
+    """
+    coh = tuple(cohorts)
+    names = [c.name for c in coh]
+    for k in data:
+        if k not in names:
+            raise fail("data", "posterior", f"cohort names in {{{', '.join(names)}}}", k)
+    rn = []
+    for c in coh:
+        r, n = data.get(c.name, (0, 0))
+        n = check_int(n, f"n ({c.name})", "posterior", low=0)
+        r = check_int(r, f"r ({c.name})", "posterior", low=0, high=n)
+        rn.append((r, n))
+    level = check_probability(level, "level", "posterior")
+    eng = engine(model, coh, grid)
+    base, marg = _base_and_marginals(eng, coh, rn)
+    out = {}
+    for j, c in enumerate(coh):
+        r, n = rn[j]
+        dens = _theta_masses(eng, coh, rn, j, base, marg)
+        off = eng.offset[c.name]
+        p = special.expit(eng.theta + off)
+        mean = float((dens * p).sum())
+        sd = float(np.sqrt(max((dens * p**2).sum() - mean**2, 0.0)))
+        cdf_edges = np.concatenate([[0.0], np.cumsum(dens)])
+
+        def q(x: float, cdf_edges: np.ndarray = cdf_edges, off: float = off) -> float:
+            # piecewise-constant density within cells: linear CDF between cell edges
+            return float(special.expit(np.interp(x, cdf_edges, eng.edges) + off))
+
+        above = lattice(model, coh, [x[1] for x in rn], grid=grid).p_above[c.name]
+        out[c.name] = {
+            "r": r,
+            "n": n,
+            "mean": mean,
+            "sd": sd,
+            "median": q(0.5),
+            "interval": [q((1 - level) / 2), q((1 + level) / 2)],
+            "p_above_p0": float(above[tuple(x[0] for x in rn)]),
+        }
+    return out
+
+
+def _base_and_marginals(
+    eng: _Engine, coh: tuple[Cohort, ...], rn: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Hyperprior (with historical strata) and each cohort's marginal at its observed r."""
+    base = eng.log_prior + eng._hist[0]
+    base = np.exp(base - base.max())
+    marg = []
+    for c, (r, n) in zip(coh, rn, strict=True):
+        M, _, _ = _pieces(eng, c.name, n, c.p0)
+        marg.append(M[r] / max(M[r].max(), 1e-300))
+    return base, marg
+
+
+def _theta_masses(
+    eng: _Engine,
+    coh: tuple[Cohort, ...],
+    rn: Sequence[tuple[int, int]],
+    j: int,
+    base: np.ndarray,
+    marg: list[np.ndarray],
+) -> np.ndarray:
+    """Posterior masses of cohort ``j``'s θ nodes (normalised), given every cohort's data."""
+    c = coh[j]
+    r, n = rn[j]
+    others = base.copy()
+    for k in range(len(coh)):
+        if k != j:
+            others = others * marg[k]
+    lik = eng.cohort_terms(c.name, n)["lik"][r]
+    ex, nex, w_ex = eng.weights_theta(c.name)
+    mass = np.zeros_like(eng.theta)
+    if ex is not None and w_ex > 0:
+        mass = mass + w_ex * eng.mix_theta(others)
+    if nex is not None and w_ex < 1:
+        mass = mass + (1 - w_ex) * nex * others.sum()
+    mass = mass * lik
+    return cast(np.ndarray, mass / mass.sum())
+
+
+def posterior_density(
+    model: Model,
+    cohorts: Sequence[Cohort],
+    data: Mapping[str, tuple[int, int]],
+    cohort: str,
+    *,
+    grid: QuadratureGrid,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior density of one cohort's response rate on the quadrature nodes.
+
+    The masses are those behind :func:`posterior`; the density of
+    p = expit(θ + offset) at node θ_i is m_i / (h p (1 − p)). The two end nodes
+    (whose cells reach to ±∞) are dropped. With every ``n = 0`` this is the prior
+    of the model (historical strata included).
+
+    Returns
+    -------
+    (p, density) : tuple of numpy.ndarray
+    """
+    coh = tuple(cohorts)
+    names = [c.name for c in coh]
+    if cohort not in names:
+        raise fail("cohort", "posterior_density", f"one of {{{', '.join(names)}}}", cohort)
+    rn = [cast("tuple[int, int]", tuple(data.get(c.name, (0, 0)))) for c in coh]
+    for c, (r, n) in zip(coh, rn, strict=True):
+        check_int(n, f"n ({c.name})", "posterior_density", low=0)
+        check_int(r, f"r ({c.name})", "posterior_density", low=0, high=n)
+    eng = engine(model, coh, grid)
+    base, marg = _base_and_marginals(eng, coh, rn)
+    j = names.index(cohort)
+    mass = _theta_masses(eng, coh, rn, j, base, marg)
+    p = special.expit(eng.theta + eng.offset[cohort])[1:-1]
+    return p, mass[1:-1] / (eng.h * p * (1.0 - p))
