@@ -34,6 +34,7 @@ import pytest
 import xarray as xr
 from scipy import integrate, optimize, special, stats
 
+from _simulation import run, strip
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2.cli import main
@@ -52,7 +53,6 @@ from adaptive2.model.scenarios import CohortScenario, ScenarioGrid
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "designs" / "scenarios.toml"
-VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 GRID = QuadratureGrid(n_theta=201, n_mu=101, n_tau=20)
 
 # designs/frontline-pp.toml as it was in 2026 (a predictive futility rule, three looks)
@@ -79,18 +79,6 @@ cutoff = 0.95
 @pytest.fixture(scope="module")
 def pp() -> Design:
     return design_from_dict(tomllib.loads(FRONTLINE_PP))
-
-
-def run(designs, scenarios, **kw) -> xr.Dataset:
-    kw.setdefault("chunk_size", 500)
-    kw.setdefault("progress", False)
-    return simulate(designs, scenarios, **kw)
-
-
-def strip(ds: xr.Dataset) -> xr.Dataset:
-    out = ds.copy()
-    out.attrs = {k: v for k, v in ds.attrs.items() if k not in VOLATILE_ATTRS}
-    return out
 
 
 def single_look(n: int) -> Design:

@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 from scipy import integrate, stats
 
+from _simulation import assert_same, run
 from adaptive2._base.errors import Adaptive2Error, DesignError, PrecisionWarning
 from adaptive2.cli import main
 from adaptive2.engines.exact import oc
@@ -22,7 +23,6 @@ from adaptive2.model.priors import Beta
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability
 
 DESIGNS_DIR = Path(__file__).resolve().parents[2] / "designs"
-VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 NO_CONDUCT = Conduct(delay=0.0, p_nonevaluable=0.0)
 
 
@@ -65,23 +65,6 @@ def single_look(n: int, prior: Beta | None = None, name: str = "single") -> Desi
         p0=0.3,
         p1=0.5,
     )
-
-
-def run(designs, scenarios, **kw) -> xr.Dataset:
-    kw.setdefault("chunk_size", 500)
-    kw.setdefault("progress", False)
-    return simulate(designs, scenarios, **kw)
-
-
-def strip(ds: xr.Dataset) -> xr.Dataset:
-    out = ds.copy()
-    out.attrs = {k: v for k, v in ds.attrs.items() if k not in VOLATILE_ATTRS}
-    return out
-
-
-def assert_same(a: xr.Dataset, b: xr.Dataset) -> None:
-    """Bit-identical values, coords and non-volatile attrs."""
-    xr.testing.assert_identical(strip(a), strip(b))
 
 
 def within(sim: float, exact: float, mcse: float, z: float = 4.0) -> bool:

@@ -16,7 +16,9 @@ import pytest
 import xarray as xr
 from scipy import integrate, optimize, special, stats
 
+import _simulation
 from _reference import simulate_trials
+from _simulation import assert_same
 from adaptive2._base.errors import Adaptive2Error, DesignError
 from adaptive2.cli import main
 from adaptive2.engines.cohort_exact import _run_scenario, cohort_oc
@@ -33,7 +35,6 @@ from adaptive2.model.rules import PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
 
 DESIGNS_DIR = Path(__file__).resolve().parents[2] / "designs"
-VOLATILE_ATTRS = ("created_at", "wall_time_s", "workers")
 GRID = QuadratureGrid(n_theta=201, n_mu=101, n_tau=20)  # coarse: fast, and shared by both engines
 TRIVIAL = Conduct(delay=0.0, p_nonevaluable=0.0)
 COHORTS = (Cohort("frontline", 0.4, 0.6, (10, 20)), Cohort("post_io", 0.1, 0.3, (10, 20)))
@@ -82,20 +83,7 @@ def exact(design) -> xr.Dataset:
 
 
 def run(designs, scenarios=SCEN, **kw) -> xr.Dataset:
-    kw.setdefault("chunk_size", 500)
-    kw.setdefault("progress", False)
-    return simulate(designs, scenarios, **kw)
-
-
-def strip(ds: xr.Dataset) -> xr.Dataset:
-    out = ds.copy()
-    out.attrs = {k: v for k, v in ds.attrs.items() if k not in VOLATILE_ATTRS}
-    return out
-
-
-def assert_same(a: xr.Dataset, b: xr.Dataset) -> None:
-    """Bit-identical values, coords and non-volatile attrs."""
-    xr.testing.assert_identical(strip(a), strip(b))
+    return _simulation.run(designs, scenarios, **kw)
 
 
 def check_cell(sim: float, exact: float, mcse: float, n: float, what: object) -> None:

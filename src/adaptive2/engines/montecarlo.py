@@ -347,31 +347,11 @@ def simulate(
             else "interrupted (no --checkpoint: nothing saved)"
         )
         raise KeyboardInterrupt(msg) from None
+    head = (items, scen, results, done_chunks, root, chunk_size)
+    tail = (time.perf_counter() - t0, workers, client)
     if isinstance(run_conduct, Conduct):  # single-cohort designs (multi is False)
-        return _dataset(
-            items,
-            scen,
-            results,
-            done_chunks,
-            root,
-            chunk_size,
-            run_conduct,
-            time.perf_counter() - t0,
-            workers,
-            client,
-        )
-    return _dataset_multi(
-        items,
-        scen,
-        results,
-        done_chunks,
-        root,
-        chunk_size,
-        run_conduct,
-        time.perf_counter() - t0,
-        workers,
-        client,
-    )
+        return _dataset(*head, run_conduct, *tail)
+    return _dataset_multi(*head, run_conduct, *tail)
 
 
 def _as_designs(designs: Any) -> list[Any]:
