@@ -33,9 +33,14 @@ _EXPORTS: dict[str, str] = {
     "DesignError": "adaptive2._base.errors",
     "DesignFileError": "adaptive2._base.errors",
     "PrecisionWarning": "adaptive2._base.errors",
+    "ResourceError": "adaptive2._base.errors",
+    "RunError": "adaptive2._base.errors",
     "StatisticalWarning": "adaptive2._base.errors",
+    "UsageError": "adaptive2._base.errors",
     "cache_info": "adaptive2._base.cache",
     "set_cache_limit": "adaptive2._base.cache",
+    "memory_limit": "adaptive2._base.resources",
+    "set_memory_limit": "adaptive2._base.resources",
     "Beta": "adaptive2.model.priors",
     "BetaMixture": "adaptive2.model.priors",
     "Conflict": "adaptive2.model.priors",
@@ -123,11 +128,14 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "PredictiveProbability",
     "PriorSpec",
     "QuadratureGrid",
+    "ResourceError",
+    "RunError",
     "Scenario",
     "ScenarioGrid",
     "SearchResult",
     "SimonDesign",
     "StatisticalWarning",
+    "UsageError",
     "__version__",
     "analyze",
     "borrowing_summary",
@@ -145,6 +153,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "load_design",
     "load_scenarios",
     "map_prior",
+    "memory_limit",
     "null_region",
     "oc",
     "pareto",
@@ -155,6 +164,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "robustify",
     "save_design",
     "set_cache_limit",
+    "set_memory_limit",
     "simon",
     "simulate",
 ]
@@ -168,8 +178,12 @@ if TYPE_CHECKING:  # pragma: no cover
         DesignError,
         DesignFileError,
         PrecisionWarning,
+        ResourceError,
+        RunError,
         StatisticalWarning,
+        UsageError,
     )
+    from adaptive2._base.resources import memory_limit, set_memory_limit
     from adaptive2.engines.analysis import analyze
     from adaptive2.engines.borrowing import BorrowingSummary, borrowing_summary
     from adaptive2.engines.calibration import CalibrationResult, calibrate

@@ -123,7 +123,7 @@ def test_multi_cohort_json(capsys, indep_file):
         (("--data", "a=1/2,3/4"), ("NAME=r/n",)),
         (("--data", "12/25", "--look", "4"), ("`look` of analyze must be an integer in [1, 3]",)),
         (("--data", "12/25", "--look", "1"), ("reaches look 2",)),
-        (("--data", "12/25", "--look", "x"), ("invalid int value",)),
+        (("--data", "12/25", "--look", "x"), ("--look", "whole number >= 1")),
         (("--data", "12/25", "--engine", "pymc"), ("'quadrature' for a single-cohort design",)),
         (("--data", "12/25", "--engine", "stan"), ("invalid choice",)),
         ((), ("--data",)),

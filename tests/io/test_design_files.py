@@ -277,8 +277,8 @@ def _design_dicts(draw):
     n_max, n_interim = looks[-1], len(looks) - 1
     p0 = draw(_prob)
     cohort = {"p0": p0, "looks": looks}
-    if draw(st.booleans()):
-        cohort["p1"] = draw(st.floats(0.05, 0.95))
+    if draw(st.booleans()) and p0 < 0.94:  # the target rate is above the null rate
+        cohort["p1"] = draw(st.floats(p0 + 0.01, 0.95))
     data = {"name": draw(st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True)),
             "prior": draw(_prior_tables()), "cohort": cohort}
     if draw(st.booleans()):
@@ -290,7 +290,7 @@ def _design_dicts(draw):
         if draw(st.booleans()):
             final["delta"] = draw(st.floats(0.01, 0.3))
         if draw(st.booleans()):
-            final["p0"] = draw(_prob)
+            final["p0"] = p0  # may be repeated; another value is refused (test below)
     elif final_kind == "bop2":
         final = {"rule": "bop2", "lambda": draw(st.floats(0.5, 0.99))}
     elif final_kind == "boundary":

@@ -1,6 +1,10 @@
 """Command-line interface: ``adaptive2 <command> [--json]``.
 
-Exit codes: 0 success; 2 bad input (one line on stderr); anything else is a bug.
+Exit codes: 0 success; 2 bad input (a design file, an option, a job too big
+for the memory limit); 1 the run failed (a scheduler that cannot be reached, a
+disk that fills up, an internal error); 130 interrupted (Ctrl-C; finished
+checkpoint chunks are kept). Every failure is one short message on stderr naming
+the field, option or file and what is allowed; ``--debug`` adds the traceback.
 JSON keys are a documented interface (see README.md). The parser is defined
 here; each command group is a module (:mod:`~adaptive2.cli.priors`,
 :mod:`~adaptive2.cli.designs`, :mod:`~adaptive2.cli.simulation`,
@@ -11,13 +15,24 @@ when one of its commands runs.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
-from collections.abc import Sequence
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-from adaptive2._base.errors import Adaptive2Error
+from adaptive2._base.errors import Adaptive2Error, RunError
+from adaptive2._base.resources import limit_memory
 from adaptive2._base.version import __version__
-from adaptive2.cli._common import _BadInput, _Parser
+from adaptive2.cli._common import (
+    _Parser,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 __all__ = ["main"]
 
@@ -33,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--json", action="store_true", help="machine-readable output")
+        sp.add_argument("--max-memory", default=None, dest="max_memory", metavar="SIZE",
+                        help="refuse jobs estimated to need more memory, e.g. 8G (default: "
+                             "ADAPTIVE2_MAX_MEMORY, else half the RAM up to 4G)")
+        sp.add_argument("--debug", action="store_true",
+                        help="on failure, show the Python traceback")
 
     sp = sub.add_parser("prior", help="summarise a prior: components, mean, sd, quantiles, ESS")
     sp.add_argument("file", nargs="?", help="design or prior file with a [prior] table")
@@ -49,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--p1", type=float, required=True)
     sp.add_argument("--alpha", type=float, default=0.05)
     sp.add_argument("--beta", type=float, default=0.20)
-    sp.add_argument("--nmax", type=int, default=100)
+    sp.add_argument("--nmax", type=positive_int, default=100)
     common(sp)
     sp.set_defaults(func="priors:_cmd_simon")
 
@@ -64,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--simulate", action="store_true",
                     help="Monte Carlo instead of exact (multi-cohort: the conduct simulator "
                          "with no delay and no dropout)")
-    sp.add_argument("--n-sims", type=int, default=100_000, dest="n_sims")
+    sp.add_argument("--n-sims", type=positive_int, default=None, dest="n_sims",
+                    help="with --simulate: simulated trials per scenario (default 100000)")
     sp.add_argument("--seed", type=int, default=None)
     sp.add_argument("--null-region", action="store_true", dest="null_region",
                     help="type I error supremum over the whole null region (exact): each cohort "
@@ -86,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("designs", nargs="+")
     sp.add_argument("--scenarios", default=None, help="scenario file (designs/scenarios.toml)")
     sp.add_argument("--out", required=True, help="report folder, e.g. reports/ilkn421h")
-    sp.add_argument("--n-sims", type=int, default=20_000, dest="n_sims",
+    sp.add_argument("--n-sims", type=non_negative_int, default=20_000, dest="n_sims",
                     help="simulated trials per design, scenario and conduct setting (0: none)")
     sp.add_argument("--seed", type=int, default=20261126)
     sp.add_argument("--alpha", type=float, default=0.10, help="Simon comparator type I error")
@@ -100,11 +121,15 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("designs", nargs="+")
     sp.add_argument("--p", help="true response rates (default: the first design's)")
     size = sp.add_mutually_exclusive_group()
-    size.add_argument("--n-sims", type=int, default=None, dest="n_sims")
+    size.add_argument("--n-sims", type=positive_int, default=None, dest="n_sims")
     size.add_argument("--mcse", type=float, default=None, help="target MCSE of p_efficacy")
     sp.add_argument("--seed", type=int, default=None)
-    sp.add_argument("--workers", type=int, default=1)
+    sp.add_argument("--workers", type=positive_int, default=1,
+                    help="local processes (a whole number >= 1)")
     sp.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
+    sp.add_argument("--scheduler-timeout", type=positive_float, default=10.0,
+                    dest="scheduler_timeout", metavar="SECONDS",
+                    help="give up on an unreachable --scheduler after this long (default 10)")
     sp.add_argument("--checkpoint", default=None, help="directory for resumable chunks")
     sp.add_argument("--accrual", default="2", help="patients per month (per period: a,b,...)")
     sp.add_argument("--periods", default=None, help="period starts in months: 0,3,...")
@@ -139,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         "--data", required=True,
         help="observed data: r/n for a single cohort, or frontline=12/20,post_io=3/18",
     )
-    sp.add_argument("--look", type=int, default=None,
+    sp.add_argument("--look", type=positive_int, default=None,
                     help="1-based look the data belong to (default: inferred from n)")
     sp.add_argument("--engine", choices=("quadrature", "pymc"), default="quadrature")
     sp.add_argument("--seed", type=int, default=None, help="seed for --engine pymc")
@@ -161,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--futility", action="store_true",
                     help="calibrate the futility rule instead: largest P(early stop | null) with "
                          "power loss <= --max-power-loss against no futility stop")
-    sp.add_argument("--max-power-loss", type=float, default=0.02, dest="max_power_loss",
+    sp.add_argument("--max-power-loss", type=float, default=None, dest="max_power_loss",
                     help="with --futility: largest allowed power loss (default 0.02)")
     sp.add_argument(
         "--parameter",
@@ -176,28 +201,99 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code."""
+# errno values that mean "the path the user gave is wrong", not "the run failed"
+_PATH_ERRORS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR,
+                errno.EROFS, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP}
+_MAX_MESSAGE = 600  # characters: a message fits in a few lines of a terminal
+
+
+def _say(kind: str, message: object) -> None:
+    text = " ".join(str(message).split())
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 3] + "..."
+    print(f"adaptive2: {kind}: {text}", file=sys.stderr)
+
+
+@contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Warnings as ``adaptive2: warning: ...`` lines, without Python's source excerpt."""
+    old = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+             line: Any = None) -> None:
+        _say("warning", f"{message} [{category.__name__}]")
+
+    warnings.showwarning = show
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        args = _parser().parse_args(argv)
-        args.argv = argv  # the command line, recorded by `report` as its reproduce-me command
-        # each command group is a module imported only when one of its commands runs,
-        # so `adaptive2 oc` never loads the report, the simulator or PyMC
-        module, name = args.func.split(":")
-        getattr(importlib.import_module(f"adaptive2.cli.{module}"), name)(args)
-    except _BadInput as exc:
-        print(f"adaptive2: error: {exc}", file=sys.stderr)
-        return 2
-    except Adaptive2Error as exc:
-        print(f"adaptive2: error: {exc}".replace("\n", " "), file=sys.stderr)
-        return 2
+        yield
+    finally:
+        warnings.showwarning = old
+
+
+def _interrupted(args: argparse.Namespace | None, exc: KeyboardInterrupt) -> str:
+    text = str(exc)
+    if text:  # the simulator says what it kept and how to resume
+        return text
+    if args is not None and getattr(args, "checkpoint", None):
+        return (f"interrupted; finished chunks are kept in {args.checkpoint}: rerun the same "
+                "command to resume")
+    if args is not None and getattr(args, "command", None) == "simulate":
+        return "interrupted (nothing saved: add --checkpoint DIR to make a long run resumable)"
+    return "interrupted"
+
+
+def _os_error(exc: OSError) -> tuple[str, int]:
+    where = " ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+    text = f"{where}: {exc.strerror or exc}" if where else str(exc.strerror or exc)
+    return text, 2 if exc.errno in _PATH_ERRORS else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 done, 2 bad input, 1 run failed, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args: argparse.Namespace | None = None
+    try:
+        with _one_line_warnings():
+            args = _parser().parse_args(argv)
+            args.argv = argv  # the command line, recorded by `report` as its reproduce-me command
+            # each command group is a module imported only when one of its commands runs,
+            # so `adaptive2 oc` never loads the report, the simulator or PyMC
+            module, name = args.func.split(":")
+            command = getattr(importlib.import_module(f"adaptive2.cli.{module}"), name)
+            with limit_memory(args.max_memory):
+                command(args)
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt as exc:
-        print(f"adaptive2: {exc}", file=sys.stderr)
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:
+        kind, text, code = _classify(exc, args)
+        _say(kind, text)
+        if debug:
+            traceback.print_exception(exc)
+        return code
     return 0
+
+
+def _classify(exc: BaseException, args: argparse.Namespace | None) -> tuple[str, str, int]:
+    """(kind, message, exit code) of a failure."""
+    if isinstance(exc, RunError):
+        return "error", str(exc), 1
+    if isinstance(exc, Adaptive2Error):  # bad input, a bad option, a job over the memory limit
+        return "error", str(exc), 2
+    if isinstance(exc, UnicodeDecodeError):
+        return ("error", f"a file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it "
+                         "as UTF-8", 2)
+    if isinstance(exc, MemoryError):
+        return ("error", "ran out of memory; lower the limit with --max-memory so that jobs too "
+                         "big are refused before they start, or use fewer looks or --simulate", 1)
+    if isinstance(exc, OSError):
+        text, code = _os_error(exc)
+        return "error", text, code
+    if isinstance(exc, KeyboardInterrupt):
+        return "error", _interrupted(args, exc), 130
+    # a bug: say so in one line; the traceback with --debug
+    return ("internal error", f"{type(exc).__name__}: {exc} (run again with --debug for the "
+                              "traceback, and please report it)", 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from adaptive2._base.errors import UsageError
+from adaptive2._base.files import dir_mode
 from adaptive2._base.formatting import number
 from adaptive2.io.design_files import load_any, save_any
 
 
-class _BadInput(Exception):
-    """Bad command-line input: exit 2 with one line."""
+class _BadInput(UsageError):
+    """Bad command-line input: exit 2 with one line naming the option."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,6 +29,67 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+def positive_int(text: str) -> int:
+    """Argparse type: a whole number >= 1 (``--workers``, ``--n-sims``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """Argparse type: a whole number >= 0 (``report --n-sims``: 0 means no simulation)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Argparse type: a finite number > 0 (``--scheduler-timeout``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0; got {text!r}")
+    return value
+
+
+def _output(path: str, option: str, *, folder: bool = False) -> Path:
+    """Check an output path before any computation; create its missing parent folders.
+
+    A run that would fail to write its result at the end fails here instead, in
+    well under a second, with a message naming the option.
+    """
+    out = Path(path)
+    if folder and out.exists() and not out.is_dir():
+        raise _BadInput(f"{option} must be a folder; {path} is a file")
+    if not folder and out.is_dir():
+        raise _BadInput(f"{option} must be a file name; {path} is a folder")
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True, mode=dir_mode())
+    except OSError as exc:
+        raise _BadInput(
+            f"{option}: cannot create the folder {parent} for {path}: {exc.strerror}"
+        ) from None
+    if not parent.is_dir():
+        raise _BadInput(f"{option}: {parent} is not a folder, so {path} cannot be written")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _BadInput(f"{option}: the folder {parent} is not writable, so {path} cannot be "
+                        "written")
+    if out.exists() and not os.access(out, os.W_OK) and not folder:
+        raise _BadInput(f"{option}: {path} exists and is not writable")
+    return out
+
+
 def _floats(text: str, what: str, count: int | None = None) -> list[float]:
     try:
         vals = [float(x) for x in text.replace(" ", "").split(",") if x != ""]

@@ -12,6 +12,7 @@ from adaptive2.cli._common import (
     _floats,
     _is_multi,
     _load,
+    _output,
     _ranges_arg,
     _table,
     _write_design,
@@ -115,6 +116,11 @@ def _null_region_text(nr: Any) -> str:
 def _cmd_oc(args: argparse.Namespace) -> None:
 
     design = _load(args.design)
+    if not args.simulate and (args.n_sims is not None or args.seed is not None):
+        raise _BadInput("--n-sims and --seed go with --simulate (exact OC have no Monte Carlo "
+                        "error and no seed)")
+    if args.n_sims is None:
+        args.n_sims = 100_000
     if args.null_region:
         _cmd_null_region(args, design)
         return
@@ -262,9 +268,15 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
 def _cmd_calibrate(args: argparse.Namespace) -> None:
 
     design = _load(args.design)
+    if args.write:
+        _output(args.write, "--write")
     if args.futility:
+        if args.max_power_loss is None:
+            args.max_power_loss = 0.02
         _cmd_calibrate_futility(args, design)
         return
+    if args.max_power_loss is not None:
+        raise _BadInput("--max-power-loss goes with --futility")
     if _is_multi(design):
         _cmd_calibrate_multi(args, design)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from adaptive2.cli._common import _BadInput, _emit, _load, _table
+from adaptive2.cli._common import _BadInput, _emit, _load, _output, _table
 from adaptive2.engines.compare import compare
 from adaptive2.io.scenario_files import load_scenarios
 from adaptive2.views.comparison import write_outputs
@@ -25,6 +25,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     if len(set(names)) != len(names):
         raise _BadInput(f"design names must be distinct; got {names}")
     grid = load_scenarios(args.scenarios) if args.scenarios else None
+    if args.out:
+        _output(args.out, "--out", folder=True)
     table = compare(designs, grid)
     written = write_outputs(table, args.out) if args.out else []
     records = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
@@ -53,6 +55,9 @@ def _cmd_report(args: argparse.Namespace) -> None:
         raise _BadInput("give at least one design file")
     for p in paths:
         _load(p)  # clear file errors before any computation
+    if args.scenarios:
+        load_scenarios(args.scenarios)
+    _output(args.out, "--out", folder=True)
     command = shlex.join(["adaptive2", *args.argv])
     res = report(
         paths,

@@ -6,9 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from adaptive2._base.errors import DesignError
+from adaptive2._base.errors import DesignError, RunError
 from adaptive2._base.files import atomic_path
-from adaptive2.cli._common import _BadInput, _emit, _floats, _is_multi, _load, _table
+from adaptive2.cli._common import _BadInput, _emit, _floats, _is_multi, _load, _output, _table
 from adaptive2.engines.montecarlo import simulate
 from adaptive2.model.conduct import Conduct, delay_forms
 
@@ -46,13 +46,38 @@ def _write_netcdf(ds: Any, out: str) -> None:
         with atomic_path(out) as tmp:
             ds.to_netcdf(tmp, engine="scipy")
     except OSError as exc:
-        raise _BadInput(f"--out: cannot write {out}: {exc}") from None
+        raise RunError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _connect(address: str, timeout: float) -> Any:
+    """A Dask client for ``--scheduler``, or a RunError within ``timeout`` seconds."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise _BadInput("--scheduler needs dask.distributed: pip install 'dask[distributed]'"
+                        ) from None
+    if "://" not in address:
+        raise _BadInput(f"--scheduler must be an address such as tcp://HOST:8786; got {address!r}")
+    try:
+        # unannotated __init__
+        return Client(address, timeout=timeout)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as exc:
+        raise RunError(
+            f"--scheduler: cannot reach the Dask scheduler at {address} within {timeout:g} s "
+            f"({type(exc).__name__}); check the address, or raise --scheduler-timeout"
+        ) from None
+    except ValueError as exc:
+        raise _BadInput(f"--scheduler: {address!r} is not a valid address: {exc}") from None
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
 
     paths = args.designs
     designs = [_load(p) for p in paths]
+    if args.out:
+        _output(args.out, "--out")
+    if args.checkpoint:
+        _output(args.checkpoint, "--checkpoint", folder=True)
     multi = [_is_multi(d) for d in designs]
     if any(multi) and not all(multi):
         raise _BadInput("simulate takes single-cohort or multi-cohort design files, not both")
@@ -80,12 +105,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     scen = _floats(args.p, "--p") if args.p is not None else None
     client = None
     if args.scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise _BadInput("--scheduler needs dask.distributed: pip install adaptive2[dask]"
-                            ) from None
-        client = Client(args.scheduler)  # type: ignore[no-untyped-call]  # unannotated __init__
+        client = _connect(args.scheduler, args.scheduler_timeout)
     ds = simulate(designs, scen, conduct=conduct, n_sims=args.n_sims, mcse=args.mcse,
                   seed=args.seed, workers=args.workers, client=client,
                   checkpoint=args.checkpoint, progress=False if (args.json or args.quiet)

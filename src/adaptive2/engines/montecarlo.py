@@ -276,6 +276,8 @@ def simulate(
     else:
         run_conduct = _cohort_conducts(conduct, items[0].names)
     chunk_size = check_int(chunk_size, "chunk_size", "simulate", low=100)
+    if not callable(workers):
+        workers = check_int(workers, "workers", "simulate", low=1)
     if n_sims is not None and mcse is not None:
         raise DesignError("give `n_sims` or `mcse` to simulate, not both.")
     if mcse is not None:

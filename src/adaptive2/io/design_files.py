@@ -141,6 +141,14 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise DesignFileError(f"{p}: is a directory, not a design file.") from None
     except tomllib.TOMLDecodeError as exc:
         raise DesignFileError(f"{p}: not valid TOML: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise DesignFileError(
+            f"{p}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); "
+            "save the file as UTF-8."
+        ) from None
+    except PermissionError:
+        raise DesignFileError(f"{p}: permission denied (the file cannot be read).") from None
     except OSError as exc:
         raise DesignFileError(f"{p}: cannot be read: {exc.strerror}.") from None
 

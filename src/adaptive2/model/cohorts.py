@@ -64,6 +64,32 @@ __all__ = [
 _SUPPORTED = (PosteriorProbability, PredictiveProbability, BOP2, Boundary)
 
 
+def _check_per_cohort_keys(model: Model, names: list[str], design: str) -> None:
+    """Per-cohort model settings (``weight``, ``nex_mean``, ``nex_sd``) name exactly the cohorts.
+
+    A misspelt cohort would otherwise fall back to the default without a word.
+    """
+    for attr in ("weight", "nex_mean", "nex_sd"):
+        value = getattr(model, attr)
+        if not isinstance(value, tuple):
+            continue
+        keys = [k for k, _ in value]
+        unknown = sorted(set(keys) - set(names) - {"*"})
+        if unknown:
+            raise DesignError(
+                f"`model.{attr}` of CohortDesign {design!r} names {', '.join(unknown)}, not a "
+                f"cohort of this design; its keys must be the cohort names "
+                f"{{{', '.join(names)}}} (or \"*\" for every other cohort)."
+            )
+        missing = [n for n in names if n not in keys]
+        if missing and "*" not in keys:
+            raise DesignError(
+                f"`model.{attr}` of CohortDesign {design!r} gives no value for "
+                f"{', '.join(missing)}; give one for every cohort {{{', '.join(names)}}} "
+                "(or \"*\" for the rest)."
+            )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CohortDesign:
     """Several single-arm cohorts analysed together with a borrowing model.
@@ -130,6 +156,14 @@ class CohortDesign:
                 f"same number of analyses; got {[list(c.looks) for c in cohorts]}."
             )
         object.__setattr__(self, "cohorts", cohorts)
+        for c in cohorts:
+            if c.p1 is not None and not c.p1 > c.p0:
+                raise DesignError(
+                    f"`p1` of cohort {c.name!r} must be above its `p0` ({c.p0:g}): the target "
+                    f"response rate is the alternative, above the uninteresting rate; got "
+                    f"{c.p1:g}."
+                )
+        _check_per_cohort_keys(self.model, names, self.name)
         for slot in ("futility", "efficacy", "final"):
             object.__setattr__(self, slot, self._slot(slot, getattr(self, slot), names))
         if self.final is None:
@@ -170,7 +204,17 @@ class CohortDesign:
             if missing:
                 raise fail(slot, "CohortDesign", f"a rule for every cohort {names}", missing)
             rules = {n: value[n] for n in names}
-        else:
+            for n, rule in rules.items():  # a cohort's own rule must not contradict its p0
+                p0 = getattr(rule, "p0", None)
+                cohort_p0 = next(c.p0 for c in self.cohorts if c.name == n)
+                if p0 is not None and p0 != cohort_p0:
+                    raise DesignError(
+                        f"`{slot}.p0` for cohort {n!r} of CohortDesign {self.name!r} is {p0} "
+                        f"but the cohort's p0 is {cohort_p0:g}: the rule would decide against "
+                        "another null rate than the one its type I error is reported at; "
+                        "drop the rule's p0 (the cohort's is used) or make them agree."
+                    )
+        else:  # one rule for every cohort is a template: each cohort uses its own p0
             rules = {n: value for n in names}
         out = []
         for c in self.cohorts:

@@ -149,6 +149,27 @@ class Boundaries:
         return cast(str, self.to_frame().to_string())
 
 
+def _check_planning_values(design: Design) -> None:
+    """p1 above p0, and the final rule's p0 equal to the design's (no silent disagreement)."""
+    p0, p1, name = design.p0, design.p1, design.name
+    ref = p0.mean if isinstance(p0, Beta) else p0
+    if p1 is not None and ref is not None and not p1 > ref:
+        what = f"the mean of `p0` ({ref:g})" if isinstance(p0, Beta) else f"`p0` ({ref:g})"
+        raise DesignError(
+            f"`p1` of Design {name!r} must be above {what}: the target response rate is the "
+            f"alternative, above the uninteresting rate; got {p1:g}."
+        )
+    # the final rule tests H0: p <= p0; an interim rule may use its own reference rate
+    # ("stop for futility if P(p > 0.15 | data) <= 0.05"), a statistician's choice
+    rule_p0 = getattr(design.final, "p0", None)
+    if p0 is not None and rule_p0 is not None and rule_p0 != p0:
+        raise DesignError(
+            f"`final.p0` ({rule_p0}) of Design {name!r} differs from the design's `p0` ({p0}): "
+            "the final rule would test another null rate than the one its type I error is "
+            "reported at; give p0 once (a rule table without p0 takes the design's)."
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Design:
     """A single-cohort design with a binary endpoint.
@@ -273,6 +294,7 @@ class Design:
             object.__setattr__(self, "p0", check_probability(self.p0, "p0", owner))
         if self.p1 is not None:
             object.__setattr__(self, "p1", check_probability(self.p1, "p1", owner))
+        _check_planning_values(self)
         scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
         object.__setattr__(self, "scenarios", scen)
         bnd = _boundaries(self)  # validate on construction: monotone, no overlapping regions
