@@ -24,10 +24,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow"
 
-# Slow cross-checks (PyMC NUTS against the quadrature engine); needs the bayes extra.
+# Slow cross-checks (PyMC NUTS against the quadrature engine; needs the bayes extra) and
+# the CLI fuzz tests with ten times the examples of make test.
 validate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bayes]"
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -m slow
+	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=long $(BIN)/python -m pytest -q -m "slow or fuzz"
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done

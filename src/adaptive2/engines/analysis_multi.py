@@ -7,6 +7,7 @@ exchangeability probabilities, conflict diagnostics, and the PyMC fit side by si
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 
 from adaptive2._base.errors import ConvergenceWarning
 from adaptive2._base.provenance import provenance
+from adaptive2._base.resources import require_memory
 from adaptive2.engines import pymc_fit as bayes
 from adaptive2.engines.analysis_results import (
     CONTINUE,
@@ -28,7 +30,9 @@ from adaptive2.engines.analysis_results import (
     CohortAnalysis,
 )
 from adaptive2.engines.analysis_text import _Bounds, _distance, _locate, _next_look, _reason, _warn
+from adaptive2.engines.sizes import REMEDY_GRID, posterior_cost
 from adaptive2.kernels import posterior_summaries, quadrature
+from adaptive2.kernels.sizes import FLOAT, cohort_cost
 from adaptive2.model.cohorts import _decisions, predictive_probability
 from adaptive2.model.data import cohort_data
 from adaptive2.model.priors import Conflict
@@ -188,6 +192,17 @@ def _analyze_multi(
     design: Any, data: Any, look: int | None, engine: str, pymc_opts: dict[str, Any]
 ) -> AnalysisResult:
     rn = cohort_data(design, data)
+    # the decision lattices, the posterior at the data, and each cohort's predictive of its
+    # remaining patients on the lattice at the observed sizes (4 arrays)
+    cells = math.prod(n + 1 for _, n in rn)
+    table = FLOAT * 4 * cells * max(c.looks[-1] - n + 1 for c, (_, n) in zip(
+        design.cohorts, rn, strict=True))
+    sizes = [n for _, n in rn]
+    cost = cohort_cost(design, dp=False).then(
+        posterior_cost(design.model, design.cohorts, sizes, design.grid))
+    counts = ", ".join(f"{r}/{n}" for r, n in rn)
+    require_memory(cost.nbytes + table, f"the analysis of {len(rn)}-cohort design "
+                   f"{design.name!r} (data {counts})", REMEDY_GRID, seconds=cost.seconds)
     sink: list[str] = []
     located = []
     for c, (_, n) in zip(design.cohorts, rn, strict=True):

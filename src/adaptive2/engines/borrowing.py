@@ -38,6 +38,7 @@ from adaptive2.engines.cohort_calibration import calibrate_cohorts
 from adaptive2.engines.cohort_exact import efficacy_matrix
 from adaptive2.engines.null_region import NullRegion, null_region
 from adaptive2.model.cohorts import CohortDesign, cohort_roles
+from adaptive2.model.hierarchical import Model
 from adaptive2.model.rules import PosteriorProbability
 
 __all__ = ["BorrowingSummary", "alternatives", "borrowing_summary", "independent_twin"]
@@ -90,7 +91,9 @@ def independent_twin(design: CohortDesign) -> CohortDesign:
     if not isinstance(design, CohortDesign):
         raise fail("design", "independent_twin", "a CohortDesign", type(design).__name__)
     tied = tuple(h for h in design.model.historical if h.tie is not None)
-    model = dataclasses.replace(design.model, kind="independent", historical=tied)
+    m = design.model
+    model = Model(kind="independent", scale=m.scale, nex_mean=m.nex_mean, nex_sd=m.nex_sd,
+                  historical=tied)
     return dataclasses.replace(design, model=model, name=f"{design.name} (independent)")
 
 

@@ -30,7 +30,9 @@ from typing import Any, cast
 import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_probability, fail
+from adaptive2.engines.sizes import REMEDY_CALIBRATE, calibration_cost, single_oc_cost
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
 from adaptive2.model.designs import Boundaries, Design
@@ -258,8 +260,16 @@ def worst_case_alpha(design: Design, p0: float | None = None) -> tuple[float, fl
     (alpha, p) : tuple of float
     """
     p0f, _ = _planning(design, p0, None)
+    cost = single_oc_cost(design, NULL_GRID + 1)
+    require_memory(cost.nbytes, _what("the worst-case type I error", design), REMEDY_CALIBRATE,
+                   seconds=cost.seconds)
     ev = _evaluate(design.boundaries(), p0f, None)
     return ev.alpha, ev.worst_p
+
+
+def _what(job: str, design: Design) -> str:
+    """A calibration job in words, for the size guard's message."""
+    return f"{job} of design {design.name!r} ({design.n_max} patients, {design.n_looks} looks)"
 
 
 def _result(
@@ -361,6 +371,10 @@ def calibrate(
         power = check_probability(power, "power", "calibrate")
     p0f, p1f = _planning(design, p0, p1)
     _need_p1(power, p1f, "calibrate")
+    # about 41 grid values, 60 bisection steps and 150 more for the interval of equal tables
+    cost = calibration_cost(design, designs=250, tables=50, n_rates=NULL_GRID + 2)
+    require_memory(cost.nbytes, _what(f"the calibration of {parameter}", design),
+                   REMEDY_CALIBRATE, seconds=cost.seconds)
     set_parameter(design, parameter, _current(design, parameter))  # validates the name
     lo, hi = within if within is not None else _default_range(parameter)
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
@@ -607,6 +621,10 @@ def calibrate_bop2(
     gam = np.linspace(0.1, 3.0, 21) if gammas is None else np.asarray(gammas, float)
     fe = isinstance(design.efficacy, BOP2)
     eta = (np.linspace(0.1, 3.0, 21) if etas is None else np.asarray(etas, float)) if fe else [None]
+    points = len(lam) * len(gam) * len(eta)
+    cost = calibration_cost(design, designs=points, tables=points, n_rates=NULL_GRID + 2)
+    require_memory(cost.nbytes, _what(f"the BOP2 grid search ({points} points)", design),
+                   REMEDY_CALIBRATE, seconds=cost.seconds)
     evals: dict[_TableKey, _Eval] = {}
     best: tuple[tuple[float, ...], Design, _Eval] | None = None
     closest: tuple[tuple[float, ...], Design, _Eval] | None = None
@@ -703,6 +721,9 @@ def weight_curve(
         raise fail("parameter", "weight_curve", "'prior.power' or 'prior.robust.weight'", parameter)
     p0f, p1f = _planning(design, p0, p1)
     ws = np.linspace(0.0, 1.0, 21) if weights is None else np.asarray(weights, float)
+    cost = calibration_cost(design, designs=len(ws), tables=len(ws), n_rates=NULL_GRID + 2)
+    require_memory(cost.nbytes, _what("the prior-weight curve", design), REMEDY_CALIBRATE,
+                   seconds=cost.seconds)
     rows = []
     for w in ws:
         d = set_parameter(design, parameter, float(w))

@@ -18,8 +18,11 @@ from typing import Any
 import numpy as np
 
 from adaptive2._base.provenance import provenance
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import fail
+from adaptive2.engines.sizes import REMEDY_COHORTS
 from adaptive2.kernels.binomial import binom_pmf
+from adaptive2.kernels.sizes import cohort_cost
 from adaptive2.model.cohorts import CohortDesign, _decisions_cached, cohort_roles
 from adaptive2.model.scenarios import Scenario
 
@@ -155,6 +158,9 @@ def efficacy_matrix(design: CohortDesign, rates: np.ndarray) -> tuple[np.ndarray
         ``E`` (S × J, bool): cohort j is declared efficacious in state s (early
         efficacy stop or final success). ``T @ E`` gives P(efficacy) per cohort.
     """
+    batch = len(rates) if np.ndim(rates) else 1
+    cost = cohort_cost(design, rates=batch)
+    require_memory(cost.nbytes, _what(design), REMEDY_COHORTS, seconds=cost.seconds)
     term = _run_batch(design, rates)
     keys = sorted(term)
     G = np.asarray(rates).shape[0]
@@ -163,6 +169,15 @@ def efficacy_matrix(design: CohortDesign, rates: np.ndarray) -> tuple[np.ndarray
         [[status in ("eff", "succ") for status, _ in k] for k in keys], dtype=bool
     ).reshape(len(keys), len(design.cohorts))
     return T, E
+
+
+def _what(design: CohortDesign) -> str:
+    """The exact lattice programme of ``design`` in words (for the size guard's message)."""
+    sizes = ", ".join(str(c.looks[-1]) for c in design.cohorts)
+    return (
+        f"exact operating characteristics of {len(design.cohorts)}-cohort design "
+        f"{design.name!r} ({sizes} patients)"
+    )
 
 
 def _summarise(
@@ -243,6 +258,8 @@ def cohort_oc(design: CohortDesign, scenarios: Iterable[Scenario] | None = None)
     for s in scen:
         if not (isinstance(s, Scenario) and s.joint):
             raise fail("scenarios", "cohort_oc", "joint Scenario objects (a rate per cohort)", s)
+    cost = cohort_cost(design, dp_runs=len(scen))
+    require_memory(cost.nbytes, _what(design), REMEDY_COHORTS, seconds=cost.seconds)
     rows = [_summarise(design, s, _run_scenario(design, s)) for s in scen]
     names = design.names
 

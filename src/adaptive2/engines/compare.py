@@ -66,9 +66,13 @@ def compare(
     import pandas as pd
 
 
-    items = list(designs)
+    items = list(designs) if isinstance(designs, Sequence) else [designs]
     if not items:
         raise fail("designs", "compare", "at least one design", items)
+    if scenarios is not None and not isinstance(scenarios, ScenarioGrid):
+        raise fail("scenarios", "compare",
+                   "a ScenarioGrid (adaptive2.load_scenarios(file)) or None for each design's "
+                   "own scenarios", scenarios)
     rows = []
     for d in items:
         if not isinstance(d, Design | CohortDesign):

@@ -15,9 +15,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from adaptive2._base.errors import CalibrationError, DesignError
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_probability, fail
-from adaptive2.engines.calibration import calibrate, calibrate_bop2, worst_case_alpha
+from adaptive2.engines.calibration import NULL_GRID, calibrate, calibrate_bop2, worst_case_alpha
+from adaptive2.engines.sizes import (
+    REMEDY_CALIBRATE,
+    REMEDY_SEARCH,
+    calibration_cost,
+    single_oc_cost,
+)
 from adaptive2.kernels.binomial import stop_probabilities
+from adaptive2.kernels.sizes import Cost
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, Prior, PriorSpec
 from adaptive2.model.rules import (
@@ -146,7 +154,18 @@ def design_search(
     if parameter is not None and not isinstance(parameter, str):
         raise fail("parameter", owner, "a parameter name such as 'final.cutoff'", parameter)
     family_name = family if isinstance(family, str) else template.name
-
+    bop2 = parameter is None and isinstance(template.futility, BOP2)
+    cost = Cost()
+    for n_max in ns:
+        for sched in schedules:
+            looks = _schedule_looks(sched, n_max)
+            if looks is not None:
+                cost = cost.then(calibration_cost(
+                    template, designs=441 if bop2 else 250, tables=441 if bop2 else 50,
+                    n_rates=NULL_GRID + 2, looks=looks))
+    require_memory(cost.nbytes,
+                   f"the {family_name} design search over N = {ns[0]}..{ns[-1]} patients",
+                   REMEDY_SEARCH, seconds=cost.seconds)
 
     records: list[dict[str, Any]] = []
     designs: dict[int, Design] = {}
@@ -373,6 +392,12 @@ def pareto(
         alpha = check_probability(alpha, "alpha", owner)
     if power is not None:
         power = check_probability(power, "power", owner)
+    cost = Cost()
+    for d in items:
+        cost = cost.then(single_oc_cost(d, NULL_GRID + 2))
+    big = max(items, key=lambda d: d.n_max)
+    require_memory(cost.nbytes, f"the exact figures of {len(items)} designs (up to {big.n_max} "
+                   "patients)", REMEDY_CALIBRATE, seconds=cost.seconds)
     records: list[dict[str, Any]] = []
     by_id: dict[int, Design] = {}
     for d in items:

@@ -37,10 +37,13 @@ import xarray as xr
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_int, fail
 from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.montecarlo import simulate
+from adaptive2.engines.sizes import REMEDY_EXACT, single_oc_cost
 from adaptive2.kernels.binomial import stop_probabilities
+from adaptive2.kernels.sizes import Cost
 from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
@@ -228,6 +231,12 @@ def oc(
     xarray.Dataset
         See the module docstring for the schema.
 
+    Raises
+    ------
+    ResourceError
+        If the job's estimated memory is over the limit (``--max-memory``,
+        :func:`adaptive2.set_memory_limit`): refused before anything is computed.
+
     Examples
     --------
     >>> from adaptive2 import Beta, Design, PosteriorProbability
@@ -249,10 +258,27 @@ def oc(
         joint = cast("Iterable[Scenario] | None", scenarios)  # cohort_oc refuses other values
         return cast(xr.Dataset, cohort_oc(designs, joint))
     items, single = _oc_iv(designs, method, n_sims, chunk_size)
-    results = []
-    for d in items:
-        scen = as_scenarios(scenarios, p0=d.p0, p1=d.p1, default=d.scenarios or DEFAULT_GRID)
-        results.append(_oc_one(d, scen, method, n_sims, seed, chunk_size))
+    scens = [
+        as_scenarios(scenarios, p0=d.p0, p1=d.p1, default=d.scenarios or DEFAULT_GRID)
+        for d in items
+    ]
+    if method == "exact":  # the simulator guards its own runs
+        cost = Cost()
+        for d, scen in zip(items, scens, strict=True):
+            cost = cost.then(single_oc_cost(d, len(scen)))
+        big = max(items, key=lambda d: d.n_max)
+        what = (
+            f"exact operating characteristics of design {big.name!r} ({big.n_max} patients, "
+            f"{big.n_looks} looks)"
+            if single
+            else f"exact operating characteristics of {len(items)} designs (up to {big.n_max} "
+            "patients)"
+        )
+        require_memory(cost.nbytes, what, REMEDY_EXACT, seconds=cost.seconds)
+    results = [
+        _oc_one(d, scen, method, n_sims, seed, chunk_size)
+        for d, scen in zip(items, scens, strict=True)
+    ]
     if single:
         return results[0]
     try:

@@ -35,6 +35,7 @@ import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
 from adaptive2._base.formatting import jsonable
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_int, check_probability, check_real, fail
 from adaptive2.engines.borrowing import alternatives
 from adaptive2.engines.calibration import (
@@ -46,8 +47,10 @@ from adaptive2.engines.calibration import (
 )
 from adaptive2.engines.cohort_calibration import gaps
 from adaptive2.engines.cohort_exact import _run_batch, efficacy_matrix
+from adaptive2.engines.sizes import REMEDY_CALIBRATE, REMEDY_COHORTS, calibration_cost
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
+from adaptive2.kernels.sizes import Cost, cohort_cost
 from adaptive2.model.cohorts import CohortDesign, attainable
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.model.rules import PosteriorProbability, PredictiveProbability
@@ -150,6 +153,7 @@ def calibrate_futility(
     hi = check_probability(hi, "within[1]", owner)
     if not lo < hi:
         raise fail("within", owner, "(low, high) with low < high", within)
+    _guard(design)
     if isinstance(design, CohortDesign):
         if parameter is not None:
             raise fail("parameter", owner, "None for a multi-cohort design (each cohort's "
@@ -160,6 +164,28 @@ def calibrate_futility(
     if not isinstance(design, Design):
         raise fail("design", owner, "a Design or a CohortDesign", type(design).__name__)
     return _single(design, delta, parameter, (lo, hi))
+
+
+def _guard(design: Any) -> None:
+    """Refuse a futility calibration whose estimated memory is over the limit."""
+    cost: Cost
+    if isinstance(design, CohortDesign):
+        # each cohort's alternatives (a few rate vectors) through the lattice programme, for
+        # about 10 cutoffs per cohort and round
+        cost = cohort_cost(design, rates=len(design.scenarios) + 2,
+                           lattices=20 * len(design.cohorts), dp_runs=20 * len(design.cohorts))
+        sizes = ", ".join(str(c.looks[-1]) for c in design.cohorts)
+        what = f"{len(design.cohorts)}-cohort design {design.name!r} ({sizes} patients)"
+        remedy = REMEDY_COHORTS
+    elif isinstance(design, Design):
+        # 81 grid values, 60 bisection steps and about 150 for the interval of equal tables
+        cost = calibration_cost(design, designs=300, tables=300, n_rates=2)
+        what = f"design {design.name!r} ({design.n_max} patients, {design.n_looks} looks)"
+        remedy = REMEDY_CALIBRATE
+    else:
+        return  # refused with its own message below
+    require_memory(cost.nbytes, f"the futility calibration of {what}", remedy,
+                   seconds=cost.seconds)
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,9 @@ import numpy as np
 from scipy import special
 
 from adaptive2._base.errors import DesignError
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_int, check_probability, fail
+from adaptive2.engines.sizes import REMEDY_SEARCH, lee_liu_cost
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import shortest_decimal
 from adaptive2.model.designs import Design
@@ -189,6 +191,12 @@ def lee_liu(
         theta_u,
         criterion,
     )
+    step = 1 if cfg["looks"] == "every" else int(cfg["looks"])
+    cost = lee_liu_cost((cfg["n_lo"], cfg["n_hi"]), cfg["first_look"], step,
+                        len(cfg["theta_l_grid"]), cfg["theta_u"] is not None)
+    require_memory(cost.nbytes,
+                   f"the Lee & Liu search over N = {cfg['n_lo']}..{cfg['n_hi']} patients",
+                   REMEDY_SEARCH, seconds=cost.seconds)
     prior_obj: Prior = cfg["prior_obj"]
     grid_l = np.asarray(cfg["theta_l_grid"], dtype=float)
     rates = np.array([cfg["p0"], cfg["p1"]])

@@ -31,7 +31,9 @@ import numpy as np
 from scipy import optimize, special
 
 from adaptive2._base.errors import ConvergenceWarning, DesignError
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_int, check_probability, check_real, fail
+from adaptive2.engines.sizes import REMEDY_GRID, map_prior_cost
 from adaptive2.kernels import quadrature
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Historical, Model, QuadratureGrid
 from adaptive2.model.priors import Beta, BetaMixture
@@ -117,6 +119,10 @@ def map_prior(
         raise fail("model", owner, "a Model with kind='hierarchical'", model.kind)
     new = Cohort("new", p0)
     m = Model(**{**_model_kwargs(model), "historical": hist})
+    cost = map_prior_cost(m, grid, (new,))
+    require_memory(cost.nbytes, f"the MAP prior of {len(hist)} historical strata on a "
+                   f"{grid.n_theta} x {grid.n_mu} x {grid.n_tau} quadrature grid", REMEDY_GRID,
+                   seconds=cost.seconds)
     eng = quadrature.engine(m, (new,), grid)
     logpost = eng.log_prior + eng._hist[0]
     post = np.exp(logpost - logpost.max())

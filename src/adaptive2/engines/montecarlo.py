@@ -91,10 +91,16 @@ import numpy as np
 from adaptive2._base.checkpoint import ChunkStore
 from adaptive2._base.errors import DesignError, PrecisionWarning
 from adaptive2._base.progress import progress_bar, wanted
+from adaptive2._base.resources import require_memory
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2._base.validation import check_int, check_real, fail
 from adaptive2._base.version import __version__
 from adaptive2.engines.simulation_summaries import _dataset, _Task, _worst_mcse
+from adaptive2.engines.sizes import (
+    REMEDY_SIMULATE,
+    cohort_trials_cost,
+    trials_cost,
+)
 from adaptive2.engines.trials_multi import (
     _cohort_conducts,
     _cohort_key,
@@ -106,6 +112,7 @@ from adaptive2.engines.trials_multi import (
     _MultiSetup,
 )
 from adaptive2.engines.trials_single import _chunk_stats, _kernel
+from adaptive2.kernels.sizes import Cost
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
 from adaptive2.model.scenarios import as_scenarios
@@ -255,6 +262,12 @@ def simulate(
         alternative at or above its p1, other in between
         (:func:`adaptive2.model.cohorts.cohort_roles`).
 
+    Raises
+    ------
+    ResourceError
+        If the job's estimated memory is over the limit (``--max-memory``,
+        :func:`adaptive2.set_memory_limit`): refused before anything is computed.
+
     Notes
     -----
     Duration quantiles: each chunk keeps a fixed-size summary of its durations,
@@ -294,6 +307,8 @@ def simulate(
             p1=items[0].p1,
             default=items[0].scenarios or (0.3, 0.4, 0.5, 0.6),
         )
+    _guard(items, scen, run_conduct, n_sims if n_sims is not None else max_sims, chunk_size,
+           workers if client is None else 1)
     if seed is None and checkpoint is not None:
         # resuming without a seed: continue the saved run's random streams
         seed = ChunkStore.saved_seed(checkpoint)
@@ -354,6 +369,38 @@ def simulate(
     if isinstance(run_conduct, Conduct):  # single-cohort designs (multi is False)
         return _dataset(*head, run_conduct, *tail)
     return _dataset_multi(*head, run_conduct, *tail)
+
+
+def _guard(
+    items: Sequence[Any],
+    scen: Sequence[Any],
+    conduct: Conduct | _Conducts,
+    n_sims: int,
+    chunk_size: int,
+    workers: Any,
+) -> None:
+    """Refuse the run before it starts if its estimated memory is over the limit."""
+    if isinstance(conduct, Conduct):
+        cost = trials_cost(items, len(scen), n_sims, chunk_size, conduct, workers)
+        remedy = REMEDY_SIMULATE
+        size = f"{max(d.n_max for d in items)} patients"
+    else:
+        rates = max(len({s.rate(c) for s in scen}) for c in items[0].names)
+        tables, chunks = cohort_trials_cost(items, len(scen), n_sims, chunk_size, conduct, workers,
+                                            true_rates=rates)
+        cost = Cost(tables.nbytes + chunks.nbytes, tables.seconds + chunks.seconds)
+        remedy = (
+            "use fewer cohorts or patients, or a coarser QuadratureGrid"
+            if tables.nbytes > chunks.nbytes
+            else REMEDY_SIMULATE
+        )
+        size = f"{len(items[0].cohorts)} cohorts"
+    what = (
+        f"simulation of {n_sims} trials x {len(scen)} scenario{'s' * (len(scen) != 1)} of "
+        + (f"design {items[0].name!r}" if len(items) == 1 else f"{len(items)} designs")
+        + f" ({size}, chunks of {min(chunk_size, n_sims)})"
+    )
+    require_memory(cost.nbytes, what, remedy, seconds=cost.seconds)
 
 
 def _as_designs(designs: Any) -> list[Any]:

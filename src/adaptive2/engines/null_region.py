@@ -34,6 +34,7 @@ by every start. The brute-force checks in the test suite bound that gap.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +42,11 @@ from typing import Any, cast
 
 import numpy as np
 
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_int, check_real, fail
 from adaptive2.engines.cohort_exact import efficacy_matrix
+from adaptive2.engines.sizes import REMEDY_COHORTS
+from adaptive2.kernels.sizes import Cost, cohort_cost
 from adaptive2.model.cohorts import CohortDesign, _ranges
 
 __all__ = ["CohortSupremum", "NullRegion", "null_region"]
@@ -299,6 +303,55 @@ def _search(
     return best_x, best_f, float(vals.max()), vals
 
 
+def null_region_cost(
+    design: CohortDesign,
+    ranges: Mapping[str, tuple[float, float]] | None,
+    n_cohorts: int,
+    fwer: bool,
+    step: float,
+    own_points: int,
+    tol: float,
+    starts: int,
+) -> Cost:
+    """Estimated cost of :func:`null_region` from its sizes (nothing is evaluated).
+
+    Parameters
+    ----------
+    design : CohortDesign
+    ranges : mapping or None
+        Neighbour ranges as given to :func:`null_region` (None: the design's).
+    n_cohorts : int
+        Cohorts whose type I error is maximised.
+    fwer : bool
+        Whether the FWER is searched too (one search per set of null cohorts).
+    step, own_points, tol, starts
+        The search settings of :func:`null_region`.
+
+    Returns
+    -------
+    Cost
+        The largest coarse grid (own points times every neighbour's grid over
+        its range, or over [0, 1]) is one batch of rate vectors through the
+        lattice programme; each search then refines from ``starts`` points with
+        9 points per axis and level, until the spacing is below ``tol``.
+    """
+    names = design.names
+    rng = dict(design.ranges if ranges is None else _ranges(ranges, names, "null_region"))
+    axis = [max(2, round((hi - lo) / step) + 1) + 1 for lo, hi in (rng[n] for n in names)]
+    anywhere = max(2, round(1.0 / step) + 1) + 1
+    restricted = any(rng[n] != (0.0, 1.0) for n in names)
+    grid = own_points * max(
+        math.prod(anywhere if restricted else axis[i] for i in range(len(names)) if i != j)
+        for j in range(len(names))
+    )
+    searches = n_cohorts * (2 if restricted else 1) + (2 ** len(names) - 1 if fwer else 0)
+    levels = max(1, math.ceil(math.log(max(step, tol) / tol, 4)) + 1)
+    setup = cohort_cost(design, dp=False)
+    coarse = cohort_cost(design, rates=grid, dp_runs=searches)
+    fine = cohort_cost(design, rates=9 ** len(names), dp_runs=searches * starts * levels)
+    return Cost(max(coarse.nbytes, fine.nbytes), coarse.seconds + fine.seconds - setup.seconds)
+
+
 def null_region(
     design: CohortDesign,
     *,
@@ -336,6 +389,12 @@ def null_region(
     -------
     NullRegion
 
+    Raises
+    ------
+    ResourceError
+        If the job's estimated memory is over the limit (``--max-memory``,
+        :func:`adaptive2.set_memory_limit`): refused before anything is computed.
+
     Notes
     -----
     See the module notes for the method. Every probability is exact (no Monte
@@ -365,6 +424,14 @@ def null_region(
     tol = check_real(tol, "tol", owner, low=1e-7, high=0.05)
     starts = check_int(starts, "starts", owner, low=1)
     p0 = [c.p0 for c in design.cohorts]
+    cost = null_region_cost(design, rng, len(chosen), fwer, step, own_points, tol, starts)
+    sizes = ", ".join(str(c.looks[-1]) for c in design.cohorts)
+    require_memory(
+        cost.nbytes,
+        f"the null-region search of {J}-cohort design {design.name!r} ({sizes} patients)",
+        REMEDY_COHORTS,
+        seconds=cost.seconds,
+    )
     counter = _Counter(design)
 
     def null_axis(i: int) -> np.ndarray:

@@ -10,16 +10,43 @@ of a cohort's future responses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from adaptive2._base.resources import require_memory
+from adaptive2.engines.sizes import REMEDY_GRID, posterior_cost
 from adaptive2.kernels import posterior_summaries, quadrature
 from adaptive2.kernels.quadrature import LatticeResult
+from adaptive2.kernels.sizes import FLOAT, Cost, quadrature_cost
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid
 
 __all__ = ["LatticeResult", "lattice", "posterior", "posterior_density", "predictive"]
+
+
+def _guard(job: str, cost: Cost, cohorts: Sequence[Cohort], sizes: Sequence[int]) -> None:
+    """Refuse a quadrature job whose estimated memory is over the limit."""
+    where = ", ".join(f"{c.name} {n}" for c, n in zip(cohorts, sizes, strict=False))
+    require_memory(cost.nbytes, f"{job} of {len(sizes)} cohorts ({where} patients)", REMEDY_GRID,
+                   seconds=cost.seconds)
+
+
+def _data_sizes(cohorts: Sequence[Cohort], data: Mapping[str, Any]) -> list[int] | None:
+    """Each cohort's n in ``data``, or None if ``data`` is malformed (the kernel says why)."""
+    try:
+        return [max(int(data.get(c.name, (0, 0))[1]), 0) for c in cohorts]
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+        return None
+
+
+def _posterior_guard(
+    model: Model, cohorts: Sequence[Cohort], data: Mapping[str, Any], grid: QuadratureGrid
+) -> None:
+    sizes = _data_sizes(cohorts, data)
+    if sizes is not None and len(cohorts) > 0:
+        _guard("the posterior", posterior_cost(model, cohorts, sizes, grid), cohorts, sizes)
 
 
 def posterior(
@@ -56,6 +83,7 @@ def posterior(
     >>> round(post["a"]["p_above_p0"], 3)
     0.974
     """
+    _posterior_guard(model, cohorts, data, grid)
     return posterior_summaries.posterior(model, cohorts, data, level=level, grid=grid)
 
 
@@ -71,6 +99,7 @@ def posterior_density(
 
     See :func:`adaptive2.kernels.posterior_summaries.posterior_density`.
     """
+    _posterior_guard(model, cohorts, data, grid)
     return posterior_summaries.posterior_density(model, cohorts, data, cohort, grid=grid)
 
 
@@ -86,6 +115,8 @@ def lattice(
 
     See :func:`adaptive2.kernels.quadrature.lattice`.
     """
+    sizes = [int(x) for x in n]
+    _guard("the outcome lattice", quadrature_cost(model, cohorts, sizes, grid), cohorts, sizes)
     return quadrature.lattice(model, cohorts, n, thresholds=thresholds, grid=grid)
 
 
@@ -102,4 +133,12 @@ def predictive(
 
     See :func:`adaptive2.kernels.quadrature.predictive`.
     """
+    names = [c.name for c in cohorts]
+    if cohort in names and len(n) == len(names):
+        j = names.index(cohort)
+        sizes = [int(x) + (int(m) if i == j else 0) for i, x in enumerate(n)]
+        # the lattice with cohort j m patients further, and 4 arrays of (lattice at n, m + 1)
+        table = FLOAT * 4 * math.prod(int(x) + 1 for x in n) * (int(m) + 1)
+        cost = quadrature_cost(model, cohorts, sizes, grid).holding(table)
+        _guard("the posterior predictive", cost, cohorts, sizes)
     return quadrature.predictive(model, cohorts, n, cohort=cohort, m=m, grid=grid)

@@ -52,7 +52,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_int, check_probability, fail
+from adaptive2.engines.sizes import REMEDY_SIMON, simon_cost
 from adaptive2.kernels.binomial import binom_pmf
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta
@@ -423,6 +425,9 @@ def simon(
     alpha = check_probability(alpha, "alpha", _OWNER)
     beta = check_probability(beta, "beta", _OWNER)
     nmax = check_int(nmax, "nmax", _OWNER, low=2, high=1000)
+    cost = simon_cost(nmax)
+    require_memory(cost.nbytes, f"the Simon two-stage search up to nmax = {nmax} patients",
+                   REMEDY_SIMON, seconds=cost.seconds)
 
     records = _search(p0, p1, alpha, beta, nmax)
     if not records:

@@ -131,6 +131,8 @@ class _Ctx:
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file, mapping every failure to DesignFileError."""
+    if not isinstance(path, str | Path) or not str(path):
+        raise DesignFileError(f"a design file must be given as a path; got {path!r}.")
     p = Path(path)
     try:
         with p.open("rb") as fh:
@@ -451,9 +453,37 @@ def is_multi_cohort(data: dict[str, Any]) -> bool:
 
 load_any = load_design  # the earlier name of the same function
 
+# the [model] keys each kind reads (a key it does not read is an error, not a silent no-op)
+MODEL_KIND_KEYS = {
+    "independent": {"nex"},
+    "pooled": {"mu"},
+    "hierarchical": {"mu", "tau"},
+    "exnex": {"mu", "tau", "weight", "nex"},
+}
+
+
+def _unused_model_keys(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> None:
+    kind = t.get("kind", "hierarchical")
+    if kind not in MODEL_KIND_KEYS:
+        return  # Model names the allowed kinds
+    reads = MODEL_KIND_KEYS[kind]
+    given = [("model", k) for k in ("mu", "tau", "weight", "nex") if k in t]
+    given += [(f"cohorts.{c}", k) for c, ct in cohort_tables.items() if isinstance(ct, dict)
+              for k in ("weight", "nex") if k in ct]
+    for where, key in given:
+        if key not in reads:
+            users = sorted(k for k, keys in MODEL_KIND_KEYS.items() if key in keys)
+            raise ctx.error(
+                where,
+                f"`{key}` is not used by the {kind} model (only by {', '.join(users)}), so it "
+                "would be ignored; remove it or change `kind`.",
+            )
+
+
 def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> Any:
 
     ctx.unknown(t, MODEL_KEYS, "model")
+    _unused_model_keys(ctx, t, cohort_tables)
     kw: dict[str, Any] = {}
     if "kind" in t:
         kw["kind"] = t["kind"]

@@ -46,10 +46,18 @@ import numpy as np
 
 from adaptive2._base.cache import MEMO
 from adaptive2._base.errors import DesignError
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_probability, fail
 from adaptive2.kernels.quadrature import lattice, predictive
+from adaptive2.kernels.sizes import cohort_cost
 from adaptive2.model.data import cohort_data
-from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid
+from adaptive2.model.hierarchical import (
+    DEFAULT_GRID,
+    MODEL_READS,
+    Cohort,
+    Model,
+    QuadratureGrid,
+)
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
 from adaptive2.model.scenarios import Scenario, _role
 
@@ -156,12 +164,12 @@ class CohortDesign:
                 f"same number of analyses; got {[list(c.looks) for c in cohorts]}."
             )
         object.__setattr__(self, "cohorts", cohorts)
-        for c in cohorts:
-            if c.p1 is not None and not c.p1 > c.p0:
+        for cohort in cohorts:
+            if cohort.p1 is not None and not cohort.p1 > cohort.p0:
                 raise DesignError(
-                    f"`p1` of cohort {c.name!r} must be above its `p0` ({c.p0:g}): the target "
-                    f"response rate is the alternative, above the uninteresting rate; got "
-                    f"{c.p1:g}."
+                    f"`p1` of cohort {cohort.name!r} must be above its `p0` ({cohort.p0:g}): the "
+                    "target response rate is the alternative, above the uninteresting rate; "
+                    f"got {cohort.p1:g}."
                 )
         _check_per_cohort_keys(self.model, names, self.name)
         for slot in ("futility", "efficacy", "final"):
@@ -298,6 +306,16 @@ class CohortDesign:
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def _require_memory(self, what: str) -> None:
+        """The size guard for the decision lattices, before they are built."""
+        cost = cohort_cost(self, dp=False)
+        require_memory(
+            cost.nbytes,
+            f"{what} of the {len(self.cohorts)}-cohort design {self.name!r}",
+            "use fewer cohorts or patients, or a coarser QuadratureGrid",
+            seconds=cost.seconds,
+        )
+
     def boundaries(self) -> list[dict[str, Any]]:
         """Per look and cohort: the futility / efficacy response boundaries given the others.
 
@@ -306,6 +324,7 @@ class CohortDesign:
         null rate (rounded) at the same look — a readable summary; the exact OC use
         the full lattice.
         """
+        self._require_memory("the decision boundaries")
         rows = []
         for k in range(self.n_looks):
             n = [c.looks[k] for c in self.cohorts]
@@ -356,6 +375,7 @@ class CohortDesign:
             cohorts) or ``others_r`` (text, three or more), ``futility_max_r``,
             ``efficacy_min_r`` (``None`` where no count stops for that reason), ``monotone``.
         """
+        self._require_memory("the decision table")
         rows: list[dict[str, Any]] = []
         J = len(self.cohorts)
         last = self.n_looks - 1
@@ -643,22 +663,23 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
         out["notes"] = design.notes
     if design.alpha is not None:
         out["alpha"] = design.alpha
-    model: dict[str, Any] = {
-        "kind": m.kind,
-        "scale": m.scale,
-        "mu": {"mean": m.mu_mean, "sd": m.mu_sd},
-    }
-    tau: dict[str, Any] = {m.tau_prior: m.tau_scale}
-    if m.tau_prior == "half_t":
-        tau["df"] = m.tau_df
-    model["tau"] = tau
-    if not isinstance(m.weight, tuple):
-        model["weight"] = m.weight
-    nex: dict[str, Any] = {}
-    if not isinstance(m.nex_mean, tuple):
-        nex["mean"] = m.nex_mean
-    if not isinstance(m.nex_sd, tuple):
-        nex["sd"] = m.nex_sd
+    reads = MODEL_READS[m.kind]  # write only what the kind of model reads
+    model: dict[str, Any] = {"kind": m.kind, "scale": m.scale}
+    if "mu_mean" in reads:
+        model["mu"] = {"mean": m.mu_mean, "sd": m.mu_sd}
+    if "tau_scale" in reads:
+        tau: dict[str, Any] = {m.tau_prior: m.tau_scale}
+        if m.tau_prior == "half_t":
+            tau["df"] = m.tau_df
+        model["tau"] = tau
+
+    def shared(value: Any) -> Any:  # the value for every cohort, or for the rest ("*")
+        return dict(value).get("*") if isinstance(value, tuple) else value
+
+    if "weight" in reads and shared(m.weight) is not None:
+        model["weight"] = shared(m.weight)
+    nex = {k: shared(v) for k, v in (("mean", m.nex_mean), ("sd", m.nex_sd))
+           if "nex_mean" in reads and shared(v) is not None}
     if nex:
         model["nex"] = nex
     if m.historical:
@@ -687,15 +708,14 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
         ct["looks"] = list(c.looks)
         if design.range_of(c.name) != (0.0, 1.0):
             ct["range"] = list(design.range_of(c.name))
-        for attr, key in (("weight", "weight"),):
-            v = getattr(m, attr)
-            if isinstance(v, tuple) and c.name in dict(v):
-                ct[key] = dict(v)[c.name]
+        if "weight" in reads and isinstance(m.weight, tuple) and c.name in dict(m.weight):
+            ct["weight"] = dict(m.weight)[c.name]
         nx = {}
-        if isinstance(m.nex_mean, tuple) and c.name in dict(m.nex_mean):
-            nx["mean"] = dict(m.nex_mean)[c.name]
-        if isinstance(m.nex_sd, tuple) and c.name in dict(m.nex_sd):
-            nx["sd"] = dict(m.nex_sd)[c.name]
+        if "nex_mean" in reads:
+            if isinstance(m.nex_mean, tuple) and c.name in dict(m.nex_mean):
+                nx["mean"] = dict(m.nex_mean)[c.name]
+            if isinstance(m.nex_sd, tuple) and c.name in dict(m.nex_sd):
+                nx["sd"] = dict(m.nex_sd)[c.name]
         if nx:
             ct["nex"] = nx
         for slot in ("futility", "efficacy", "final"):

@@ -22,7 +22,9 @@ import numpy as np
 
 from adaptive2._base.cache import memoized
 from adaptive2._base.errors import DesignError, StatisticalWarning
+from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_int_sequence, check_probability, fail
+from adaptive2.kernels.sizes import boundary_cost
 from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec
 from adaptive2.model.rules import (
     BOP2,
@@ -297,6 +299,14 @@ class Design:
         _check_planning_values(self)
         scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
         object.__setattr__(self, "scenarios", scen)
+        cost = boundary_cost(self)  # the size guard, before the tables are computed
+        require_memory(
+            cost.nbytes,
+            f"computing the stopping boundaries of Design {self.name!r} ({self.n_max} patients, "
+            f"looks {list(looks) if len(looks) <= 6 else f'{list(looks[:3])}...'})",
+            "use fewer or smaller looks",
+            seconds=cost.seconds,
+        )
         bnd = _boundaries(self)  # validate on construction: monotone, no overlapping regions
         for problem in bnd.incoherences():
             warnings.warn(

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import (
     check_choice,
     check_int,
@@ -47,7 +48,15 @@ from adaptive2._base.validation import (
     fail,
 )
 
-__all__ = ["DEFAULT_GRID", "FINE_GRID", "Cohort", "Historical", "Model", "QuadratureGrid"]
+__all__ = [
+    "DEFAULT_GRID",
+    "FINE_GRID",
+    "MODEL_READS",
+    "Cohort",
+    "Historical",
+    "Model",
+    "QuadratureGrid",
+]
 
 KINDS = ("independent", "pooled", "hierarchical", "exnex")
 SCALES = ("logit-offset", "logit")
@@ -157,6 +166,7 @@ class Model:
             if not isinstance(h, Historical):
                 raise fail("historical", owner, "Historical strata", h)
         object.__setattr__(self, "historical", hist)
+        _check_settings_used(self)
 
     def value(self, attr: str, cohort: str) -> float:
         """A per-cohort parameter (``weight``, ``nex_mean``, ``nex_sd``) for ``cohort``."""
@@ -218,6 +228,39 @@ def _per_cohort(
     return one(value)
 
 
+# the settings each kind of model reads; any other setting away from its default is ignored
+MODEL_READS = {
+    "independent": {"nex_mean", "nex_sd"},
+    "pooled": {"mu_mean", "mu_sd"},
+    "hierarchical": {"mu_mean", "mu_sd", "tau_prior", "tau_scale", "tau_df"},
+    "exnex": {"mu_mean", "mu_sd", "tau_prior", "tau_scale", "tau_df", "weight", "nex_mean",
+              "nex_sd"},
+}
+_WHY = {
+    "independent": "analyses each cohort alone with its NEX prior (no mu, tau or weight)",
+    "pooled": "shares one theta across cohorts (tau = 0; no weight or NEX prior)",
+    "hierarchical": "makes every cohort exchangeable (no EXNEX weight or NEX prior)",
+}
+
+
+def _check_settings_used(model: Model) -> None:
+    """A setting the chosen kind of model ignores is an error, not a silent no-op."""
+    defaults = {f.name: f.default for f in fields(Model)}
+    reads = set(MODEL_READS[model.kind])
+    if model.tau_prior != "half_t":
+        reads.discard("tau_df")
+    for name in ("mu_mean", "mu_sd", "tau_prior", "tau_scale", "tau_df", "weight", "nex_mean",
+                 "nex_sd"):
+        if name in reads or getattr(model, name) == defaults[name]:
+            continue
+        why = (_WHY[model.kind] if name != "tau_df" or model.kind not in ("hierarchical", "exnex")
+               else f"uses a {model.tau_prior} prior on tau (tau_df is for half_t)")
+        raise DesignError(
+            f"`{name}` of Model is set ({getattr(model, name)!r}) but the {model.kind} model "
+            f"{why}, so it would be ignored; remove it, or choose a model that uses it."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Cohort:
     """A cohort's planning values and analysis schedule.
@@ -269,15 +312,37 @@ class QuadratureGrid:
         uniform grids integrate smooth posteriors to spectral accuracy, also where
         the data pull μ into the prior's tails).
     n_tau : int
-        Points of the τ grid (0 and a log-uniform grid from 1e-3 × scale to the
-        prior's 0.9995 quantile, weights = prior mass of each node's cell), which
-        resolves τ near 0.
+        Points of the τ grid (0 and a log-uniform grid from 1e-4 × scale far into
+        the prior's upper tail, trapezoid weights in log τ), which resolves τ near 0.
+    adapt : bool
+        Refine the grid where the model's prior needs it (default): more τ nodes
+        for half-normal and half-t scales below 1 and for half-Cauchy priors, and a
+        wider θ range at the same θ step for vague priors (θ prior spread beyond 6
+        on the log-odds scale, or μ prior sd beyond (theta_max − 1) / 5); see
+        :func:`adaptive2.kernels.quadrature.refined_grid`. Within the range of
+        priors the default grid is tested on (τ ~ half-normal of scale ≥ 1, μ sd
+        ≤ 2.2, NEX sd ≤ 6, like the shipped designs) nothing changes. ``False``
+        uses the grid exactly as given (for accuracy studies; a
+        :class:`~adaptive2._base.errors.PrecisionWarning` then names each
+        refinement skipped).
+
+    Notes
+    -----
+    The default grid keeps P(p_j > p0_j) and posterior means within 1e-4 of a much
+    finer grid (``python benchmarks/accuracy_hierarchical.py`` measures it, with the
+    refinement, on 40 + 40 and 100 + 100 patients over the τ priors, μ and NEX sds,
+    EXNEX weights and historical strata listed there). Outside that range a
+    :class:`~adaptive2._base.errors.PrecisionWarning` says by how much answers may be
+    off: μ prior sd beyond 4.6 (the μ prior is cut at ±(theta_max − 1)), half-t with
+    fewer than 3 degrees of freedom; τ scales below 0.25 raise a
+    :class:`~adaptive2._base.errors.ConvergenceWarning`.
     """
 
     n_theta: int = 481
     theta_max: float = 12.0
     n_mu: int = 401
     n_tau: int = 40
+    adapt: bool = True
 
     def __post_init__(self) -> None:
         for name, low in (("n_theta", 21), ("n_mu", 11), ("n_tau", 5)):
@@ -297,6 +362,10 @@ class QuadratureGrid:
             "theta_max",
             check_real(self.theta_max, "theta_max", "QuadratureGrid", low=2.0),
         )
+        if not isinstance(self.adapt, bool):
+            raise fail("adapt", "QuadratureGrid", "True or False", self.adapt)
 
 DEFAULT_GRID = QuadratureGrid()
-FINE_GRID = QuadratureGrid(n_theta=1201, theta_max=14.0, n_mu=801, n_tau=100)
+FINE_GRID = QuadratureGrid(n_theta=1201, theta_max=14.0, n_mu=801, n_tau=100, adapt=False)
+"""A reference grid, used exactly as given (``adapt=False``): 2.5x finer than the default in θ,
+2x in μ and τ."""

@@ -1,0 +1,489 @@
+"""What the kernels' arrays cost: memory and time estimates from sizes alone.
+
+The size guard (:func:`adaptive2._base.resources.require_memory`) refuses a job
+before it allocates, so its estimate must come from the job's sizes (looks,
+mixture components, cohorts, quadrature grid, true rates) without computing
+anything big. This module holds the estimates of the kernels' arrays, for the
+engines and for the value objects that compute tables when they are built:
+
+* :func:`boundary_cost` — compiling a single-cohort design's rules to integer
+  boundaries: posterior tail probabilities for every ``r = 0..n`` of a look, and
+  for a predictive-probability rule the beta-binomial predictive of every future
+  count for every current count, ``(n + 1) × (N − n + 1) × K`` cells per interim
+  look (K mixture components);
+* :func:`dp_cost` — the forward dynamic programme
+  (:func:`adaptive2.kernels.binomial.stop_probabilities`);
+* :func:`quadrature_cost` and :func:`cohort_cost` — the quadrature engine
+  (:mod:`adaptive2.kernels.quadrature`) on the joint outcome lattice of several
+  cohorts, and the exact lattice programme of a multi-cohort design built on it.
+  Per cohort and look the quadrature pieces hold about
+  ``8 (n + 1) (5 G + 5 G0 + 50 G1 + 8 T)`` bytes while they are computed (G
+  columns of the (μ, τ) grid, G0 of them at τ = 0, G1 with 0 < τ below two θ steps,
+  integrated by 24-point Gauss-Legendre, T θ nodes: :func:`grid_columns`), and
+  each array on the joint lattice of J cohorts has ``Π (n_j + 1)`` cells.
+
+How the constants were found: each formula counts the arrays alive at the peak, in
+units of the job's natural cells, with the number of arrays measured as the peak of
+``tracemalloc`` over a range of sizes and rounded up, so the estimates err high (by
+1.1x to 2x for jobs big enough to matter; tests/engines/test_size_guard.py checks
+measured peaks against them). Times are rough (2x to 5x either way), measured on an
+AMD EPYC (2 cores, one BLAS thread, numpy 2.4, Python 3.11).
+
+Value objects are read through their attributes only (as in
+:mod:`adaptive2.kernels.quadrature`): nothing here imports the model layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adaptive2._base.cache import MEMO
+from adaptive2.kernels import quadrature
+
+__all__ = [
+    "FLOAT",
+    "Columns",
+    "Cost",
+    "boundary_cost",
+    "cohort_cost",
+    "dp_cost",
+    "engine_cost",
+    "grid_columns",
+    "piece_cost",
+    "quadrature_cost",
+    "size_tuples",
+]
+
+FLOAT = 8
+"""Bytes of a float64."""
+
+_BASE = 1 << 20  # small arrays and Python objects of any job
+_BLOCK = 1 << 21  # cells per status array in a batch of the lattice DP (cohort_exact)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Estimated peak memory (bytes) and run time (seconds) of a job.
+
+    Examples
+    --------
+    >>> a, b = Cost(2e6, 1.0), Cost(1e6, 3.0)
+    >>> a.then(b)                 # one after the other: the larger peak, times add
+    Cost(nbytes=2000000.0, seconds=4.0)
+    >>> a.holding(5e5).nbytes     # with 0.5 MB held throughout
+    2500000.0
+    """
+
+    nbytes: float = 0.0
+    seconds: float = 0.0
+
+    def then(self, other: Cost) -> Cost:
+        """``self`` followed by ``other``: the larger peak, the sum of the times."""
+        return Cost(max(self.nbytes, other.nbytes), self.seconds + other.seconds)
+
+    def holding(self, nbytes: float) -> Cost:
+        """The same job while ``nbytes`` more are held throughout."""
+        return Cost(self.nbytes + nbytes, self.seconds)
+
+    def repeated(self, times: float) -> Cost:
+        """The job run ``times`` times in turn: the same peak, ``times`` the time."""
+        return Cost(self.nbytes, self.seconds * times)
+
+
+# ---------------------------------------------------------------------------
+# Single cohort: boundaries and the dynamic programme
+# ---------------------------------------------------------------------------
+# Predictive probability, one interim look: arrays of (n + 1) (N - n + 1) K cells; the
+# peak holds (6 K + 8) / K such arrays (measured 13.3, 8.8 and 7.9 for K = 1, 2, 3).
+_PP_ARRAYS_PER_K = 6.0
+_PP_ARRAYS = 8.0
+_PP_SECONDS = 300e-9  # per (r, x, component) cell (measured 150-370 ns)
+# Posterior tail tables: (n + 1) x K arrays; the peak holds 7 + 14 / K of them (measured
+# 18-19 for K = 1, 10.8-11.2 for K = 3).
+_TAIL_ARRAYS_PER_K = 7.0
+_TAIL_ARRAYS = 14.0
+_TAIL_SECONDS = 4e-6  # per response count and component (measured 3.5 us)
+_QUAD_SECONDS = 8e-3  # per response count when p0 is a Beta (adaptive quadrature per r)
+# Dynamic programme, one table: the peak holds 3 arrays of (rates, N + 1) (measured 2.1-2.9).
+_DP_ARRAYS = 3.0
+_DP_BATCH_ARRAYS = 5.0  # several tables at once: state, new, cumsum and two temporaries
+_DP_SECONDS = 1.2e-9  # per (rate, table, r, new responses) cell (measured 1.1-3.6 ns)
+_DP_STEP_SECONDS = 1.5e-6  # per new patient of a look (one numpy call each)
+
+
+def _slots(design: Any) -> list[tuple[str, Any]]:
+    return [
+        (slot, rule)
+        for slot in ("futility", "efficacy", "final")
+        if (rule := getattr(design, slot, None)) is not None
+    ]
+
+
+def boundary_cost(design: Any, looks: Sequence[int] | None = None) -> Cost:
+    """Cost of compiling a single-cohort design's rules to integer boundaries.
+
+    Reads ``design.looks``, ``design.prior.n_components`` and the rules in the
+    ``futility``, ``efficacy`` and ``final`` slots (their ``kind`` and ``p0``),
+    as :meth:`adaptive2.model.designs.Design.boundaries` uses them; nothing is
+    computed.
+
+    Parameters
+    ----------
+    design : Design
+        A single-cohort design (or any object with those attributes).
+    looks : sequence of int, optional
+        Looks to cost instead of the design's (a design search's candidates).
+
+    Returns
+    -------
+    Cost
+        Peak bytes and seconds. A predictive-probability rule dominates: for
+        each interim look n of a design with N patients it holds about
+        ``8 (n + 1) (N - n + 1) (6 K + 8)`` bytes.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> pp, final = NS(kind="predictive"), NS(kind="posterior", p0=0.4)
+    >>> d = NS(looks=(5000, 20000), prior=NS(n_components=2), futility=pp, final=final)
+    >>> round(boundary_cost(d).nbytes / 2**30, 1)    # measured: 10.8 GB of RSS
+    11.2
+    """
+    sizes = [int(n) for n in (design.looks if looks is None else looks)]
+    n_max = sizes[-1]
+    k = max(int(design.prior.n_components), 1)
+    nbytes = FLOAT * (n_max + 1) * (_TAIL_ARRAYS_PER_K * k + _TAIL_ARRAYS)
+    seconds = 0.0
+    for slot, rule in _slots(design):
+        at = sizes[-1:] if slot == "final" else sizes[:-1]
+        kind = getattr(rule, "kind", "")
+        if kind == "predictive":
+            cells = [(n + 1) * (n_max - n + 1) for n in at]
+            per_cell = FLOAT * (_PP_ARRAYS_PER_K * k + _PP_ARRAYS)
+            nbytes = max(nbytes, per_cell * max(cells, default=0))
+            # the predictive tables, and the final rule's tail table they predict
+            seconds += _PP_SECONDS * sum(cells) * k + _TAIL_SECONDS * (n_max + 1) * k
+        elif kind in ("posterior", "bop2", "dual"):
+            counts = sum(n + 1 for n in at) * (2 if kind == "dual" else 1)
+            beta_p0 = hasattr(getattr(rule, "p0", None), "a")
+            seconds += counts * (_QUAD_SECONDS if beta_p0 else _TAIL_SECONDS * k)
+    return Cost(nbytes + _BASE, seconds)
+
+
+def dp_cost(looks: Sequence[int], n_rates: int, n_tables: int = 1) -> Cost:
+    """Cost of the exact dynamic programme over ``looks`` for ``n_rates`` true rates.
+
+    Parameters
+    ----------
+    looks : sequence of int
+        Cumulative patients at each look.
+    n_rates : int
+        True response rates evaluated at once.
+    n_tables : int
+        Boundary tables evaluated at once (the batched form of
+        :func:`adaptive2.kernels.binomial.stop_probabilities`).
+
+    Returns
+    -------
+    Cost
+        About ``8 × 3 × rates × (N + 1)`` bytes for one table (5 per table for
+        a batch) and ``1.2 ns`` per (rate, table, current count, new responses).
+
+    Examples
+    --------
+    >>> c = dp_cost((5000, 20000), 21)
+    >>> round(c.nbytes / 2**20, 1), round(c.seconds, 1)
+    (10.6, 1.9)
+    """
+    sizes = [int(n) for n in looks]
+    n_max = sizes[-1] if sizes else 0
+    rates, tables = max(int(n_rates), 1), max(int(n_tables), 1)
+    arrays = _DP_ARRAYS if tables == 1 else _DP_BATCH_ARRAYS * tables
+    nbytes = FLOAT * arrays * rates * (n_max + 1) + FLOAT * rates * tables * len(sizes) * 3
+    prev, cells, steps = 0, 0, 0
+    for n in sizes:
+        m = n - prev
+        cells += (m + 1) * (prev + 1)
+        steps += m + 1
+        prev = n
+    seconds = _DP_SECONDS * cells * rates * tables + _DP_STEP_SECONDS * steps
+    return Cost(nbytes + _BASE, seconds)
+
+
+# ---------------------------------------------------------------------------
+# Quadrature: the (mu, tau) grid of a borrowing model
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Quadrature columns of a model on a grid, counted as the quadrature engine builds them.
+
+    Attributes
+    ----------
+    total : int
+        (μ, τ) columns G.
+    wide : int
+        Columns integrated on the θ grid (τ above two θ steps).
+    narrow : int
+        Columns integrated by 24-point Gauss-Legendre (0 < τ ≤ two θ steps).
+    point : int
+        Columns at τ = 0 (point masses).
+    theta : int
+        θ nodes.
+    tie : bool
+        A historical stratum is tied to a cohort (a θ × θ kernel is built).
+    """
+
+    total: int
+    wide: int
+    narrow: int
+    point: int
+    theta: int
+    tie: bool
+
+
+@functools.lru_cache(maxsize=64)
+def grid_columns(model: Any, grid: Any, cohorts: tuple[Any, ...] = ()) -> Columns:
+    """The quadrature columns of ``model`` on ``grid``, without building the engine.
+
+    Mirrors the node construction of :mod:`adaptive2.kernels.quadrature` on the
+    small μ and τ axes only (microseconds; nothing of the lattice's size), on the
+    grid the engine integrates on: ``grid`` refined for ``model`` and ``cohorts``
+    where the quadrature module refines it (``refined_grid``). The default grid
+    has 19,500 columns for a hierarchical model with τ ~ half-normal(1), 12,960 of
+    them narrow.
+    """
+    refine = getattr(quadrature, "refined_grid", None)
+    if refine is not None and cohorts:
+        grid = refine(model, cohorts, grid)
+    theta = int(grid.n_theta)
+    tie = any(h.tie is not None for h in model.historical)
+    if model.kind == "independent":
+        return Columns(1, 0, 0, 1, theta, tie)
+    limit = grid.theta_max - 1.0
+    if model.kind == "pooled":
+        mu, _, _ = quadrature._mu_nodes(model, grid.n_mu * 16, limit)
+        return Columns(len(mu), 0, 0, len(mu), theta, tie)
+    tau, _ = quadrature._tau_nodes(model, grid.n_tau)
+    mu, _, width = quadrature._mu_nodes(model, grid.n_mu, limit)
+    fine, _, _ = quadrature._refine_mu(model, mu, width, centre=0.0, half=0.5, factor=8)
+    h = 2 * grid.theta_max / (grid.n_theta - 1)
+    wide = narrow = point = 0
+    for t in tau:
+        if t <= 0:
+            point += len(fine)
+        elif t <= 2 * h:
+            narrow += len(fine)
+        else:
+            wide += len(mu)
+    return Columns(wide + narrow + point, wide, narrow, point, theta, tie)
+
+
+# engine: hat-function weights of the wide columns (and of a tied stratum's theta x theta
+# kernel), 11 arrays of (theta, columns) while built (measured 10); 200 ns per cell
+_ENGINE_ARRAYS = 11.0
+_ENGINE_SECONDS = 2e-7
+# pieces of one cohort at one size, per response count: 5 arrays of the columns, 5 more of
+# the point columns, 2 x 24 Gauss-Legendre nodes of the narrow ones and 8 of the theta grid
+# (measured 4, 4.5, 48 and 6.5), plus 8 arrays of the narrow columns' 24 nodes whatever the
+# size (measured 6); 80 ns per (r, narrow node or column)
+_PIECE_COLUMNS, _PIECE_POINT, _PIECE_NARROW, _PIECE_THETA = 5.0, 5.0, 50.0, 8.0
+_PIECE_NODES = 8.0
+_PIECE_SECONDS = 8e-8
+_PIECE_KEPT = 3.0  # marginal, above-threshold and mean parts, kept in the memo
+# joint lattice: 2 J + 3 arrays of the lattice (the results and one contraction) and the
+# rescaled pieces; contractions cost 0.5 ns (two cohorts: matrix products) or 5 ns (three
+# or more: einsum) per (cell, column)
+_LATTICE_EXTRA = 3.0
+_CONTRACT_SECONDS = {1: 1e-9, 2: 5e-10}
+_CONTRACT_SECONDS_MANY = 5e-9
+# DP on the lattice: live status arrays (each cohort running or stopped at an earlier look
+# for one of the interim reasons) plus 4 temporaries; 0.4 ns per (cell, new patient, status)
+_DP_TEMPORARIES = 4.0
+_LATTICE_DP_SECONDS = 4e-10
+# predictive probabilities of cohort j: 4 arrays of (lattice, m_j + 1) (measured 3)
+_PP_LATTICE_ARRAYS = 4.0
+_PP_LATTICE_SECONDS = 2e-8
+
+
+def engine_cost(cols: Columns) -> tuple[Cost, float]:
+    """Building the quadrature engine: its cost, and the bytes it keeps."""
+    cells = cols.theta * (cols.wide + (cols.theta if cols.tie else 0))
+    kept = FLOAT * (1.5 * cols.theta * cols.wide + 8 * cols.total)
+    return Cost(FLOAT * _ENGINE_ARRAYS * cells, _ENGINE_SECONDS * cells), kept
+
+
+def piece_cost(cols: Columns, n: int) -> tuple[Cost, float]:
+    """One cohort's quadrature pieces at size ``n``: their cost, and the bytes the memo keeps."""
+    r = n + 1
+    per_r = (
+        _PIECE_COLUMNS * cols.total
+        + _PIECE_POINT * cols.point
+        + _PIECE_NARROW * cols.narrow
+        + _PIECE_THETA * cols.theta
+    )
+    seconds = _PIECE_SECONDS * r * (24 * cols.narrow + cols.total + cols.theta)
+    kept = FLOAT * r * (_PIECE_KEPT * cols.total + cols.theta)
+    nodes = FLOAT * _PIECE_NODES * 24 * cols.narrow
+    return Cost(FLOAT * r * per_r + nodes, seconds), kept
+
+
+def _lattice(cols: Columns, sizes: Sequence[int]) -> tuple[Cost, float]:
+    """One joint lattice at ``sizes`` (pieces given): its transient cost and kept bytes."""
+    r = [n + 1 for n in sizes]
+    cells = math.prod(r)
+    j = len(r)
+    scaled = FLOAT * (3 * sum(r) + 2 * max(r)) * cols.total
+    nbytes = scaled + FLOAT * (2 * j + _LATTICE_EXTRA) * cells
+    rate = _CONTRACT_SECONDS.get(j, _CONTRACT_SECONDS_MANY)
+    seconds = rate * (2 * j + 1) * cells * cols.total
+    return Cost(nbytes, seconds), FLOAT * 2 * j * cells
+
+
+def quadrature_cost(model: Any, cohorts: Sequence[Any], sizes: Sequence[int], grid: Any) -> Cost:
+    """Posterior probabilities and means on the joint outcome lattice at ``sizes``.
+
+    The cost of :func:`adaptive2.kernels.quadrature.lattice` from nothing: the
+    engine, every cohort's pieces, and the lattice of ``Π (n_j + 1)`` cells.
+    """
+    cols = grid_columns(model, grid, tuple(cohorts))
+    build, held = engine_cost(cols)
+    peak, seconds = build.nbytes, build.seconds
+    for n in sizes:
+        piece, piece_kept = piece_cost(cols, int(n))
+        peak = max(peak, held + piece.nbytes)
+        held += piece_kept
+        seconds += piece.seconds
+    lat, _ = _lattice(cols, [int(n) for n in sizes])
+    peak = max(peak, held + lat.nbytes)
+    return Cost(peak + _BASE, seconds + lat.seconds)
+
+
+# ---------------------------------------------------------------------------
+# Several cohorts: the exact lattice programme and everything built on it
+# ---------------------------------------------------------------------------
+def _thresholds(design: Any, j: int) -> int:
+    """Distinct posterior thresholds the rules of cohort ``j`` need beyond its p0."""
+    name = design.cohorts[j].name
+    extra = set()
+    for slot in ("futility", "efficacy", "final"):
+        rule = design.rule(slot, name)
+        delta = float(getattr(rule, "delta", 0.0) or 0.0) if rule is not None else 0.0
+        if delta:
+            extra.add(delta)
+    return len(extra)
+
+
+def size_tuples(design: Any) -> list[tuple[int, ...]]:
+    """Cohort sizes the lattice programme visits: at look k each cohort at a look up to k."""
+    out: set[tuple[int, ...]] = set()
+    for k in range(design.n_looks):
+        out.update(itertools.product(*[c.looks[: k + 1] for c in design.cohorts]))
+    return sorted(out)
+
+
+def _dp_arrays(design: Any) -> float:
+    """Most status arrays alive at once in the lattice DP (an upper bound)."""
+    reasons = max(
+        sum(design.rule(s, c) is not None for s in ("futility", "efficacy")) for c in design.names
+    )
+    j, k_max = len(design.cohorts), design.n_looks
+    live = max(
+        (1 + reasons * k) ** j + (1 + reasons * (k + 1)) ** j * (k < k_max - 1)
+        for k in range(k_max)
+    )
+    return float(live) + _DP_TEMPORARIES
+
+
+def cohort_cost(
+    design: Any,
+    *,
+    rates: int = 1,
+    dp_runs: int = 1,
+    lattices: int = 1,
+    estimates: int = 0,
+    true_rates: int | None = None,
+    dp: bool = True,
+) -> Cost:
+    """The exact lattice programme of a multi-cohort design (and the jobs built on it).
+
+    Parameters
+    ----------
+    design : CohortDesign
+        Read through its ``cohorts``, ``names``, ``n_looks``, ``model``,
+        ``grid`` and ``rule(slot, cohort)``.
+    rates : int
+        True-rate vectors evaluated in one batch (the DP holds at most 2**21
+        lattice cells per status array, one whole lattice if it is larger).
+    dp_runs : int
+        Batches of rates evaluated (time only).
+    lattices : int
+        Times every decision lattice is rebuilt (time only: calibrations
+        rebuild the decisions for each cutoff they try).
+    estimates : int
+        Scenarios whose posterior means and interval coverage are tabulated on
+        every lattice (the multi-cohort simulator).
+    true_rates : int, optional
+        Most distinct true rates of one cohort among those scenarios (each
+        needs the cohort's quadrature pieces at that threshold); default
+        ``estimates``.
+    dp : bool
+        Whether the DP runs (an analysis needs the lattices only).
+
+    Returns
+    -------
+    Cost
+        The peak is what the memo keeps (engine, pieces, lattices and decision
+        masks, at most the memo's byte limit) plus the largest transient: one
+        cohort's pieces, one lattice, the DP's status arrays or a table of
+        predictive probabilities.
+    """
+    cols = grid_columns(design.model, design.grid, tuple(design.cohorts))
+    build, engine_kept = engine_cost(cols)
+    names = list(design.names)
+    kept, transient, seconds = 0.0, 0.0, build.seconds
+    rates_per_cohort = estimates if true_rates is None else min(true_rates, estimates)
+    for j, c in enumerate(design.cohorts):
+        variants = 1 + _thresholds(design, j) + rates_per_cohort
+        for n in c.looks:
+            piece, piece_kept = piece_cost(cols, int(n))
+            transient = max(transient, piece.nbytes)
+            kept += piece_kept * variants
+            seconds += piece.seconds * variants
+    tuples = size_tuples(design)
+    variants = 1 + sum(_thresholds(design, j) > 0 for j in range(len(names))) + estimates
+    biggest = 1
+    for n in tuples:
+        lat, lat_kept = _lattice(cols, n)
+        cells = math.prod(x + 1 for x in n)
+        biggest = max(biggest, cells)
+        transient = max(transient, lat.nbytes)
+        kept += (lat_kept + 2 * len(names) * cells) * variants  # results and decision masks
+        seconds += lat.seconds * variants * lattices
+    for j, name in enumerate(names):
+        if not any(getattr(design.rule(s, name), "kind", "") == "predictive"
+                   for s in ("futility", "efficacy")):
+            continue
+        c = design.cohorts[j]
+        for k in range(design.n_looks - 1):
+            for n in tuples:
+                if n[j] == c.looks[k]:
+                    cells = math.prod(x + 1 for x in n)
+                    m = c.looks[-1] - c.looks[k] + 1
+                    transient = max(transient, FLOAT * _PP_LATTICE_ARRAYS * cells * m)
+                    kept += FLOAT * cells
+                    seconds += _PP_LATTICE_SECONDS * cells * m * lattices
+    if estimates:  # the simulator's posterior means and coverage, per scenario
+        kept += estimates * len(tuples) * (FLOAT + 1) * len(names) * biggest
+    if dp:
+        batch = max(biggest, min(int(rates), max(1, _BLOCK // biggest)) * biggest)
+        arrays = _dp_arrays(design)
+        transient = max(transient, FLOAT * arrays * batch)
+        steps = sum(max(c.looks) for c in design.cohorts)
+        seconds += _LATTICE_DP_SECONDS * arrays * batch * steps * max(int(dp_runs), 1)
+    held = engine_kept + min(float(MEMO.limit), kept)
+    return Cost(max(build.nbytes, held + transient) + _BASE, seconds)

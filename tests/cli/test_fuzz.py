@@ -1,0 +1,200 @@
+"""Fuzz tests of the command line: mutated design files and random argument lists.
+
+The property, for every input: exit 0 with a valid result (JSON that parses), or exit 2
+(bad input) or 1 (the run failed) with a message of at most 6 lines on stderr, no
+traceback, and not an internal error (an internal error is a bug the fuzzer found).
+
+``make test`` runs a fixed budget; ``make validate`` sets ``ADAPTIVE2_FUZZ=long`` for ten
+times as many examples. Jobs run under ``--max-memory 256M`` so that a mutated size is
+refused by the size guard instead of filling the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+import os
+import tempfile
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adaptive2.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DESIGNS = ROOT / "designs"
+SEEDS = {
+    "pp": DESIGNS / "frontline-pp.toml",
+    "post": DESIGNS / "frontline-post.toml",
+    "bop2": DESIGNS / "frontline-bop2.toml",
+    "simon": DESIGNS / "frontline-simon.toml",
+    "bhm": DESIGNS / "two-cohort-bhm.toml",
+    "exnex": DESIGNS / "two-cohort-exnex.toml",
+}
+LONG = os.environ.get("ADAPTIVE2_FUZZ") == "long"
+BUDGET = settings(
+    max_examples=600 if LONG else 60,
+    deadline=None,
+    derandomize=not LONG,  # make test: the same examples every run
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+LIMIT = ["--max-memory", "256M"]
+pytestmark = pytest.mark.fuzz
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            warnings.catch_warnings():
+        warnings.simplefilter("default")
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def check(argv: list[str], code: int, out: str, err: str) -> None:
+    """The property of every run (see the module docstring)."""
+    assert "Traceback" not in err, (argv, err)
+    assert "internal error" not in err, (argv, err)
+    if code == 0:
+        if "--json" in argv:
+            json.loads(out)  # a valid result
+        return
+    assert code in (1, 2, 130), (argv, code, err)
+    errors = [line for line in err.splitlines() if line.startswith("adaptive2: error: ")]
+    assert errors, (argv, err)
+    assert len(err.splitlines()) <= 6, (argv, err)
+    assert out == "", (argv, out)
+
+
+# ---------------------------------------------------------------------------
+# design files
+# ---------------------------------------------------------------------------
+ODD_VALUES = st.sampled_from([
+    -1, 0, 1, 2, 1.5, -0.5, 1e300, -1e300, 10**12, math.nan, math.inf, -math.inf, True, "",
+    "0.4", "posterior", [], [1], [0.5, 0.5], [-3, 5], [40, 20], [10, 10], {}, {"a": 1},
+    {"beta": [1, 1]}, {"r": 16, "n": 20},
+])
+
+
+def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path in a parsed TOML document (list items by index)."""
+    out = []
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for k, v in items:
+        out.append((*prefix, k))
+        if isinstance(v, dict | list):
+            out += _paths(v, (*prefix, k))
+    return out
+
+
+def _parent(data: Any, path: tuple[Any, ...]) -> Any:
+    for k in path[:-1]:
+        data = data[k]
+    return data
+
+
+@st.composite
+def mutated_design_files(draw: Any) -> tuple[str, bytes]:
+    """(seed name, file bytes): a shipped design with one to three mutations."""
+    name = draw(st.sampled_from(sorted(SEEDS)))
+    data = tomllib.loads(SEEDS[name].read_text(encoding="utf-8"))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(data)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent, key = _parent(data, path), path[-1]
+        op = draw(st.sampled_from(["drop", "rename", "retype", "scale"]))
+        if op == "drop":
+            del parent[key]
+        elif op == "rename" and isinstance(parent, dict):
+            new = draw(st.sampled_from([key + "s", key[:-1] or "x", key.upper(), "unknown"]))
+            parent[new] = parent.pop(key)
+        elif op == "scale" and isinstance(parent[key], int | float) and \
+                not isinstance(parent[key], bool):
+            parent[key] = parent[key] * draw(st.sampled_from([-1, 0, 10, 1000, 1e6]))
+        else:  # a fresh copy: sampled lists and tables are shared objects
+            parent[key] = copy.deepcopy(draw(ODD_VALUES))
+    try:
+        text = tomli_w.dumps(data)
+    except (TypeError, ValueError):  # e.g. a list of mixed tables: not writable as TOML
+        text = SEEDS[name].read_text(encoding="utf-8")
+    raw = text.encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:  # bytes that are not UTF-8
+        at = draw(st.integers(0, len(raw)))
+        raw = raw[:at] + draw(st.sampled_from([b"\xe9", b"\xff\xfe", b"\x80abc"])) + raw[at:]
+    return name, raw
+
+
+@BUDGET
+@given(mutated_design_files(), st.sampled_from(["boundaries", "oc"]))
+def test_mutated_design_files_fail_cleanly_or_work(case: tuple[str, bytes], command: str) -> None:
+    _, raw = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "design.toml"
+        path.write_bytes(raw)
+        argv = [command, str(path), "--json", *LIMIT]
+        check(argv, *run(argv))
+
+
+# ---------------------------------------------------------------------------
+# argument lists
+# ---------------------------------------------------------------------------
+COMMANDS = {
+    "prior": ["--beta", "--historical", "--power", "--robust", "--mixture"],
+    "simon": ["--p0", "--p1", "--alpha", "--beta", "--nmax"],
+    "boundaries": [],
+    "oc": ["--p", "--simulate", "--n-sims", "--seed", "--null-region", "--range"],
+    "posterior": ["--data", "--engine", "--seed"],
+    "analyze": ["--data", "--look", "--engine"],
+    "calibrate": ["--alpha", "--power", "--parameter", "--within", "--futility",
+                  "--max-power-loss", "--control", "--non-binding"],
+    "simulate": ["--p", "--n-sims", "--mcse", "--seed", "--workers", "--accrual", "--delay",
+                 "--dropout", "--on-interim", "--periods", "--cohort-accrual"],
+}
+NEEDS_FILE = {"boundaries", "oc", "posterior", "analyze", "calibrate", "simulate"}
+VALUES = st.one_of(
+    st.sampled_from(["0", "1", "-1", "0.4", "0.6", "1.5", "nan", "inf", "1e9", "", "x",
+                     "0.4,0.6", "0.3,", "16/20", "12/25", "25/12", "frontline=12/20,post_io=3/15",
+                     "frontline=1/2", "post_io=0.2,0.5", "1,0.5,0.5", "0.5,1,1;0.5,2,2",
+                     "gamma:2,1", "lognormal:-1,1", "pymc", "quadrature", "fwer", "cohort",
+                     "final.cutoff", "prior.power", "futility.threshold", "pause", "3"]),
+    st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=12),
+)
+
+
+@st.composite
+def argument_lists(draw: Any) -> list[str]:
+    command = draw(st.sampled_from(sorted(COMMANDS)))
+    argv = [command]
+    if command in NEEDS_FILE:
+        argv.append(str(SEEDS[draw(st.sampled_from(["pp", "simon", "bhm"]))]))
+    for option in draw(st.lists(st.sampled_from(COMMANDS[command] or ["--json"]), max_size=4,
+                                unique=True)):
+        argv.append(option)
+        if option not in ("--simulate", "--null-region", "--futility", "--non-binding",
+                          "--json"):
+            argv.append(draw(VALUES))
+    if command == "simulate":  # keep simulations short
+        argv += ["--n-sims", "200", "--quiet"] if "--n-sims" not in argv and \
+            "--mcse" not in argv else ["--quiet"]
+    if command == "oc" and "--simulate" in argv and "--n-sims" not in argv:
+        argv += ["--n-sims", "500"]
+    if command == "calibrate" and "--futility" in argv:
+        return argv[:1]  # futility calibration runs for seconds: its own tests cover it
+    return [*argv, "--json", *LIMIT]
+
+
+@BUDGET
+@given(argument_lists())
+def test_random_argument_lists_fail_cleanly_or_work(argv: list[str]) -> None:
+    check(argv, *run(argv))
