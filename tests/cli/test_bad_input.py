@@ -205,6 +205,6 @@ def test_multi_cohort_tables_are_guarded(method):
         final=PosteriorProbability(0.2, 0.9),
     )
     t0 = time.perf_counter()
-    with pytest.raises(ResourceError, match="3-cohort design 'big'.*GiB.*--max-memory"):
+    with pytest.raises(ResourceError, match=r"3-cohort design 'big'.*GiB.*--max-memory"):
         getattr(design, method)()
     assert time.perf_counter() - t0 < 1

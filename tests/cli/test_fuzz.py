@@ -154,43 +154,79 @@ COMMANDS = {
     "simon": ["--p0", "--p1", "--alpha", "--beta", "--nmax"],
     "boundaries": [],
     "oc": ["--p", "--simulate", "--n-sims", "--seed", "--null-region", "--range"],
-    "posterior": ["--data", "--engine", "--seed"],
+    "posterior": ["--data", "--engine"],
     "analyze": ["--data", "--look", "--engine"],
-    "calibrate": ["--alpha", "--power", "--parameter", "--within", "--futility",
-                  "--max-power-loss", "--control", "--non-binding"],
+    "calibrate": ["--alpha", "--power", "--parameter", "--within"],
     "simulate": ["--p", "--n-sims", "--mcse", "--seed", "--workers", "--accrual", "--delay",
                  "--dropout", "--on-interim", "--periods", "--cohort-accrual"],
 }
-NEEDS_FILE = {"boundaries", "oc", "posterior", "analyze", "calibrate", "simulate"}
-VALUES = st.one_of(
-    st.sampled_from(["0", "1", "-1", "0.4", "0.6", "1.5", "nan", "inf", "1e9", "", "x",
-                     "0.4,0.6", "0.3,", "16/20", "12/25", "25/12", "frontline=12/20,post_io=3/15",
-                     "frontline=1/2", "post_io=0.2,0.5", "1,0.5,0.5", "0.5,1,1;0.5,2,2",
-                     "gamma:2,1", "lognormal:-1,1", "pymc", "quadrature", "fwer", "cohort",
-                     "final.cutoff", "prior.power", "futility.threshold", "pause", "3"]),
-    st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=12),
-)
+# design files per command (multi-cohort calibration runs for many seconds: its own tests)
+FILES = {"boundaries": ["pp", "simon", "bhm"], "oc": ["pp", "simon", "bhm"],
+         "posterior": ["bhm", "pp"], "analyze": ["pp", "bhm"], "calibrate": ["pp", "simon"],
+         "simulate": ["pp", "simon", "bhm"]}
+FLAGS = {"--simulate", "--null-region", "--non-binding", "--json"}
+# values a user might give to each option: plausible ones and their edges (PyMC is left out:
+# a NUTS fit takes seconds; its own tests cover it)
+PLAUSIBLE = {
+    "--beta": ["1,1", "0.5,0.5", "0,1", "-1,2", "1e9,1", "nan,1", "1", "0.2"],
+    "--historical": ["16/20", "0/0", "21/20", "-1/5", "16/20/3", "16 / 20"],
+    "--power": ["0", "0.5", "0.8", "0.99", "1", "1.5", "-0.1", "nan"],  # prior a0, or power
+    "--robust": ["0.5", "0.5,0.5", "0.5,0.5,1", "1.5", "0.5,2", "0,0.5"],
+    "--mixture": ["0.5,1,1;0.5,2,2", "1,1,1", "0.5,1,1", "0.5,-1,1;0.5,1,1", ";"],
+    "--p0": ["0.1", "0.4", "0", "1", "0.9", "0.6"],
+    "--p1": ["0.3", "0.6", "0.2", "1", "0.05"],
+    "--alpha": ["0.05", "0.1", "0", "1", "0.5", "0.2"],
+    "--nmax": ["30", "60", "2", "1", "1000", "5000"],
+    "--p": ["0.4", "0.4,0.6", "0,1", "1.5", "-0.1", "0.3,,0.5", "0.1,0.3"],
+    "--n-sims": ["1", "200", "500", "0", "-5"],
+    "--seed": ["0", "1", "-1", "2026", "99999999999999999999999999"],
+    "--range": ["post_io=0,0.5", "frontline=0.2,0.9", "nope=0,1", "post_io=0.5,0.2",
+                "post_io=0,2", "post_io"],
+    "--data": ["12/20", "frontline=12/20,post_io=3/15", "frontline=12/20", "25/12", "0/0",
+               "frontline=41/40,post_io=1/1", "frontline=12/20,post_io=3/15,x=1/2", "15/15"],
+    "--engine": ["quadrature", "quadrature", "exact"],
+    "--look": ["1", "2", "3", "0"],
+    "--parameter": ["final.cutoff", "prior.power", "futility.threshold", "nope", "final"],
+    "--within": ["0.8,0.99", "0.99,0.8", "0,1", "0.5"],
+    "--mcse": ["0.05", "0.02", "0", "1"],
+    "--workers": ["1", "2", "0", "-2"],
+    "--accrual": ["2", "1,3", "0", "-1"],
+    "--delay": ["2.5", "2,3", "gamma:2,1", "lognormal:-1,1", "3,2", "gamma:2"],
+    "--dropout": ["0", "0.1", "1", "-0.1", "0.99"],
+    "--on-interim": ["continue", "pause", "stop"],
+    "--periods": ["0,3", "3,0", "0", "0,3,6"],
+    "--cohort-accrual": ["frontline=2,post_io=1", "nope=1", "frontline=0", "frontline"],
+}
+NOISE = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=12)
 
 
 @st.composite
 def argument_lists(draw: Any) -> list[str]:
     command = draw(st.sampled_from(sorted(COMMANDS)))
     argv = [command]
-    if command in NEEDS_FILE:
-        argv.append(str(SEEDS[draw(st.sampled_from(["pp", "simon", "bhm"]))]))
-    for option in draw(st.lists(st.sampled_from(COMMANDS[command] or ["--json"]), max_size=4,
+    if command in FILES:
+        argv.append(str(SEEDS[draw(st.sampled_from(FILES[command]))]))
+    for option in draw(st.lists(st.sampled_from(COMMANDS[command] or ["--json"]), max_size=3,
                                 unique=True)):
         argv.append(option)
-        if option not in ("--simulate", "--null-region", "--futility", "--non-binding",
-                          "--json"):
-            argv.append(draw(VALUES))
+        if option not in FLAGS:
+            values = PLAUSIBLE[option]
+            if command == "simon" and option == "--beta":  # here: the type II error
+                values = ["0.2", "0.1", "0", "1"]
+            noise = draw(st.integers(0, 9)) == 9  # hypothesis favours 0
+            argv.append(draw(NOISE) if noise else draw(st.sampled_from(values)))
+    if command in ("analyze", "posterior") and "--data" not in argv:
+        argv += ["--data", draw(st.sampled_from(PLAUSIBLE["--data"]))]
+    if command == "simon":
+        for option, value in (("--p0", "0.1"), ("--p1", "0.3")):
+            if option not in argv:
+                argv += [option, value]
     if command == "simulate":  # keep simulations short
-        argv += ["--n-sims", "200", "--quiet"] if "--n-sims" not in argv and \
-            "--mcse" not in argv else ["--quiet"]
+        if "--n-sims" not in argv and "--mcse" not in argv:
+            argv += ["--n-sims", "200"]
+        argv.append("--quiet")
     if command == "oc" and "--simulate" in argv and "--n-sims" not in argv:
         argv += ["--n-sims", "500"]
-    if command == "calibrate" and "--futility" in argv:
-        return argv[:1]  # futility calibration runs for seconds: its own tests cover it
     return [*argv, "--json", *LIMIT]
 
 

@@ -177,7 +177,12 @@ def parameters_of(design: Design) -> list[str]:
 
 
 def _bad_parameter(design: Design, name: str) -> DesignError:
-    allowed = ", ".join(parameters_of(design)) or "none"
+    allowed = ", ".join(parameters_of(design))
+    if not allowed:
+        return DesignError(
+            f"design {design.name!r} has nothing to calibrate (its rules are explicit "
+            f"boundaries and its prior has no weight); got `parameter` {name!r}."
+        )
     return DesignError(f"`parameter` of calibrate must be one of {{{allowed}}}; got {name!r}.")
 
 
