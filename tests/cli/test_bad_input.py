@@ -208,3 +208,16 @@ def test_multi_cohort_tables_are_guarded(method):
     with pytest.raises(ResourceError, match=r"3-cohort design 'big'.*GiB.*--max-memory"):
         getattr(design, method)()
     assert time.perf_counter() - t0 < 1
+
+
+def test_checkpoint_of_another_run_is_refused_and_the_matching_one_resumed(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    base = ("simulate", str(PP), "--p", "0.4", "--n-sims", "200", "--quiet", "--json",
+            "--checkpoint", str(ckpt))
+    code, first, err, _ = cli(*base, "--seed", "1")
+    assert code == 0, err
+    code, out, err, _ = cli(*base, "--seed", "2")
+    one_line_error(code, out, err, 2, str(ckpt), "different run", "seed_entropy")
+    code, again, err, _ = cli(*base, "--seed", "1")
+    assert code == 0, err
+    assert again == first  # resumed from the saved chunk: the same numbers
