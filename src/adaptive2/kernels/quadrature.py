@@ -17,10 +17,19 @@ Arrays in, arrays out: the functions take the model, its cohorts and the
 quadrature grid as the value objects of :mod:`adaptive2.model.hierarchical` (read
 through their attributes only) and a grid argument is always required; the
 engines layer (:mod:`adaptive2.engines.posterior`) supplies the default grid.
+
+Accuracy: the default grid keeps P(p_j > p0_j) and posterior means within 1e-4 for
+priors like the shipped designs'. For small or heavy-tailed τ priors and vague
+priors the engine integrates on :func:`refined_grid` (more τ nodes, a wider θ range
+at the same step), which keeps that accuracy over the range that
+benchmarks/accuracy_hierarchical.py measures; beyond it (and for cohorts of more
+than :data:`TESTED_N` patients) a :class:`~adaptive2._base.errors.PrecisionWarning`
+says by how much answers may be off (:func:`accuracy_warnings`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,22 +39,40 @@ import numpy as np
 from scipy import special
 
 from adaptive2._base.cache import MEMO
-from adaptive2._base.errors import ConvergenceWarning, DesignError
+from adaptive2._base.errors import ConvergenceWarning, DesignError, PrecisionWarning
 from adaptive2._base.validation import check_int, fail
 
 __all__ = [
     "MIN_VERIFIED_TAU_SCALE",
     "LatticeResult",
+    "accuracy_warnings",
     "engine",
     "lattice",
     "marginal",
     "predictive",
+    "refined_grid",
 ]
 
 Model = Any  # adaptive2.model.hierarchical.Model (kernels read attributes only)
 Cohort = Any  # adaptive2.model.hierarchical.Cohort
 QuadratureGrid = Any  # adaptive2.model.hierarchical.QuadratureGrid
 Historical = Any  # adaptive2.model.hierarchical.Historical
+
+
+def _tau_range(model: Model) -> tuple[float, float]:
+    """(lo, top): the smallest and largest positive τ node of the model's τ grid.
+
+    lo = 1e-4 s; top is the 1 − 1e-12 quantile (half-normal; half-t at most 50 s) or the
+    1 − 5e-5 quantile (half-Cauchy, about 12,700 s) of the prior of scale s.
+    """
+    s = model.tau_scale
+    if model.tau_prior == "half_normal":
+        top = s * special.ndtri(1 - 1e-12)
+    elif model.tau_prior == "half_cauchy":
+        top = s * np.tan(np.pi / 2 * (1 - 0.5e-4))
+    else:
+        top = s * min(special.stdtrit(model.tau_df, 1 - 1e-12), 50.0)
+    return 1e-4 * s, float(top)
 
 
 def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,11 +92,9 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     if model.tau_prior == "half_normal":
         cdf = lambda t: 2 * special.ndtr(t / s) - 1  # noqa: E731
         pdf = lambda t: 2 / s * _npdf(t / s)  # noqa: E731
-        top = s * special.ndtri(1 - 1e-12)
     elif model.tau_prior == "half_cauchy":
         cdf = lambda t: 2 / np.pi * np.arctan(t / s)  # noqa: E731
         pdf = lambda t: 2 / (np.pi * s * (1 + (t / s) ** 2))  # noqa: E731
-        top = s * np.tan(np.pi / 2 * (1 - 0.5e-4))
     else:
         nu = model.tau_df
         lognorm = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
@@ -77,8 +102,7 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
         pdf = lambda t: 2 / s * np.exp(  # noqa: E731
             lognorm - (nu + 1) / 2 * np.log1p((t / s) ** 2 / nu)
         )
-        top = s * min(special.stdtrit(nu, 1 - 1e-12), 50.0)
-    lo = 1e-4 * s
+    lo, top = _tau_range(model)
     pos = np.geomspace(lo, top, n - 1)
     du = np.log(pos[1] / pos[0])
     w = np.concatenate([[cdf(lo)], pdf(pos) * pos * du])
@@ -89,16 +113,37 @@ def _mu_nodes(model: Model, n: int, limit: float) -> tuple[np.ndarray, ...]:
     """μ nodes: midpoints of uniform cells over ±5 prior sd, an edge at the prior mean.
 
     Returns (nodes, weights, cell widths); weights are the prior density times the
-    cell width, normalised (within ±limit). On the logit-offset scale the prior mean
-    is usually 0, the decision threshold p_j = p0_j, so a posterior that is nearly a
-    step in μ there (τ → 0) is integrated without an O(h) error.
+    cell width, normalised. On the logit-offset scale the prior mean is usually 0,
+    the decision threshold p_j = p0_j, so a posterior that is nearly a step in μ
+    there (τ → 0) is integrated without an O(h) error.
+
+    The uniform cells stop at ±limit (one log-odds inside the θ grid). A vaguer μ
+    prior continues beyond with cells each :data:`MU_TAIL_GROWTH` times wider than the
+    last, out to ±5 prior sd: the θ integrals there are those of the grid's end nodes
+    and change slowly with μ, whereas cutting the prior at ±limit would drop its
+    mass (posterior means off by 3e-3 for μ sd 10 with 40 + 40 patients).
     """
     half = min(5 * model.mu_sd, limit)
     k = max(n // 2, 2)
     step = half / k
     mu = model.mu_mean + (np.arange(-k, k) + 0.5) * step
     width = np.full_like(mu, step)
+    reach = 5 * model.mu_sd
+    if reach > half * (1 + 1e-12):
+        edges = [half]
+        w = step
+        while edges[-1] < reach:
+            w *= MU_TAIL_GROWTH
+            edges.append(min(edges[-1] + w, reach))
+        e = np.array(edges)
+        mid, wid = (e[1:] + e[:-1]) / 2, np.diff(e)
+        mu = np.concatenate([model.mu_mean - mid[::-1], mu, model.mu_mean + mid])
+        width = np.concatenate([wid[::-1], width, wid])
     return mu, _mu_weights(model, mu, width), width
+
+
+MU_TAIL_GROWTH = 1.2
+"""Width ratio of successive μ cells beyond ±(theta_max − 1) (vague μ priors)."""
 
 
 def _mu_weights(model: Model, mu: np.ndarray, width: np.ndarray) -> np.ndarray:
@@ -184,6 +229,7 @@ class _Engine:
         self.narrow = (self.tau > 0) & (self.tau <= 2 * self.h)
         self.wide = ~(self.point | self.narrow)  # columns integrated on the theta grid
         self._rest_kernel: np.ndarray | None = None  # built on demand (posterior densities)
+        self.size_warned = False  # a cohort beyond TESTED_N patients was flagged
         if model.kind == "independent":
             self.wide = np.zeros_like(self.point)
         # (theta, wide columns) node weights, and every other node: the coarse level of
@@ -456,7 +502,12 @@ def _off(model: Model, p0: float) -> float:
 
 
 def engine(model: Model, cohorts: tuple[Cohort, ...], grid: QuadratureGrid) -> _Engine:
-    """The quadrature engine of a model, cohort set and grid (kept in the memo)."""
+    """The quadrature engine of a model, cohort set and grid (kept in the memo).
+
+    The engine integrates on :func:`refined_grid` of ``grid`` (the grid itself for
+    priors in its tested range) and warns once (:func:`accuracy_warnings`) where the
+    answer may be off by more than the grid's accuracy.
+    """
     key = ("quadrature.engine", model, tuple(cohorts), grid)
     return MEMO.get(key, lambda: _new_engine(model, tuple(cohorts), grid))
 
@@ -472,10 +523,285 @@ def _new_engine(model: Model, cohorts: tuple[Cohort, ...], grid: QuadratureGrid)
             ConvergenceWarning,
             stacklevel=4,
         )
-    return _Engine(model, cohorts, grid)
+    for message in accuracy_warnings(model, cohorts, grid):
+        warnings.warn(message, PrecisionWarning, stacklevel=4)
+    return _Engine(model, cohorts, refined_grid(model, cohorts, grid))
 
 
 MIN_VERIFIED_TAU_SCALE = 0.25
+
+
+# ---------------------------------------------------------------------------
+# Accuracy across priors: a refined grid where the prior needs it, warnings beyond
+# ---------------------------------------------------------------------------
+# The default grid (481 θ nodes on ±12, 401 μ, 40 τ) keeps posterior probabilities and
+# means within 1e-4 of a much finer grid for priors like the shipped designs'. Two things
+# break that for other priors (benchmarks/accuracy_hierarchical.py measures both):
+#
+# * the τ step. When cohorts' data conflict, τ's posterior sits in the prior's upper tail,
+#   where a half-normal(s) makes it a peak of width ~ sqrt(s) in log τ, and the trapezoid
+#   rule in log τ needs a step below ~0.3 sqrt(s). Half-t and half-Cauchy priors spread the
+#   same number of nodes over a wider log range (to 50 s and 12,700 s). Largest errors on
+#   the default grid, 40 + 40 / 100 + 100 patients: 3e-3 / 3e-3 at half-normal(0.25),
+#   1e-4 / 2e-4 at half-normal(0.5), 2e-4 / 3e-4 for half-Cauchy priors of any scale.
+# * the θ range. θ mass beyond ±theta_max is lumped on the end nodes at the likelihood
+#   there: exact where the likelihood is flat (0/n, n/n), not where it still decays (1/n,
+#   (n − 1)/n) while a vague prior puts much mass out there. Largest errors in posterior
+#   means on the default grid: 2e-4 for NEX sd 10, 5e-3 for NEX sd 100, 2e-4 for
+#   half-normal(10) and half-Cauchy τ priors, 3e-3 for μ sd 10 (no strata).
+#
+# With ``adapt=True`` (the default) the engine therefore refines the grid for such priors:
+# τ nodes so that the step in log τ is at most TAU_LOG_STEP sqrt(min(s, 1))
+# (TAU_LOG_STEP_CAUCHY for a half-Cauchy), and, once the θ prior spreads beyond
+# THETA_SPREAD (NEX sd, μ sd, or sqrt(μ sd² + q²) with q the τ prior's 99% quantile, plus
+# the prior centre), a θ range of ±(THETA_REACH + largest |offset| + |prior centre|) at the
+# grid's own θ step, with as many more μ nodes as keep the μ step. (A μ prior wider than
+# the θ grid is never cut: :func:`_mu_nodes` continues it with growing cells.) The
+# refinement depends on the prior, the cohorts' p0 and the strata, never on the EXNEX
+# weight (analysis branches with weight 0 and 1 share the grid).
+TAU_LOG_STEP = 0.3
+"""Largest step of the τ grid in log τ for a half-normal or half-t τ prior of scale ≥ 1."""
+TAU_LOG_STEP_CAUCHY = 0.25
+"""Largest step of the τ grid in log τ for a half-Cauchy τ prior (any scale)."""
+THETA_SPREAD = 6.0
+"""θ-prior spread (log-odds) up to which the θ range of the default grid (±12) suffices."""
+THETA_REACH = 22.0
+"""θ half-width of a refined grid beyond the largest |offset| + |prior centre| (log-odds)."""
+MIN_TAU_DF = 2.0
+"""Fewest half-t degrees of freedom tested (the τ grid stops at 50 scales)."""
+MAX_TAU_SCALE = {"half_normal": 30.0, "half_t": 30.0, "half_cauchy": 10.0}
+"""Largest τ prior scale tested, per prior."""
+MAX_MU_SD = 1000.0
+"""Largest μ prior sd tested."""
+MAX_NEX_SD = 1e4
+"""Largest NEX prior sd tested."""
+TESTED_N = 100
+"""Largest number of patients in a cohort the accuracy is tested at (40 + 40 and 100 + 100)."""
+_SPAN_REFERENCE = float(np.log(special.ndtri(1 - 1e-12) / 1e-4))  # log range of a half-normal
+_PRIOR_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "half_t": "half-t"}
+
+
+def _tau_step(model: Model) -> float:
+    """Largest step in log τ that keeps the τ integral within the default accuracy."""
+    if model.tau_prior == "half_cauchy":
+        return TAU_LOG_STEP_CAUCHY
+    return TAU_LOG_STEP * float(np.sqrt(min(model.tau_scale, 1.0)))
+
+
+def _tau_needs(model: Model) -> int:
+    """τ nodes the model needs, or 0 where any grid's own suffice.
+
+    The reference is a half-normal prior of scale ≥ 1 on the default grid (a step of
+    0.294 in log τ, under :data:`TAU_LOG_STEP`); a prior needing a finer step, or
+    spanning a wider log range, needs 2 + ⌈log(top / lo) / step⌉ nodes. Scales below
+    :data:`MIN_VERIFIED_TAU_SCALE` are not refined (they have their own warning).
+    """
+    if model.kind not in ("hierarchical", "exnex") or model.tau_scale < MIN_VERIFIED_TAU_SCALE:
+        return 0
+    lo, top = _tau_range(model)
+    span = float(np.log(top / lo))
+    step = _tau_step(model)
+    if span / step <= _SPAN_REFERENCE / TAU_LOG_STEP * (1 + 1e-12):
+        return 0
+    return 2 + int(np.ceil(span / step))
+
+
+def _tau_quantile(model: Model, q: float) -> float:
+    """The q quantile of the τ prior."""
+    s = model.tau_scale
+    if model.tau_prior == "half_normal":
+        return float(s * special.ndtri((1 + q) / 2))
+    if model.tau_prior == "half_cauchy":
+        return float(s * np.tan(np.pi * q / 2))
+    return float(s * special.stdtrit(model.tau_df, (1 + q) / 2))
+
+
+def _theta_priors(model: Model, cohorts: Sequence[Cohort]) -> list[tuple[str, float, float]]:
+    """(setting, centre, spread) of each part of the θ prior, on the grid's θ scale.
+
+    The spread is the NEX sd, the μ sd (pooled), or sqrt(μ sd² + q²) with q the τ
+    prior's 99% quantile (the exchangeable part, θ ~ N(μ, τ²)).
+    """
+    out: list[tuple[str, float, float]] = []
+    if model.kind in ("independent", "exnex"):
+        for c in cohorts:
+            out.append(("nex_sd", model.value("nex_mean", c.name), model.value("nex_sd", c.name)))
+    if model.kind == "pooled":
+        out.append(("mu_sd", model.mu_mean, model.mu_sd))
+    if model.kind in ("hierarchical", "exnex"):
+        q = _tau_quantile(model, 0.99)
+        setting = "mu_sd" if model.mu_sd >= q else "tau_scale"
+        out.append((setting, model.mu_mean, float(np.hypot(model.mu_sd, q))))
+    return out
+
+
+def _theta_needs(model: Model, cohorts: Sequence[Cohort]) -> tuple[float, str, float]:
+    """(θ half-width the model needs or 0, the setting that spreads it, the spread)."""
+    priors = _theta_priors(model, cohorts)
+    wide = [(abs(centre) + spread, setting) for setting, centre, spread in priors]
+    reach, setting = max(wide, default=(0.0, ""))
+    if reach <= THETA_SPREAD:
+        return 0.0, setting, reach
+    offsets = [abs(_off(model, c.p0)) for c in cohorts]
+    offsets += [abs(_off(model, h.p0)) for h in model.historical if h.p0 is not None]
+    shift = max(offsets, default=0.0) + max(abs(centre) for _, centre, _ in priors)
+    return THETA_REACH + shift, setting, reach
+
+
+def refined_grid(model: Model, cohorts: Sequence[Cohort], grid: QuadratureGrid) -> QuadratureGrid:
+    """The grid the engine integrates ``model`` on: ``grid``, refined where the prior needs it.
+
+    For priors in the range the default grid is tested on (τ ~ half-normal of scale
+    ≥ 1, θ prior spread ≤ 6 on the log-odds scale, like the shipped designs) this is
+    ``grid`` itself. Otherwise, if ``grid.adapt`` (the default), the τ grid gets the
+    nodes the prior needs (a step of at most 0.3 sqrt(scale) in log τ, 0.25 for a
+    half-Cauchy) and a vague prior gets a θ range of ±(22 + largest |offset| + |prior
+    centre|) at the grid's own θ step (and μ step). Nothing ever shrinks, and the
+    result depends on the prior, the cohorts' p0 and the strata only.
+
+    Parameters
+    ----------
+    model : Model
+    cohorts : sequence of Cohort
+    grid : QuadratureGrid
+
+    Returns
+    -------
+    QuadratureGrid
+        ``grid``, or a copy with a larger ``n_tau``, or a larger ``theta_max`` with
+        ``n_theta`` (and ``n_mu``) grown to keep the step.
+
+    Examples
+    --------
+    >>> from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model
+    >>> coh = (Cohort("a", 0.4), Cohort("b", 0.1))
+    >>> refined_grid(Model(), coh, DEFAULT_GRID) is DEFAULT_GRID
+    True
+    >>> g = refined_grid(Model(tau_prior="half_cauchy"), coh, DEFAULT_GRID)
+    >>> g.n_tau, g.n_theta, round(g.theta_max, 2)
+    (77, 969, 24.2)
+    """
+    if not getattr(grid, "adapt", True):
+        return grid
+    n_tau = max(grid.n_tau, _tau_needs(model))
+    theta_max = _theta_needs(model, cohorts)[0]
+    if n_tau == grid.n_tau and theta_max <= grid.theta_max:
+        return grid
+    changes: dict[str, Any] = {"n_tau": n_tau}
+    if theta_max > grid.theta_max:
+        h = 2 * grid.theta_max / (grid.n_theta - 1)
+        quarter = int(np.ceil(theta_max / (2 * h) - 1e-9))  # n_theta − 1 = 4 quarter
+        theta_max = 2 * quarter * h
+        changes.update(n_theta=4 * quarter + 1, theta_max=theta_max)
+        # the uniform μ cells reach ±min(5 sd, theta_max − 1): keep their width
+        half = min(5 * model.mu_sd, grid.theta_max - 1)
+        wider = min(5 * model.mu_sd, theta_max - 1)
+        if model.kind != "independent" and wider > half:
+            changes["n_mu"] = int(np.ceil(grid.n_mu * wider / half - 1e-9))
+    return cast(QuadratureGrid, dataclasses.replace(grid, **changes))
+
+
+def accuracy_warnings(
+    model: Model, cohorts: Sequence[Cohort], grid: QuadratureGrid
+) -> list[str]:
+    """Why the engine's answers for ``model`` on ``grid`` may be off by more than 1e-4.
+
+    One line per cause, naming the setting, the size of the possible error (measured
+    by benchmarks/accuracy_hierarchical.py, or extrapolated from its largest tested
+    value) and the remedy: a τ scale, μ sd or NEX sd beyond the largest tested, a
+    half-t with fewer than 2 degrees of freedom, and on a grid with ``adapt=False``
+    each refinement the prior needs but does not get. Empty within the tested range
+    (τ scales below :data:`MIN_VERIFIED_TAU_SCALE` have their own warning; cohorts of
+    more than :data:`TESTED_N` patients are flagged when a lattice is computed).
+
+    Parameters
+    ----------
+    model : Model
+    cohorts : sequence of Cohort
+    grid : QuadratureGrid
+
+    Returns
+    -------
+    list of str
+    """
+    out: list[str] = []
+    borrowing = model.kind in ("hierarchical", "exnex")
+    prior = _PRIOR_NAMES[model.tau_prior]
+    if not getattr(grid, "adapt", True):
+        need = _tau_needs(model)
+        if need > grid.n_tau:
+            size = "3e-4" if model.tau_prior == "half_cauchy" else "2e-4 at scale 0.5, 3e-3 at 0.25"
+            out.append(
+                f"`tau_scale` = {model.tau_scale:g} of Model ({prior}) needs a step of at most "
+                f"{_tau_step(model):.2g} in log tau ({need} tau nodes), but the grid has "
+                f"{grid.n_tau} and is not refined (adapt=False): posterior probabilities and "
+                f"means may be off by up to {size} (measured on the default grid); use "
+                f"adapt=True (the default) or n_tau >= {need}."
+            )
+        reach, setting, spread = _theta_needs(model, cohorts)
+        if reach > grid.theta_max:
+            value = (max(model.value("nex_sd", c.name) for c in cohorts)
+                     if setting == "nex_sd" else getattr(model, setting))
+            out.append(
+                f"`{setting}` = {value:g} of Model spreads the theta prior ({spread:.3g} on the "
+                f"log-odds scale) beyond the grid's theta_max {grid.theta_max:g}, not refined "
+                "(adapt=False): its tails are lumped on the end nodes and posterior means may "
+                "be off by up to 2e-4 for a spread of 10 to 30, 5e-3 for 100, 2e-2 for 1000 "
+                "(measured on the default grid); use adapt=True (the default) or theta_max "
+                f">= {reach:.3g}."
+            )
+    if borrowing and model.tau_scale > MAX_TAU_SCALE[model.tau_prior]:
+        top = MAX_TAU_SCALE[model.tau_prior]
+        at = {"half_normal": 2e-5, "half_t": 2e-5, "half_cauchy": 1e-5}[model.tau_prior]
+        out.append(
+            f"`tau_scale` = {model.tau_scale:g} of Model ({prior}) is beyond {top:g}, the "
+            f"largest scale tested: the error grows with the scale ({at:.1g} at {top:g} for "
+            f"up to 100 + 100 patients), so posterior probabilities may be off by about "
+            f"{at * model.tau_scale / top:.0e}; such a scale makes the cohorts nearly "
+            "independent: consider kind='independent', or check with a finer QuadratureGrid."
+        )
+    if borrowing and model.tau_prior == "half_t" and model.tau_df < MIN_TAU_DF:
+        out.append(
+            f"`tau_df` = {model.tau_df:g} of Model is below {MIN_TAU_DF:g}, the fewest degrees "
+            "of freedom tested: the tau grid stops at 50 scales, cutting off 1.3% of the "
+            "prior at 1 degree of freedom, and posterior means may be off by 1e-4 or more "
+            "(1.1e-4 measured at 1, 40 + 40 patients); use tau_prior='half_cauchy' for 1 "
+            "degree of freedom, or tau_df >= 2."
+        )
+    if model.kind != "independent" and model.mu_sd > MAX_MU_SD:
+        out.append(
+            f"`mu_sd` = {model.mu_sd:g} of Model is beyond {MAX_MU_SD:g}, the largest tested: "
+            f"the error grows in proportion to it (1e-5 at {MAX_MU_SD:g}), so posterior "
+            f"means may be off by about {1e-5 * model.mu_sd / MAX_MU_SD:.0e}; use a "
+            f"smaller sd (an sd of {MAX_MU_SD:g} on the log-odds is already flat)."
+        )
+    if model.kind in ("independent", "exnex"):
+        sd = max(model.value("nex_sd", c.name) for c in cohorts) if cohorts else 0.0
+        if sd > MAX_NEX_SD:
+            out.append(
+                f"`nex_sd` = {sd:g} of Model is beyond {MAX_NEX_SD:g}, the largest tested: the "
+                f"error grows in proportion to it (3e-6 at {MAX_NEX_SD:g}), so posterior means "
+                f"may be off by about {3e-6 * sd / MAX_NEX_SD:.0e}; use a smaller sd (an sd "
+                f"of {MAX_NEX_SD:g} on the log-odds is already flat)."
+            )
+    return out
+
+
+def _check_size(eng: _Engine, sizes: Sequence[int]) -> None:
+    """Warn once per engine when a cohort has more patients than the accuracy is tested at."""
+    big = max(sizes, default=0)
+    if big <= TESTED_N or eng.size_warned:
+        return
+    eng.size_warned = True
+    warnings.warn(
+        f"a cohort of {big} patients is beyond {TESTED_N}, the most the quadrature accuracy "
+        "is tested at: the error grows with the square of the sample size (4e-5 at 200 + "
+        "200 for the shipped designs' priors), so posterior probabilities may be off by about "
+        f"{4e-5 * (big / 200) ** 2:.0e}; check with a finer QuadratureGrid (n_theta = 961 "
+        "halves the theta step).",
+        PrecisionWarning,
+        stacklevel=5,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -620,6 +946,7 @@ def _lattice(
     grid: QuadratureGrid,
 ) -> LatticeResult:
     eng = engine(model, coh, grid)
+    _check_size(eng, n)
     thr = dict(thresholds)
     pieces = [_pieces(eng, c.name, nj, thr.get(c.name, c.p0)) for c, nj in zip(coh, n, strict=True)]
     base = eng.log_prior + eng._hist[0]
@@ -737,6 +1064,7 @@ def _predictive(
 ) -> np.ndarray:
     eng = engine(model, coh, grid)
     j = [c.name for c in coh].index(cohort)
+    _check_size(eng, [size + (m if k == j else 0) for k, size in enumerate(n)])
     base = eng.log_prior + eng._hist[0]
     base = np.exp(base - base.max())
     arrays = []
