@@ -7,7 +7,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +29,23 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def positive_int(text: str) -> int:
-    """Argparse type: a whole number >= 1 (``--workers``, ``--n-sims``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
-    return value
+def _whole_number(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}; got {text!r}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """Argparse type: a whole number >= 0 (``report --n-sims``: 0 means no simulation)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
-    return value
+positive_int = _whole_number(1)  # --workers, --n-sims, --nmax, --look
+non_negative_int = _whole_number(0)  # report --n-sims (0: no simulation)
 
 
 def positive_float(text: str) -> float:
