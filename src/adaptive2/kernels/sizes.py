@@ -253,13 +253,12 @@ def grid_columns(model: Any, grid: Any, cohorts: tuple[Any, ...] = ()) -> Column
     Mirrors the node construction of :mod:`adaptive2.kernels.quadrature` on the
     small μ and τ axes only (microseconds; nothing of the lattice's size), on the
     grid the engine integrates on: ``grid`` refined for ``model`` and ``cohorts``
-    where the quadrature module refines it (``refined_grid``). The default grid
+    as :func:`~adaptive2.kernels.quadrature.refined_grid` refines it. The default grid
     has 19,500 columns for a hierarchical model with τ ~ half-normal(1), 12,960 of
     them narrow.
     """
-    refine = getattr(quadrature, "refined_grid", None)
-    if refine is not None and cohorts:
-        grid = refine(model, cohorts, grid)
+    if cohorts:
+        grid = quadrature.refined_grid(model, cohorts, grid)
     theta = int(grid.n_theta)
     tie = any(h.tie is not None for h in model.historical)
     if model.kind == "independent":
