@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test validate bench lint clean
+.PHONY: demo test validate fuzz bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bayes]"
 	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=long $(BIN)/python -m pytest -q -m "slow or fuzz"
+
+# Fresh random examples for the CLI fuzz tests (make validate replays a fixed set).
+fuzz: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=explore $(BIN)/python -m pytest -q -p no:cacheprovider -m fuzz
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done

@@ -5,7 +5,9 @@ The property, for every input: exit 0 with a valid result (JSON that parses), or
 traceback, and not an internal error (an internal error is a bug the fuzzer found).
 
 ``make test`` runs a fixed budget; ``make validate`` sets ``ADAPTIVE2_FUZZ=long`` for ten
-times as many examples. Jobs run under ``--max-memory 256M`` so that a mutated size is
+times as many examples. Both draw the same examples on every run (derandomized), so CI
+cannot fail by chance; ``make fuzz`` (``ADAPTIVE2_FUZZ=explore``) draws fresh random
+examples to look for new failures. Jobs run under ``--max-memory 256M`` so that a mutated size is
 refused by the size guard instead of filling the machine.
 """
 
@@ -40,11 +42,12 @@ SEEDS = {
     "bhm": DESIGNS / "two-cohort-bhm.toml",
     "exnex": DESIGNS / "two-cohort-exnex.toml",
 }
-LONG = os.environ.get("ADAPTIVE2_FUZZ") == "long"
+MODE = os.environ.get("ADAPTIVE2_FUZZ", "")
+LONG = MODE in ("long", "explore")
 BUDGET = settings(
     max_examples=600 if LONG else 60,
     deadline=None,
-    derandomize=not LONG,  # make test: the same examples every run
+    derandomize=MODE != "explore",  # make test / validate: the same examples every run
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 LIMIT = ["--max-memory", "256M"]

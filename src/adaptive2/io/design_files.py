@@ -464,7 +464,7 @@ MODEL_KIND_KEYS = {
 
 def _unused_model_keys(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> None:
     kind = t.get("kind", "hierarchical")
-    if kind not in MODEL_KIND_KEYS:
+    if not isinstance(kind, str) or kind not in MODEL_KIND_KEYS:
         return  # Model names the allowed kinds
     reads = MODEL_KIND_KEYS[kind]
     given = [("model", k) for k in ("mu", "tau", "weight", "nex") if k in t]
