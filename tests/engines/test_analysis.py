@@ -186,7 +186,7 @@ PP_CASES = [
                     (20, 39), (2, 5), (0, 0)]),
     (BETA_DESIGN, [(1, 10), (2, 10), (5, 10), (4, 20), (8, 20), (5, 29), (9, 29)]),
     (load_design(DESIGNS_DIR / "frontline-bop2.toml"), [(4, 15), (8, 15), (12, 25), (17, 30)]),
-    (load_design(DESIGNS_DIR / "frontline-simon.toml"), [(8, 16), (12, 30), (23, 45)]),
+    (load_design(DESIGNS_DIR / "frontline-simon.toml"), [(6, 12), (12, 25), (18, 37)]),
 ]
 
 

@@ -37,7 +37,7 @@ def pp() -> Design:
 
 @pytest.fixture(scope="module")
 def simon() -> Design:
-    """Shipped Simon two-stage 7/16, 23/46 (Boundary rules, different N)."""
+    """Shipped Simon two-stage 5/12, 18/38 (Boundary rules, different N)."""
     return load_design(DESIGNS_DIR / "frontline-simon.toml")
 
 
