@@ -26,8 +26,11 @@ def esc(value: Any) -> str:
 
 
 def _numeric(s: str) -> bool:
+    """True for ``0.5``, ``12 (3.1)``, ``< 0.001``, ``> 0.999``, ``12.3%`` and ``∞``."""
+    s = s.lstrip("<>≤≥ ")
+    first = s.split(" ")[0].removesuffix("%").replace("∞", "inf")
     try:
-        float(s.split(" ")[0])
+        float(first)
     except ValueError:
         return False
     return True
@@ -48,6 +51,7 @@ def table(
     trim: bool = False,
     missing: str = DASH,
     nowrap_below: int = 0,
+    text: Sequence[bool] | None = None,
 ) -> str:
     """An HTML table of values written by :func:`adaptive2._base.formatting.number`.
 
@@ -65,13 +69,22 @@ def table(
         Passed to :func:`~adaptive2._base.formatting.number`.
     nowrap_below : int
         Cells whose text is at most this long get the ``nowrap`` class (0: none).
+    text : sequence of bool, optional
+        Per column, True for a text column (left-aligned), False for a number
+        column; default :func:`is_text_column` of the column's cells. Give it
+        when the cells are already formatted (``"< 0.001"``, ``"–, 21"``) and
+        the kind is known from the raw values.
 
     Examples
     --------
     >>> table(["look", "P(stop)"], [[1, 0.123456], [2, None]])  # doctest: +NORMALIZE_WHITESPACE
     '<table><thead><tr><th class="num">look</th><th class="num">P(stop)</th></tr></thead><tbody><tr><td class="num">1</td><td class="num">0.1235</td></tr><tr><td class="num">2</td><td class="num">–</td></tr></tbody></table>'
     """  # noqa: E501
-    text = [is_text_column(row[i] for row in rows) for i in range(len(header))]
+    if text is None:
+        text = [is_text_column(row[i] for row in rows) for i in range(len(header))]
+    elif len(text) != len(header):
+        raise ValueError(f"`text` of table must have one flag per column ({len(header)}); "
+                         f"got {len(text)}.")
     ident = f' id="{esc(table_id)}"' if table_id else ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     head = "".join(

@@ -128,15 +128,29 @@ CHROMIUM_FLAGS = (
 )
 
 
+PDF_FLAGS = (
+    # Chrome's own header and footer (date, page title, file URL) stay off: the page's
+    # CSS margin boxes print the running header and "page X of Y" (document.CSS)
+    "--no-pdf-header-footer",
+    # PDF bookmarks from the h1-h3 headings (ignored by a Chromium that lacks it)
+    "--generate-pdf-document-outline",
+)
+
+
 def _pdf(html_path: Path, pdf_path: Path) -> str:
+    """Print ``html_path`` to ``pdf_path``; returns how it was made, or why not.
+
+    The running header and the "page X of Y" footer come from the page's own
+    ``@page`` margin boxes (:func:`adaptive2.views.document.to_html`), which
+    Chromium (from version 131) and WeasyPrint both print.
+    """
     exe = chromium_path()
     if exe is not None:
         with tempfile.TemporaryDirectory() as profile:
             try:
                 subprocess.run(
-                    [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                     "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
-                     html_path.resolve().as_uri()],
+                    [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *PDF_FLAGS,
+                     f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()],
                     capture_output=True,
                     timeout=120,
                     check=False,
