@@ -154,12 +154,14 @@ def test_mutated_design_files_fail_cleanly_or_work(case: tuple[str, bytes], comm
 # ---------------------------------------------------------------------------
 COMMANDS = {
     "prior": ["--beta", "--historical", "--power", "--robust", "--mixture"],
-    "simon": ["--p0", "--p1", "--alpha", "--beta", "--nmax"],
+    "simon": ["--p0", "--p1", "--alpha", "--beta", "--nmax", "--objective", "--name"],
     "boundaries": [],
     "oc": ["--p", "--simulate", "--n-sims", "--seed", "--null-region", "--range"],
     "posterior": ["--data", "--engine"],
     "analyze": ["--data", "--look", "--engine"],
-    "calibrate": ["--alpha", "--power", "--parameter", "--within"],
+    "calibrate": ["--alpha", "--power", "--parameter", "--within", "--objective", "--name"],
+    "search": ["--family", "--p0", "--p1", "--alpha", "--power", "--objective", "--nmax",
+               "--n-range", "--looks", "--first-look", "--look-every", "--name"],
     "simulate": ["--p", "--n-sims", "--mcse", "--seed", "--workers", "--accrual", "--delay",
                  "--dropout", "--on-interim", "--periods", "--cohort-accrual"],
 }
@@ -199,6 +201,13 @@ PLAUSIBLE = {
     "--on-interim": ["continue", "pause", "stop"],
     "--periods": ["0,3", "3,0", "0", "0,3,6"],
     "--cohort-accrual": ["frontline=2,post_io=1", "nope=1", "frontline=0", "frontline"],
+    "--family": ["simon", "lee-liu", "bop2", "pareto", "nope"],
+    "--objective": ["min-EN0", "min-max-N", "balanced", "max-power", "fastest"],
+    "--n-range": ["10,30", "20,24", "30,10", "0,5", "10", "1,400", "a,b"],
+    "--looks": ["2", "2,3", "0", "51", "x"],
+    "--first-look": ["5", "10", "0", "-1"],
+    "--look-every": ["1", "5", "0"],
+    "--name": ["fuzz-design", "", " ", "a/b"],
 }
 NOISE = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=12)
 

@@ -32,9 +32,14 @@ from adaptive2.cli._common import (
     non_negative_int,
     positive_float,
     positive_int,
+    probability,
 )
 
 __all__ = ["main"]
+
+# the choices of `search`; kept here so that building the parser imports no engine
+SEARCH_FAMILIES = ("simon", "lee-liu", "bop2", "pareto")
+OBJECTIVES = ("min-EN0", "min-max-N", "balanced")  # = adaptive2.engines.search.OBJECTIVES
 
 
 # ---------------------------------------------------------------------------
@@ -70,8 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--alpha", type=float, default=0.05)
     sp.add_argument("--beta", type=float, default=0.20)
     sp.add_argument("--nmax", type=positive_int, default=100)
+    sp.add_argument("--write", default=None, metavar="FILE",
+                    help="save the chosen design (see --objective) as a design file")
+    sp.add_argument("--objective", choices=OBJECTIVES, default=None,
+                    help="with --write: which design to save: min-EN0 (the optimal design, the "
+                         "default), min-max-N (minimax) or balanced (admissible for q = 0.5)")
+    sp.add_argument("--name", default=None, help="with --write: name of the design written")
     common(sp)
-    sp.set_defaults(func="priors:_cmd_simon")
+    sp.set_defaults(func="designs:_cmd_simon")
 
     sp = sub.add_parser("boundaries", help="stopping boundaries of a design file")
     sp.add_argument("design")
@@ -113,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--alpha", type=float, default=0.10, help="Simon comparator type I error")
     sp.add_argument("--power", type=float, default=0.80, help="Simon comparator power")
     sp.add_argument("--pdf", choices=("auto", "always", "never"), default="auto")
+    sp.add_argument("--title", default=None, metavar="TEXT", help="title of the report")
     sp.add_argument("--quiet", action="store_true", help="no progress lines")
     common(sp)
     sp.set_defaults(func="reports:_cmd_report")
@@ -175,7 +187,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("design")
     sp.add_argument("--alpha", type=float, default=None,
                     help="worst-case type I error target (default: the design's alpha, else 0.10)")
-    sp.add_argument("--power", type=float, default=None, help="power target at p1")
+    sp.add_argument("--power", type=float, default=None,
+                    help="power target at p1 (default: the design's power, else none)")
     sp.add_argument("--control", choices=("cohort", "fwer"), default="cohort",
                     help="multi-cohort: control each cohort's type I error (default) or the FWER "
                          "over the whole null region")
@@ -195,9 +208,55 @@ def _parser() -> argparse.ArgumentParser:
         "final.cutoff; BOP2 designs: joint lambda/gamma[/eta] search)",
     )
     sp.add_argument("--within", default=None, help="search range low,high")
+    sp.add_argument("--objective", choices=("max-power", "min-EN0"), default="max-power",
+                    help="max-power (default): the largest power with alpha controlled; "
+                         "min-EN0: the futility parameter (and the final cutoff if needed) "
+                         "with the smallest E[N | p0] meeting both --alpha and --power")
     sp.add_argument("--write", default=None, help="save the calibrated design to this file")
+    sp.add_argument("--name", default=None,
+                    help="with --write: name of the design written (default: NAME-calibrated)")
     common(sp)
     sp.set_defaults(func="designs:_cmd_calibrate")
+
+    sp = sub.add_parser(
+        "search", help="search designs meeting alpha and power (Simon, Lee & Liu, BOP2) or "
+                       "classify design files (pareto); print the candidates, save the chosen")
+    sp.add_argument("designs", nargs="*", metavar="DESIGN",
+                    help="with --family pareto: the single-cohort design files to choose among")
+    sp.add_argument("--family", required=True, choices=SEARCH_FAMILIES,
+                    help="simon: two-stage designs; lee-liu: predictive-probability designs "
+                         "(N, theta_L, theta_T); bop2: BOP2 (lambda, gamma) over N and looks; "
+                         "pareto: the design files given")
+    sp.add_argument("--p0", type=probability, default=None,
+                    help="uninteresting response rate (pareto: default the designs' p0)")
+    sp.add_argument("--p1", type=probability, default=None,
+                    help="target response rate (pareto: default the designs' p1)")
+    sp.add_argument("--alpha", type=probability, default=0.10,
+                    help="largest type I error (default 0.10)")
+    sp.add_argument("--power", type=probability, default=0.80,
+                    help="smallest power at p1 (default 0.80)")
+    sp.add_argument("--objective", choices=OBJECTIVES, default="min-EN0",
+                    help="min-EN0 (default): smallest E[N | p0]; min-max-N: smallest maximum "
+                         "N, then E[N | p0]; balanced: smallest (N + E[N | p0]) / 2, the "
+                         "admissible design for q = 0.5 (Jung et al. 2004)")
+    sp.add_argument("--nmax", type=positive_int, default=None,
+                    help="largest N searched (simon: default 100; lee-liu, bop2: the top of "
+                         "--n-range)")
+    sp.add_argument("--n-range", default=None, dest="n_range", metavar="LOW,HIGH",
+                    help="lee-liu, bop2: maximum sample sizes searched (default 10,60)")
+    sp.add_argument("--looks", default=None, metavar="K[,K...]",
+                    help="bop2: numbers of equally spaced analyses to try, the final included "
+                         "(default 2,3,4)")
+    sp.add_argument("--first-look", type=positive_int, default=None, dest="first_look",
+                    help="lee-liu: patients at the first interim look (default 10)")
+    sp.add_argument("--look-every", type=positive_int, default=None, dest="look_every",
+                    metavar="C", help="lee-liu: an interim look every C patients after the "
+                                      "first (default 1: continuous monitoring)")
+    sp.add_argument("--write", default=None, metavar="FILE",
+                    help="save the chosen design as a design file")
+    sp.add_argument("--name", default=None, help="with --write: name of the design written")
+    common(sp)
+    sp.set_defaults(func="designs:_cmd_search")
     return p
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 from adaptive2._base.errors import UsageError
 from adaptive2._base.files import dir_mode
 from adaptive2._base.formatting import number
+from adaptive2._base.version import __version__
 from adaptive2.io.design_files import load_any, save_any
 
 
@@ -46,6 +49,17 @@ def _whole_number(low: int) -> Callable[[str], int]:
 
 positive_int = _whole_number(1)  # --workers, --n-sims, --nmax, --look
 non_negative_int = _whole_number(0)  # report --n-sims (0: no simulation)
+
+
+def probability(text: str) -> float:
+    """Argparse type: a probability in (0, 1) (``--p0``, ``--alpha``, ``--power``, ...)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a probability in (0, 1); got {text!r}")
+    return value
 
 
 def positive_float(text: str) -> float:
@@ -148,6 +162,37 @@ def _ranges_arg(args: argparse.Namespace, design: Any) -> dict[str, tuple[float,
     return out
 
 
-def _write_design(design: Any, path: str) -> None:
+def _write_design(design: Any, path: str, header: str | None = None) -> None:
+    """Save ``design`` to ``path``, with ``header`` (if given) as comment lines first."""
+    save_any(design, path, header=header)
 
-    save_any(design, path)
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command as typed (``adaptive2 ...``), quoted for a shell."""
+    argv = getattr(args, "argv", None)
+    if argv is None:  # a command function called directly, not through main()
+        return f"adaptive2 {args.command}"
+    return shlex.join(["adaptive2", *argv])
+
+
+def _written_header(args: argparse.Namespace, verb: str, lines: Sequence[str]) -> str:
+    """The comment header of a design file a command writes: command, date, then ``lines``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``args.argv`` is the command as typed).
+    verb : str
+        What the command did, e.g. ``"Found by"`` or ``"Calibrated by"``.
+    lines : sequence of str
+        What the result was, one statement per line.
+
+    Returns
+    -------
+    str
+        Plain text; :func:`adaptive2.io.design_files.comment_block` turns it into
+        TOML comments.
+    """
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    head = [f"{verb}: {_command_line(args)}", f"on {when} with adaptive2 {__version__}."]
+    return "\n".join([*head, *lines])

@@ -4,7 +4,10 @@ Exact OC are step functions of a design's cutoffs: they change only when an
 integer boundary moves. The searches here therefore work on the finite set of
 distinct boundary tables, not on a float grid of OC values:
 
-* :func:`calibrate` tunes one named parameter. When the worst-case type I error
+* :func:`calibrate` tunes one named parameter (``objective="max-power"``, the
+  default) or, with ``objective="min-EN0"``, the futility parameter (and the
+  final cutoff if needed) for the smallest E[N | p0] meeting both targets.
+  For ``"max-power"``: when the worst-case type I error
   is monotone in the parameter (cutoffs, thresholds, λ, the power-prior
   weight), it bisects to the exact switch point where the boundary table
   changes, and returns a value from the middle of the interval of parameter
@@ -31,7 +34,7 @@ import numpy as np
 
 from adaptive2._base.errors import CalibrationError, DesignError
 from adaptive2._base.resources import require_memory
-from adaptive2._base.validation import check_probability, fail
+from adaptive2._base.validation import check_choice, check_probability, fail
 from adaptive2.engines.sizes import REMEDY_CALIBRATE, calibration_cost, single_oc_cost
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.cutoffs import central_cutoff, shortest_decimal
@@ -49,6 +52,9 @@ __all__ = [
 ]
 
 NULL_GRID = 101
+#: What :func:`calibrate` and :func:`calibrate_bop2` optimise: the largest power with
+#: α controlled, or the smallest E[N | p0] with α and power controlled.
+OBJECTIVES = ("max-power", "min-EN0")
 # A boundary table's identity: (futility_max_r, efficacy_min_r).
 _TableKey = tuple[tuple[int | None, ...], tuple[int | None, ...]]
 _BISECT_STEPS = 60
@@ -330,52 +336,117 @@ class _Family:
 
 def calibrate(
     design: Design,
-    parameter: str = "final.cutoff",
+    parameter: str | None = None,
     *,
     alpha: float = 0.10,
     power: float | None = None,
     p0: float | None = None,
     p1: float | None = None,
     within: tuple[float, float] | None = None,
+    objective: str = "max-power",
+    grid: Sequence[float] | None = None,
+    final_grid: Sequence[float] | None = None,
+    tune_final: bool | None = None,
 ) -> CalibrationResult:
-    """Tune one parameter so that worst-case type I error ≤ ``alpha``, power maximal.
+    """Tune a design to its type I error (and power) targets, exactly.
+
+    With ``objective="max-power"`` (the default) one parameter is tuned so that
+    the worst-case type I error is at most ``alpha`` with the largest power.
+    With ``objective="min-EN0"`` the futility parameter (and the final cutoff
+    if needed) is chosen to give the smallest E[N | p0] among the settings with
+    worst-case α ≤ ``alpha`` and power ≥ ``power``.
 
     Parameters
     ----------
     design : Design
-        Starting design; only ``parameter`` changes.
-    parameter : str
+        Starting design; only the tuned parameter(s) change.
+    parameter : str, optional
         See :func:`set_parameter` (e.g. ``"final.cutoff"``, ``"futility.threshold"``,
-        ``"futility.lambda"``, ``"prior.power"``).
+        ``"futility.lambda"``, ``"prior.power"``). Default ``"final.cutoff"``
+        for ``"max-power"``; for ``"min-EN0"`` the futility rule's parameter
+        (``futility.threshold``, ``futility.cutoff``, ``futility.gamma`` or
+        ``futility.lambda``, the first the rule has).
     alpha : float
         Target for the worst-case ``p_efficacy`` over p ≤ p0.
     power : float, optional
-        Target ``p_efficacy`` at p1; the result is flagged infeasible if unmet.
+        Target ``p_efficacy`` at p1. ``"max-power"``: the result is flagged
+        infeasible if unmet. ``"min-EN0"``: required.
     p0, p1 : float, optional
         Null and alternative rates; default the design's planning values.
     within : (low, high), optional
-        Search range of the parameter (defaults by parameter kind).
+        Search range of the parameter (defaults by parameter kind). For
+        ``"min-EN0"``: the default ``grid`` is 201 evenly spaced values in it.
+    objective : {"max-power", "min-EN0"}
+        What is optimised (see above).
+    grid : sequence of float, optional
+        ``"min-EN0"`` only: the values of ``parameter`` tried. Default: for a
+        futility threshold or cutoff 0.001, 0.002, ..., 0.099, then 0.10,
+        0.11, ..., 0.99 (189 values); otherwise 201 evenly spaced values over
+        ``within`` or the parameter's default range.
+    final_grid : sequence of float, optional
+        ``"min-EN0"`` only: final-cutoff values from which one per distinct
+        final boundary is tried when the final cutoff is tuned (default 200
+        evenly spaced values over [0.5, 0.9999]).
+    tune_final : bool, optional
+        ``"min-EN0"`` only: also tune the final cutoff (``final.cutoff``, or
+        ``final.lambda`` for a BOP2 final rule). ``None`` (default): only if
+        no value of ``parameter`` meets both targets with the design's own
+        final cutoff.
 
     Returns
     -------
     CalibrationResult
-        Exact α (worst case) and power of the chosen design, the interval of
-        parameter values giving the same boundaries, and ``feasible``.
+        Exact α (worst case) and power of the chosen design, ``feasible``, and
+        for ``"max-power"`` the interval of parameter values giving the same
+        boundaries.
+
+    Raises
+    ------
+    CalibrationError
+        ``"min-EN0"`` when no setting meets both targets; the message gives
+        the most power reached with α controlled (or the smallest α reached).
+
+    Notes
+    -----
+    ``"min-EN0"`` evaluates every grid setting's boundary table exactly (each
+    distinct table once) and keeps the smallest E[N | p0] with worst-case
+    α ≤ ``alpha`` and power ≥ ``power``; ties go to the larger power, then the
+    smaller α. The value reported for a tuned parameter is the middle one of
+    the grid values giving the chosen boundaries. The final cutoff matters
+    only through the final boundary s (a predictive futility rule predicts
+    reaching s), so one final value per distinct s is tried, and an s whose
+    power without futility stopping is below ``power`` is skipped (futility
+    stopping can only lower power).
 
     Examples
     --------
-    >>> from adaptive2 import Beta, Design, PosteriorProbability
+    >>> from adaptive2 import Beta, Design, PosteriorProbability, PredictiveProbability
     >>> d = Design(name="x", prior=Beta(1, 1), looks=(40,), p0=0.2, p1=0.4,
     ...            final=PosteriorProbability(p0=0.2, cutoff=0.9))
     >>> res = calibrate(d, "final.cutoff", alpha=0.05)
     >>> res.design.boundaries().efficacy_min_r, round(res.alpha, 4)
     ((13,), 0.0432)
+    >>> pp = Design(name="pp", prior=Beta(0.2, 0.8), looks=(15, 30), p0=0.2, p1=0.4,
+    ...             futility=PredictiveProbability(0.05),
+    ...             final=PosteriorProbability(p0=0.2, cutoff=0.9))
+    >>> res = calibrate(pp, alpha=0.1, power=0.8, objective="min-EN0")
+    >>> res.parameters, round(res.expected_n_p0, 2)
+    ({'futility.threshold': 0.038}, 24.03)
     """
     alpha = check_probability(alpha, "alpha", "calibrate")
     if power is not None:
         power = check_probability(power, "power", "calibrate")
+    objective = check_choice(objective, "objective", "calibrate", OBJECTIVES)
     p0f, p1f = _planning(design, p0, p1)
     _need_p1(power, p1f, "calibrate")
+    if objective == "min-EN0":
+        return _calibrate_min_en(design, parameter, alpha, power, p0f, p1f, within, grid,
+                                 final_grid, tune_final)
+    for key, value in (("grid", grid), ("final_grid", final_grid), ("tune_final", tune_final)):
+        if value is not None:
+            raise fail(key, "calibrate", "None unless objective='min-EN0'", value)
+    if parameter is None:
+        parameter = "final.cutoff"
     # about 41 grid values, 60 bisection steps and 150 more for the interval of equal tables
     cost = calibration_cost(design, designs=250, tables=50, n_rates=NULL_GRID + 2)
     require_memory(cost.nbytes, _what(f"the calibration of {parameter}", design),
@@ -396,9 +467,9 @@ def calibrate(
             evals[key] = _evaluate(t, p0f, p1f)
         return evals[key]
 
-    grid = np.linspace(lo, hi, 41)
-    seq = [ev_at(float(v)) for v in grid]
-    valid = [(float(v), e) for v, e in zip(grid, seq, strict=True) if e is not None]
+    start = np.linspace(lo, hi, 41)
+    seq = [ev_at(float(v)) for v in start]
+    valid = [(float(v), e) for v, e in zip(start, seq, strict=True) if e is not None]
     if not valid:
         raise CalibrationError(
             f"no value of {parameter} in [{lo:g}, {hi:g}] gives a valid design "
@@ -589,6 +660,265 @@ def _calibrate_scan(
 
 
 # ---------------------------------------------------------------------------
+# Smallest E[N | p0] with alpha and power controlled
+# ---------------------------------------------------------------------------
+_FUTILITY_PREFERENCE = ("futility.threshold", "futility.cutoff", "futility.gamma",
+                        "futility.lambda")
+_FINAL_GRID_SIZE = 200
+
+
+def _futility_parameter(design: Design) -> str:
+    """The futility rule's tuning parameter (the first of ``_FUTILITY_PREFERENCE`` it has)."""
+    names = parameters_of(design)
+    for name in _FUTILITY_PREFERENCE:
+        if name in names:
+            return name
+    raise DesignError(
+        f"design {design.name!r} has no futility parameter to tune for objective 'min-EN0' "
+        "(its futility rule is missing or an explicit boundary); give `parameter` "
+        f"(one of {{{', '.join(names)}}})" if names else
+        f"design {design.name!r} has no parameter to tune for objective 'min-EN0'."
+    )
+
+
+def _final_parameter(design: Design) -> str | None:
+    """``final.cutoff`` or ``final.lambda`` (a BOP2 final rule); None for other final rules."""
+    if isinstance(design.final, PosteriorProbability):
+        return "final.cutoff"
+    if isinstance(design.final, BOP2):
+        return "final.lambda"
+    return None
+
+
+def _grid_iv(values: Any, name: str) -> np.ndarray:
+    allowed = "a non-empty list of finite numbers"
+    if isinstance(values, str | bytes):
+        raise fail(name, "calibrate", allowed, values)
+    try:
+        arr = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise fail(name, "calibrate", allowed, values) from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise fail(name, "calibrate", allowed, values)
+    return np.unique(arr)
+
+
+def _min_en_grid(parameter: str, within: tuple[float, float] | None) -> np.ndarray:
+    """Default grid of ``parameter`` for objective ``"min-EN0"``."""
+    if within is not None:
+        lo, hi = within
+        return np.unique(np.round(np.linspace(lo, hi, 201), 10))
+    slot, _, last = parameter.partition(".")
+    if slot in ("futility", "efficacy") and last in ("threshold", "cutoff"):
+        return np.concatenate([np.arange(1, 100) / 1000, np.arange(10, 100) / 100])
+    lo, hi = _default_range(parameter)
+    return np.unique(np.round(np.linspace(lo, hi, 201), 10))
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """One evaluated grid setting: parameter values, the design there and its figures."""
+
+    values: tuple[float, ...]
+    key: _TableKey
+    ev: _Eval
+
+
+def _middle(values: list[tuple[float, ...]]) -> tuple[float, ...]:
+    """The middle one of the grid settings giving the same table (sorted)."""
+    return sorted(values)[len(values) // 2]
+
+
+def _calibrate_min_en(
+    design: Design,
+    parameter: str | None,
+    alpha: float,
+    power: float | None,
+    p0: float,
+    p1: float | None,
+    within: tuple[float, float] | None,
+    grid: Sequence[float] | None,
+    final_grid: Sequence[float] | None,
+    tune_final: bool | None,
+) -> CalibrationResult:
+    """``calibrate(..., objective="min-EN0")``: see :func:`calibrate`."""
+    owner = "calibrate"
+    if power is None:
+        raise DesignError(
+            "`power` of calibrate must be given with objective 'min-EN0' (with only alpha "
+            "controlled, the smallest E[N | p0] stops every trial at once); got None."
+        )
+    if parameter is None:
+        parameter = _futility_parameter(design)
+    set_parameter(design, parameter, _current(design, parameter))  # validates the name
+    if within is not None and not (
+        len(within) == 2 and all(math.isfinite(float(x)) for x in within) and within[0] < within[1]
+    ):
+        raise fail("within", owner, "an interval (low, high) with low < high", within)
+    values = _grid_iv(grid, "grid") if grid is not None else _min_en_grid(parameter, within)
+    if tune_final is not None and not isinstance(tune_final, bool):
+        raise fail("tune_final", owner, "True, False or None", tune_final)
+    final_name = _final_parameter(design)
+    if final_name == parameter:
+        final_name = None  # the parameter is the final cutoff itself
+    if tune_final and final_name is None:
+        raise DesignError(
+            f"`tune_final` of calibrate needs a final rule with a cutoff (posterior or bop2) "
+            f"other than the tuned parameter {parameter!r}; design {design.name!r} has "
+            f"{design.final.kind!r}."
+        )
+    finals = (
+        _grid_iv(final_grid, "final_grid") if final_grid is not None
+        else np.linspace(0.5, 0.9999, _FINAL_GRID_SIZE)
+    )
+    size = len(values) * (1 + (len(finals) if final_name is not None else 0))
+    cost = calibration_cost(design, designs=size, tables=size, n_rates=NULL_GRID + 2)
+    require_memory(cost.nbytes, _what(f"the E[N | p0] search over {parameter}", design),
+                   REMEDY_CALIBRATE, seconds=cost.seconds)
+    evals: dict[_TableKey, _Eval] = {}
+
+    def run(base: Design, final_value: float | None) -> list[_Setting]:
+        out = []
+        for v in values:
+            try:
+                d = set_parameter(base, parameter, float(v))
+                t = d.boundaries()
+            except DesignError:
+                continue  # invalid there (e.g. overlapping regions)
+            key = (t.futility_max_r, t.efficacy_min_r)
+            if key not in evals:
+                evals[key] = _evaluate(t, p0, p1)
+            vals = (float(v),) if final_value is None else (float(v), final_value)
+            out.append(_Setting(vals, key, evals[key]))
+        return out
+
+    settings = [] if tune_final else run(design, None)
+    if final_name is None or tune_final is False or (
+            tune_final is None and _feasible(settings, alpha, power)):
+        return _min_en_result(design, [parameter], settings, [], alpha, power, len(evals), "")
+    joint: list[_Setting] = []
+    kept, dropped, top_power = _final_values(design, final_name, finals, p1, power)
+    for fv in kept:
+        joint += run(set_parameter(design, final_name, fv), fv)
+    if not joint and top_power is not None:
+        raise CalibrationError(
+            f"no final boundary reaches power >= {power:g} even without futility stopping "
+            f"(the most is {top_power:.4f}, over {final_name} in [{finals.min():g}, "
+            f"{finals.max():g}]); relax the power target or enlarge the sample size."
+        )
+    if not _feasible(joint, alpha, power):  # say what the whole grid reaches
+        for fv in dropped:
+            joint += run(set_parameter(design, final_name, fv), fv)
+    return _min_en_result(design, [parameter, final_name], joint, settings, alpha, power,
+                          len(evals), "asked" if tune_final else "needed")
+
+
+def _feasible(settings: list[_Setting], alpha: float, power: float) -> list[_Setting]:
+    return [s for s in settings
+            if s.ev.alpha <= alpha + 1e-12 and s.ev.power >= power - 1e-12]
+
+
+def _final_values(
+    design: Design, name: str, finals: np.ndarray, p1: float | None, power: float
+) -> tuple[list[float], list[float], float | None]:
+    """One final value per distinct final boundary s: (kept, dropped, most power).
+
+    The value for s is the design's own when it gives s, else the shortest
+    decimal between the grid values giving s. An s whose power without
+    futility stopping is below ``power`` is dropped (futility stopping can only
+    lower power); the most power is that of the best s without futility.
+    """
+    bare = design.replace(futility=None)
+
+    def final_s(v: float) -> int | None:
+        try:
+            b = set_parameter(bare, name, v).boundaries().efficacy_min_r[-1]
+        except DesignError:
+            return None
+        return design.n_max + 1 if b is None else b
+
+    by_s: dict[int, list[float]] = {}
+    for fv in finals:
+        s = final_s(float(fv))
+        if s is not None:
+            by_s.setdefault(s, []).append(float(fv))
+    own = _current(design, name)
+    own_s = final_s(own)
+    out = []
+    dropped = []
+    top: float | None = None
+    for s, vals in sorted(by_s.items()):
+        fv = own if s == own_s else shortest_decimal(min(vals), max(vals))
+        if final_s(fv) != s:  # guard against float edge effects
+            fv = _middle([(v,) for v in vals])[0]
+        if p1 is not None:
+            n, a, b = set_parameter(bare, name, fv).boundaries().arrays()
+            single = float(stop_probabilities(n, a, b, [p1])[0, :, 1].sum())
+            top = single if top is None else max(top, single)
+            if single < power - 1e-12:
+                dropped.append(fv)
+                continue
+        out.append(fv)
+    return out, dropped, top
+
+
+def _min_en_result(
+    design: Design,
+    names: list[str],
+    settings: list[_Setting],
+    earlier: list[_Setting],
+    alpha: float,
+    power: float,
+    n_tables: int,
+    tuned_final: str,
+) -> CalibrationResult:
+    """The chosen setting, or the error saying the best alpha / power reached.
+
+    ``earlier``: the settings tried with the design's own final cutoff before
+    the final cutoff was tuned too (their values name ``names[0]`` only).
+    """
+    what = " and ".join(names)
+    tried = settings + earlier
+    if not tried:
+        raise CalibrationError(f"no value of {what} on the grid gives a valid design.")
+    ok = _feasible(settings, alpha, power)
+    if not ok:
+        controlled = [s for s in tried if s.ev.alpha <= alpha + 1e-12]
+        if controlled:
+            b = max(controlled, key=lambda s: (s.ev.power, -s.ev.en_p0))
+            reached = (f"the most powerful setting with alpha <= {alpha:g} reaches power "
+                       f"{b.ev.power:.4f} (alpha {b.ev.alpha:.4f}; "
+                       f"{_values_text(names, b.values)})")
+        else:
+            b = min(tried, key=lambda s: (s.ev.alpha, -s.ev.power))
+            reached = (f"the smallest worst-case alpha reached is {b.ev.alpha:.4f} (power "
+                       f"{b.ev.power:.4f}; {_values_text(names, b.values)})")
+        raise CalibrationError(
+            f"no setting of {what} on the grid meets alpha <= {alpha:g} and power >= "
+            f"{power:g}: {reached}; relax the targets or change the design's sample size or "
+            "looks."
+        )
+    best = min(ok, key=lambda s: (s.ev.en_p0, -s.ev.power, s.ev.alpha))
+    same = [s.values for s in ok if s.key == best.key]
+    chosen = _middle(same)
+    d = design
+    for name, v in zip(names, chosen, strict=True):
+        d = set_parameter(d, name, v)
+    params = dict(zip(names, chosen, strict=True))
+    how = "" if not tuned_final else (
+        " (the final cutoff tuned too: no futility setting alone met both targets)"
+        if tuned_final == "needed" else "")
+    msg = (f"{_values_text(names, chosen)} gives the smallest E[N | p0] "
+           f"({best.ev.en_p0:.2f}) with worst-case alpha <= {alpha:g} and power >= {power:g}, "
+           f"over {len(settings)} grid settings ({n_tables} distinct boundary tables){how}")
+    return _result(d, params, best.ev, alpha, power, message=msg, n_tables=n_tables)
+
+
+def _values_text(names: list[str], values: tuple[float, ...]) -> str:
+    return ", ".join(f"{n} = {v:g}" for n, v in zip(names, values, strict=False))
+
+
+# ---------------------------------------------------------------------------
 # BOP2 (lambda, gamma[, eta]) grid search
 # ---------------------------------------------------------------------------
 def calibrate_bop2(
@@ -601,23 +931,47 @@ def calibrate_bop2(
     etas: Sequence[float] | None = None,
     p0: float | None = None,
     p1: float | None = None,
+    objective: str = "max-power",
 ) -> CalibrationResult:
-    """Search BOP2's (λ, γ) — and η for BOP2-FE — maximising power with α controlled.
+    """Search BOP2's (λ, γ) — and η for BOP2-FE — on a grid, exactly.
 
     Every grid point's boundary table is computed exactly; each distinct table
     is evaluated once by the dynamic programme (worst-case α over p ≤ p0, power
-    at p1). Ties in power are broken by the smaller expected N under p0. The
-    final rule must be ``bop2`` (its λ is tied to the futility λ) or a posterior
-    rule whose cutoff is then set to λ.
+    at p1). The final rule must be ``bop2`` (its λ is tied to the futility λ)
+    or a posterior rule whose cutoff is then set to λ.
 
     Parameters
     ----------
+    design : Design
+        A design with a BOP2 futility rule.
+    alpha : float
+        Target for the worst-case ``p_efficacy`` over p ≤ p0.
+    power : float, optional
+        Target ``p_efficacy`` at p1 (required for ``"min-EN0"``).
     lambdas, gammas, etas : sequence of float, optional
         Grids; default 21 values each (λ in [0.5, 0.99], γ and η in [0.1, 3]).
+    p0, p1 : float, optional
+        Null and alternative rates; default the design's planning values.
+    objective : {"max-power", "min-EN0"}
+        ``"max-power"`` (default): the largest power with α controlled, ties
+        broken by the smaller E[N | p0]. ``"min-EN0"``: the smallest E[N | p0]
+        with α ≤ ``alpha`` and power ≥ ``power``, ties broken by the larger
+        power; a :class:`CalibrationError` if no grid point meets both.
+
+    Returns
+    -------
+    CalibrationResult
+        The chosen grid point's design and exact figures.
     """
     alpha = check_probability(alpha, "alpha", "calibrate_bop2")
     if power is not None:
         power = check_probability(power, "power", "calibrate_bop2")
+    objective = check_choice(objective, "objective", "calibrate_bop2", OBJECTIVES)
+    if objective == "min-EN0" and power is None:
+        raise DesignError(
+            "`power` of calibrate_bop2 must be given with objective 'min-EN0' (with only alpha "
+            "controlled, the smallest E[N | p0] stops every trial at once); got None."
+        )
     if not isinstance(design.futility, BOP2):
         raise DesignError("`design.futility` of calibrate_bop2 must be a BOP2 rule.")
     p0f, p1f = _planning(design, p0, p1)
@@ -633,6 +987,7 @@ def calibrate_bop2(
     evals: dict[_TableKey, _Eval] = {}
     best: tuple[tuple[float, ...], Design, _Eval] | None = None
     closest: tuple[tuple[float, ...], Design, _Eval] | None = None
+    lowest_en: tuple[tuple[float, ...], Design, _Eval] | None = None  # objective "min-EN0"
     for la in lam:
         final = design.final
         if isinstance(final, BOP2):
@@ -661,6 +1016,11 @@ def calibrate_bop2(
                     evals[key] = _evaluate(t, p0f, p1f)
                 e = evals[key]
                 params = (float(la), float(ga)) + ((float(cast(float, et)),) if fe else ())
+                if (objective == "min-EN0" and e.alpha <= alpha + 1e-12
+                        and e.power >= cast(float, power) - 1e-12 and (
+                        lowest_en is None
+                        or (e.en_p0, -e.power) < (lowest_en[2].en_p0, -lowest_en[2].power))):
+                    lowest_en = (params, cand, e)
                 if e.alpha <= alpha + 1e-12:
                     score = (e.power if p1f is not None else 0.0, -e.en_p0)
                     if best is None or score > (best[2].power if p1f else 0.0, -best[2].en_p0):
@@ -669,6 +1029,9 @@ def calibrate_bop2(
                     closest = (params, cand, e)
     names = ["futility.lambda", "futility.gamma"] + (["efficacy.eta"] if fe else [])
     n_points = len(lam) * len(gam) * len(eta)
+    if objective == "min-EN0":
+        return _bop2_min_en(names, lowest_en, best, closest, alpha, cast(float, power),
+                            n_points, len(evals))
     if best is None:
         if closest is None:
             raise CalibrationError("no grid point gives a valid BOP2 design.")
@@ -689,6 +1052,40 @@ def calibrate_bop2(
         message=msg,
         n_tables=len(evals),
     )
+
+
+def _bop2_min_en(
+    names: list[str],
+    lowest_en: tuple[tuple[float, ...], Design, _Eval] | None,
+    best: tuple[tuple[float, ...], Design, _Eval] | None,
+    closest: tuple[tuple[float, ...], Design, _Eval] | None,
+    alpha: float,
+    power: float,
+    n_points: int,
+    n_tables: int,
+) -> CalibrationResult:
+    """The ``"min-EN0"`` result of :func:`calibrate_bop2`, or the error saying what was reached."""
+    if lowest_en is None:
+        if best is not None:
+            params, _, e = best
+            reached = (f"the most powerful grid point with alpha <= {alpha:g} reaches power "
+                       f"{e.power:.4f} (alpha {e.alpha:.4f}; {_values_text(names, params)})")
+        elif closest is not None:
+            params, _, e = closest
+            reached = (f"the smallest worst-case alpha reached is {e.alpha:.4f} (power "
+                       f"{e.power:.4f}; {_values_text(names, params)})")
+        else:
+            raise CalibrationError("no grid point gives a valid BOP2 design.")
+        raise CalibrationError(
+            f"no BOP2 grid point meets alpha <= {alpha:g} and power >= {power:g}: {reached}; "
+            "relax the targets or change the design's sample size or looks."
+        )
+    params, cand, e = lowest_en
+    msg = (f"{_values_text(names, params)} gives the smallest E[N | p0] ({e.en_p0:.2f}) with "
+           f"worst-case alpha <= {alpha:g} and power >= {power:g}, best of {n_points} grid "
+           f"points ({n_tables} distinct boundary tables)")
+    return _result(cand, dict(zip(names, params, strict=True)), e, alpha, power, message=msg,
+                   n_tables=n_tables)
 
 
 # ---------------------------------------------------------------------------

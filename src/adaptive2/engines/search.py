@@ -53,7 +53,7 @@ import numpy as np
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.formatting import jsonable
-from adaptive2._base.validation import check_int, check_probability, fail
+from adaptive2._base.validation import check_choice, check_int, check_probability, fail
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 
-__all__ = ["SearchDesign", "SearchResult"]
+__all__ = ["OBJECTIVES", "SearchDesign", "SearchResult", "objective_key"]
 
 
 _MAX_N = 300  # largest maximum sample size a search considers
@@ -78,6 +78,51 @@ DEFAULT_THETA_T_RANGE: tuple[float, float] = (0.80, 0.999)
 
 
 _CRITERIA = ("expected_n", "pet", "power")
+
+
+#: How a search result's design is chosen (:meth:`SearchResult.choose`):
+#:
+#: * ``"min-EN0"``: the smallest E[N | p0] (the *optimal* design of Simon 1989);
+#: * ``"min-max-N"``: the smallest maximum N, ties broken by the smallest
+#:   E[N | p0] (the *minimax* design);
+#: * ``"balanced"``: the smallest (N + E[N | p0]) / 2, i.e. the admissible
+#:   design of Jung et al. (2004) for the weight q = 1/2 on N.
+#:
+#: Remaining ties go to the smaller E[N | p0], then the smaller N, then the
+#: larger power.
+OBJECTIVES: tuple[str, ...] = ("min-EN0", "min-max-N", "balanced")
+
+
+def objective_key(objective: str) -> Callable[[float, float, float], tuple[float, ...]]:
+    """The sort key of ``objective`` as a function of (N, E[N | p0], power); smallest wins.
+
+    Parameters
+    ----------
+    objective : {"min-EN0", "min-max-N", "balanced"}
+        See :data:`OBJECTIVES`.
+
+    Returns
+    -------
+    callable
+        ``key(n_max, expected_n_p0, power)``, a tuple to minimise.
+
+    Raises
+    ------
+    DesignError
+        If ``objective`` is not one of :data:`OBJECTIVES`.
+
+    Examples
+    --------
+    >>> key = objective_key("balanced")
+    >>> key(25, 19.5, 0.8) < key(29, 15.0, 0.8)      # (25 + 19.5) / 2 < (29 + 15) / 2
+    False
+    """
+    objective = check_choice(objective, "objective", "objective_key", OBJECTIVES)
+    if objective == "min-EN0":
+        return lambda n, en, pw: (en, n, -pw)
+    if objective == "min-max-N":
+        return lambda n, en, pw: (n, en, -pw)
+    return lambda n, en, pw: ((n + en) / 2, en, n, -pw)
 
 
 # ---------------------------------------------------------------------------
@@ -218,6 +263,26 @@ class SearchResult:
     message: str
     settings: dict[str, Any]
     n_evaluated: int
+
+    def choose(self, objective: str = "min-EN0") -> SearchDesign | None:
+        """The design the ``objective`` picks among all designs meeting the targets.
+
+        Parameters
+        ----------
+        objective : {"min-EN0", "min-max-N", "balanced"}
+            See :data:`OBJECTIVES`: ``"min-EN0"`` gives :attr:`optimal`,
+            ``"min-max-N"`` the minimax design with ties broken by E[N | p0],
+            ``"balanced"`` the admissible design for q = 1/2.
+
+        Returns
+        -------
+        SearchDesign or None
+            None when no design meets the targets.
+        """
+        key = objective_key(objective)
+        if not self.designs:
+            return None
+        return min(self.designs, key=lambda d: key(d.n_max, d.expected_n_p0, d.power))
 
     def design(self, index: int) -> Design:
         """The :class:`~adaptive2.model.designs.Design` of row ``index`` of :attr:`table`."""

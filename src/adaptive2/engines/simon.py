@@ -54,6 +54,7 @@ import numpy as np
 
 from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_int, check_probability, fail
+from adaptive2.engines.search import objective_key
 from adaptive2.engines.sizes import REMEDY_SIMON, simon_cost
 from adaptive2.kernels.binomial import binom_pmf
 from adaptive2.model.designs import Design
@@ -347,6 +348,36 @@ class SimonResult:
     optimal: SimonDesign | None
     minimax: SimonDesign | None
     admissible: tuple[AdmissibleDesign, ...]
+
+    def choose(self, objective: str = "min-EN0") -> SimonDesign | None:
+        """The design ``objective`` picks: optimal, minimax or admissible for q = 1/2.
+
+        Parameters
+        ----------
+        objective : {"min-EN0", "min-max-N", "balanced"}
+            ``"min-EN0"``: the optimal design (smallest EN(p0)); ``"min-max-N"``:
+            the minimax design (smallest n, then EN(p0)); ``"balanced"``: the
+            smallest (n + EN(p0)) / 2, the admissible design for the weight
+            q = 1/2 of Jung et al. (2004). See
+            :data:`adaptive2.engines.search.OBJECTIVES`.
+
+        Returns
+        -------
+        SimonDesign or None
+            One of :attr:`admissible` (every objective's choice is admissible:
+            a linear loss in (n, EN(p0)) is smallest at a vertex of their lower
+            convex hull); None if no design is feasible.
+
+        Examples
+        --------
+        >>> res = simon(0.1, 0.3)
+        >>> [(d.r1, d.n1, d.r, d.n) for d in map(res.choose, ("min-EN0", "min-max-N"))]
+        [(1, 10, 5, 29), (1, 15, 5, 25)]
+        """
+        key = objective_key(objective)
+        if not self.admissible:
+            return None
+        return min(self.admissible, key=lambda d: key(d.n, d.expected_n_p0, d.power))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{"optimal": ..., "minimax": ..., "admissible": [...]}``."""

@@ -6,7 +6,10 @@ and is raised as :class:`~adaptive2._base.errors.DesignFileError`.
 
 Single-cohort keys
 ------------------
-Top level: ``name``, ``title``, ``notes``.
+Top level: ``name``, ``title``, ``notes``, and the design's targets ``alpha``
+(type I error, worst case over p <= p0) and ``power`` (at p1), each a
+probability in (0, 1); ``calibrate`` uses them as its defaults. A multi-cohort
+file takes the same two keys.
 
 ``[prior]``: one of ``beta = [a, b]``, ``mixture = [[w, a, b], ...]``, or
 ``base = [a, b]`` with optional ``historical = { r, n }`` and ``power`` (a0);
@@ -50,6 +53,7 @@ from adaptive2.model.rules import (
 from adaptive2.model.scenarios import Scenario
 
 __all__ = [
+    "comment_block",
     "design_from_dict",
     "design_to_dict",
     "dumps_toml",
@@ -73,6 +77,8 @@ TOP_KEYS = (
     "efficacy",
     "final",
     "scenarios",
+    "alpha",
+    "power",
 )
 PRIOR_KEYS = ("base", "historical", "power", "robust", "beta", "mixture", "source")
 COHORT_KEYS = ("p0", "p1", "looks")
@@ -315,6 +321,31 @@ def _rule_from_dict(ctx: _Ctx, slot: str, table: dict[str, Any], p0: float | Bet
     return _wrap(ctx, slot, DualCriterion, **t)
 
 
+_TARGET_MEANING = {
+    ("alpha", False): "the type I error the design is meant to meet, worst case over p <= p0",
+    ("alpha", True): "the type I error every cohort is controlled to over the null region",
+    ("power", False): "the power the design is meant to reach at p1",
+    ("power", True): "the power the design is meant to reach at each cohort's p1",
+}
+
+
+def _targets(ctx: _Ctx, data: dict[str, Any], *, multi: bool) -> tuple[float | None, float | None]:
+    """The top-level targets ``alpha`` and ``power``: probabilities in (0, 1), or None."""
+    out: list[float | None] = []
+    for key in ("alpha", "power"):
+        v = data.get(key)
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1
+        ):
+            raise ctx.error(
+                "",
+                f"`{key}` must be a probability in (0, 1) ({_TARGET_MEANING[key, multi]}); "
+                f"got {v!r}.",
+            )
+        out.append(None if v is None else float(v))
+    return out[0], out[1]
+
+
 def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
     """Build a validated :class:`Design` from a parsed design file.
 
@@ -342,6 +373,7 @@ def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
     for key in ("title", "notes"):
         if key in data and not isinstance(data[key], str):
             raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
+    alpha, power = _targets(ctx, data, multi=False)
     prior_t = ctx.table(data, "prior", "", required=True)
     spec = prior_from_dict(prior_t or {}, source=source)
     cohort = ctx.table(data, "cohort", "", required=True) or {}
@@ -381,6 +413,8 @@ def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
         p0=p0,
         p1=cohort.get("p1"),
         scenarios=scen,
+        alpha=alpha,
+        target_power=power,
     )
     _wrap(ctx, "", design.boundaries)  # non-monotone rules are design errors at load time
     return design
@@ -412,16 +446,58 @@ def dumps_toml(data: dict[str, Any]) -> str:
     return tomli_w.dumps(_clean(data, ""))
 
 
-def save_design(design: Design, path: str | Path) -> Path:
-    """Write ``design`` as a TOML design file (atomically) and return the path."""
-    return write_text(Path(path), dumps_toml(design_to_dict(design)))
+def comment_block(text: str) -> str:
+    r"""``text`` as TOML comment lines (``# ...``), one per line of ``text``.
+
+    Control characters (a line break inside a quoted command-line argument, a
+    carriage return) become spaces, so the block can never end a comment early
+    and turn the rest of a line into TOML.
+
+    Examples
+    --------
+    >>> print(comment_block("Written by adaptive2\nalpha 0.05"), end="")
+    # Written by adaptive2
+    # alpha 0.05
+    """
+    lines = []
+    for line in str(text).split("\n"):
+        clean = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in line).rstrip()
+        lines.append(f"# {clean}".rstrip())
+    return "\n".join(lines) + "\n"
 
 
-def save_any(design: Any, path: str | Path) -> Path:
-    """Write a single-cohort or multi-cohort design as a TOML file (atomically)."""
+def save_design(design: Design, path: str | Path, *, header: str | None = None) -> Path:
+    """Write ``design`` as a TOML design file (atomically) and return the path.
+
+    Parameters
+    ----------
+    design : Design
+        The design; its file mirrors :func:`design_to_dict`.
+    path : str or Path
+        File to write (replaced atomically).
+    header : str, optional
+        Text written first as comment lines (see :func:`comment_block`): how the
+        design was made. Comments are not part of the design or its hash.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    return save_any(design, path, header=header)
+
+
+def save_any(design: Any, path: str | Path, *, header: str | None = None) -> Path:
+    """Write a single-cohort or multi-cohort design as a TOML file (atomically).
+
+    ``header``, if given, is written first as comment lines (:func:`comment_block`).
+    """
     if isinstance(design, CohortDesign):
-        return write_text(Path(path), dumps_toml(cohort_design_to_dict(design)))
-    return save_design(design, path)
+        body = dumps_toml(cohort_design_to_dict(design))
+    else:
+        body = dumps_toml(design_to_dict(design))
+    text = body if header is None else comment_block(header) + body
+    return write_text(Path(path), text)
 
 
 # ---------------------------------------------------------------------------
@@ -438,6 +514,7 @@ MULTI_TOP_KEYS = (
     "final",
     "scenarios",
     "alpha",
+    "power",
 )
 MODEL_KEYS = ("kind", "scale", "mu", "tau", "weight", "nex", "historical")
 COHORT_TABLE_KEYS = (
@@ -642,15 +719,7 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
     for key in ("title", "notes"):
         if key in data and not isinstance(data[key], str):
             raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
-    alpha = data.get("alpha")
-    if alpha is not None and (
-        isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1
-    ):
-        raise ctx.error(
-            "",
-            "`alpha` must be a probability in (0, 1) (the type I error every cohort is "
-            f"controlled to over the null region); got {alpha!r}.",
-        )
+    alpha, power = _targets(ctx, data, multi=True)
     return _wrap(
         ctx,
         "",
@@ -664,6 +733,7 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
         title=data.get("title", ""),
         notes=data.get("notes", ""),
         scenarios=tuple(scen),
-        alpha=None if alpha is None else float(alpha),
+        alpha=alpha,
         ranges=ranges,
+        target_power=power,
     )

@@ -125,6 +125,9 @@ class CohortDesign:
         The type I error the design claims for every cohort: the supremum over
         the null region (:func:`adaptive2.engines.null_region.null_region`) of each
         cohort's P(efficacy) must not exceed it. ``None``: no claim.
+    target_power : float, optional
+        The power the design is meant to reach at each cohort's p1, in (0, 1)
+        (file key ``power``); recorded with the design, ``None``: no claim.
     ranges : mapping cohort → (low, high), optional
         Plausible range of each cohort's true rate when it is *another* cohort's
         neighbour: a null cohort's type I error is controlled with the other
@@ -144,6 +147,7 @@ class CohortDesign:
     grid: QuadratureGrid = field(default=DEFAULT_GRID)
     alpha: float | None = None
     ranges: Any = ()
+    target_power: float | None = None
 
     def __post_init__(self) -> None:
         owner = "CohortDesign"
@@ -195,8 +199,9 @@ class CohortDesign:
         object.__setattr__(self, "scenarios", scen)
         if not isinstance(self.grid, QuadratureGrid):
             raise fail("grid", owner, "a QuadratureGrid", self.grid)
-        if self.alpha is not None:
-            object.__setattr__(self, "alpha", check_probability(self.alpha, "alpha", owner))
+        for key in ("alpha", "target_power"):
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, check_probability(getattr(self, key), key, owner))
         object.__setattr__(self, "ranges", _ranges(self.ranges, names, owner))
 
     def _slot(self, slot: str, value: Any, names: list[str]) -> tuple[tuple[str, Rule], ...] | None:
@@ -663,6 +668,8 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
         out["notes"] = design.notes
     if design.alpha is not None:
         out["alpha"] = design.alpha
+    if design.target_power is not None:
+        out["power"] = design.target_power
     reads = MODEL_READS[m.kind]  # write only what the kind of model reads
     model: dict[str, Any] = {"kind": m.kind, "scale": m.scale}
     if "mu_mean" in reads:

@@ -197,6 +197,13 @@ class Design:
         True response rates for operating characteristics.
     notes : str
         Free text (assumptions), shown in reports.
+    alpha : float, optional
+        Target type I error the design is meant to meet (worst case over
+        p ≤ p0), in (0, 1); ``None``: no claim. ``calibrate`` uses it as its
+        default α target. File key ``alpha``.
+    target_power : float, optional
+        Target power at ``p1``, in (0, 1); ``None``: no claim. ``calibrate``
+        uses it as its default power target. File key ``power``.
 
     Examples
     --------
@@ -223,6 +230,8 @@ class Design:
     notes: str = ""
     prior_spec: PriorSpec | None = field(default=None, compare=True)
     """How the prior was specified (derived from ``prior`` when not given)."""
+    alpha: float | None = None
+    target_power: float | None = None
 
     if TYPE_CHECKING:  # ``prior`` may be given as a PriorSpec: __post_init__ builds it
 
@@ -241,6 +250,8 @@ class Design:
             scenarios: tuple[float, ...] = (),
             notes: str = "",
             prior_spec: PriorSpec | None = None,
+            alpha: float | None = None,
+            target_power: float | None = None,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -296,6 +307,9 @@ class Design:
             object.__setattr__(self, "p0", check_probability(self.p0, "p0", owner))
         if self.p1 is not None:
             object.__setattr__(self, "p1", check_probability(self.p1, "p1", owner))
+        for key in ("alpha", "target_power"):
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, check_probability(getattr(self, key), key, owner))
         _check_planning_values(self)
         scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
         object.__setattr__(self, "scenarios", scen)
@@ -364,10 +378,23 @@ class Design:
         if self.efficacy is not None:
             lines.append(f"  efficacy (interim): {self.efficacy.describe('efficacy')}")
         lines.append(f"  final: {self.final.describe('final')}")
+        targets = _targets_text(self.alpha, self.target_power)
+        if targets:
+            lines.append(f"  targets: {targets}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def _targets_text(alpha: float | None, power: float | None) -> str:
+    """``"type I error <= 0.1, power >= 0.8"`` (the parts that are set), or ``""``."""
+    parts = []
+    if alpha is not None:
+        parts.append(f"type I error <= {alpha:g}")
+    if power is not None:
+        parts.append(f"power >= {power:g}")
+    return ", ".join(parts)
 
 
 @memoized("designs.boundaries")
@@ -480,6 +507,10 @@ def design_to_dict(design: Design) -> dict[str, Any]:
         out["title"] = design.title
     if design.notes:
         out["notes"] = design.notes
+    if design.alpha is not None:
+        out["alpha"] = design.alpha
+    if design.target_power is not None:
+        out["power"] = design.target_power
     out["prior"] = _prior_to_dict(design)
     cohort: dict[str, Any] = {}
     if design.p0 is not None:
