@@ -62,8 +62,13 @@ def test_calibrate_takes_alpha_and_power_from_the_file(tmp_path, capsys) -> None
     assert payload["target_alpha"] == 0.2 and payload["target_power"] == 0.9
 
 
-def test_without_targets_the_defaults_are_unchanged(capsys) -> None:
-    payload = run_json(capsys, "calibrate", str(PP))
+def test_without_targets_the_defaults_are_unchanged(tmp_path, capsys) -> None:
+    data = read_toml(PP)
+    data.pop("alpha", None)
+    data.pop("power", None)
+    path = tmp_path / "no-targets.toml"
+    path.write_text(dumps_toml(data), encoding="utf-8")
+    payload = run_json(capsys, "calibrate", str(path))
     assert payload["target_alpha"] == 0.10 and payload["target_power"] is None
 
 
@@ -139,7 +144,7 @@ def test_min_en_objective_for_bop2(capsys) -> None:
 
 
 @pytest.mark.parametrize(("argv", "names"), [
-    (["calibrate", str(PP), "--objective", "min-EN0"], ["--objective min-EN0", "--power"]),
+    (["calibrate", "NO-TARGETS", "--objective", "min-EN0"], ["--objective min-EN0", "--power"]),
     (["calibrate", str(PP), "--objective", "min-EN0", "--futility"], ["--objective", "--futility"]),
     (["calibrate", str(DESIGNS / "two-cohort-bhm.toml"), "--objective", "min-EN0"],
      ["--objective", "multi-cohort"]),
@@ -148,7 +153,12 @@ def test_min_en_objective_for_bop2(capsys) -> None:
      ["alpha <= 0.001", "power >= 0.9", "reaches power"]),
     (["calibrate", str(PP), "--name", "x"], ["--name", "--write"]),
 ])
-def test_bad_calibrate_input_is_one_line(capsys, argv, names) -> None:
+def test_bad_calibrate_input_is_one_line(tmp_path, capsys, argv, names) -> None:
+    if "NO-TARGETS" in argv:  # the shipped design without its alpha and power targets
+        data = {k: v for k, v in read_toml(PP).items() if k not in ("alpha", "power")}
+        path = tmp_path / "no-targets.toml"
+        path.write_text(dumps_toml(data), encoding="utf-8")
+        argv = [str(path) if a == "NO-TARGETS" else a for a in argv]
     code, out, err = run(capsys, *argv)
     assert code == 2, (code, err)
     assert out == "" and err.startswith("adaptive2: error: ") and err.count("\n") == 1, err
