@@ -24,6 +24,7 @@ from adaptive2.model.priors import (
     ess,
     ess_table,
     power_prior,
+    prior_predictive_p,
     robustify,
 )
 
@@ -556,13 +557,83 @@ def test_conflict_tail_probabilities_brute_force(prior, r: int, n: int) -> None:
     ]
     lower = mp.fsum(pmf[: r + 1])
     upper = mp.fsum(pmf[r:])
-    box = mp.fsum(x for x in pmf if x <= pmf[r] * (1 + mp.mpf("1e-12")))
+    box = min(2 * min(lower, upper), mp.mpf(1))  # two-sided tail area
     c = conflict(prior, r, n)
     assert (c.r, c.n) == (r, n)
     assert c.p_lower == pytest.approx(float(lower), rel=1e-10, abs=1e-300)
     assert c.p_upper == pytest.approx(float(upper), rel=1e-10, abs=1e-300)
     assert c.p_box == pytest.approx(float(box), rel=1e-10, abs=1e-300)
     assert c.prior_weights == pytest.approx(mix.weights)
+
+
+CONFLICT_LEVEL = 0.05  # the conventional level: p_box below it flags prior-data conflict
+
+
+def _mp_predictive(a: float, b: float, n: int) -> list[mp.mpf]:
+    return [mp_betabinom(k, n, mp.mpf(a), mp.mpf(b)) for k in range(n + 1)]
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.5, 0.5), (1.0, 1.0), (0.2, 0.2)])
+def test_conflict_vague_prior_never_flags(a: float, b: float) -> None:
+    """A vague prior (flat or U-shaped) flags no outcome of 20 patients.
+
+    The density form of Box's p-value, sum of f(k) over f(k) <= f(r), flagged the
+    mid-range counts of U-shaped priors (10/20: 0.031 under Beta(0.5, 0.5), 0.016
+    under Beta(0.2, 0.2)), because their beta-binomial pmf is smallest in the middle.
+    """
+    n = 20
+    pmf = _mp_predictive(a, b, n)
+    assert mp.fsum(pmf) == pytest.approx(1, abs=1e-25)
+    density_form = mp.fsum(x for x in pmf if x <= pmf[10])
+    if a < 1:  # the bug this guards against
+        assert density_form < CONFLICT_LEVEL
+    for r in range(n + 1):
+        c = conflict(Beta(a, b), r=r, n=n)
+        lower, upper = mp.fsum(pmf[: r + 1]), mp.fsum(pmf[r:])
+        assert c.p_lower == pytest.approx(float(lower), rel=1e-12)
+        assert c.p_upper == pytest.approx(float(upper), rel=1e-12)
+        assert c.p_box == pytest.approx(float(min(2 * min(lower, upper), 1)), rel=1e-12)
+        assert c.p_box >= CONFLICT_LEVEL, (a, b, r, c.p_box)
+    # the uniform prior's smallest value is 2/21, at 0/20 and 20/20
+    if a == b == 1.0:
+        assert conflict(Beta(1, 1), r=0, n=n).p_box == pytest.approx(2 / 21, rel=1e-12)
+
+
+@pytest.mark.parametrize("prior", [Beta(16, 4), Beta(16.5, 4.5)], ids=str)
+def test_conflict_informative_prior_in_conflict_is_flagged(prior: Beta) -> None:
+    """An optimistic prior (mean 0.8, 20 patients' worth) against 2/20 observed."""
+    c = conflict(prior, r=2, n=20)
+    pmf = _mp_predictive(prior.a, prior.b, 20)
+    lower = mp.fsum(pmf[:3])
+    assert c.p_lower == pytest.approx(float(lower), rel=1e-10)
+    assert c.p_box == pytest.approx(float(2 * lower), rel=1e-10)
+    assert c.p_box < 1e-4 < CONFLICT_LEVEL
+    # with scipy's beta-binomial as a second, independent reference
+    ref = 2 * stats.betabinom.cdf(2, 20, prior.a, prior.b)
+    assert c.p_box == pytest.approx(ref, rel=1e-8)
+    # agreement is not flagged; the upper tail is flagged too
+    assert conflict(prior, r=16, n=20).p_box > 0.5
+    assert conflict(Beta(4, 16), r=18, n=20).p_box < 1e-4
+
+
+def test_conflict_robust_mixture_flags_less_than_its_informative_part() -> None:
+    informative = Beta(16.5, 4.5)
+    mix = robustify(informative, weight=0.5)
+    for r in range(0, 8):
+        assert conflict(mix, r, 20).p_box > conflict(informative, r, 20).p_box
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 20])
+def test_prior_predictive_p_on_arbitrary_pmfs(n: int) -> None:
+    rng = np.random.default_rng(n)
+    pmf = rng.dirichlet(np.ones(n + 1))
+    for r in range(n + 1):
+        lo, up, two = prior_predictive_p(pmf, r)
+        assert lo == pytest.approx(pmf[: r + 1].sum(), rel=1e-12)
+        assert up == pytest.approx(pmf[r:].sum(), rel=1e-12)
+        assert two == pytest.approx(min(1.0, 2 * min(lo, up)), rel=1e-12)
+        assert 0 < two <= 1 and lo + up >= 1 - 1e-12  # P(R = r) is counted in both tails
+    assert prior_predictive_p(pmf, 0)[1] == pytest.approx(1.0)
 
 
 def test_conflict_collapses_informative_component() -> None:

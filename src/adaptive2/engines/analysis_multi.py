@@ -35,7 +35,7 @@ from adaptive2.kernels import posterior_summaries, quadrature
 from adaptive2.kernels.sizes import FLOAT, cohort_cost
 from adaptive2.model.cohorts import _decisions, predictive_probability
 from adaptive2.model.data import cohort_data
-from adaptive2.model.priors import Conflict
+from adaptive2.model.priors import Conflict, prior_predictive_p
 
 
 # ---------------------------------------------------------------------------
@@ -256,9 +256,7 @@ def _conflict_from_pmf(
     pmf: np.ndarray, r: int, n: int, w_prior: float | None, w_post: float | None
 ) -> Conflict:
     """Tail probabilities of r under a predictive pmf (as ``priors.conflict`` gives them)."""
-    p_lower = float(min(pmf[: r + 1].sum(), 1.0))
-    p_upper = float(min(pmf[r:].sum(), 1.0))
-    p_box = float(min(pmf[pmf <= pmf[r] * (1 + 1e-12)].sum(), 1.0))
+    p_lower, p_upper, p_box = prior_predictive_p(pmf, r)
     prior_w: tuple[float, ...] = ()
     post_w: tuple[float, ...] = ()
     if w_prior is not None and w_post is not None:
