@@ -24,14 +24,21 @@ def wanted(progress: bool | None) -> bool:
 
 def progress_bar(total: int, desc: str, *, enabled: bool, unit: str = "chunk",
                  initial: int = 0) -> Any:
-    """A ``tqdm.auto.tqdm`` bar (disabled, and silent, when ``enabled`` is False).
+    """A ``tqdm`` bar (disabled, and silent, when ``enabled`` is False).
 
+    In Jupyter with ipywidgets installed the bar is a widget (``tqdm.auto``); anywhere
+    else, and always when disabled, it is the text bar, so a notebook without
+    ipywidgets gets no "IProgress not found" warning.
     Use as a context manager and call ``update(k)`` as work finishes.
     """
+    import importlib.util
     import warnings
 
     from tqdm import TqdmExperimentalWarning
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm
+
+    if enabled and "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets"):
+        from tqdm.auto import tqdm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TqdmExperimentalWarning)
