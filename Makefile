@@ -34,6 +34,11 @@ validate: $(STAMP)
 fuzz: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=explore $(BIN)/python -m pytest -q -p no:cacheprovider -m fuzz
 
+# Re-execute notebooks/*.ipynb and save them with their outputs (tests/test_notebooks.py
+# fails when the stored outputs are no longer what the code gives).
+notebooks: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/refresh_notebooks.py
+
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done
 
