@@ -39,15 +39,21 @@ def check_real(
     low_open: bool = False,
     high_open: bool = False,
     allowed: str | None = None,
+    finite: bool = False,
 ) -> float:
-    """Return ``value`` as a finite float inside the interval, or raise DesignError."""
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
+    """Return ``value`` as a float inside the interval, or raise DesignError.
+
+    NaN is always refused; +inf passes an unbounded interval unless ``finite``.
+    """
+    lo = "(" if low_open or (finite and math.isinf(low)) else "["
+    hi = ")" if high_open or (finite and math.isinf(high)) else "]"
     text = allowed or f"a number in {lo}{_fmt(low)}, {_fmt(high)}{hi}"
+    if finite and not allowed:
+        text = "a finite number" if math.isinf(low) and math.isinf(high) else text
     if isinstance(value, bool) or not isinstance(value, Real):
         raise fail(name, owner, text, value)
     x = float(value)
-    if not math.isfinite(x) and not (math.isinf(x) and math.isinf(high) and x > 0):
+    if not math.isfinite(x) and (finite or not (math.isinf(x) and math.isinf(high) and x > 0)):
         raise fail(name, owner, text, value)
     if x < low or (low_open and x == low) or x > high or (high_open and x == high):
         raise fail(name, owner, text, value)

@@ -101,7 +101,8 @@ class Historical:
         if self.p0 is not None:
             object.__setattr__(self, "p0", check_probability(self.p0, "p0", owner))
         object.__setattr__(
-            self, "tie_sd", check_real(self.tie_sd, "tie_sd", owner, low=0.0, low_open=True)
+            self, "tie_sd",
+            check_real(self.tie_sd, "tie_sd", owner, low=0.0, low_open=True, finite=True),
         )
         object.__setattr__(
             self,
@@ -153,10 +154,12 @@ class Model:
         check_choice(self.kind, "kind", owner, KINDS)
         check_choice(self.scale, "scale", owner, SCALES)
         check_choice(self.tau_prior, "tau_prior", owner, TAU_PRIORS)
-        object.__setattr__(self, "mu_mean", check_real(self.mu_mean, "mu_mean", owner))
+        object.__setattr__(self, "mu_mean", check_real(self.mu_mean, "mu_mean", owner,
+                                                         finite=True))
         for name in ("mu_sd", "tau_scale", "tau_df"):
             object.__setattr__(
-                self, name, check_real(getattr(self, name), name, owner, low=0.0, low_open=True)
+                self, name,
+                check_real(getattr(self, name), name, owner, low=0.0, low_open=True, finite=True),
             )
         object.__setattr__(self, "weight", _per_cohort(self.weight, "weight", owner, prob=True))
         object.__setattr__(self, "nex_mean", _per_cohort(self.nex_mean, "nex_mean", owner))
@@ -218,8 +221,8 @@ def _per_cohort(
         if prob:
             return check_probability(v, name, owner, closed=True)
         if pos:
-            return check_real(v, name, owner, low=0.0, low_open=True)
-        return check_real(v, name, owner)
+            return check_real(v, name, owner, low=0.0, low_open=True, finite=True)
+        return check_real(v, name, owner, finite=True)
 
     if isinstance(value, Mapping):
         return tuple(sorted((str(k), one(v)) for k, v in value.items()))
