@@ -121,8 +121,15 @@ def test_every_table_is_written_as_csv_and_json_at_full_precision(
     }
     for p in csvs:
         assert (out / "tables" / f"{p.stem}.json").exists()
-    summary = pd.read_csv(out / "tables" / "summary.csv")
-    np.testing.assert_allclose(summary["p_efficacy"], written.summary["p_efficacy"], atol=1e-15)
+    summary = pd.read_csv(out / "tables" / "summary.csv").set_index("design")
+    from adaptive2.engines.calibration import worst_case_alpha
+
+    for name in ("frontline-pp", "frontline-simon"):
+        d = load_any(DESIGNS / f"{name}.toml")
+        assert summary.loc[name, "max_type1"] == pytest.approx(worst_case_alpha(d)[0], abs=1e-15)
+        power = float(oc(d, [0.6])["p_efficacy"][0])
+        assert summary.loc[name, "power_p1"] == pytest.approx(power, abs=1e-15)
+        assert summary.loc[name, "max_n"] == d.n_max
     js = json.loads((out / "tables" / "summary.json").read_text())
     assert js["rows"][0]["design"] == "frontline-pp"
     manifest = json.loads((out / "report.json").read_text())
@@ -137,7 +144,7 @@ def test_boundary_table_is_the_designs(written: rp.ReportResult) -> None:
     assert list(t["n"]) == list(b.looks)
     assert [None if pd.isna(x) else int(x) for x in t["futility_max_r"]] == list(b.futility_max_r)
     html = (written.path / "index.html").read_text()
-    assert "stop for futility if &lt;= 4 responses among the first 15 evaluable patients" in html
+    assert "stop for futility if ≤ 4 responses among the first 15 evaluable patients" in html
 
 
 def test_type1_section_gives_worst_case_and_non_binding_alpha(written: rp.ReportResult) -> None:
@@ -152,14 +159,40 @@ def test_type1_section_gives_worst_case_and_non_binding_alpha(written: rp.Report
     assert nb >= a  # futility stopping can only lower the type I error
 
 
-def test_simon_comparator_is_the_simon_search(written: rp.ReportResult) -> None:
+def test_simon_comparator_is_the_simon_design_file_among_the_designs(
+    written: rp.ReportResult,
+) -> None:
+    from adaptive2.engines.calibration import worst_case_alpha
     from adaptive2.engines.simon import simon
 
     t = pd.read_csv(written.path / "tables" / "simon.csv")
-    res = simon(0.4, 0.6, alpha=0.10, beta=0.20)
-    row = t[(t["cohort"] == "frontline") & (t["design"] == "optimal")].iloc[0]
-    assert row["r1/n1"] == f"{res.optimal.r1}/{res.optimal.n1}"
-    assert row["EN(p0)"] == pytest.approx(res.optimal.expected_n_p0, abs=1e-12)
+    assert list(t["cohort"]) == ["frontline"]  # exactly one comparator per population
+    row = t.iloc[0]
+    assert row["comparator"] == "frontline-simon" and "frontline-simon.toml" in row["source"]
+    d = load_any(DESIGNS / "frontline-simon.toml")
+    assert row["alpha"] == pytest.approx(worst_case_alpha(d)[0], abs=1e-15)
+    assert row["max_n"] == d.n_max
+    # the shipped file is the optimal design at the Bayesian designs' targets (0.10, 0.80)
+    res = simon(0.4, 0.6, alpha=0.10, beta=0.20).optimal
+    assert (res.n1, res.n) == tuple(d.looks)
+    assert row["expected_n_p0"] == pytest.approx(res.expected_n_p0, abs=1e-9)
+    md = (written.path / "report.md").read_text()
+    assert "matched α target" in md
+    cmp = pd.read_csv(written.path / "tables" / "simon-comparison.csv")
+    assert list(cmp["design"]) == ["frontline-pp"]  # the Bayesian designs, not the comparator
+
+
+def test_simon_comparator_is_computed_when_no_design_file_gives_one(tmp_path: Path) -> None:
+    from adaptive2.engines.simon import simon
+
+    res = rp.report(DESIGNS / "post-io-pp.toml", tmp_path / "s", DESIGNS / "scenarios.toml",
+                    n_sims=0, pdf="never")
+    t = pd.read_csv(res.path / "tables" / "simon.csv")
+    opt = simon(0.1, 0.3, alpha=0.10, beta=0.20).optimal
+    assert len(t) == 1 and t.loc[0, "comparator"] == (
+        f"Simon optimal {opt.r1}/{opt.n1}, {opt.r}/{opt.n}")
+    assert t.loc[0, "alpha"] == pytest.approx(opt.alpha, abs=1e-12)
+    assert t.loc[0, "alpha_target"] == 0.10 and t.loc[0, "power_target"] == 0.80
 
 
 def test_conduct_section_carries_mcse_and_the_stated_seed(written: rp.ReportResult) -> None:
@@ -200,7 +233,7 @@ def test_markdown_and_html_hold_the_same_sections(written: rp.ReportResult) -> N
     for title in ("Design specification", "Boundary tables", "Priors and borrowing",
                   "Operating characteristics", "Type I error", "Sensitivity analyses",
                   "Simon two-stage comparator", "Computation", "Provenance"):
-        assert f"## {title}" in md
+        assert re.search(rf"^## (\d+ )?{re.escape(title)}$", md, re.M)  # numbered or not
         assert f">{title}</h2>" in html
     # self-contained: no script, no external resource (XML namespaces are names, not fetches)
     assert "<script" not in html
@@ -288,7 +321,7 @@ def test_a_failed_run_leaves_the_previous_report(tmp_path: Path, monkeypatch) ->
     def boom(ctx):
         raise RuntimeError("section failed")
 
-    monkeypatch.setattr(rp, "_SECTIONS", [*rp._SECTIONS[:3], ("Broken", boom)])
+    monkeypatch.setattr(rp, "_SECTIONS", [*rp._SECTIONS[:3], ("Broken", "broken", boom)])
     with pytest.raises(RuntimeError, match="section failed"):
         rp.report(small(cutoff=0.95), out, n_sims=0, pdf="never")
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -307,7 +340,7 @@ def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
     for _, row in t.iterrows():
         exp = ds["p_efficacy"].sel(scenario=row["scenario"], cohort=row["cohort"])
         assert row["p_efficacy"] == pytest.approx(float(exp), abs=1e-12)
-        assert row["FWER"] == pytest.approx(float(ds["fwer"].sel(scenario=row["scenario"])),
+        assert row["fwer"] == pytest.approx(float(ds["fwer"].sel(scenario=row["scenario"])),
                                             abs=1e-12)
     # the type I error over the whole null region, and the matched-alpha comparison
     from adaptive2.engines.borrowing import borrowing_summary
@@ -340,6 +373,8 @@ def test_bad_arguments_name_the_field(tmp_path: Path) -> None:
         rp.report([], tmp_path / "x")
     with pytest.raises(DesignError, match="distinct names"):
         rp.report([small(), small()], tmp_path / "x", n_sims=0)
+    with pytest.raises(DesignError, match=r"scenario file .* goes in `scenarios`"):
+        rp.report([DESIGNS / "scenarios.toml"], tmp_path / "x", n_sims=0)
 
 
 def test_cli_report_json_and_errors(tmp_path: Path, capsys) -> None:
@@ -411,3 +446,119 @@ def test_calibration_check_is_the_exact_calibration(written: rp.ReportResult) ->
     assert row["calibrated worst-case type I error"] == pytest.approx(res.alpha, abs=1e-15)
     assert bool(row["same boundaries as the design"]) == (res.design.boundaries() == d.boundaries())
     assert t.loc["frontline-simon", "parameter"] == "none (fixed boundaries)"
+
+
+# ---- title block, targets, ESS, provenance, CLI ----------------------------------------
+def test_title_block_from_the_trial_table_or_the_title_argument(tmp_path: Path) -> None:
+    scen = tmp_path / "scenarios.toml"
+    scen.write_text('[trial]\nname = "X-101: a trial"\nprotocol = "X-101"\nversion = "1.0"\n'
+                    "date = 2027-01-31\nsponsor = \"Acme\"\n\n[c]\np0 = 0.2\nnull = [0.2]\n"
+                    "alternative = [0.4]\n", encoding="utf-8")
+    res = rp.report(small(), tmp_path / "t", scen, n_sims=0, pdf="never")
+    block = dict(res.document.title_block)
+    assert block["Trial"] == "X-101: a trial" and block["Protocol"] == "X-101"
+    assert block["Date"] == "2027-01-31" and block["Sponsor"] == "Acme"
+    assert block["Software"].startswith("adaptive2 ") and block["Generated"].endswith("UTC")
+    assert res.document.title == "Statistical appendix: design and operating characteristics"
+    assert res.document.running_header == (
+        "X-101 — Statistical appendix: operating characteristics")
+    manifest = json.loads((res.path / "report.json").read_text())
+    assert manifest["trial"]["Protocol"] == "X-101"
+    # the title argument names the trial instead
+    res = rp.report(small(), tmp_path / "t2", scen, n_sims=0, pdf="never", title="Other trial")
+    assert dict(res.document.title_block)["Trial"] == "Other trial"
+    assert res.document.running_header.startswith("X-101 — ")  # the protocol id is short
+    with pytest.raises(DesignError, match="`title` of report"):
+        rp.report(small(), tmp_path / "t3", n_sims=0, pdf="never", title="  ")
+
+
+def test_design_targets_are_the_designs_own(tmp_path: Path) -> None:
+    d = small().replace(alpha=0.05, target_power=0.9)
+    res = rp.report(d, tmp_path / "tg", n_sims=0, pdf="never", alpha=0.2, power=0.7)
+    box = dict(res.document.boxes()[0].rows)
+    assert box["Type I error"].startswith("Target ≤ 0.05; achieved ")
+    assert box["Power"].startswith("Target ≥ 0.9; achieved ")
+    res = rp.report(small(), tmp_path / "tg2", n_sims=0, pdf="never", alpha=0.2, power=0.7)
+    box = dict(res.document.boxes()[0].rows)  # a design without targets: the report's
+    assert box["Type I error"].startswith("Target ≤ 0.2;")
+    assert box["Power"].startswith("Target ≥ 0.7;")
+
+
+def test_a_negative_elir_is_never_shown_as_an_ess(tmp_path: Path) -> None:
+    import dataclasses
+
+    from adaptive2.model.priors import ess
+
+    d = load_any(DESIGNS / "frontline-pp.toml")
+    d = d.replace(name="conflicting", prior=dataclasses.replace(d.prior_spec, power=0.15))
+    elir = ess(d.prior)
+    assert elir < 0  # the prior's components conflict: ELIR is negative here
+    res = rp.report(d, tmp_path / "e", n_sims=0, pdf="never")
+    md = (res.path / "report.md").read_text()
+    box = dict(res.document.boxes()[0].rows)
+    assert "not defined (ELIR < 0" in box["Analysis prior"]
+    assert f"{elir:.1f}" not in md and f"{elir:.2f}" not in md
+    (csv,) = (res.path / "tables").glob("priors-*.csv")
+    t = pd.read_csv(csv)
+    assert t.loc[0, "ess_elir"] == pytest.approx(elir)  # the CSV keeps the number
+
+
+def test_provenance_outside_a_git_repository(tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "d.toml"
+    shutil.copy(DESIGNS / "post-io-simon.toml", path)
+    res = rp.report(path, tmp_path / "p", n_sims=0, pdf="never")
+    env = pd.read_csv(res.path / "tables" / "environment.csv").set_index("item")["value"]
+    folder = [k for k in env.index if k.startswith("Folder ")]
+    assert len(folder) == 1 and env[folder[0]].startswith("not a git repository")
+    assert "CPU count" in env.index and "Platform" in env.index
+    assert env["Command"].startswith("adaptive2 report ") and str(path) in env["Command"]
+
+
+def test_provenance_states_the_commit_and_dirty_files(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    path = repo / "d.toml"
+    shutil.copy(DESIGNS / "post-io-simon.toml", path)
+    run = {"cwd": repo, "check": True, "capture_output": True}
+    subprocess.run(["git", "init", "-q"], **run)
+    subprocess.run(["git", "add", "d.toml"], **run)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "d"],
+                   **run)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], text=True, **run).stdout.strip()
+    res = rp.report(path, tmp_path / "g", n_sims=0, pdf="never")
+    env = pd.read_csv(res.path / "tables" / "environment.csv").set_index("item")["value"]
+    (state,) = [v for k, v in env.items() if k.startswith("Folder ")]
+    assert state == f"git commit {head[:12]}; clean: the files read are as committed"
+    path.write_text(path.read_text() + "\n# edited\n")
+    res = rp.report(path, tmp_path / "g2", n_sims=0, pdf="never")
+    env = pd.read_csv(res.path / "tables" / "environment.csv").set_index("item")["value"]
+    (state,) = [v for k, v in env.items() if k.startswith("Folder ")]
+    assert "NOT clean" in state and "d.toml (modified)" in state
+
+
+def test_cli_compare_without_scenarios_uses_each_designs_own(capsys) -> None:
+    # designs/*.toml matches the scenario file too: it is left out, not read as a design
+    files = sorted(str(p) for p in DESIGNS.glob("*.toml"))
+    assert any(f.endswith("scenarios.toml") for f in files)
+    assert main(["compare", *files, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    pp = [r for r in rows if r["design"] == "frontline-pp"]
+    assert [r["p"] for r in pp] == list(load_any(DESIGNS / "frontline-pp.toml").scenarios)
+
+
+def test_cli_report_title(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cli-title"
+    code = main(["report", str(DESIGNS / "post-io-simon.toml"), "--out", str(out),
+                 "--n-sims", "0", "--pdf", "never", "--json", "--title", "T-1: my trial"])
+    assert code == 0
+    capsys.readouterr()
+    md = (out / "report.md").read_text()
+    assert "| **Trial** | T-1: my trial |" in md
+    assert "--title 'T-1: my trial'" in md  # the reproduce-me command is the command line

@@ -57,7 +57,7 @@ def test_report_loads_in_chromium_without_errors(page_report: rp.ReportResult) -
             local = ("file:", "data:")
             page.on("request", lambda r: None if r.url.startswith(local) else remote.append(r.url))
             page.goto(index.as_uri(), wait_until="load")
-            assert page.title().startswith("Simulation report")
+            assert page.title().startswith("Statistical appendix")
             for table in ("summary", "boundaries-post-io-pp", "oc-post-io-pp", "type1-single",
                           "simon", "provenance"):
                 assert page.locator(f"table#table-{table}").count() == 1, table

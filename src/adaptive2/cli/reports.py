@@ -7,18 +7,27 @@ import math
 
 from adaptive2.cli._common import _BadInput, _emit, _load, _output, _table
 from adaptive2.engines.compare import compare
-from adaptive2.io.scenario_files import load_scenarios
+from adaptive2.io.scenario_files import is_scenario_file, load_scenarios
 from adaptive2.views.comparison import write_outputs
 from adaptive2.views.report.appendix import report
 
 
-def _cmd_compare(args: argparse.Namespace) -> None:
+def _design_paths(args: argparse.Namespace) -> list[str]:
+    """The design files among ``args.designs``.
+
+    ``designs/*.toml`` also matches the scenario file: the ``--scenarios`` file is
+    left out, and so is any other file that reads as a scenario file (no design
+    ``name``), so that without ``--scenarios`` each design keeps its own scenarios.
+    """
     from pathlib import Path
 
-
-    # `designs/*.toml` also matches the scenario file itself: leave it out
     skip = Path(args.scenarios).resolve() if args.scenarios else None
-    designs = [_load(p) for p in args.designs if Path(p).resolve() != skip]
+    return [p for p in args.designs
+            if Path(p).resolve() != skip and not is_scenario_file(p)]
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    designs = [_load(p) for p in _design_paths(args)]
     if not designs:
         raise _BadInput("give at least one design file")
     names = [d.name for d in designs]
@@ -46,11 +55,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------
 def _cmd_report(args: argparse.Namespace) -> None:
     import shlex
-    from pathlib import Path
 
-
-    skip = Path(args.scenarios).resolve() if args.scenarios else None
-    paths = [p for p in args.designs if Path(p).resolve() != skip]
+    paths = _design_paths(args)
     if not paths:
         raise _BadInput("give at least one design file")
     for p in paths:
@@ -68,6 +74,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
         alpha=args.alpha,
         power=args.power,
         pdf=args.pdf,
+        title=getattr(args, "title", None),
         command=command,
         progress=not (args.json or args.quiet),
     )

@@ -2,6 +2,9 @@
 
 A scenario file (``designs/scenarios.toml``) holds:
 
+* an optional ``[trial]`` table naming the trial the report is for: ``name``,
+  ``protocol``, ``version``, ``date`` (a string or a TOML date), ``programme``
+  and ``sponsor``, every one optional, every one text;
 * ``[NAME]`` cohort tables: ``p0`` and ``null`` / ``other`` / ``alternative`` rates;
 * ``[[two_cohort]]`` scenarios: ``name`` and a rate per cohort;
 * ``[[conduct]]`` trial-conduct settings for :func:`adaptive2.engines.montecarlo.simulate`:
@@ -32,7 +35,10 @@ from adaptive2.io.design_files import read_toml
 from adaptive2.model.conduct import Conduct, delay_forms
 from adaptive2.model.scenarios import Scenario, ScenarioGrid
 
-__all__ = ["load_scenarios"]
+__all__ = ["TRIAL_KEYS", "is_scenario_file", "load_scenarios"]
+
+TRIAL_KEYS = ("name", "protocol", "version", "date", "programme", "sponsor")
+"""Keys of the ``[trial]`` table, in the order the report's title block shows them."""
 
 CONDUCT_KEYS = (
     "name",
@@ -55,8 +61,8 @@ def load_scenarios(path: str | Path) -> ScenarioGrid:
     cohorts: dict[str, tuple[float, tuple[Scenario, ...]]] = {}
     multi = []
     for key, value in data.items():
-        if key == "conduct":
-            continue  # after the cohorts: overrides are checked against their names
+        if key in ("conduct", "trial"):
+            continue  # conduct after the cohorts: overrides are checked against their names
         if key == "two_cohort":
             if not isinstance(value, list):
                 raise DesignFileError(f"{path}: [[two_cohort]] must be an array of tables.")
@@ -91,8 +97,57 @@ def load_scenarios(path: str | Path) -> ScenarioGrid:
     known = set(cohorts) | {c for s in multi for c, _ in s.rates}
     conduct, overrides = _conduct_settings(path, data.get("conduct", []), known)
     return ScenarioGrid(
-        cohorts=cohorts, multi=tuple(multi), conduct=conduct, conduct_cohorts=overrides
+        cohorts=cohorts,
+        multi=tuple(multi),
+        conduct=conduct,
+        conduct_cohorts=overrides,
+        trial=_trial(path, data.get("trial", {})),
     )
+
+
+def is_scenario_file(path: str | Path) -> bool:
+    """True when ``path`` reads as a scenario file rather than a design file.
+
+    A design file names its design (a top-level ``name`` string); a scenario file
+    has no ``name`` and loads with :func:`load_scenarios`. ``designs/*.toml``
+    matches the scenario file next to the designs, so the CLI uses this to leave
+    it out of the design list.
+    """
+    try:
+        data = read_toml(path)
+    except DesignError:
+        return False
+    if isinstance(data.get("name"), str):
+        return False
+    try:
+        load_scenarios(path)
+    except DesignError:
+        return False
+    return True
+
+
+def _trial(path: str | Path, value: Any) -> tuple[tuple[str, str], ...]:
+    """The ``[trial]`` table as (key, text) pairs, in :data:`TRIAL_KEYS` order."""
+    if not isinstance(value, dict):
+        raise DesignFileError(
+            f"{path}: `trial` must be a table ([trial] with {', '.join(TRIAL_KEYS)}); "
+            f"got {value!r}."
+        )
+    _unknown(path, "[trial]", value, TRIAL_KEYS)
+    out = []
+    for key in TRIAL_KEYS:
+        if key not in value:
+            continue
+        v = value[key]
+        if key == "date" and hasattr(v, "isoformat") and not isinstance(v, str):
+            v = v.isoformat()  # an unquoted TOML date
+        if not isinstance(v, str) or not v.strip():
+            raise DesignFileError(
+                f'{path}: [trial] `{key}` must be non-empty text in quotes (e.g. {key} = "..."); '
+                f"got {v!r}."
+            )
+        out.append((key, v.strip()))
+    return tuple(out)
 
 
 def _conduct_settings(

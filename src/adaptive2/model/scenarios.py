@@ -173,12 +173,17 @@ class ScenarioGrid:
     conduct_cohorts : tuple of (str, tuple of (str, Conduct))
         Per-cohort overrides: setting name -> (cohort name, Conduct) pairs; only
         settings with overrides appear.
+    trial : tuple of (str, str)
+        The trial the grid belongs to (the scenario file's ``[trial]`` table:
+        ``name``, ``protocol``, ``version``, ``date``, ``programme``, ``sponsor``),
+        as (key, text) pairs in file order; empty when the file has none.
     """
 
     cohorts: dict[str, tuple[float, tuple[Scenario, ...]]]  # name -> (p0, scenarios)
     multi: tuple[Any, ...] = ()
     conduct: tuple[tuple[str, Conduct], ...] = ()
     conduct_cohorts: tuple[tuple[str, tuple[tuple[str, Conduct], ...]], ...] = ()
+    trial: tuple[tuple[str, str], ...] = ()
 
     def for_p0(self, p0: float) -> tuple[Scenario, ...] | None:
         """Scenarios of the cohort whose null rate is ``p0``."""

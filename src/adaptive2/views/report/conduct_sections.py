@@ -5,6 +5,7 @@ Trial conduct, sensitivity analyses, the Simon comparator and worked example tri
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
 from typing import Any
@@ -15,24 +16,27 @@ from adaptive2.engines.analysis import analyze
 from adaptive2.engines.calibration import weight_curve, worst_case_alpha
 from adaptive2.engines.exact import oc
 from adaptive2.engines.montecarlo import simulate
-from adaptive2.engines.simon import simon
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.priors import Beta, PriorSpec
 from adaptive2.views.document import (
     Figure,
     Heading,
     Para,
-    Table,
 )
 from adaptive2.views.figures import to_svg
 from adaptive2.views.report.context import (
+    Col,
     _cohort_oc,
+    _comparator,
     _Ctx,
+    _ess_text,
+    _is_simon,
     _multi_groups,
     _multi_scenarios,
     _names_of,
     _single_oc,
     _slug,
+    _tab,
     _uses_prior,
 )
 from adaptive2.views.report.design_sections import _ESS_NOTE
@@ -88,15 +92,28 @@ def _settings_rows(ctx: _Ctx, settings: list[tuple[str, Any]]) -> list[dict[str,
 def _mc(ds: Any, v: str, idx: tuple[int, ...]) -> str:
     est = float(ds[v].values[idx])
     err = float(ds[f"{v}_mcse"].values[idx])
+    if not math.isfinite(est):
+        return ""
     if err == 0 and v.startswith("p_"):
         # 0 or every trial: the binomial MCSE estimate is 0; say so instead of "± 0".
         return f"{est:.3f} ({'every trial' if est == 1 else 'no trial'})"
     return _with_mcse(est, err, 3)
 
 
+_CELLS = [
+    Col("p_efficacy", "P(declare efficacy)", "text"),
+    Col("p_early_stop", "P(stop early)", "text"),
+    Col("expected_n", "Evaluable N", "text"),
+    Col("expected_enrolled", "Enrolled N", "text"),
+    Col("mean_duration", "Duration (months)", "text"),
+    Col("duration_q10_q90", "Duration, 10th to 90th percentile (months)", "text"),
+    Col("bias", "Bias of the posterior mean", "text"),
+    Col("coverage", "Coverage of the 95% interval", "text"),
+]
+
+
 def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
-
 
     multis = [i.design for i in ctx.items if i.multi]
     if not ctx.n_sims or not (ctx.groups or multis):
@@ -106,20 +123,23 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
         Para(
             f"Monte Carlo, {ctx.n_sims:,} simulated trials per design, scenario and conduct "
             f"setting (seed {ctx.seed}); the designs of a cohort see the same simulated patients "
-            "(common random numbers). Every figure is shown ± its Monte Carlo standard error. "
-            "Overrun: patients enrolled while an interim or the final analysis is pending are "
-            "followed up and counted in 'enrolled'. Decision probabilities do not depend on the "
-            "conduct (interims are triggered on evaluable patients with known outcome); sample "
-            "size enrolled and calendar time do."
+            "(common random numbers). Every figure is shown ± its Monte Carlo standard error "
+            "(MCSE). Overrun: patients enrolled while an interim or the final analysis is "
+            "pending are followed up and counted in 'Enrolled N'. Decision probabilities do not "
+            "depend on the conduct (interims are triggered on evaluable patients with known "
+            "outcome); sample size enrolled and calendar time do. {tab:conduct-settings} lists "
+            "the settings."
         ),
-        Table(
-            "conduct-settings",
-            pd.DataFrame(_settings_rows(ctx, settings)),
+        _tab(
+            "conduct-settings", pd.DataFrame(_settings_rows(ctx, settings)),
             "Trial-conduct settings",
+            [Col("setting", "Setting", "int"), Col("name", "Name", "text"),
+             Col("cohort", "Cohort", "text"), Col("assumptions", "Assumptions", "text")],
         ),
     ]
     for g in ctx.groups:
         designs = [i.design for i in g.items]
+        rates = {s.name: s.p for s in g.scenarios}
         rows = []
         for ci, (name, conduct) in enumerate(settings):
             ds = simulate(designs, list(g.scenarios),
@@ -132,23 +152,22 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
                              exact)
             for di, dname in enumerate(ds["design"].values):
                 for si, sname in enumerate(ds["scenario"].values):
-                    idx = (di, si)
-                    rows.append(
-                        {
-                            "setting": ci + 1,
-                            "design": str(dname),
-                            "scenario": str(sname),
-                            **_conduct_cells(ds, idx),
-                        }
-                    )
-        blocks.append(
-            Table(
-                f"conduct-{_slug(g.name)}",
-                pd.DataFrame(rows),
-                f"Cohort {g.name}: simulated trial conduct (estimate ± MCSE)",
-                note=_CONDUCT_NOTE,
-            )
-        )
+                    rows.append({
+                        "setting": ci + 1,
+                        "design": str(dname),
+                        "scenario": str(sname),
+                        "p": rates.get(str(sname)),
+                        **_conduct_cells(ds, (di, si)),
+                    })
+        safe = _slug(g.name)
+        blocks.append(Para(f"{{tab:conduct-{safe}}}: the designs of the {g.name} cohort."))
+        blocks.append(_tab(
+            f"conduct-{safe}", pd.DataFrame(rows),
+            f"Cohort {g.name}: simulated trial conduct (estimate ± MCSE)",
+            [Col("setting", "Setting", "int"), Col("design", "Design", "text"),
+             Col("p", "True rate", "num"), *_CELLS],
+            note=_CONDUCT_NOTE,
+        ))
     for names, group in _multi_groups(multis):
         rows, trial_rows = [], []
         for ci, (name, conduct) in enumerate(settings):
@@ -167,43 +186,43 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
             for di, dname in enumerate(ds["design"].values):
                 for si, sname in enumerate(ds["scenario"].values):
                     for ki, cname in enumerate(ds["cohort"].values):
-                        rows.append(
-                            {
-                                "setting": ci + 1,
-                                "design": str(dname),
-                                "scenario": str(sname),
-                                "cohort": str(cname),
-                                **_conduct_cells(ds, (di, si, ki)),
-                            }
-                        )
-                    trial_rows.append(
-                        {
+                        rows.append({
                             "setting": ci + 1,
                             "design": str(dname),
                             "scenario": str(sname),
-                            "FWER": _mc(ds, "fwer", (di, si)),
-                            "P(all correct)": _mc(ds, "p_all_correct", (di, si)),
-                            "enrolled (all cohorts)": _mc(ds, "expected_enrolled_total", (di, si)),
-                            "trial duration (months)": _mc(ds, "mean_trial_duration", (di, si)),
-                        }
-                    )
+                            "cohort": str(cname),
+                            **_conduct_cells(ds, (di, si, ki)),
+                        })
+                    trial_rows.append({
+                        "setting": ci + 1,
+                        "design": str(dname),
+                        "scenario": str(sname),
+                        "fwer": _mc(ds, "fwer", (di, si)),
+                        "p_all_correct": _mc(ds, "p_all_correct", (di, si)),
+                        "enrolled_total": _mc(ds, "expected_enrolled_total", (di, si)),
+                        "trial_duration": _mc(ds, "mean_trial_duration", (di, si)),
+                    })
         slug = _slug("-".join(names))
-        blocks.append(
-            Table(
-                f"conduct-multi-{slug}",
-                pd.DataFrame(rows),
-                f"Multi-cohort designs ({', '.join(names)}): simulated conduct per cohort",
-                note=_CONDUCT_NOTE,
-            )
-        )
-        blocks.append(
-            Table(
-                f"conduct-multi-trial-{slug}",
-                pd.DataFrame(trial_rows),
-                "Multi-cohort designs: whole-trial figures (simulated)",
-                note="The trial ends when its last cohort's decision is made.",
-            )
-        )
+        blocks.append(Para(f"{{tab:conduct-multi-{slug}}} gives the multi-cohort designs per "
+                           f"cohort and {{tab:conduct-multi-trial-{slug}}} the whole trial."))
+        blocks.append(_tab(
+            f"conduct-multi-{slug}", pd.DataFrame(rows),
+            f"Multi-cohort designs ({', '.join(names)}): simulated conduct per cohort "
+            "(estimate ± MCSE)",
+            [Col("setting", "Setting", "int"), Col("design", "Design", "text"),
+             Col("scenario", "Scenario", "text"), Col("cohort", "Cohort", "text"), *_CELLS],
+            note=_CONDUCT_NOTE,
+        ))
+        blocks.append(_tab(
+            f"conduct-multi-trial-{slug}", pd.DataFrame(trial_rows),
+            "Multi-cohort designs: whole-trial figures (simulated, estimate ± MCSE)",
+            [Col("setting", "Setting", "int"), Col("design", "Design", "text"),
+             Col("scenario", "Scenario", "text"), Col("fwer", "FWER", "text"),
+             Col("p_all_correct", "P(all correct)", "text"),
+             Col("enrolled_total", "Enrolled N, all cohorts", "text"),
+             Col("trial_duration", "Trial duration (months)", "text")],
+            note="The trial ends when its last cohort's decision is made.",
+        ))
     return blocks, None
 
 
@@ -219,12 +238,12 @@ def _conduct_cells(ds: Any, idx: tuple[int, ...]) -> dict[str, str]:
     return {
         "p_efficacy": _mc(ds, "p_efficacy", idx),
         "p_early_stop": _mc(ds, "p_early_stop", idx),
-        "evaluable N": _mc(ds, "expected_n", idx),
-        "enrolled N": _mc(ds, "expected_enrolled", idx),
-        "duration (months)": _mc(ds, "mean_duration", idx),
-        "duration q10-q90": f"{q10:.1f}-{q90:.1f}",
-        "bias of posterior mean": _mc(ds, "bias", idx),
-        "coverage of 95% interval": _mc(ds, "coverage", idx),
+        "expected_n": _mc(ds, "expected_n", idx),
+        "expected_enrolled": _mc(ds, "expected_enrolled", idx),
+        "mean_duration": _mc(ds, "mean_duration", idx),
+        "duration_q10_q90": f"{q10:.1f} to {q90:.1f}",
+        "bias": _mc(ds, "bias", idx),
+        "coverage": _mc(ds, "coverage", idx),
     }
 
 
@@ -250,9 +269,18 @@ def _note_mc(ctx: _Ctx, figure: str, ds: Any) -> None:
     )
 
 
+def _bounds(text: Any) -> Any:
+    """A boundary list from its text (``"[None, None, 21]"``), else the value itself."""
+    if isinstance(text, str):
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+    return text
+
+
 def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
-
 
     blocks: list[Any] = []
     for g in ctx.groups:
@@ -262,27 +290,47 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
             if d.p0 is None or hasattr(d.p0, "a") or g.p1 is None or not _uses_prior(d):
                 continue
             safe = _slug(d.name)
+            a_t, b_t = ctx.alpha_of(d), ctx.power_of(d)
+            blocks.append(Heading(3, f"Sensitivity of {d.name} to the analysis prior"))
             if spec.historical is not None:
                 curve = weight_curve(d)
-                ctx.note(f"Weight curve, {d.name}", "exact (21 weights)", mcse=0.0)
-                blocks.append(Heading(3, f"{d.name}: weight of the phase 1 data"))
-                blocks.append(
-                    Figure(
-                        f"weight-{safe}",
-                        to_svg(weight_curve_plot(curve, alpha=ctx.alpha)),
-                        f"{d.name}: worst-case type I error and power as the power-prior weight "
-                        f"a0 moves from 0 to 1 (design value a0 = {spec.power:g})",
-                    )
+                ctx.note(f"Weight curve, {d.name}", "exact (21 weights)")
+                blocks.append(Para(
+                    f"{{fig:weight-{safe}}} and {{tab:weight-{safe}}}: the worst-case type I "
+                    "error and the power as the weight of the historical data moves from 0 to "
+                    f"1 (design value a0 = {spec.power:g}); {{tab:sensitivity-{safe}}}: the "
+                    "same rules under other analysis priors."
+                ))
+                blocks.append(Figure(
+                    f"weight-{safe}",
+                    to_svg(weight_curve_plot(curve, alpha=a_t)),
+                    f"{d.name}: worst-case type I error and power as the power-prior weight "
+                    f"a0 moves from 0 to 1 (design value a0 = {spec.power:g})",
+                    alt=f"Line chart for {d.name}: worst-case type I error and power at p1 "
+                    f"against the power-prior weight a0 from 0 to 1, with the α target {a_t:g} "
+                    "and the design's a0 marked.",
+                ))
+                curve = curve.assign(
+                    futility_max_r=[_bounds(x) for x in curve["futility_max_r"]],
+                    efficacy_min_r=[_bounds(x) for x in curve["efficacy_min_r"]],
                 )
-                blocks.append(
-                    Table(
-                        f"weight-{safe}",
-                        curve,
-                        f"{d.name}: α and power against the prior weight",
-                        note="ess_elir blank: undefined (two components unbounded at one end). "
-                        + _ESS_NOTE,
-                    )
-                )
+                blocks.append(_tab(
+                    f"weight-{safe}", curve,
+                    f"{d.name}: type I error and power against the prior weight (exact)",
+                    [Col("weight", "Weight a0", "num2"),
+                     Col("alpha", "Worst-case type I error", "prob", (a_t,)),
+                     Col("worst_case_p", "At true rate", "num"),
+                     Col("power", "Power at p1", "prob", (b_t,)),
+                     Col("expected_n_p0", "E[N] at p0", "mean1"),
+                     Col("ess_elir", "ESS (ELIR)", "text",
+                         values=[_ess_text(v) for v in curve["ess_elir"]]),
+                     Col("futility_max_r", "Futility boundaries (r ≤)", "int"),
+                     Col("efficacy_min_r", "Efficacy boundaries (r ≥)", "int")],
+                    note=_ESS_NOTE,
+                ))
+            else:
+                blocks.append(Para(f"{{tab:sensitivity-{safe}}}: the same rules under other "
+                                   "analysis priors."))
             alt = {
                 "as designed": d.prior_spec,
                 "vague: Beta(0.5, 0.5)": PriorSpec(beta=Beta(0.5, 0.5), source="sensitivity"),
@@ -300,34 +348,35 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
                                 spec, robust=(w, *spec.robust[1:])
                             )
             rows = []
-            for label, s in alt.items():
-                v = d.replace(prior=s)
+            for label, sp in alt.items():
+                v = d.replace(prior=sp)
                 a, _ = worst_case_alpha(v)
                 res = oc(v, [float(g.p1)])
                 b = v.boundaries()
-                rows.append(
-                    {
-                        "analysis prior": label,
-                        "worst-case type I error": a,
-                        f"power at p1 = {g.p1:g}": float(res["p_efficacy"].values[0]),
-                        "futility boundaries": str(list(b.futility_max_r)),
-                        "efficacy boundaries": str(list(b.efficacy_min_r)),
-                    }
-                )
-            blocks.append(
-                Table(
-                    f"sensitivity-{safe}",
-                    pd.DataFrame(rows),
-                    f"{d.name}: the same rules under other analysis priors (exact)",
-                )
-            )
+                rows.append({
+                    "prior": label,
+                    "worst_case_type1": a,
+                    "power_p1": float(res["p_efficacy"].values[0]),
+                    "futility_max_r": list(b.futility_max_r),
+                    "efficacy_min_r": list(b.efficacy_min_r),
+                })
+            blocks.append(_tab(
+                f"sensitivity-{safe}", pd.DataFrame(rows),
+                f"{d.name}: the same rules under other analysis priors (exact)",
+                [Col("prior", "Analysis prior", "text"),
+                 Col("worst_case_type1", "Worst-case type I error", "prob", (a_t,)),
+                 Col("power_p1", f"Power at p1 = {g.p1:g}", "prob", (b_t,)),
+                 Col("futility_max_r", "Futility boundaries (r ≤)", "int"),
+                 Col("efficacy_min_r", "Efficacy boundaries (r ≥)", "int")],
+                note="Boundaries per look; a dash: no stop for that reason at that look.",
+            ))
     if blocks:
         blocks.insert(
             0,
             Para(
                 "How the type I error and power move when the analysis prior changes, the rules "
                 "(cutoffs, thresholds, looks) held fixed. For the multi-cohort designs the "
-                "no-borrowing comparison is in the type I error section."
+                "no-borrowing comparison is in {sec:type1}."
             ),
         )
     return blocks, None
@@ -336,42 +385,96 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
 def _simon(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
-
-    rows = []
+    rows, comp, warn = [], [], []
     for g in ctx.groups:
-        if g.p1 is None or math.isnan(g.p0):
+        s = _comparator(ctx, g)
+        if s is None:
             continue
-        res = simon(g.p0, g.p1, alpha=ctx.alpha, beta=1 - ctx.power)
-        for kind in ("optimal", "minimax"):
-            s = getattr(res, kind)
-            if s is None:
-                rows.append({"cohort": g.name, "design": kind, "r1/n1": "no feasible design"})
+        rows.append({
+            "cohort": g.name, "comparator": s.label, "source": s.source,
+            "stage1": f"stop after {s.n1} patients if "
+            + ("no patient responds" if s.r1 == 0 else f"{s.r1} or fewer respond"),
+            "final": f"declare efficacy if more than {s.r} of {s.n} respond",
+            "alpha_target": s.alpha_target, "alpha": s.alpha,
+            "power_target": s.power_target, "power": s.power,
+            "expected_n_p0": s.expected_n_p0, "pet_p0": s.pet_p0, "max_n": s.n,
+        })
+        if s.design is not None and not s.meets:
+            warn.append(f"{s.label} does not meet the targets of its population's designs "
+                        f"(type I error ≤ {s.alpha_target:g}, power ≥ {s.power_target:g}).")
+        if s.design is not None and s.optimal is not None and not s.is_optimal:
+            o = s.optimal
+            warn.append(f"{s.label} is not the Simon optimal design at these targets, which is "
+                        f"{o.r1}/{o.n1}, {o.r}/{o.n}.")
+        for it in g.items:
+            d = it.design
+            if _is_simon(d) or d.p0 is None or hasattr(d.p0, "a") or d.p1 is None:
                 continue
-            rows.append(
-                {
-                    "cohort": g.name,
-                    "design": kind,
-                    "r1/n1": f"{s.r1}/{s.n1}",
-                    "r/n": f"{s.r}/{s.n}",
-                    "EN(p0)": s.expected_n_p0,
-                    "PET(p0)": s.pet_p0,
-                    "type I error": s.alpha,
-                    "power": s.power,
-                }
-            )
+            a, _ = ctx.worst_alpha(d)
+            at = oc(d, [float(d.p0), float(d.p1)])
+            comp.append({
+                "cohort": g.name, "design": d.name, "alpha_target": ctx.alpha_of(d),
+                "alpha": a, "simon_alpha": s.alpha,
+                "power": float(at["p_efficacy"].values[1]), "simon_power": s.power,
+                "expected_n_p0": float(at["expected_n"].values[0]),
+                "simon_expected_n_p0": s.expected_n_p0,
+                "max_n": d.n_max, "simon_max_n": s.n,
+            })
     if not rows:
         return [], None
-    text = (
-        f"Simon (1989) two-stage designs for each cohort's p0 and p1 with type I error <= "
-        f"{ctx.alpha:g} and power >= {ctx.power:g} (exact enumeration). Stop after stage 1 if at "
-        "most r1 of n1 patients respond; declare efficacy if more than r of n respond."
-    )
-    return [Para(text), Table("simon", pd.DataFrame(rows), "Simon two-stage comparators")], None
+    frame = pd.DataFrame(rows)
+    a_t = [(t,) for t in frame["alpha_target"]]
+    b_t = [(t,) for t in frame["power_target"]]
+    blocks: list[Any] = [
+        Para(
+            "One Simon (1989) two-stage design per population is the comparator used throughout "
+            "this report ({tab:simon}): the Simon design file among the designs when there is "
+            "one, otherwise the optimal design found here by exact enumeration. Either way it "
+            "is designed for the same type I error and power targets as the population's "
+            "Bayesian designs, so every comparison with it is at a matched α target; its type I "
+            "error and power are exact. Stop after stage 1 if at most r1 of n1 patients "
+            "respond; declare efficacy if more than r of n respond."
+        ),
+        _tab(
+            "simon", frame, "Simon two-stage comparator of each population (exact)",
+            [Col("cohort", "Cohort", "text"), Col("comparator", "Comparator", "text"),
+             Col("source", "Source", "text"), Col("stage1", "Stage 1", "text"),
+             Col("final", "Final analysis", "text"), Col("max_n", "Max N", "int"),
+             Col("alpha_target", "α target", "num"),
+             Col("alpha", "Type I error", "prob", a_t),
+             Col("power_target", "Power target", "num"),
+             Col("power", "Power at p1", "prob", b_t),
+             Col("expected_n_p0", "E[N] at p0", "mean1"),
+             Col("pet_p0", "P(stop early) at p0", "prob")],
+        ),
+    ]
+    blocks += [Para(w, "warning") for w in warn]
+    if comp:
+        cf = pd.DataFrame(comp)
+        ta = [(t,) for t in cf["alpha_target"]]
+        blocks.append(Para(
+            "{tab:simon-comparison} sets each Bayesian design beside its population's "
+            "comparator, both designed for the same α target (matched α target); where their "
+            "achieved type I errors differ, a difference in power or E[N] is partly a "
+            "difference in α."
+        ))
+        blocks.append(_tab(
+            "simon-comparison", cf,
+            "Bayesian designs against the Simon comparator at the matched α target (exact)",
+            [Col("cohort", "Cohort", "text"), Col("design", "Design", "text"),
+             Col("alpha_target", "α target", "num"),
+             Col("alpha", "Worst-case type I error", "prob", ta),
+             Col("simon_alpha", "Simon: type I error", "prob", ta),
+             Col("power", "Power at p1", "prob"), Col("simon_power", "Simon: power at p1", "prob"),
+             Col("expected_n_p0", "E[N] at p0", "mean1"),
+             Col("simon_expected_n_p0", "Simon: E[N] at p0", "mean1"),
+             Col("max_n", "Max N", "int"), Col("simon_max_n", "Simon: max N", "int")],
+        ))
+    return blocks, None
 
 
 def _examples(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
-
 
     rows = []
     for g in ctx.groups:
@@ -402,16 +505,24 @@ def _examples(ctx: _Ctx) -> tuple[list[Any], Any]:
     blocks: list[Any] = [
         Para(
             "Hypothetical trials analysed look by look with adaptive2 analyze (the analysis a "
-            "data monitoring committee would see): at each look the observed responses equal "
-            "the planning rate times n (rounded); a trial ends at its first stop. For the "
-            "multi-cohort designs, one joint scenario is followed with the borrowing model."
+            "data monitoring committee would see; {tab:examples}): at each look the observed "
+            "responses equal the planning rate times n (rounded); a trial ends at its first "
+            "stop. For the multi-cohort designs, one joint scenario is followed with the "
+            "borrowing model."
         ),
-        Table(
-            "examples",
-            pd.DataFrame(rows),
-            "Worked example trials",
-            note="PP: predictive probability of final success. Conflict p: prior-predictive "
-            "(Box) p-value of the observed data.",
+        _tab(
+            "examples", pd.DataFrame(rows), "Worked example trials",
+            [Col("design", "Design", "text"), Col("trial", "Trial", "text"),
+             Col("look", "Look", "int"), Col("data", "Data (r/n)", "text"),
+             Col("posterior mean", "Posterior mean", "prob"),
+             Col("95% interval", "95% credible interval", "text"),
+             Col("P(p > p0)", "P(p > p0 | data)", "prob"),
+             Col("PP", "Predictive probability of success", "prob"),
+             Col("conflict p", "Conflict p-value (Box)", "prob"),
+             Col("decision", "Decision", "text"), Col("next", "What would change it", "text")],
+            note="Predictive probability of success: the probability, under the posterior "
+            "predictive, that the final analysis succeeds. Conflict p-value: Box's "
+            "prior-predictive p-value of the observed data.",
         ),
     ]
     return blocks, None
@@ -430,7 +541,7 @@ def _example_row(design: str, trial: str, res: Any) -> dict[str, Any]:
         "PP": res.predictive_probability,
         "conflict p": res.conflict.p_box if res.conflict is not None else None,
         "decision": res.decision,
-        "next": res.distance,
+        "next": str(res.distance).replace("<=", "≤").replace(">=", "≥"),
     }
 
 
