@@ -77,6 +77,11 @@ COMMANDS = [
 ]
 RUN = [(line, cmd) for line, cmd in COMMANDS if shlex.split(cmd, comments=True)[0] == "adaptive2"]
 SKIPPED = [(line, cmd) for line, cmd in COMMANDS if (line, cmd) not in RUN]
+# the commands of one block run in order in one folder (a later one may read what an earlier
+# one wrote, as a user pasting the block would)
+RUN_BLOCKS = [
+    (line, [cmd for ln, cmd in RUN if ln == line]) for line in dict.fromkeys(ln for ln, _ in RUN)
+]
 
 
 @pytest.fixture
@@ -140,17 +145,20 @@ def test_readme_design_file_example_loads(workdir: Path):
     assert design.boundaries() == shipped.boundaries()
 
 
-@pytest.mark.parametrize(("line", "cmd"), RUN, ids=[f"line{line}:{c[:50]}" for line, c in RUN])
-def test_readme_command_runs(line: int, cmd: str, workdir: Path):
+@pytest.mark.parametrize(("line", "cmds"), RUN_BLOCKS,
+                         ids=[f"line{line}:{c[0][:50]}" for line, c in RUN_BLOCKS])
+def test_readme_command_block_runs(line: int, cmds: list[str], workdir: Path):
     assert (BIN / "adaptive2").exists(), f"no adaptive2 script next to {sys.executable}"
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    out = subprocess.run(
-        ["bash", "-c", cmd], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, (
-        f"README line {line}: {cmd}\nexit {out.returncode}\n{out.stderr[-3000:]}"
-    )
+    for cmd in cmds:
+        out = subprocess.run(
+            ["bash", "-c", cmd], cwd=workdir, env=env, capture_output=True, text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, (
+            f"README block at line {line}: {cmd}\nexit {out.returncode}\n{out.stderr[-3000:]}"
+        )
 
 
 def test_every_dotted_adaptive2_name_in_the_readme_and_docstrings_resolves():
