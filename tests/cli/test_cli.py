@@ -229,9 +229,17 @@ def test_simon_bad_input(capsys):
 @pytest.mark.parametrize("path", SINGLE_COHORT, ids=lambda p: p.stem)
 def test_boundaries_json_matches_python(capsys, path):
     got = run_json(capsys, "boundaries", str(path))
+    design = load_design(path)
+    if design.toxicity is not None:  # a co-monitored design: {"efficacy": rows, "toxicity": rows}
+        assert set(got) == {"efficacy", "toxicity"}
+        stops = design.toxicity.boundaries()
+        assert [(r["n"], r["stop_at_or_above"]) for r in got["toxicity"]] == [
+            (n, k if k <= n else None) for n, k in zip(design.toxicity.monitor, stops, strict=True)
+        ]
+        got = got["efficacy"]
     assert isinstance(got, list)
     assert all(set(row) == BOUNDARY_KEYS for row in got)
-    assert got == load_design(path).boundaries().to_records()
+    assert got == design.boundaries().to_records()
 
 
 def test_boundaries_values_and_nulls(capsys, pp_file, simon_file):

@@ -39,6 +39,7 @@ SEEDS = {
     "post": DESIGNS / "frontline-post.toml",
     "bop2": DESIGNS / "frontline-bop2.toml",
     "simon": DESIGNS / "frontline-simon.toml",
+    "efftox": DESIGNS / "frontline-efftox.toml",  # [toxicity]: every key of it is mutated too
     "bhm": DESIGNS / "two-cohort-bhm.toml",
     "exnex": DESIGNS / "two-cohort-exnex.toml",
 }
@@ -156,7 +157,8 @@ COMMANDS = {
     "prior": ["--beta", "--historical", "--power", "--robust", "--mixture"],
     "simon": ["--p0", "--p1", "--alpha", "--beta", "--nmax", "--objective", "--name"],
     "boundaries": [],
-    "oc": ["--p", "--simulate", "--n-sims", "--seed", "--null-region", "--range"],
+    "oc": ["--p", "--simulate", "--n-sims", "--seed", "--null-region", "--range", "--tox",
+           "--odds-ratio"],
     "posterior": ["--data", "--engine"],
     "analyze": ["--data", "--look", "--engine"],
     "calibrate": ["--alpha", "--power", "--parameter", "--within", "--objective", "--name"],
@@ -166,7 +168,7 @@ COMMANDS = {
                  "--dropout", "--on-interim", "--periods", "--cohort-accrual"],
 }
 # design files per command (multi-cohort calibration runs for many seconds: its own tests)
-FILES = {"boundaries": ["pp", "simon", "bhm"], "oc": ["pp", "simon", "bhm"],
+FILES = {"boundaries": ["pp", "simon", "efftox", "bhm"], "oc": ["pp", "simon", "efftox", "bhm"],
          "posterior": ["bhm", "pp"], "analyze": ["pp", "bhm"], "calibrate": ["pp", "simon"],
          "simulate": ["pp", "simon", "bhm"]}
 FLAGS = {"--simulate", "--null-region", "--non-binding", "--json"}
@@ -183,6 +185,8 @@ PLAUSIBLE = {
     "--alpha": ["0.05", "0.1", "0", "1", "0.5", "0.2"],
     "--nmax": ["30", "60", "2", "1", "1000", "5000"],
     "--p": ["0.4", "0.4,0.6", "0,1", "1.5", "-0.1", "0.3,,0.5", "0.1,0.3"],
+    "--tox": ["0.15", "0.15,0.4", "0,1", "0.3,0.3", "1.5", "-0.1", "nan", ""],
+    "--odds-ratio": ["1", "2", "0.5", "0", "-1", "inf", "1e300", "1,2"],
     "--n-sims": ["1", "200", "500", "0", "-5"],
     "--seed": ["0", "1", "-1", "2026", "99999999999999999999999999"],
     "--range": ["post_io=0,0.5", "frontline=0.2,0.9", "nope=0,1", "post_io=0.5,0.2",

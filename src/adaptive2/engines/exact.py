@@ -24,6 +24,14 @@ variables
 attrs
     ``method`` (``"exact"`` / ``"monte_carlo"``), ``n_sims``, ``seed_entropy``,
     ``chunk_size``, ``design_name``, ``design_hash``, versions, ``created_at``.
+
+A design with a toxicity monitor (``Design.toxicity``) is evaluated by the joint
+efficacy-toxicity engine (:func:`adaptive2.engines.toxicity_oc.oc_toxicity`): its
+scenarios are crossed with the design's toxicity rates (default: the monitor's
+acceptable and limit rates), toxicity-major as in the Monte Carlo engine, and the
+result adds the coordinates
+``toxicity_rate`` and ``odds_ratio`` and the variables ``p_stop_toxicity`` and
+``p_stop_toxicity_at`` (dim ``tox_check``).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from adaptive2._base.validation import check_choice, check_int, fail
 from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.montecarlo import simulate
 from adaptive2.engines.sizes import REMEDY_EXACT, single_oc_cost
+from adaptive2.engines.toxicity_oc import joint_cost, oc_toxicity
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.sizes import Cost
 from adaptive2.model.cohorts import CohortDesign
@@ -116,6 +125,8 @@ def _oc_one(
     seed: int | np.random.SeedSequence | None,
     chunk_size: int,
 ) -> xr.Dataset:
+    if design.toxicity is not None:  # every OC of a co-monitored design counts toxicity stops
+        return oc_toxicity(design, scen)
     t0 = time.perf_counter()
     bnd = design.boundaries()
     n, a, b = bnd.arrays()
@@ -189,6 +200,13 @@ def _oc_iv(
     if method == "simulate":
         check_int(n_sims, "n_sims", "oc", low=1)
         check_int(chunk_size, "chunk_size", "oc", low=1)
+        for d in items:
+            if d.toxicity is not None:
+                raise DesignError(
+                    f"`method` of oc must be 'exact' for Design {d.name!r}: it has a toxicity "
+                    "monitor, and the Monte Carlo engine does not stop trials for toxicity yet "
+                    "(its OC would silently leave the toxicity stops out)."
+                )
     return items, single
 
 
@@ -249,6 +267,14 @@ def oc(
     """
     if isinstance(designs, CohortDesign):
         check_choice(method, "method", "oc", ("exact", "simulate"))
+        if designs.toxicity is not None:
+            raise DesignError(
+                f"operating characteristics of CohortDesign {designs.name!r} with toxicity "
+                "monitoring are not available yet: the exact multi-cohort engine does not "
+                "stop cohorts for toxicity (joint multi-cohort OC with toxicity), and leaving "
+                "the monitors out would overstate every cohort's chance of success; its "
+                "boundaries (adaptive2 boundaries) are available."
+            )
         if method == "simulate":
             # The Monte Carlo twin of the exact lattice OC: the trial-conduct simulator
             # with no delay and no dropout (every interim at exactly its n evaluable).
@@ -265,7 +291,11 @@ def oc(
     if method == "exact":  # the simulator guards its own runs
         cost = Cost()
         for d, scen in zip(items, scens, strict=True):
-            cost = cost.then(single_oc_cost(d, len(scen)))
+            if d.toxicity is not None:
+                n_tox = len(d.toxicity_rates) or 2
+                cost = cost.then(joint_cost(d, len(scen) * n_tox))
+            else:
+                cost = cost.then(single_oc_cost(d, len(scen)))
         big = max(items, key=lambda d: d.n_max)
         what = (
             f"exact operating characteristics of design {big.name!r} ({big.n_max} patients, "

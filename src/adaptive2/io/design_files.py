@@ -23,11 +23,28 @@ optional ``robust = { weight, mean, n }`` and ``source`` (text).
 ``dual`` (``lrv``, ``tv``, ``lrv_cutoff``, ``tv_cutoff``). A rule without
 ``p0`` uses the cohort's.
 
-``[scenarios]``: ``p = [...]`` true response rates for the OC table.
+``[toxicity]`` (optional): a safety stopping rule co-monitored with the
+efficacy rules (:class:`~adaptive2.model.toxicity.ToxicityMonitor`): ``event``
+(text), ``limit`` (unacceptable rate), ``acceptable`` (the rate at which the
+drug is considered safe), ``rule`` = ``posterior`` (``cutoff``, ``prior = { a,
+b }``) or ``pocock`` (``shape``, ``p_stop_acceptable``), ``monitor`` (patients
+at the checks; default the looks) and ``source`` (text). A key the chosen rule
+does not read is an error. A multi-cohort file takes ``[cohorts.NAME.toxicity]``
+tables, or a shared ``[toxicity]`` applied to every cohort (each cohort's
+``monitor`` defaulting to its own looks); toxicity is monitored per cohort,
+without borrowing.
+
+``[scenarios]``: ``p = [...]`` true response rates for the OC table; with a
+``[toxicity]`` table also ``toxicity = [...]`` (true toxicity rates, crossed
+with ``p``; default the monitor's ``acceptable`` and ``limit``) and
+``odds_ratio`` (between response and toxicity in a patient; default 1). A
+multi-cohort ``[[scenarios]]`` table may give ``toxicity`` and ``odds_ratio``
+as a number or a table with one value per cohort.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from collections.abc import Callable
@@ -39,7 +56,7 @@ import tomli_w
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2._base.files import write_text
 from adaptive2.model.cohorts import CohortDesign, cohort_design_to_dict
-from adaptive2.model.designs import Design, design_to_dict
+from adaptive2.model.designs import Design, design_to_dict, toxicity_from_parts
 from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
 from adaptive2.model.rules import (
@@ -51,6 +68,7 @@ from adaptive2.model.rules import (
     Rule,
 )
 from adaptive2.model.scenarios import Scenario
+from adaptive2.model.toxicity import ToxicityMonitor
 
 __all__ = [
     "comment_block",
@@ -79,6 +97,7 @@ TOP_KEYS = (
     "scenarios",
     "alpha",
     "power",
+    "toxicity",
 )
 PRIOR_KEYS = ("base", "historical", "power", "robust", "beta", "mixture", "source")
 COHORT_KEYS = ("p0", "p1", "looks")
@@ -89,6 +108,20 @@ RULE_KEYS: dict[str, tuple[str, ...]] = {
     "boundary": ("rule", "r"),
     "dual": ("rule", "lrv", "tv", "lrv_cutoff", "tv_cutoff"),
 }
+TOX_KEYS: dict[str, tuple[str, ...]] = {
+    "posterior": ("event", "limit", "acceptable", "rule", "cutoff", "prior", "monitor", "source"),
+    "pocock": (
+        "event", "limit", "acceptable", "rule", "shape", "p_stop_acceptable", "monitor", "source",
+    ),
+}
+"""Keys of a ``[toxicity]`` table, per rule (a key of the other rule is an error)."""
+_TOX_MEANING = {
+    "event": "the monitored event, as text",
+    "limit": "the unacceptable event rate",
+    "acceptable": "the event rate at which the drug is considered safe",
+    "cutoff": "stop if P(rate > limit | data) > cutoff",
+}
+SCENARIO_KEYS = ("p", "toxicity", "odds_ratio")
 SLOT_RULES: dict[str, tuple[str, ...]] = {
     "futility": ("posterior", "predictive", "bop2", "boundary", "dual"),
     "efficacy": ("posterior", "predictive", "bop2", "boundary", "dual"),
@@ -385,39 +418,146 @@ def design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Design:
     for slot in ("futility", "efficacy", "final"):
         t = ctx.table(data, slot, "", required=slot == "final")
         rules[slot] = None if t is None else _rule_from_dict(ctx, slot, t, p0)
+    tox_t = ctx.table(data, "toxicity", "", required=False)
     scen: tuple[Any, ...] = ()
+    tox_rates: tuple[float, ...] = ()
+    odds_ratio = 1.0
     st = ctx.table(data, "scenarios", "", required=False)
     if st is not None:
-        ctx.unknown(st, ("p",), "scenarios")
+        ctx.unknown(st, SCENARIO_KEYS, "scenarios")
         ps = st.get("p", [])
         if not isinstance(ps, list) or not all(
             isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1 for x in ps
         ):
             raise ctx.error("scenarios", f"`p` must be a list of rates in [0, 1]; got {ps!r}.")
         scen = tuple(ps)
+        tox_rates, odds_ratio = _tox_scenarios(ctx, st, tox_t is not None)
     looks = cohort["looks"]
     if not isinstance(looks, list):
         raise ctx.error("cohort", f"`looks` must be a list of increasing integers; got {looks!r}.")
-    design = _wrap(
-        ctx,
-        "cohort",
-        Design,
-        name=name,
-        prior=spec,
-        looks=tuple(looks),
-        final=rules["final"],
-        futility=rules["futility"],
-        efficacy=rules["efficacy"],
-        title=data.get("title", ""),
-        notes=data.get("notes", ""),
-        p0=p0,
-        p1=cohort.get("p1"),
-        scenarios=scen,
-        alpha=alpha,
-        target_power=power,
-    )
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "prior": spec,
+        "looks": tuple(looks),
+        "final": rules["final"],
+        "futility": rules["futility"],
+        "efficacy": rules["efficacy"],
+        "title": data.get("title", ""),
+        "notes": data.get("notes", ""),
+        "p0": p0,
+        "p1": cohort.get("p1"),
+        "scenarios": scen,
+        "alpha": alpha,
+        "target_power": power,
+    }
+    if tox_t is not None:
+        if not _valid_looks(looks):
+            _wrap(ctx, "cohort", Design, **kwargs)  # the looks' own error, before the monitor's
+        monitor, source = _toxicity_from_dict(ctx, "toxicity", tox_t, tuple(looks))
+        kwargs.update(toxicity=monitor, toxicity_source=source, toxicity_rates=tox_rates,
+                      toxicity_odds_ratio=odds_ratio)
+    design = _wrap(ctx, "cohort", Design, **kwargs)
     _wrap(ctx, "", design.boundaries)  # non-monotone rules are design errors at load time
     return design
+
+
+def _valid_looks(looks: Any) -> bool:
+    """``looks`` is a non-empty list of strictly increasing whole numbers >= 1."""
+    return (
+        isinstance(looks, list)
+        and bool(looks)
+        and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in looks)
+        and all(b > a for a, b in itertools.pairwise(looks))
+    )
+
+
+def _toxicity_from_dict(
+    ctx: _Ctx, where: str, table: Any, looks: tuple[int, ...]
+) -> tuple[ToxicityMonitor, str]:
+    """A ``[toxicity]`` table: the monitor (``monitor`` defaulting to ``looks``) and its source.
+
+    Every key is checked against the keys the chosen rule reads; a key of the
+    other rule is an error naming it (it would be ignored), not a silent no-op.
+    """
+    if not isinstance(table, dict):
+        raise ctx.error(where, f"`toxicity` must be a table; got {table!r}.")
+    rule = table.get("rule")
+    if not isinstance(rule, str) or rule not in TOX_KEYS:
+        raise ctx.error(
+            where,
+            f"`rule` must be one of {{{', '.join(TOX_KEYS)}}} (posterior: stop if P(rate > "
+            "limit | data) > cutoff; pocock: repeated binomial tests at the acceptable rate); "
+            f"got {rule!r}.",
+        )
+    allowed = TOX_KEYS[rule]
+    for other, keys in TOX_KEYS.items():
+        extra = sorted(k for k in table if k in keys and k not in allowed)
+        if other != rule and extra:
+            raise ctx.error(
+                where,
+                f"`{extra[0]}` is not read by rule '{rule}' (only by '{other}'), so it would be "
+                f"ignored; allowed keys: {', '.join(allowed)}.",
+            )
+    ctx.unknown(table, allowed, where)
+    for key in ("event", "limit", "acceptable", *(("cutoff",) if rule == "posterior" else ())):
+        if key not in table:
+            raise ctx.error(where, f"missing `{key}` ({_TOX_MEANING[key]}).")
+    prior = table.get("prior", {"a": 1.0, "b": 1.0})
+    if not isinstance(prior, dict) or set(prior) != {"a", "b"}:
+        raise ctx.error(
+            where,
+            "`prior` must be { a = <number>, b = <number> } (the Beta prior of the event rate, "
+            f"a, b > 0); got {prior!r}.",
+        )
+    monitor = table.get("monitor", list(looks))
+    if not isinstance(monitor, list):
+        raise ctx.error(
+            where,
+            "`monitor` must be a list of increasing patient counts (default: the looks); "
+            f"got {monitor!r}.",
+        )
+    if _valid_looks(monitor) and looks and monitor[-1] > looks[-1]:
+        raise ctx.error(
+            where,
+            f"`monitor` must be patient counts in [1, {looks[-1]}] (the maximum N: no patient is "
+            f"evaluated after the final look); got {monitor!r}.",
+        )
+    source = table.get("source", "")
+    if not isinstance(source, str):
+        raise ctx.error(where, f"`source` must be text; got {source!r}.")
+    return _wrap(ctx, where, toxicity_from_parts, table, looks), source
+
+
+def _tox_scenarios(ctx: _Ctx, st: dict[str, Any], monitored: bool) -> tuple[tuple[float, ...],
+                                                                            float]:
+    """``toxicity`` and ``odds_ratio`` of a single-cohort ``[scenarios]`` table."""
+    given = [k for k in ("toxicity", "odds_ratio") if k in st]
+    if given and not monitored:
+        raise ctx.error(
+            "scenarios",
+            f"`{given[0]}` needs a [toxicity] table: the design monitors no toxicity, so it "
+            "would be ignored.",
+        )
+    rates = st.get("toxicity", [])
+    if isinstance(rates, int | float) and not isinstance(rates, bool):
+        rates = [rates]
+    if not isinstance(rates, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1 for x in rates
+    ) or len(set(rates)) != len(rates):
+        raise ctx.error(
+            "scenarios",
+            f"`toxicity` must be a list of distinct true toxicity rates in [0, 1]; got {rates!r}.",
+        )
+    odds = st.get("odds_ratio", 1.0)
+    if isinstance(odds, bool) or not isinstance(odds, int | float) or not (
+        0 < odds < math.inf
+    ):
+        raise ctx.error(
+            "scenarios",
+            "`odds_ratio` must be a finite number > 0 (the odds ratio between response and "
+            f"toxicity in a patient; 1: independent); got {odds!r}.",
+        )
+    return tuple(float(x) for x in rates), float(odds)
 
 
 # ---------------------------------------------------------------------------
@@ -515,10 +655,11 @@ MULTI_TOP_KEYS = (
     "scenarios",
     "alpha",
     "power",
+    "toxicity",
 )
 MODEL_KEYS = ("kind", "scale", "mu", "tau", "weight", "nex", "historical")
 COHORT_TABLE_KEYS = (
-    "p0", "p1", "looks", "range", "nex", "weight", "futility", "efficacy", "final",
+    "p0", "p1", "looks", "range", "nex", "weight", "futility", "efficacy", "final", "toxicity",
 )
 HIST_KEYS = ("name", "r", "n", "p0", "tie", "tie_sd", "weight")
 
@@ -697,6 +838,7 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
             slots[slot] = shared
     if slots["final"] is None:
         raise ctx.error("", f"missing table [final]{SLOT_HINTS['final']}.")
+    monitors, sources = _cohort_toxicity(ctx, data, cohorts_t, cohorts)
     scen = []
     raw = data.get("scenarios", [])
     if not isinstance(raw, list):
@@ -710,12 +852,19 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
             raise ctx.error(where, f"must be a table; got {s!r}.")
         d = dict(s)
         sname = d.pop("name", f"scenario {i + 1}")
+        tox = {k: d.pop(k) for k in ("toxicity", "odds_ratio") if k in d}
         names = [c.name for c in cohorts]
-        ctx.unknown(d, tuple(names), where)
+        ctx.unknown(d, (*names, "toxicity", "odds_ratio"), where)
         missing = [n for n in names if n not in d]
         if missing:
             raise ctx.error(where, f"needs a true rate for every cohort; missing {missing}.")
-        scen.append(_wrap(ctx, where, Scenario, sname, rates=d))
+        if tox and not monitors:
+            raise ctx.error(
+                where,
+                f"`{next(iter(tox))}` needs a [toxicity] table (or [cohorts.NAME.toxicity]): "
+                "the design monitors no toxicity, so it would be ignored.",
+            )
+        scen.append(_wrap(ctx, where, Scenario, sname, rates=d, **tox))
     for key in ("title", "notes"):
         if key in data and not isinstance(data[key], str):
             raise ctx.error("", f"`{key}` must be text; got {data[key]!r}.")
@@ -736,4 +885,29 @@ def cohort_design_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> 
         alpha=alpha,
         ranges=ranges,
         target_power=power,
+        toxicity=monitors or None,
+        toxicity_source=sources,
     )
+
+
+def _cohort_toxicity(
+    ctx: _Ctx, data: dict[str, Any], cohorts_t: dict[str, Any], cohorts: list[Any]
+) -> tuple[dict[str, ToxicityMonitor], dict[str, str]]:
+    """Per-cohort monitors: ``[cohorts.NAME.toxicity]``, else the shared ``[toxicity]``.
+
+    A shared table applies to every cohort without its own, with that cohort's
+    looks as the default monitoring points.
+    """
+    shared = ctx.table(data, "toxicity", "", required=False)
+    monitors: dict[str, ToxicityMonitor] = {}
+    sources: dict[str, str] = {}
+    for c in cohorts:
+        own = cohorts_t[c.name].get("toxicity")
+        table, where = (own, f"cohorts.{c.name}.toxicity") if own is not None else (
+            shared, "toxicity")
+        if table is None:
+            continue
+        monitors[c.name], src = _toxicity_from_dict(ctx, where, table, tuple(c.looks))
+        if src:
+            sources[c.name] = src
+    return monitors, sources

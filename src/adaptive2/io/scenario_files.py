@@ -5,8 +5,14 @@ A scenario file (``designs/scenarios.toml``) holds:
 * an optional ``[trial]`` table naming the trial the report is for: ``name``,
   ``protocol``, ``version``, ``date`` (a string or a TOML date), ``programme``
   and ``sponsor``, every one optional, every one text;
-* ``[NAME]`` cohort tables: ``p0`` and ``null`` / ``other`` / ``alternative`` rates;
-* ``[[two_cohort]]`` scenarios: ``name`` and a rate per cohort;
+* ``[NAME]`` cohort tables: ``p0`` and ``null`` / ``other`` / ``alternative`` rates,
+  and optionally ``toxicity`` (a true toxicity rate, or a list of them crossed with
+  the response rates) and ``odds_ratio`` (between response and toxicity in a
+  patient, > 0; 1: independent), read by designs with a toxicity monitor and
+  ignored by the others (they do not stop for toxicity);
+* ``[[two_cohort]]`` scenarios: ``name`` and a rate per cohort, optionally
+  ``toxicity`` and ``odds_ratio``: a number for every cohort or a table with a
+  value per cohort (``toxicity = { frontline = 0.15, post_io = 0.30 }``);
 * ``[[conduct]]`` trial-conduct settings for :func:`adaptive2.engines.montecarlo.simulate`:
   ``name`` (required, distinct), ``accrual`` (required; patients per month, a
   number or one rate per period), ``starts`` (period starts in months, default
@@ -26,6 +32,7 @@ found, and is raised as :class:`~adaptive2._base.errors.DesignFileError`.
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from pathlib import Path
 from typing import Any, cast
@@ -38,6 +45,7 @@ from adaptive2.model.scenarios import Scenario, ScenarioGrid
 __all__ = ["TRIAL_KEYS", "is_scenario_file", "load_scenarios"]
 
 TRIAL_KEYS = ("name", "protocol", "version", "date", "programme", "sponsor")
+COHORT_KEYS = ("p0", "null", "other", "alternative", "toxicity", "odds_ratio")
 """Keys of the ``[trial]`` table, in the order the report's title block shows them."""
 
 CONDUCT_KEYS = (
@@ -69,8 +77,9 @@ def load_scenarios(path: str | Path) -> ScenarioGrid:
             for i, s in enumerate(value):
                 d = dict(s)
                 name = d.pop("name", f"scenario {i + 1}")
+                tox = {k: d.pop(k) for k in ("toxicity", "odds_ratio") if k in d}
                 try:
-                    multi.append(Scenario(name, rates=d))
+                    multi.append(Scenario(name, rates=d, **tox))
                 except ValueError as exc:
                     raise DesignFileError(f"{path}: [[two_cohort]] {i + 1}: {exc}") from None
             continue
@@ -79,19 +88,17 @@ def load_scenarios(path: str | Path) -> ScenarioGrid:
                 f"{path}: [{key}] must be a cohort table with `p0` and "
                 "`null` / `other` / `alternative` rates."
             )
-        unknown = set(value) - {"p0", "null", "other", "alternative"}
-        if unknown:
-            raise DesignFileError(
-                f"{path}: [{key}] unknown key `{sorted(unknown)[0]}`; allowed "
-                "keys: p0, null, other, alternative."
-            )
+        _unknown(path, f"[{key}]", value, COHORT_KEYS)
+        toxs, odds = _toxicity_settings(path, key, value)
         scen = []
         for role in ("null", "other", "alternative"):
             for p in value.get(role, []):
-                try:
-                    scen.append(Scenario(f"p={p:g}", p, role))
-                except (TypeError, ValueError) as exc:
-                    raise DesignFileError(f"{path}: [{key}] `{role}`: {exc}") from None
+                for t in toxs:
+                    try:
+                        name = f"p={p:g}" + ("" if t is None else f", tox={t:g}")
+                        scen.append(Scenario(name, p, role, toxicity=t, odds_ratio=odds))
+                    except (TypeError, ValueError) as exc:
+                        raise DesignFileError(f"{path}: [{key}] `{role}`: {exc}") from None
         scen.sort(key=lambda s: cast(float, s.p))  # single-cohort scenarios: p is set
         cohorts[key] = (float(value["p0"]), tuple(scen))
     known = set(cohorts) | {c for s in multi for c, _ in s.rates}
@@ -103,6 +110,35 @@ def load_scenarios(path: str | Path) -> ScenarioGrid:
         conduct_cohorts=overrides,
         trial=_trial(path, data.get("trial", {})),
     )
+
+
+def _toxicity_settings(
+    path: str | Path, key: str, table: dict[str, Any]
+) -> tuple[list[float | None], float | None]:
+    """A cohort table's true toxicity rates (``[None]``: not given) and odds ratio."""
+    value = table.get("toxicity")
+    if value is None:
+        rates: list[Any] = [None]
+    else:
+        rates = value if isinstance(value, list) else [value]
+        if not rates or not all(_rate(x) for x in rates) or len(set(rates)) != len(rates):
+            raise DesignFileError(
+                f"{path}: [{key}] `toxicity` must be a true toxicity rate in [0, 1] or a list of "
+                f"distinct ones (crossed with the response rates); got {value!r}."
+            )
+        rates = [float(x) for x in rates]
+    odds = table.get("odds_ratio")
+    if odds is not None and not (_positive(odds) and math.isfinite(float(odds))):
+        raise DesignFileError(
+            f"{path}: [{key}] `odds_ratio` must be a finite number > 0 (the odds ratio between "
+            f"response and toxicity in a patient; 1: independent); got {odds!r}."
+        )
+    return rates, None if odds is None else float(odds)
+
+
+def _rate(x: Any) -> bool:
+    """``x`` is a number in [0, 1] (not a bool)."""
+    return isinstance(x, Real) and not isinstance(x, bool) and 0.0 <= float(x) <= 1.0
 
 
 def is_scenario_file(path: str | Path) -> bool:

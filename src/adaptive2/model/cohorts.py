@@ -51,6 +51,7 @@ from adaptive2._base.validation import check_probability, fail
 from adaptive2.kernels.quadrature import lattice, predictive
 from adaptive2.kernels.sizes import cohort_cost
 from adaptive2.model.data import cohort_data
+from adaptive2.model.designs import check_monitor_points, toxicity_to_dict
 from adaptive2.model.hierarchical import (
     DEFAULT_GRID,
     MODEL_READS,
@@ -60,6 +61,7 @@ from adaptive2.model.hierarchical import (
 )
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
 from adaptive2.model.scenarios import Scenario, _role
+from adaptive2.model.toxicity import ToxicityMonitor
 
 __all__ = [
     "CohortDesign",
@@ -133,6 +135,17 @@ class CohortDesign:
         neighbour: a null cohort's type I error is controlled with the other
         cohorts' rates anywhere in their ranges (default [0, 1], i.e. anywhere).
         Normalised to a tuple of (cohort, (low, high)) for every cohort.
+    toxicity : ToxicityMonitor or mapping cohort → ToxicityMonitor, optional
+        Safety stopping rules, one per monitored cohort, with no borrowing: a
+        cohort whose own event count reaches its boundary stops enrolling. One
+        monitor applies to every cohort; a mapping monitors the cohorts it
+        names. Monitoring points must lie within each cohort's maximum N.
+        Normalised to a tuple of (cohort, monitor) in cohort order, or
+        ``None``. File tables ``[cohorts.NAME.toxicity]`` or a shared
+        ``[toxicity]`` (each cohort's ``monitor`` defaulting to its looks).
+    toxicity_source : str or mapping cohort → str
+        Where each monitor's prior and limit come from (text; one for every
+        monitored cohort, or per cohort). Normalised to (cohort, text) pairs.
     """
 
     name: str
@@ -148,6 +161,8 @@ class CohortDesign:
     alpha: float | None = None
     ranges: Any = ()
     target_power: float | None = None
+    toxicity: Any = None
+    toxicity_source: Any = ""
 
     def __post_init__(self) -> None:
         owner = "CohortDesign"
@@ -203,6 +218,64 @@ class CohortDesign:
             if getattr(self, key) is not None:
                 object.__setattr__(self, key, check_probability(getattr(self, key), key, owner))
         object.__setattr__(self, "ranges", _ranges(self.ranges, names, owner))
+        self._check_toxicity(names)
+
+    def _check_toxicity(self, names: list[str]) -> None:
+        """Normalise ``toxicity`` and ``toxicity_source`` to (cohort, value) pairs."""
+        owner = f"CohortDesign {self.name!r}"
+        value = self.toxicity
+        pairs: dict[str, Any]
+        if value is None:
+            pairs = {}
+        elif isinstance(value, ToxicityMonitor):
+            pairs = dict.fromkeys(names, value)
+        elif isinstance(value, Mapping) or (
+            isinstance(value, tuple) and all(isinstance(x, tuple) and len(x) == 2 for x in value)
+        ):
+            pairs = dict(value)
+        else:
+            raise fail("toxicity", owner, "a ToxicityMonitor or a mapping cohort → "
+                       "ToxicityMonitor", value)
+        unknown = sorted(set(map(str, pairs)) - set(names))
+        if unknown:
+            raise fail("toxicity", owner, f"monitors for cohorts in {names}", unknown)
+        for c in self.cohorts:
+            m = pairs.get(c.name)
+            if m is None:
+                continue
+            if not isinstance(m, ToxicityMonitor):
+                raise fail(f"toxicity[{c.name}]", owner, "a ToxicityMonitor", m)
+            check_monitor_points(m.monitor, c.looks[-1], f"cohort {c.name!r} of {owner}")
+        tox = tuple((c.name, pairs[c.name]) for c in self.cohorts if pairs.get(c.name) is not None)
+        object.__setattr__(self, "toxicity", tox or None)
+        src = self.toxicity_source
+        if isinstance(src, str):
+            sources = {n: src for n, _ in tox} if src else {}
+        elif isinstance(src, Mapping) or (
+            isinstance(src, tuple) and all(isinstance(x, tuple) and len(x) == 2 for x in src)
+        ):
+            sources = dict(src)
+        else:
+            raise fail("toxicity_source", owner, "text, or a mapping cohort → text", src)
+        monitored = [n for n, _ in tox]
+        for n, text in sources.items():
+            if n not in monitored:
+                raise fail("toxicity_source", owner,
+                           f"text for monitored cohorts only ({monitored})", n)
+            if not isinstance(text, str):
+                raise fail(f"toxicity_source[{n}]", owner, "text", text)
+        object.__setattr__(self, "toxicity_source",
+                           tuple((n, sources[n]) for n in monitored if sources.get(n)))
+
+    def toxicity_of(self, cohort: str) -> ToxicityMonitor | None:
+        """The toxicity monitor of ``cohort`` (``None`` if it is not monitored)."""
+        found: dict[str, ToxicityMonitor] = dict(self.toxicity or ())
+        return found.get(cohort)
+
+    def toxicity_source_of(self, cohort: str) -> str:
+        """Where ``cohort``'s toxicity prior and limit come from (``""`` if not said)."""
+        found: dict[str, str] = dict(self.toxicity_source)
+        return found.get(cohort, "")
 
     def _slot(self, slot: str, value: Any, names: list[str]) -> tuple[tuple[str, Rule], ...] | None:
         if value is None:
@@ -296,6 +369,11 @@ class CohortDesign:
                 r = self.rule(slot, c.name)
                 if r is not None:
                     lines.append(f"    {slot}: {r.describe(slot)}")
+            tox = self.toxicity_of(c.name)
+            if tox is not None:
+                lines.append(f"    toxicity: {tox.describe()}")
+                if self.toxicity_source_of(c.name):
+                    lines.append(f"      source: {self.toxicity_source_of(c.name)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -735,8 +813,21 @@ def cohort_design_to_dict(design: Any) -> dict[str, Any]:
                 if slot == "final" and d["rule"] == "boundary":
                     d["r"] = d["r"][0]
                 ct[slot] = d
+        tox = design.toxicity_of(c.name)
+        if tox is not None:
+            ct["toxicity"] = toxicity_to_dict(tox, c.looks, design.toxicity_source_of(c.name))
         cohorts[c.name] = ct
     out["cohorts"] = cohorts
     if design.scenarios:
-        out["scenarios"] = [{"name": s.name, **dict(s.rates)} for s in design.scenarios]
+        out["scenarios"] = [_scenario_to_dict(s) for s in design.scenarios]
+    return out
+
+
+def _scenario_to_dict(scen: Scenario) -> dict[str, Any]:
+    """A joint scenario's ``[[scenarios]]`` table: name, a rate per cohort, toxicity settings."""
+    out: dict[str, Any] = {"name": scen.name, **dict(scen.rates)}
+    for key in ("toxicity", "odds_ratio"):
+        value = getattr(scen, key)
+        if value is not None:
+            out[key] = value if isinstance(value, float) else dict(value)
     return out

@@ -23,7 +23,7 @@ import numpy as np
 from adaptive2._base.cache import memoized
 from adaptive2._base.errors import DesignError, StatisticalWarning
 from adaptive2._base.resources import require_memory
-from adaptive2._base.validation import check_int_sequence, check_probability, fail
+from adaptive2._base.validation import check_int_sequence, check_probability, check_real, fail
 from adaptive2.kernels.sizes import boundary_cost
 from adaptive2.model.priors import Beta, BetaMixture, Prior, PriorSpec
 from adaptive2.model.rules import (
@@ -34,8 +34,17 @@ from adaptive2.model.rules import (
     PosteriorProbability,
     Rule,
 )
+from adaptive2.model.toxicity import ToxicityMonitor
 
-__all__ = ["Boundaries", "Design"]
+__all__ = [
+    "Boundaries",
+    "Design",
+    "check_monitor_points",
+    "toxicity_from_parts",
+    "toxicity_protocol",
+    "toxicity_records",
+    "toxicity_to_dict",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +213,23 @@ class Design:
     target_power : float, optional
         Target power at ``p1``, in (0, 1); ``None``: no claim. ``calibrate``
         uses it as its default power target. File key ``power``.
+    toxicity : ToxicityMonitor, optional
+        A safety stopping rule co-monitored with the efficacy rules: the trial
+        stops (and declares nothing) as soon as the toxicity boundary is
+        reached at one of its monitoring points, which must lie within the
+        design's maximum N. File table ``[toxicity]``, whose ``monitor``
+        defaults to the design's looks. ``None``: no toxicity monitoring.
+    toxicity_source : str
+        Where the toxicity prior and limit come from (text shown in reports;
+        file key ``toxicity.source``). Only with ``toxicity``.
+    toxicity_rates : tuple of float
+        True toxicity rates at which the OC are reported, each crossed with the
+        response scenarios (file key ``scenarios.toxicity``); empty: the
+        monitor's ``acceptable`` and ``limit``. Only with ``toxicity``.
+    toxicity_odds_ratio : float
+        Odds ratio between response and toxicity in a patient assumed by the
+        OC, > 0; 1 (default): independent (file key ``scenarios.odds_ratio``).
+        Only with ``toxicity``.
 
     Examples
     --------
@@ -232,6 +258,10 @@ class Design:
     """How the prior was specified (derived from ``prior`` when not given)."""
     alpha: float | None = None
     target_power: float | None = None
+    toxicity: ToxicityMonitor | None = None
+    toxicity_source: str = ""
+    toxicity_rates: tuple[float, ...] = ()
+    toxicity_odds_ratio: float = 1.0
 
     if TYPE_CHECKING:  # ``prior`` may be given as a PriorSpec: __post_init__ builds it
 
@@ -252,6 +282,10 @@ class Design:
             prior_spec: PriorSpec | None = None,
             alpha: float | None = None,
             target_power: float | None = None,
+            toxicity: ToxicityMonitor | None = None,
+            toxicity_source: str = "",
+            toxicity_rates: tuple[float, ...] = (),
+            toxicity_odds_ratio: float = 1.0,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -313,6 +347,7 @@ class Design:
         _check_planning_values(self)
         scen = tuple(check_probability(p, "scenarios", owner, closed=True) for p in self.scenarios)
         object.__setattr__(self, "scenarios", scen)
+        _check_toxicity(self)
         cost = boundary_cost(self)  # the size guard, before the tables are computed
         require_memory(
             cost.nbytes,
@@ -352,9 +387,18 @@ class Design:
         return _boundaries(self)
 
     def replace(self, **changes: Any) -> Design:
-        """A copy with ``changes`` applied (re-validated)."""
+        """A copy with ``changes`` applied (re-validated).
+
+        ``toxicity=None`` also drops the monitor's companion settings
+        (``toxicity_source``, ``toxicity_rates``, ``toxicity_odds_ratio``)
+        unless they are given.
+        """
         if "prior" in changes and not isinstance(changes["prior"], PriorSpec):
             changes.setdefault("prior_spec", None)
+        if "toxicity" in changes and changes["toxicity"] is None:
+            changes.setdefault("toxicity_source", "")
+            changes.setdefault("toxicity_rates", ())
+            changes.setdefault("toxicity_odds_ratio", 1.0)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,10 +425,200 @@ class Design:
         targets = _targets_text(self.alpha, self.target_power)
         if targets:
             lines.append(f"  targets: {targets}")
+        if self.toxicity is not None:
+            lines.append(f"  toxicity: {self.toxicity.describe()}")
+            if self.toxicity_source:
+                lines.append(f"    source: {self.toxicity_source}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def _check_toxicity(design: Design) -> None:
+    """The toxicity monitor fits the design; its companion settings only come with it."""
+    owner = "Design"
+    tox = design.toxicity
+    if tox is not None and not isinstance(tox, ToxicityMonitor):
+        raise fail("toxicity", owner, "a ToxicityMonitor or None", tox)
+    if not isinstance(design.toxicity_source, str):
+        raise fail("toxicity_source", owner, "a string", design.toxicity_source)
+    rates = design.toxicity_rates
+    if isinstance(rates, str | bytes) or not isinstance(rates, tuple | list):
+        raise fail("toxicity_rates", owner, "a tuple of toxicity rates in [0, 1]", rates)
+    checked = tuple(check_probability(q, "toxicity_rates", owner, closed=True) for q in rates)
+    if len(set(checked)) != len(checked):
+        raise fail("toxicity_rates", owner, "distinct toxicity rates", list(checked))
+    object.__setattr__(design, "toxicity_rates", checked)
+    odds = check_real(design.toxicity_odds_ratio, "toxicity_odds_ratio", owner, low=0.0,
+                      low_open=True, finite=True,
+                      allowed="a finite number > 0 (1: response and toxicity independent)")
+    object.__setattr__(design, "toxicity_odds_ratio", odds)
+    if tox is None:
+        for key, default in (("toxicity_source", ""), ("toxicity_rates", ()),
+                             ("toxicity_odds_ratio", 1.0)):
+            if getattr(design, key) != default:
+                raise DesignError(
+                    f"`{key}` of Design {design.name!r} is set but the design has no toxicity "
+                    "monitor (`toxicity`), so it would be ignored; add the monitor or drop it."
+                )
+        return
+    check_monitor_points(tox.monitor, design.n_max, f"Design {design.name!r}")
+
+
+def check_monitor_points(monitor: tuple[int, ...], n_max: int, owner: str) -> None:
+    """Refuse toxicity monitoring points beyond the maximum number of patients.
+
+    Parameters
+    ----------
+    monitor : tuple of int
+        The monitor's points (strictly increasing, >= 1: checked by the monitor).
+    n_max : int
+        Patients at the final look of the design (or cohort).
+    owner : str
+        The design (or cohort) in words, for the message.
+
+    Raises
+    ------
+    DesignError
+        If a point exceeds ``n_max``: a check that no trial can reach would be
+        silently ignored.
+    """
+    if monitor and monitor[-1] > n_max:
+        raise DesignError(
+            f"`toxicity.monitor` of {owner} must be patient counts in [1, {n_max}] (the maximum "
+            f"N: no patient is evaluated after the final look); got {list(monitor)}."
+        )
+
+
+def toxicity_records(monitor: ToxicityMonitor) -> list[dict[str, int | None]]:
+    """The toxicity boundary as JSON-ready rows ``{check, n, stop_at_or_above}``.
+
+    Parameters
+    ----------
+    monitor : ToxicityMonitor
+
+    Returns
+    -------
+    list of dict
+        Per monitoring point (``check`` 1-based): the patients ``n`` evaluated
+        for the event and the smallest event count that stops enrolment there,
+        ``None`` where no count does.
+
+    Examples
+    --------
+    >>> m = ToxicityMonitor(event="DLT", limit=0.3, acceptable=0.1, rule="posterior",
+    ...                     cutoff=0.95, monitor=(1, 10))
+    >>> toxicity_records(m)
+    [{'check': 1, 'n': 1, 'stop_at_or_above': None}, {'check': 2, 'n': 10, \
+'stop_at_or_above': 6}]
+    """
+    return [
+        {"check": j + 1, "n": n, "stop_at_or_above": c if c <= n else None}
+        for j, (n, c) in enumerate(zip(monitor.monitor, monitor.boundaries(), strict=True))
+    ]
+
+
+_NO_ARTICLE = ("a ", "an ", "any ", "the ", "one ", "at least ")
+
+
+def toxicity_protocol(monitor: ToxicityMonitor) -> list[str]:
+    """The toxicity boundary in protocol words, one sentence per monitoring point.
+
+    Parameters
+    ----------
+    monitor : ToxicityMonitor
+
+    Returns
+    -------
+    list of str
+        E.g. ``"stop enrolment if 4 or more of the first 10 patients have a
+        grade >= 3 adverse event"``, or, where no count stops, ``"continue
+        after the first patient whatever the number with a DLT"``.
+
+    Examples
+    --------
+    >>> m = ToxicityMonitor(event="DLT", limit=0.3, acceptable=0.1, rule="posterior",
+    ...                     cutoff=0.95, monitor=(1, 10))
+    >>> toxicity_protocol(m)
+    ['continue after the first patient whatever the number with a DLT', \
+'stop enrolment if 6 or more of the first 10 patients have a DLT']
+    """
+    event = monitor.event.strip()
+    noun = event if event.lower().startswith(_NO_ARTICLE) else f"a {event}"
+    out = []
+    for rec in toxicity_records(monitor):
+        n, c = rec["n"], rec["stop_at_or_above"]
+        first = "the first patient" if n == 1 else f"the first {n} patients"
+        if c is None:
+            out.append(f"continue after {first} whatever the number with {noun}")
+        elif n == 1:
+            out.append(f"stop enrolment if the first patient has {noun}")
+        else:
+            out.append(f"stop enrolment if {c} or more of {first} have {noun}")
+    return out
+
+
+def toxicity_to_dict(
+    monitor: ToxicityMonitor, looks: tuple[int, ...], source: str = ""
+) -> dict[str, Any]:
+    """The ``[toxicity]`` table of a monitor (``toxicity_from_parts`` inverts it).
+
+    Parameters
+    ----------
+    monitor : ToxicityMonitor
+    looks : tuple of int
+        The design's (or cohort's) looks: ``monitor`` is written only when it
+        differs from them (the file's default).
+    source : str
+        Where the prior and limit come from (written when not empty).
+
+    Returns
+    -------
+    dict
+        The keys the monitor's rule reads, and nothing else.
+    """
+    out: dict[str, Any] = {
+        "event": monitor.event,
+        "limit": monitor.limit,
+        "acceptable": monitor.acceptable,
+        "rule": monitor.rule,
+    }
+    if monitor.rule == "posterior":
+        out["cutoff"] = monitor.cutoff
+        out["prior"] = {"a": monitor.prior[0], "b": monitor.prior[1]}
+    else:
+        out["shape"] = monitor.shape
+        out["p_stop_acceptable"] = monitor.p_stop_acceptable
+    if tuple(monitor.monitor) != tuple(looks):
+        out["monitor"] = list(monitor.monitor)
+    if source:
+        out["source"] = source
+    return out
+
+
+def toxicity_from_parts(table: dict[str, Any], looks: tuple[int, ...]) -> ToxicityMonitor:
+    """A monitor from an already key-checked ``[toxicity]`` table (inverts ``toxicity_to_dict``).
+
+    Parameters
+    ----------
+    table : dict
+        The table's keys for the monitor's rule (``source`` is ignored here: it
+        belongs to the design); ``prior`` is ``{a, b}``.
+    looks : tuple of int
+        The design's (or cohort's) looks: the ``monitor`` when the table has none.
+
+    Returns
+    -------
+    ToxicityMonitor
+        Validated on construction (a bad value raises ``DesignError``).
+    """
+    kw = {k: v for k, v in table.items() if k not in ("source", "prior", "monitor")}
+    if "prior" in table:
+        prior = table["prior"]
+        kw["prior"] = (prior["a"], prior["b"])
+    kw["monitor"] = tuple(table.get("monitor", looks))
+    return ToxicityMonitor(**kw)
 
 
 def _targets_text(alpha: float | None, power: float | None) -> str:
@@ -535,6 +769,15 @@ def design_to_dict(design: Design) -> dict[str, Any]:
         if d["rule"] == "posterior" and d.get("delta") == 0.0:
             del d["delta"]
         out[slot] = d
+    if design.toxicity is not None:
+        out["toxicity"] = toxicity_to_dict(design.toxicity, design.looks, design.toxicity_source)
+    scen: dict[str, Any] = {}
     if design.scenarios:
-        out["scenarios"] = {"p": list(design.scenarios)}
+        scen["p"] = list(design.scenarios)
+    if design.toxicity_rates:
+        scen["toxicity"] = list(design.toxicity_rates)
+    if design.toxicity_odds_ratio != 1.0:
+        scen["odds_ratio"] = design.toxicity_odds_ratio
+    if scen:
+        out["scenarios"] = scen
     return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adaptive2._base.errors import DesignError
-from adaptive2._base.validation import check_choice, check_probability, fail
+from adaptive2._base.validation import check_choice, check_probability, check_real, fail
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.priors import Beta
 
@@ -42,6 +42,15 @@ class Scenario:
     rates : mapping or tuple of (cohort, rate), optional
         Several cohorts: the true rate of every cohort (give ``rates`` or ``p``,
         not both).
+    toxicity : float or mapping cohort → float, optional
+        True rate of the monitored toxicity event, in [0, 1], for designs with
+        a toxicity monitor (others ignore it: they do not stop for toxicity).
+        A joint scenario takes one rate per cohort (a mapping over some or all
+        of its cohorts) or one rate for every cohort. ``None``: not given (the
+        OC engine then uses its default toxicity rates).
+    odds_ratio : float or mapping cohort → float, optional
+        Odds ratio between response and the toxicity event in a patient, > 0
+        (1: independent), per cohort for a joint scenario. ``None``: not given.
 
     Examples
     --------
@@ -49,12 +58,16 @@ class Scenario:
     0.4
     >>> Scenario("mixed", rates={"frontline": 0.6, "post_io": 0.1}).rate("post_io")
     0.1
+    >>> Scenario("toxic", 0.6, toxicity=0.3, odds_ratio=2.0).tox_rate()
+    0.3
     """
 
     name: str
     p: float | None = None
     role: str = "other"
     rates: Any = ()
+    toxicity: Any = None
+    odds_ratio: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -64,6 +77,8 @@ class Scenario:
         if not self.rates and self.p is not None:  # one cohort: the common, fast case
             object.__setattr__(self, "rates", ())
             object.__setattr__(self, "p", check_probability(self.p, "p", "Scenario", closed=True))
+            if self.toxicity is not None or self.odds_ratio is not None:
+                self._check_toxicity()
             return
         items = self.rates.items() if isinstance(self.rates, Mapping) else tuple(self.rates)
         rates = tuple(
@@ -76,6 +91,43 @@ class Scenario:
                        "not both", self.p)
         if self.p is not None:
             object.__setattr__(self, "p", check_probability(self.p, "p", "Scenario", closed=True))
+        if self.toxicity is not None or self.odds_ratio is not None:
+            self._check_toxicity()
+
+    def _check_toxicity(self) -> None:
+        """Normalise ``toxicity`` and ``odds_ratio``: a number, or (cohort, number) pairs."""
+        owner = "Scenario"
+        joint = bool(self.rates)
+        cohorts = [k for k, _ in self.rates]  # normalised (cohort, rate) pairs
+        for key in ("toxicity", "odds_ratio"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            pairs = isinstance(value, tuple) and all(
+                isinstance(x, tuple) and len(x) == 2 for x in value
+            )
+            if isinstance(value, Mapping) or pairs:
+                items = dict(value)
+                if not joint:
+                    raise fail(key, owner, "a number (one cohort: one rate)", value)
+                unknown = sorted(set(map(str, items)) - set(cohorts))
+                if unknown or not items:
+                    raise fail(key, owner, f"values for cohorts in {cohorts}",
+                               sorted(map(str, items)))
+                normal: Any = tuple(
+                    (str(k), _check_setting(key, v, f"{key}[{k}]")) for k, v in items.items()
+                )
+            else:
+                normal = _check_setting(key, value, key)
+            object.__setattr__(self, key, normal)
+
+    def tox_rate(self, cohort: str | None = None) -> float | None:
+        """True toxicity rate (of ``cohort`` for a joint scenario); ``None`` if not given."""
+        return _per_cohort(self.toxicity, cohort)
+
+    def odds_ratio_of(self, cohort: str | None = None) -> float | None:
+        """Response-toxicity odds ratio (of ``cohort``); ``None`` if not given."""
+        return _per_cohort(self.odds_ratio, cohort)
 
     @property
     def joint(self) -> bool:
@@ -99,6 +151,22 @@ class Scenario:
         """Stable 32-bit key from the true rate (addresses random streams)."""
         digest = hashlib.sha256(repr(float(self.p)).encode()).digest()  # type: ignore[arg-type]
         return int.from_bytes(digest[:4], "little")
+
+
+def _check_setting(key: str, value: Any, name: str) -> float:
+    """A scenario's toxicity rate (in [0, 1]) or odds ratio (a finite number > 0)."""
+    if key == "toxicity":
+        return check_probability(value, name, "Scenario", closed=True)
+    return check_real(value, name, "Scenario", low=0.0, low_open=True, finite=True,
+                      allowed="a finite number > 0 (1: response and toxicity independent)")
+
+
+def _per_cohort(value: Any, cohort: str | None) -> float | None:
+    """A scenario's toxicity setting for ``cohort``: a number, or its cohort's entry."""
+    if value is None or isinstance(value, float):
+        return value
+    found: dict[str, float] = dict(value)
+    return found.get(cohort) if cohort is not None else None
 
 
 def CohortScenario(name: str, rates: Any) -> Scenario:
