@@ -13,8 +13,8 @@ from adaptive2.engines.montecarlo import simulate
 from adaptive2.model.conduct import Conduct, delay_forms
 
 
-def _delay_arg(text: str) -> Any:
-    """Parse ``--delay`` (``2.5``, ``2,3``, ``gamma:2.5,0.5``, ``lognormal:2.5,0.5``)."""
+def _delay_arg(text: str, option: str = "--delay") -> Any:
+    """Parse ``--delay`` or ``--tox-delay`` (``2.5``, ``2,3``, ``gamma:2.5,0.5``, ...)."""
     forms = delay_forms("cli")
     kind, sep, rest = text.partition(":")
     kind = kind.strip().lower() if sep else "fixed/uniform"
@@ -25,7 +25,7 @@ def _delay_arg(text: str) -> Any:
         values = []
     sizes = {"fixed/uniform": (1, 2), "gamma": (2,), "lognormal": (2,)}
     if kind not in sizes or len(values) not in sizes[kind]:
-        raise _BadInput(f"--delay must be {forms}; got {text!r}")
+        raise _BadInput(f"{option} must be {forms}; got {text!r}")
     if kind in ("gamma", "lognormal"):
         form: Any = (kind, *values)
     else:
@@ -33,7 +33,7 @@ def _delay_arg(text: str) -> Any:
     try:
         return Conduct(delay=form).delay
     except DesignError:
-        raise _BadInput(f"--delay must be {forms}; got {text!r}") from None
+        raise _BadInput(f"{option} must be {forms}; got {text!r}") from None
 
 
 def _write_netcdf(ds: Any, out: str) -> None:
@@ -87,12 +87,19 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     if args.cohort_accrual and not any(multi):
         raise _BadInput("--cohort-accrual applies to multi-cohort designs")
     delay = _delay_arg(str(args.delay))
+    # toxicity co-monitoring options (read with getattr: absent from older parsers)
+    tox_delay_text = getattr(args, "tox_delay", None)
+    tox_delay = None if tox_delay_text is None else _delay_arg(str(tox_delay_text), "--tox-delay")
+    tox_text = getattr(args, "tox", None)
+    tox = None if tox_text is None else _floats(tox_text, "--tox")
+    odds_text = getattr(args, "odds_ratio", None)
+    odds_ratio = None if odds_text is None else _floats(str(odds_text), "--odds-ratio", 1)[0]
     rates = tuple(_floats(args.accrual, "--accrual"))
     starts = tuple(_floats(args.periods, "--periods")) if args.periods else (0.0,)
     conduct: Conduct | dict[str, Conduct]  # one setting, or one per cohort (below)
     conduct = Conduct(rates=rates, starts=starts, delay=delay,
                       p_nonevaluable=args.dropout, on_interim=args.on_interim,
-                      decision_lag=args.decision_lag)
+                      decision_lag=args.decision_lag, tox_delay=tox_delay)
     if args.cohort_accrual:  # constant accrual per named cohort, the rest as --accrual
         import dataclasses
 
@@ -109,7 +116,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     ds = simulate(designs, scen, conduct=conduct, n_sims=args.n_sims, mcse=args.mcse,
                   seed=args.seed, workers=args.workers, client=client,
                   checkpoint=args.checkpoint, progress=False if (args.json or args.quiet)
-                  else None)
+                  else None, tox=tox, odds_ratio=odds_ratio)
     if args.out:
         _write_netcdf(ds, args.out)
     if any(multi):
@@ -125,6 +132,10 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
                "adaptive2_version": ds.attrs["adaptive2_version"]}
     cols = ["design", "p", "role", "p_efficacy", "p_efficacy_mcse", "expected_enrolled",
             "mean_duration", "duration_q90", "bias", "coverage"]
+    if "p_stop_toxicity" in ds:  # a design with a toxicity monitor
+        cols[3:3] = ["toxicity_rate"]
+        cols[6:6] = ["p_stop_toxicity", "p_stop_toxicity_mcse"]
+        payload["tox_delay"] = ds.attrs["tox_delay"]
     text = (f"Trial-conduct simulation ({rows[0]['n_sims']} trials per scenario; seed entropy "
             f"{ds.attrs['seed_entropy']}; common random numbers across designs)\n"
             + _table(rows, cols))
@@ -140,6 +151,11 @@ def _simulate_row(sel: Any, key: dict[str, Any], rate: str) -> dict[str, Any]:
         row[f"{var}_mcse"] = float(sel[f"{var}_mcse"])
     for q in ("duration_q10", "duration_q50", "duration_q90", "sd_n", "rmse"):
         row[q] = float(sel[q])
+    if "p_stop_toxicity" in sel:  # toxicity co-monitoring: the scenario's truth and the stops
+        row["toxicity_rate"] = float(sel["toxicity_rate"])
+        row["odds_ratio"] = float(sel["odds_ratio"])
+        row["p_stop_toxicity"] = float(sel["p_stop_toxicity"])
+        row["p_stop_toxicity_mcse"] = float(sel["p_stop_toxicity_mcse"])
     row["n_sims"] = int(sel["n_sims"])
     return row
 

@@ -37,13 +37,30 @@ Look handling
   gives with the other cohorts' current data, a combination the design never
   evaluates (for information only). The other cohorts are analysed with the
   stopped cohort's data at its stopping look, as the design does.
+
+Toxicity co-monitoring
+----------------------
+A single-cohort design with a toxicity monitor (``design.toxicity``) also
+analyses toxicity data (``toxicity=(events, n)``, or ``"tox=events/n"`` in the
+data string): the posterior of the event rate under the monitor's Beta prior
+(mean, 95% interval, P(rate > limit | data)) and the monitor's decision at the
+last monitoring point passed, against its integer boundary. Toxicity data
+between monitoring points are analysed like efficacy data between looks: the
+rule of the last point passed is applied to all ``n`` patients (its boundary
+recomputed at ``n``), with a
+:class:`~adaptive2._base.errors.StatisticalWarning` that says so; data before
+the first point continue (with a warning). The toxicity ``n`` may differ from
+the efficacy ``n`` (toxicity is usually known sooner) but not exceed the
+design's maximum N. Stopping for toxicity ends the trial whatever the
+efficacy decision, which is reported unchanged.
 """
 
 from __future__ import annotations
 
+import re
 import types
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -57,8 +74,10 @@ from adaptive2.engines.analysis_results import (
     CONTINUE,
     ENGINES,
     LEVEL,
+    STOP_TOXICITY,
     AnalysisResult,
     CohortAnalysis,
+    ToxicityAnalysis,
 )
 from adaptive2.engines.analysis_text import (
     _Bounds,
@@ -67,22 +86,28 @@ from adaptive2.engines.analysis_text import (
     _locate,
     _next_look,
     _reason,
+    _toxicity_distance,
+    _toxicity_reason,
     _warn,
+)
+from adaptive2.kernels.toxicity import (
+    nominal_levels,
+    pocock_boundary,
+    posterior_boundary,
+    posterior_exceeds,
 )
 from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.data import SINGLE_COHORT_NAME, data_pair
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, as_mixture, conflict
 from adaptive2.model.rules import posterior_prob_exceeds, predictive_success
+from adaptive2.model.toxicity import ToxicityMonitor
 
 __all__ = ["analyze", "parse_data"]
 
-
-
-
-#: Cohort name used for the single cohort of a :class:`~adaptive2.model.designs.Design`.
-
-
+#: The toxicity data inside a data string: ``tox=events/n`` (a separate token).
+_TOX_TOKEN = re.compile(r"(?<![^\s,])tox\s*=\s*([^\s,]*)")
+_TOX_FIELD = "toxicity"  # the keyword of analyze; tox= in a data string
 
 
 # ---------------------------------------------------------------------------
@@ -92,6 +117,7 @@ def analyze(
     design: Any,
     data: Any,
     *,
+    toxicity: Any = None,
     look: int | None = None,
     engine: str = "quadrature",
     seed: int | np.random.SeedSequence | None = None,
@@ -109,7 +135,15 @@ def analyze(
         Single-cohort design: responses and evaluable patients, as a pair or the
         string ``"r/n"`` (a one-entry mapping keyed ``"cohort"`` or by the
         design name is accepted too). Multi-cohort design: mapping cohort name →
-        (r, n) or ``"r/n"``; cohorts left out have no data yet (0/0).
+        (r, n) or ``"r/n"``; cohorts left out have no data yet (0/0). The
+        string may carry the toxicity data as a second token,
+        ``"7/15 tox=2/15"`` (a mapping: the key ``"tox"``), as
+        :func:`parse_data` returns them.
+    toxicity : (events, n) or "events/n", optional
+        Toxicity data of a single-cohort design with a toxicity monitor
+        (``design.toxicity``): patients with the monitored event among those
+        evaluated for it (see the module docstring). Give it here or in
+        ``data``, not both; an error for a design without a monitor.
     look : int, optional
         1-based look the data belong to; see the module docstring for how it is
         checked. Default: inferred from each cohort's ``n``.
@@ -127,7 +161,9 @@ def analyze(
     -------
     AnalysisResult
         One :class:`CohortAnalysis` per cohort (a single-cohort design's cohort
-        is named ``"cohort"``); ``to_dict()``, ``to_frame()``, ``str()`` and an
+        is named ``"cohort"``) and, with toxicity data, a
+        :class:`~adaptive2.engines.analysis_results.ToxicityAnalysis` as
+        ``result.toxicity``; ``to_dict()``, ``to_frame()``, ``str()`` and an
         HTML card.
 
     Raises
@@ -135,14 +171,18 @@ def analyze(
     DesignError
         For r > n, negative counts, n beyond the final look, an unknown cohort
         name, a look out of range or inconsistent with the data, or an unknown
-        engine; the message names the value and the allowed ones.
+        engine; toxicity data that are malformed, have more events than
+        patients or more patients than the design's maximum N, or are given
+        for a design without a toxicity monitor. The message names the value
+        and the allowed ones.
 
     Warns
     -----
     StatisticalWarning
-        Data between looks or before the first look, or a cohort of a
-        multi-cohort design reported as stopped at an earlier look than another
-        cohort's (see the module docstring).
+        Data between looks or before the first look, toxicity data between
+        monitoring points or before the first, or a cohort of a multi-cohort
+        design reported as stopped at an earlier look than another cohort's
+        (see the module docstring).
     ConvergenceWarning
         ``engine="pymc"``: an R-hat above 1.01, a bulk ESS below 400 or
         divergent transitions, with the numbers.
@@ -183,8 +223,19 @@ def analyze(
     'continue'
     >>> print(res["cohort"].distance)
     4 more responses among the next 10 patients would be needed for final success (r >= 7 at n = 20)
+
+    With a toxicity monitor (stop if P(rate > 0.3 | data) > 0.8, checked at 10
+    and 20 patients):
+
+    >>> from adaptive2.model.toxicity import ToxicityMonitor
+    >>> tox = ToxicityMonitor(event="DLT", limit=0.3, acceptable=0.1, rule="posterior",
+    ...                       cutoff=0.8, monitor=(10, 20))
+    >>> res = analyze(d.replace(toxicity=tox), "3/10 tox=5/10")
+    >>> res.toxicity.decision, res.toxicity.boundary
+    ('stop enrolment for toxicity', 5)
     """
     engine = check_choice(engine, "engine", _OWNER, ENGINES)
+    data, tox = _split_toxicity(design, data, toxicity)
     if isinstance(design, Design):
         if engine == "pymc":
             raise fail(
@@ -194,10 +245,18 @@ def analyze(
                 "conjugate; NUTS is for borrowing models)",
                 engine,
             )
-        return _analyze_single(design, data, look)
+        return _analyze_single(design, data, look, tox)
 
     if not isinstance(design, CohortDesign):
         raise fail("design", _OWNER, "a Design or CohortDesign", type(design).__name__)
+    if tox is not None:
+        raise fail(
+            _TOX_FIELD,
+            _OWNER,
+            "None for a multi-cohort design (toxicity data are analysed for single-cohort "
+            "designs; give each cohort's own design)",
+            tox,
+        )
     pymc_opts = {"seed": seed, "draws": draws, "tune": tune, "chains": chains}
     return _analyze_multi(design, data, look, engine, pymc_opts)
 
@@ -205,11 +264,33 @@ def analyze(
 def parse_data(text: str) -> str | dict[str, str]:
     """Parse the CLI's ``--data``: ``"12/20"`` or ``"frontline=12/20,post_io=3/18"``.
 
-    Returns the string ``"r/n"`` or a mapping name → ``"r/n"`` (validated by
-    :func:`analyze`).
+    Toxicity data come as one more token, ``tox=events/n``, after a space or a
+    comma (``"7/15 tox=2/15"``; ``tox`` is therefore no cohort name here).
+
+    Returns
+    -------
+    str or dict
+        The string ``"r/n"`` (``"r/n tox=events/n"`` with toxicity data) or a
+        mapping name → ``"r/n"`` (with the key ``"tox"`` for toxicity data),
+        validated by :func:`analyze`.
+
+    Examples
+    --------
+    >>> parse_data("7/15, tox=2/15")
+    '7/15 tox=2/15'
+    >>> parse_data("frontline=12/20,post_io=3/18")
+    {'frontline': '12/20', 'post_io': '3/18'}
     """
     if not isinstance(text, str) or not text.strip():
         raise fail("data", _OWNER, "r/n or NAME=r/n,NAME=r/n", text)
+    tox, text = _tox_token(text)
+    if tox is not None:
+        if not text.strip(" ,"):
+            raise fail("data", _OWNER, "the responses r/n as well as tox=events/n", text)
+        parsed = parse_data(text)
+        if isinstance(parsed, str):
+            return f"{parsed} tox={tox}"
+        return {**parsed, "tox": tox}
     items = [x.strip() for x in text.split(",") if x.strip()]
     named = ["=" in x for x in items]
     if not any(named):
@@ -225,6 +306,36 @@ def parse_data(text: str) -> str | dict[str, str]:
             raise fail("data", _OWNER, "each cohort named once", text)
         out[name] = value
     return out
+
+
+def _tox_token(text: str) -> tuple[str | None, str]:
+    """The ``tox=...`` token of a data string, and the string without it."""
+    found = _TOX_TOKEN.findall(text)
+    if len(found) > 1:
+        raise fail("data", _OWNER, "at most one tox=events/n", text)
+    if not found:
+        return None, text
+    return found[0], _TOX_TOKEN.sub(" ", text).strip()
+
+
+def _split_toxicity(design: Any, data: Any, toxicity: Any) -> tuple[Any, Any]:
+    """The efficacy data and the toxicity data (``toxicity=``, or inside ``data``)."""
+    embedded = None
+    if isinstance(data, str):
+        embedded, data = _tox_token(data)
+    elif isinstance(data, Mapping) and "tox" in data and not (
+        isinstance(design, CohortDesign) and "tox" in design.names
+    ):
+        embedded = data["tox"]
+        data = {k: v for k, v in data.items() if k != "tox"}
+    if embedded is not None and toxicity is not None:
+        raise fail(
+            _TOX_FIELD,
+            _OWNER,
+            "given once: as `toxicity=` or as tox=events/n in `data`, not both",
+            toxicity,
+        )
+    return data, (toxicity if toxicity is not None else embedded)
 
 
 # ---------------------------------------------------------------------------
@@ -275,8 +386,17 @@ def _single_data(design: Design, data: Any) -> tuple[int, int]:
     return data_pair(data, SINGLE_COHORT_NAME, design.n_max)
 
 
-def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResult:
+def _analyze_single(
+    design: Design, data: Any, look: int | None, tox: Any = None
+) -> AnalysisResult:
 
+    monitor = getattr(design, "toxicity", None)
+    if tox is not None and not isinstance(monitor, ToxicityMonitor):
+        raise DesignError(
+            f"toxicity data (tox={_tox_text(tox)}) need a design with a toxicity monitor, but "
+            f"`toxicity` of Design {design.name!r} is not set: add a [toxicity] table to the "
+            "design file, or leave the toxicity data out."
+        )
     r, n = _single_data(design, data)
     sink: list[str] = []
     k, message = _locate(design.looks, n, look, SINGLE_COHORT_NAME)
@@ -306,6 +426,10 @@ def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResu
         nl = _next_look(r, n, k_next, _single_bounds(design, k_next, design.looks[k_next]))
     lo, hi = post.interval(LEVEL)
     comps = tuple((c["w"], c["a"], c["b"]) for c in as_mixture(post).components())
+    tox_result = None
+    if tox is not None:
+        assert isinstance(monitor, ToxicityMonitor)
+        tox_result = _analyze_toxicity(monitor, tox, design.n_max, sink)
     cohort = CohortAnalysis(
         name=SINGLE_COHORT_NAME,
         r=r,
@@ -337,4 +461,143 @@ def _analyze_single(design: Design, data: Any, look: int | None) -> AnalysisResu
         model=None,
         warnings=tuple(sink),
         provenance=types.MappingProxyType(provenance(method="exact (conjugate)")),
+        toxicity=tox_result,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Toxicity co-monitoring
+# ---------------------------------------------------------------------------
+def _tox_text(value: Any) -> str:
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        return f"{value[0]}/{value[1]}"
+    return str(value)
+
+
+def _toxicity_pair(value: Any, n_max: int) -> tuple[int, int]:
+    """(events, n) from a pair or "events/n", each count checked."""
+
+    def bad(allowed: str, got: Any) -> DesignError:
+        return DesignError(
+            f"`{_TOX_FIELD}` of {_OWNER} (tox= in the data) must be {allowed}; got {got!r}."
+        )
+
+    shape = "a pair (events, n) or the string 'events/n' of whole numbers, e.g. tox=2/15"
+    parts: Any = value.split("/") if isinstance(value, str) else value
+    if isinstance(parts, Mapping | bytes | str) or not isinstance(parts, Sequence) or (
+        len(parts) != 2
+    ):
+        raise bad(shape, value)
+    try:
+        events, n = (_whole(x) for x in parts)
+    except (TypeError, ValueError):
+        raise bad(shape, value) from None
+    if events < 0 or n < 0:
+        raise bad("non-negative counts", f"{events}/{n}")
+    if events > n:
+        raise bad("counts with events <= n (patients with the event among those evaluated)",
+                  f"{events}/{n}")
+    if n > n_max:
+        raise bad(f"counts with n <= {n_max} (the design's maximum N)", f"{events}/{n}")
+    return events, n
+
+
+def _whole(x: Any) -> int:
+    """A whole number from an int, an integral float or a string of digits."""
+    if isinstance(x, str):
+        return int(x.strip())
+    if isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating):
+        raise TypeError
+    if not float(x).is_integer():
+        raise ValueError
+    return int(x)
+
+
+def _boundary_at(monitor: ToxicityMonitor, j: int, n: int) -> int:
+    """Smallest stopping count of monitoring point ``j``'s rule applied to ``n`` patients."""
+    if n == monitor.monitor[j]:
+        return monitor.boundaries()[j]
+    if monitor.rule == "posterior":
+        a, b = monitor.prior
+        return int(posterior_boundary([n], monitor.limit, cast(float, monitor.cutoff), a, b)[0])
+    eta = cast(float, monitor.nominal_level)
+    level = float(nominal_levels(eta, monitor.monitor, monitor.shape)[j])
+    return int(pocock_boundary([n], monitor.acceptable, level)[0])
+
+
+def _analyze_toxicity(
+    monitor: ToxicityMonitor, value: Any, n_max: int, sink: list[str]
+) -> ToxicityAnalysis:
+    """The toxicity monitor's posterior and decision for ``value`` = (events, n)."""
+    t, n = _toxicity_pair(value, n_max)
+    a, b = monitor.prior
+    post = Beta(a + t, b + n - t)
+    lo, hi = post.interval(LEVEL)
+    points, counts = monitor.monitor, monitor.boundaries()
+    passed = [j for j, m in enumerate(points) if m <= n]
+    j = passed[-1] if passed else None
+    if j is None:
+        _warn(
+            f"toxicity data: n = {n} is before the first monitoring point (n = {points[0]}); "
+            "no toxicity check is due yet, so the toxicity decision is 'continue'.",
+            sink,
+        )
+        first = counts[0] if counts[0] <= points[0] else None
+        stops = False
+        reason = _toxicity_reason(t, n, first, None, points[0], stops)
+        boundary = boundary_n = None
+    else:
+        m = points[j]
+        c = _boundary_at(monitor, j, n)
+        boundary = c if c <= n else None
+        boundary_n = n
+        if n != m:
+            after = (
+                f"monitoring point {j + 2} (n = {points[j + 1]})"
+                if j + 1 < len(points)
+                else "no later monitoring point"
+            )
+            _warn(
+                f"toxicity data: n = {n} lies between monitoring point {j + 1} (n = {m}) and "
+                f"{after}; analysed against point {j + 1}, whose rule is applied to all "
+                f"{n} patients (boundary: stop if {c} or more events).",
+                sink,
+            )
+        stops = boundary is not None and t >= boundary
+        reason = _toxicity_reason(t, n, boundary, j + 1, m, stops)
+    k = 0 if j is None else j + 1
+    next_check = None
+    if k < len(points):
+        c_next = counts[k] if counts[k] <= points[k] else None
+        next_check = {
+            "check": k + 1,
+            "n": points[k],
+            "boundary": c_next,
+            "events_to_stop": None if c_next is None else max(c_next - t, 0),
+        }
+        distance = _toxicity_distance(t, n, k + 1, points[k], c_next)
+    else:
+        distance = _toxicity_distance(t, n, None, None, None)
+    if stops:
+        distance = (
+            f"the monitor stops enrolment at this point; were the trial to continue: {distance}"
+        )
+    return ToxicityAnalysis(
+        event=monitor.event,
+        events=t,
+        n=n,
+        limit=monitor.limit,
+        prior=(a, b),
+        rule=monitor.rule,
+        check=None if j is None else j + 1,
+        n_check=None if j is None else points[j],
+        boundary=boundary,
+        boundary_n=boundary_n,
+        posterior_mean=float(post.mean),
+        interval=(float(lo), float(hi)),
+        p_above_limit=float(posterior_exceeds(t, n, monitor.limit, a, b)),
+        decision=STOP_TOXICITY if stops else CONTINUE,
+        reason=reason,
+        distance=distance,
+        next_check=next_check,
     )

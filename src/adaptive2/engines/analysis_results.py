@@ -21,6 +21,7 @@ __all__ = [
     "AnalysisResult",
     "CohortAnalysis",
     "NextLook",
+    "ToxicityAnalysis",
 ]
 
 LEVEL = 0.95
@@ -53,6 +54,9 @@ CONSIDER = Decision.CONSIDER.label
 
 
 NO_GO = Decision.NO_GO.label
+
+
+STOP_TOXICITY = "stop enrolment for toxicity"
 
 
 # ---------------------------------------------------------------------------
@@ -223,6 +227,98 @@ class CohortAnalysis:
 
 
 @dataclass(frozen=True, slots=True)
+class ToxicityAnalysis:
+    """The analysis of the toxicity data of a design with a toxicity monitor.
+
+    Attributes
+    ----------
+    event : str
+        The monitored event (``ToxicityMonitor.event``).
+    events, n : int
+        Patients with the event, and patients evaluated for it.
+    limit : float
+        The unacceptable event rate of the monitor.
+    prior : (float, float)
+        The monitor's Beta(a, b) prior of the event rate (the ``pocock`` rule
+        does not use it; its default Beta(1, 1) then gives the posterior).
+    rule : str
+        ``"posterior"`` or ``"pocock"``.
+    check, n_check : int or None
+        1-based monitoring point analysed (the last one passed) and its
+        patients; ``None`` before the first point.
+    boundary : int or None
+        Smallest event count that stops enrolment at the analysed point,
+        recomputed at ``n`` when the data lie between points (the rule of the
+        last point passed applied to all ``n`` patients); ``None`` before the
+        first point or when no count stops there.
+    boundary_n : int or None
+        The patients ``boundary`` refers to (``n`` once a point is passed).
+    posterior_mean : float
+        Posterior mean of the event rate, Beta(a + events, b + n - events).
+    interval : (float, float)
+        95% equal-tailed credible interval of the event rate.
+    p_above_limit : float
+        P(rate > limit | data).
+    decision : str
+        ``"stop enrolment for toxicity"`` or ``"continue"``.
+    reason : str
+        Why, in terms of the boundary.
+    distance : str
+        Where the count stands against the next monitoring point, in words.
+    next_check : mapping or None
+        The next point: ``check``, ``n``, ``boundary`` (``None``: no count
+        stops there) and ``events_to_stop`` (further events among the
+        patients still to come that would stop enrolment there; more than
+        those patients: out of reach); ``None`` after the last point.
+    """
+
+    event: str
+    events: int
+    n: int
+    limit: float
+    prior: tuple[float, float]
+    rule: str
+    check: int | None
+    n_check: int | None
+    boundary: int | None
+    boundary_n: int | None
+    posterior_mean: float
+    interval: tuple[float, float]
+    p_above_limit: float
+    decision: str
+    reason: str
+    distance: str
+    next_check: Mapping[str, int | None] | None = field(default=None, compare=False)
+
+    @property
+    def stops(self) -> bool:
+        """True if the monitor stops enrolment at this point."""
+        return self.decision == STOP_TOXICITY
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the ``toxicity`` object of the CLI's ``--json``)."""
+        return {
+            "event": self.event,
+            "events": self.events,
+            "n": self.n,
+            "limit": self.limit,
+            "prior": {"a": self.prior[0], "b": self.prior[1]},
+            "rule": self.rule,
+            "check": self.check,
+            "n_check": self.n_check,
+            "posterior_mean": self.posterior_mean,
+            "interval": list(self.interval),
+            "p_above_limit": self.p_above_limit,
+            "decision": self.decision,
+            "reason": self.reason,
+            "boundary": self.boundary,
+            "boundary_n": self.boundary_n,
+            "distance": self.distance,
+            "next_check": None if self.next_check is None else dict(self.next_check),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     """Result of :func:`analyze`: one :class:`CohortAnalysis` per cohort, plus provenance.
 
@@ -249,6 +345,10 @@ class AnalysisResult:
         Version, creation time, numpy and scipy versions.
     idata : arviz.InferenceData or None
         The NUTS fit (``engine="pymc"``).
+    toxicity : ToxicityAnalysis or None
+        The toxicity data's analysis (a design with a toxicity monitor, when
+        toxicity data were given); stopping for toxicity ends the trial
+        whatever the efficacy decision.
     """
 
     design: str
@@ -262,6 +362,7 @@ class AnalysisResult:
     diagnostics: Mapping[str, Any] | None = field(default=None, compare=False)
     provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)
     idata: Any = field(default=None, compare=False, repr=False)
+    toxicity: ToxicityAnalysis | None = None
 
     @property
     def names(self) -> list[str]:
@@ -284,8 +385,11 @@ class AnalysisResult:
         ``n``, ``look``, ``n_look`` and, with NUTS, ``pymc``), ``look``, ``n_look``,
         ``design``, ``design_hash``, ``engine``, ``model``, ``warnings``,
         ``diagnostics`` (NUTS only), ``adaptive2_version``, ``created_at``,
-        ``numpy_version``, ``scipy_version``, ``method``. A single-cohort design's
-        cohort is named ``"cohort"``.
+        ``numpy_version``, ``scipy_version``, ``method``, and ``toxicity``
+        (:meth:`ToxicityAnalysis.to_dict`: ``events``, ``n``, ``posterior_mean``,
+        ``interval``, ``p_above_limit``, ``decision``, ``reason``, ``boundary``,
+        ...; ``null`` without toxicity data). A single-cohort design's cohort is
+        named ``"cohort"``.
         """
         out: dict[str, Any] = {
             "cohorts": {c.name: c.to_dict() for c in self.cohorts},
@@ -296,6 +400,7 @@ class AnalysisResult:
             "engine": self.engine,
             "model": self.model,
             "warnings": list(self.warnings),
+            "toxicity": None if self.toxicity is None else self.toxicity.to_dict(),
         }
         if self.diagnostics is not None:
             out["diagnostics"] = jsonable(dict(self.diagnostics))
@@ -343,6 +448,8 @@ class AnalysisResult:
             lines.append(f"model: {self.model}")
         for c in self.cohorts:
             lines += _cohort_text(c)
+        if self.toxicity is not None:
+            lines += _toxicity_text(self.toxicity)
         if self.diagnostics is not None:
             probs = self.diagnostics.get("problems") or []
             lines.append(
@@ -407,4 +514,23 @@ def _cohort_text(c: CohortAnalysis) -> list[str]:
             f"P(p > p0) {p['p_above_p0']:.4f} (MCSE {p['mcse_p_above_p0']:.4f}), "
             f"P(p > p1) {_fmt(p['p_above_p1'])}, PP {p['predictive_probability']:.4f}"
         )
+    return lines
+
+
+def _toxicity_text(t: ToxicityAnalysis) -> list[str]:
+    where = "before the first monitoring point" if t.check is None else (
+        f"monitoring point {t.check} (n = {t.n_check})"
+    )
+    a, b = t.prior
+    lines = [f"toxicity ({t.event}): {t.events}/{t.n} patients had the event, {where}"]
+    lines.append(
+        f"  posterior Beta({a + t.events:g}, {b + t.n - t.events:g}) from the prior "
+        f"Beta({a:g}, {b:g}): mean {t.posterior_mean:.4f}, {LEVEL:.0%} interval "
+        f"[{t.interval[0]:.4f}, {t.interval[1]:.4f}], P(rate > {t.limit:g}) = "
+        f"{_fmt(t.p_above_limit)}"
+    )
+    lines.append(f"  decision: {t.decision} ({t.reason})")
+    lines.append(f"  next: {t.distance}")
+    if t.stops:
+        lines.append("  enrolment stops for toxicity, whatever the efficacy decision")
     return lines

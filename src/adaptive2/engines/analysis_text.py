@@ -225,3 +225,60 @@ def _avoid_text(r: int, m: int, nl: NextLook, event: str, verb: str, at: str,
     stop = "stopping for futility" if event == "a futility stop" else event
     return (f"{_plural(need, 'more response')} among the next {_plural(m, 'patient')} "
             f"would be needed to {verb} ({stop}{where} would need r <= {a} {at})")
+
+
+# ---------------------------------------------------------------------------
+# Toxicity co-monitoring: the sentences
+# ---------------------------------------------------------------------------
+def _first(n: int) -> str:
+    return "the first patient" if n == 1 else f"the first {n} patients"
+
+
+def _toxicity_reason(
+    t: int, n: int, boundary: int | None, point: int | None, n_point: int, stops: bool
+) -> str:
+    """Why the toxicity monitor stops or continues at this point.
+
+    ``point`` is the 1-based monitoring point analysed (``None``: before the
+    first, whose size is ``n_point``), ``boundary`` the smallest stopping count
+    at ``n`` (at ``n_point`` before the first point; ``None``: no count stops).
+    """
+    had = f"{t} of {n} patients had the event"
+    if point is None:
+        head = f"{had}; no toxicity check is due yet: the first is at n = {n_point}"
+        if boundary is None:
+            return f"{head}, where no count stops"
+        rule = f"stop enrolment if {boundary} or more of {_first(n_point)} have the event"
+        if t >= boundary:
+            return f"{head} ({rule}), and the count already reaches it"
+        return f"{head} ({rule})"
+    where = f"n = {n}" if n == n_point else (
+        f"n = {n} (the rule of monitoring point {point}, n = {n_point}, applied to all {n} "
+        "patients)"
+    )
+    if boundary is None:
+        return f"{had}; no count stops at {where}"
+    if stops:
+        return (f"{had}, at or above the boundary at {where}: stop enrolment if {boundary} or "
+                f"more of {_first(n)} have the event")
+    return f"{had}; the boundary at {where} is {boundary}"
+
+
+def _toxicity_distance(
+    t: int, n: int, next_point: int | None, n_next: int | None, c_next: int | None
+) -> str:
+    """Where the event count stands against the next monitoring point, in words."""
+    if next_point is None or n_next is None:
+        return "no monitoring point left"
+    at = f"monitoring point {next_point} (n = {n_next})"
+    if c_next is None:
+        return f"{at} stops for no count"
+    rule = f"stops enrolment if {c_next} or more of {_first(n_next)} have the event"
+    need, left = c_next - t, n_next - n
+    if need <= 0:
+        return f"{at} {rule}: reached already, so it will stop enrolment"
+    if need > left:
+        return (f"{at} {rule}: out of reach ({_plural(need, 'more event')} would be needed "
+                f"among the next {_plural(left, 'patient')})")
+    return (f"{at} {rule}: {_plural(need, 'more event')} among the next "
+            f"{_plural(left, 'patient')} would stop enrolment there")

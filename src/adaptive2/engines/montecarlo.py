@@ -93,9 +93,9 @@ from adaptive2._base.errors import DesignError, PrecisionWarning
 from adaptive2._base.progress import progress_bar, wanted
 from adaptive2._base.resources import require_memory
 from adaptive2._base.rng import seed_sequence, stream
-from adaptive2._base.validation import check_int, check_real, fail
+from adaptive2._base.validation import check_int, check_probability, check_real, fail
 from adaptive2._base.version import __version__
-from adaptive2.engines.simulation_summaries import _dataset, _Task, _worst_mcse
+from adaptive2.engines.simulation_summaries import _collect, _dataset, _Task, _worst_mcse
 from adaptive2.engines.sizes import (
     REMEDY_SIMULATE,
     cohort_trials_cost,
@@ -111,11 +111,18 @@ from adaptive2.engines.trials_multi import (
     _multi_chunk,
     _MultiSetup,
 )
-from adaptive2.engines.trials_single import _chunk_stats, _kernel
+from adaptive2.engines.trials_single import (
+    TOX_STREAM,
+    ToxicityTruth,
+    _chunk_stats,
+    _kernel,
+    toxicity_monitor,
+)
 from adaptive2.kernels.sizes import Cost
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
-from adaptive2.model.scenarios import as_scenarios
+from adaptive2.model.scenarios import Scenario, as_scenarios
+from adaptive2.model.toxicity import ToxicityMonitor
 
 __all__ = ["simulate"]
 
@@ -127,7 +134,8 @@ CHUNK_SIZE = 10_000
 # Running tasks: in process, processes, or Dask
 # ---------------------------------------------------------------------------
 def _run_task(payload: tuple[Any, ...]) -> tuple[int, int, dict[str, dict[str, np.ndarray]]]:
-    designs, conduct, entropy, spawn, task, chunk_size = payload
+    designs, conduct, entropy, spawn, task, chunk_size = payload[:6]
+    tox = payload[6] if len(payload) > 6 else None  # ToxicityTruth of the task's scenario
     root = np.random.SeedSequence(entropy, spawn_key=tuple(spawn))
     if isinstance(task.p, tuple):
         return task.scenario, task.chunk, _multi_chunk(designs, conduct, root, task, chunk_size)
@@ -138,6 +146,10 @@ def _run_task(payload: tuple[Any, ...]) -> tuple[int, int, dict[str, dict[str, n
         lambda b: stream(root, task.key, task.chunk, b),
         task.size,
         chunk_size,
+        tox=tox,
+        tox_blocks=None if tox is None else (
+            lambda b: stream(root, task.key, task.chunk, b, TOX_STREAM)
+        ),
     )
     stats = {d.name: _chunk_stats(raw[d.name], d, task.p) for d in designs}
     # paired differences against the first design (common random numbers)
@@ -157,22 +169,32 @@ def _manifest(
     conduct: Conduct | _Conducts,
     root: np.random.SeedSequence,
     chunk_size: int,
+    tox: Sequence[ToxicityTruth] | None = None,
 ) -> dict[str, Any]:
 
     multi = not isinstance(conduct, Conduct)
+
+    def setting(c: Conduct) -> dict[str, Any]:
+        out = asdict(c)
+        if tox is None:  # no toxicity monitor: its delay plays no part (older manifests match)
+            out.pop("tox_delay", None)
+        return out
+
     manifest = {
         "adaptive2_version": __version__,
         "designs": {d.name: d.hash for d in designs},
         "scenarios": [
             [s.name, [[c, s.rate(c)] for c in designs[0].names] if multi else s.p] for s in scen
         ],
-        "conduct": asdict(conduct) if isinstance(conduct, Conduct) else {
-            c: asdict(x) for c, x in conduct
+        "conduct": setting(conduct) if isinstance(conduct, Conduct) else {
+            c: setting(x) for c, x in conduct
         },
         "seed_entropy": str(root.entropy),
         "chunk_size": chunk_size,
         "chunk_stats": CHUNK_STATS,
     }
+    if tox is not None:
+        manifest["toxicity"] = [[t.rate, t.odds_ratio] for t in tox]
     return cast(dict[str, Any], json.loads(json.dumps(manifest)))
 
 
@@ -195,6 +217,8 @@ def simulate(
     chunk_size: int = CHUNK_SIZE,
     max_sims: int = 2_000_000,
     progress: bool | None = None,
+    tox: float | Sequence[float] | None = None,
+    odds_ratio: float | None = None,
 ) -> Any:
     """Simulate trial conduct for single-cohort or multi-cohort designs.
 
@@ -231,6 +255,21 @@ def simulate(
         Directory for per-chunk results and a manifest; a rerun resumes.
     chunk_size : int
         Trials per chunk (part of the random-stream address; keep it fixed).
+    tox : float or sequence of float, optional
+        Single-cohort designs with a toxicity monitor (``design.toxicity``):
+        true rates of the monitored event, each crossed with every response
+        scenario (scenarios named ``"<scenario>, q=<rate>"`` when there are
+        several, toxicity-major: every response scenario at the first rate,
+        then at the next, as in the exact OC). Default: a scenario's own
+        ``toxicity``, else the first monitored design's ``toxicity_rates``,
+        else its monitor's ``acceptable`` and ``limit`` rates (the grid of the
+        exact OC). An error if no design has a monitor.
+    odds_ratio : float, optional
+        Odds ratio of response and the event in a patient, finite and > 0
+        (1: independent; > 1: responders have the event more often). Default:
+        a scenario's own ``odds_ratio``, else the first monitored design's
+        ``toxicity_odds_ratio`` (1 unless set). Only with a toxicity monitor.
+        The event's delay is the conduct's ``tox_delay``.
 
     Returns
     -------
@@ -244,6 +283,18 @@ def simulate(
         differences against the first design ``p_efficacy_diff`` and
         ``expected_enrolled_diff`` with their own ``_mcse`` (common random numbers
         make them much smaller than the unpaired MCSE).
+
+        When a design has a toxicity monitor (see
+        :mod:`adaptive2.engines.trials_single` for the model) the Dataset also
+        holds ``p_stop_toxicity`` (P(the trial stopped for toxicity)) with its
+        ``_mcse`` (0 for a design without a monitor), ``p_stop_toxicity_at``
+        (per monitoring point, dim ``tox_check``, with ``_mcse``; NaN beyond a
+        design's points), the scenario coordinates ``toxicity_rate`` and
+        ``odds_ratio``, and the attr ``tox_delay``. ``p_early_stop`` then counts
+        toxicity stops before ``N`` patients, ``p_final_fail`` does not count
+        toxicity stops, and ``p_efficacy + p_futility + p_final_fail +
+        p_stop_toxicity = 1`` (the identity of
+        :func:`adaptive2.kernels.joint.joint_oc`).
 
         Multi-cohort designs add the dim ``cohort``: per design x scenario x cohort ``p_efficacy``,
         ``p_futility``, ``p_early_stop``, ``p_final_fail``, ``p_stop_at`` (per
@@ -307,13 +358,14 @@ def simulate(
             p1=items[0].p1,
             default=items[0].scenarios or (0.3, 0.4, 0.5, 0.6),
         )
+    scen, truth = _toxicity_iv(items, scen, tox, odds_ratio, multi)
     _guard(items, scen, run_conduct, n_sims if n_sims is not None else max_sims, chunk_size,
            workers if client is None else 1)
     if seed is None and checkpoint is not None:
         # resuming without a seed: continue the saved run's random streams
         seed = ChunkStore.saved_seed(checkpoint)
     root = seed_sequence(seed)
-    manifest = _manifest(items, scen, run_conduct, root, chunk_size)
+    manifest = _manifest(items, scen, run_conduct, root, chunk_size, truth)
     ckpt = None if checkpoint is None else ChunkStore(checkpoint, manifest)
 
     setup = None
@@ -337,7 +389,7 @@ def simulate(
                     tasks.append(_task(items, i, s, c, size))
             _execute(
                 tasks, items, run_conduct, root, chunk_size, workers, client, ckpt, results, show,
-                setup,
+                setup, truth,
             )
             done_chunks = upto
             if target_chunks is not None:
@@ -367,8 +419,145 @@ def simulate(
     head = (items, scen, results, done_chunks, root, chunk_size)
     tail = (time.perf_counter() - t0, workers, client)
     if isinstance(run_conduct, Conduct):  # single-cohort designs (multi is False)
-        return _dataset(*head, run_conduct, *tail)
-    return _dataset_multi(*head, run_conduct, *tail)
+        ds = _dataset(*head, run_conduct, *tail)
+        if truth is not None:
+            return _toxicity_variables(ds, items, scen, results, done_chunks, truth, run_conduct)
+    else:
+        ds = _dataset_multi(*head, run_conduct, *tail)
+    _drop_tox_delay(ds)
+    return ds
+
+
+def _drop_tox_delay(ds: Any) -> None:
+    """Without a toxicity monitor the ``conduct`` attr omits ``tox_delay``, as it always did."""
+
+    def drop(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k != "tox_delay"}
+
+    setting = json.loads(ds.attrs["conduct"])
+    if "tox_delay" in setting:
+        ds.attrs["conduct"] = json.dumps(drop(setting))
+    elif all(isinstance(v, dict) for v in setting.values()):  # one setting per cohort
+        ds.attrs["conduct"] = json.dumps({c: drop(v) for c, v in setting.items()})
+
+
+def _toxicity_iv(
+    items: Sequence[Any],
+    scen: tuple[Any, ...],
+    tox: Any,
+    odds_ratio: Any,
+    multi: bool,
+) -> tuple[tuple[Any, ...], tuple[ToxicityTruth, ...] | None]:
+    """The scenarios of the run and their true toxicity (None when no design has a monitor).
+
+    A scenario that gives its own toxicity rate keeps it (and appears once); the
+    others are crossed with ``tox`` or, by default, the first monitored design's
+    rates, toxicity-major (the order of the exact engine,
+    :mod:`adaptive2.engines.toxicity_oc`).
+    """
+    owner = "simulate"
+    if multi:
+        watched = [d.name for d in items if getattr(d, "toxicity", None)]
+        if watched:  # refuse rather than leave the toxicity stops out silently
+            raise DesignError(
+                f"simulate cannot run the multi-cohort design(s) {watched} yet: they have "
+                "toxicity monitors (`toxicity` of CohortDesign), and the multi-cohort "
+                "trial-conduct simulation does not stop cohorts for toxicity; use the exact "
+                "oc(), or drop the monitors to simulate efficacy alone."
+            )
+    monitored = [] if multi else [d for d in items if toxicity_monitor(d) is not None]
+    if not monitored:
+        for name, value in (("tox", tox), ("odds_ratio", odds_ratio)):
+            if value is not None:
+                raise fail(
+                    name,
+                    owner,
+                    "None unless a single-cohort design has a toxicity monitor (`toxicity` of "
+                    f"Design, the design file's [toxicity] table); {[d.name for d in items]} "
+                    "have none",
+                    value,
+                )
+        return scen, None
+    first = monitored[0]
+    if odds_ratio is not None:
+        odds_ratio = check_real(
+            odds_ratio, "odds_ratio", owner, low=0.0, low_open=True, finite=True,
+            allowed="a finite number > 0 (1: response and toxicity independent)",
+        )
+    if tox is None:
+        mon = cast(ToxicityMonitor, first.toxicity)
+        rates = tuple(first.toxicity_rates) or (mon.acceptable, mon.limit)
+    elif isinstance(tox, Iterable) and not isinstance(tox, str | bytes):
+        rates = tuple(check_probability(q, "tox", owner, closed=True) for q in tox)
+        if not rates or len(set(rates)) != len(rates):
+            raise fail("tox", owner, "distinct true toxicity rates in [0, 1]", list(tox))
+    else:
+        rates = (check_probability(tox, "tox", owner, closed=True),)
+    out, truth = [], []
+    for i, q in enumerate(rates):  # toxicity-major, as the exact engine orders them
+        for s in scen:
+            own = s.tox_rate() if tox is None else None
+            if own is not None and i > 0:
+                continue  # a scenario with its own toxicity rate appears once
+            psi = odds_ratio if odds_ratio is not None else s.odds_ratio_of()
+            psi = float(first.toxicity_odds_ratio if psi is None else psi)
+            if own is not None:
+                out.append(s)
+                truth.append(ToxicityTruth(float(own), psi))
+                continue
+            name = s.name if len(rates) == 1 else f"{s.name}, q={q:.4g}"
+            out.append(Scenario(name, s.p, s.role, toxicity=q, odds_ratio=psi))
+            truth.append(ToxicityTruth(q, psi))
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise fail("scenarios", owner, "scenarios with distinct names", names)
+    return tuple(out), tuple(truth)
+
+
+def _toxicity_variables(
+    ds: Any,
+    items: Sequence[Any],
+    scen: Sequence[Any],
+    results: Any,
+    n_chunks: int,
+    truth: Sequence[ToxicityTruth],
+    conduct: Conduct,
+) -> Any:
+    """Add the toxicity figures to the Dataset of a run with a monitored design."""
+    acc = _collect(results, items, scen, n_chunks)
+    D, S = len(items), len(scen)
+    mons = [toxicity_monitor(d) for d in items]
+    J = max(len(m.monitor) for m in mons if m is not None)
+    p_tox = np.zeros((D, S))
+    p_tox_at = np.full((D, S, J), np.nan)
+    early = ds["p_early_stop"].values.copy()
+    for di, (d, mon) in enumerate(zip(items, mons, strict=True)):
+        if mon is None:  # never stops for toxicity
+            continue
+        for si in range(S):
+            a = acc[d.name][si]
+            at = a["tox_stop"] / a["count"][0]
+            p_tox_at[di, si, : len(at)] = at
+            p_tox[di, si] = at.sum()
+            early[di, si] += at[np.asarray(mon.monitor) < d.n_max].sum()
+    n_sims = ds["n_sims"].values
+    cell, per_check = ("design", "scenario"), ("design", "scenario", "tox_check")
+    ds = ds.copy()
+    ds["p_stop_toxicity"] = (cell, p_tox)
+    ds["p_stop_toxicity_mcse"] = (cell, np.sqrt(p_tox * (1 - p_tox) / n_sims))
+    ds["p_stop_toxicity_at"] = (per_check, p_tox_at)
+    ds["p_stop_toxicity_at_mcse"] = (
+        per_check, np.sqrt(p_tox_at * (1 - p_tox_at) / n_sims[..., None])
+    )
+    ds["p_early_stop"] = (cell, early)
+    ds["p_early_stop_mcse"] = (cell, np.sqrt(early * (1 - early) / n_sims))
+    ds = ds.assign_coords(
+        toxicity_rate=("scenario", [t.rate for t in truth]),
+        odds_ratio=("scenario", [t.odds_ratio for t in truth]),
+        tox_check=np.arange(1, J + 1),
+    )
+    ds.attrs["tox_delay"] = conduct.describe_toxicity()
+    return ds
 
 
 def _guard(
@@ -450,8 +639,12 @@ def _execute(
     results: dict[tuple[int, int], dict[str, dict[str, np.ndarray]]],
     show: bool,
     setup: Callable[[_Task], _MultiSetup] | None = None,
+    truth: Sequence[ToxicityTruth] | None = None,
 ) -> None:
-    """Run the chunks not yet in ``ckpt``; ``setup(task)``, if given, replaces ``conduct``."""
+    """Run the chunks not yet in ``ckpt``; ``setup(task)``, if given, replaces ``conduct``.
+
+    ``truth`` (one per scenario) is the true toxicity of runs with a monitored design.
+    """
     todo = []
     for t in tasks:
         if ckpt is not None and ckpt.has(t.scenario, t.chunk):
@@ -467,6 +660,7 @@ def _execute(
             t,
             chunk_size,
         )
+        + (() if truth is None else (truth[t.scenario],))
         for t in todo
     ]
     bar = progress_bar(len(tasks), "simulate", enabled=show and len(tasks) > 1,

@@ -3,24 +3,89 @@
 Patients arrive by the conduct's accrual process, their responses become known
 after the delay, interims trigger on known evaluable outcomes, and the design's
 integer boundaries decide; every design in one run sees the same patients.
+
+Toxicity co-monitoring
+----------------------
+A design with a toxicity monitor (``design.toxicity``, a
+:class:`~adaptive2.model.toxicity.ToxicityMonitor`) is also checked for its
+safety event, and stopping for either reason ends the trial:
+
+* Each evaluable patient's event is drawn jointly with the response from the
+  four cells of :func:`adaptive2.kernels.joint.cell_probabilities` (true
+  toxicity rate ``q``, odds ratio ``psi``): the response is the patient's
+  usual draw (``u < p``), the event ``v < P(T | R)`` of a second uniform ``v``
+  of the same patient, with ``P(T | R) = pi11 / p`` for a responder and
+  ``pi01 / (1 - p)`` otherwise, so (R, T) falls in each cell with its
+  probability and the response draws are those of a run without toxicity.
+  Non-evaluable patients (replaced) count for neither endpoint.
+* The event is known ``tox_delay`` months after enrolment
+  (:attr:`adaptive2.model.conduct.Conduct.tox_delay_form`; inverse CDF of a
+  third uniform of the patient). Check ``j`` happens when ``m_j`` evaluable
+  patients (among the first ``N`` evaluable, as for efficacy) have a known
+  toxicity status and uses exactly those ``m_j`` patients, in the order their
+  status became known; it stops if their events reach the boundary ``c_j``.
+  Checks beyond ``N`` patients never happen. The stop takes effect
+  ``decision_lag`` months after the check (the lag of the efficacy
+  analyses).
+* The trial ends at the first stop, whichever endpoint gives it: a toxicity
+  stop counts if it comes no later than the efficacy decision that would end
+  the trial (on a tie the toxicity check acts first, as in
+  :func:`adaptive2.kernels.joint.joint_oc`), and efficacy looks decided after
+  it did not happen. A trial stopped for toxicity after ``m_j`` patients has
+  ``n_analysed = m_j``; its enrolment counts every patient who arrived by the
+  stop, its duration is the stop's time, and its ORR estimate uses the
+  responses known when the check happened.
+* The toxicity uniforms come from their own streams
+  ``(scenario key, chunk, block, TOX_STREAM)``, drawn only when some design of
+  the run has a monitor: designs without one get bit-identical results, and
+  every design of a run sees the same patients (common random numbers).
+
+With no delays and no dropout the simulated OC are those of
+:func:`adaptive2.kernels.joint.joint_oc` (``tox_first=True``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
 from adaptive2._base.errors import Adaptive2Error
 from adaptive2.engines.simulation_summaries import _sketch
+from adaptive2.kernels.joint import cell_probabilities
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
+from adaptive2.model.toxicity import ToxicityMonitor
 
 # ---------------------------------------------------------------------------
 # The vectorised kernel: one chunk of one scenario for every design
 # ---------------------------------------------------------------------------
 BLOCK = 16  # patients per random-number block
+TOX_STREAM = 1  # last word of the toxicity uniforms' stream address (scenario, chunk, block, 1)
+
+
+def toxicity_monitor(design: Design) -> ToxicityMonitor | None:
+    """The design's toxicity monitor, or ``None`` (a design without the field has none)."""
+    mon = getattr(design, "toxicity", None)
+    return mon if isinstance(mon, ToxicityMonitor) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ToxicityTruth:
+    """True toxicity of one scenario: the event rate and its odds ratio with response.
+
+    Attributes
+    ----------
+    rate : float
+        True rate ``q`` of the monitored event, in [0, 1].
+    odds_ratio : float
+        Odds ratio ``psi`` of response and the event (1: independent).
+    """
+
+    rate: float
+    odds_ratio: float = 1.0
 
 
 def _kernel(
@@ -30,21 +95,82 @@ def _kernel(
     blocks: Callable[[int], np.random.Generator],
     size: int,
     chunk_size: int,
+    *,
+    tox: ToxicityTruth | None = None,
+    tox_blocks: Callable[[int], np.random.Generator] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Simulate ``size`` trials; return per-design per-trial results.
 
     Patient-level uniforms come in blocks of ``BLOCK`` patients, block b drawn from
     its own stream ``blocks(b)``, so a trial's first patients are the same whatever
     number of patients the run needs (other designs, dropout) — common random
-    numbers in the strict sense.
+    numbers in the strict sense. Designs with a toxicity monitor also need
+    ``tox`` (the true rates) and ``tox_blocks`` (the toxicity uniforms' streams,
+    block by block); see the module docstring.
     """
     n_max = max(d.n_max for d in designs)
     gaps, evaluable, response, delay, ev_rank = _patients(
         conduct, p, n_max, blocks, size, chunk_size
     )
-    return {
-        d.name: _one_design(d, conduct, gaps, evaluable, response, delay, ev_rank) for d in designs
-    }
+    monitored = [d for d in designs if toxicity_monitor(d) is not None]
+    u_event = tox_delay = None
+    if monitored:
+        if tox is None or tox_blocks is None:
+            raise Adaptive2Error(
+                "internal: a design with a toxicity monitor was simulated without its true "
+                "toxicity; report this as a bug."
+            )
+        u_event, tox_delay = _toxicity_draws(
+            conduct, n_max, tox_blocks, evaluable, ev_rank, size, chunk_size
+        )
+    out = {}
+    for d in designs:
+        events = None
+        if toxicity_monitor(d) is not None:
+            assert tox is not None and u_event is not None
+            events = _events(u_event, response, p, tox.rate, tox.odds_ratio)
+        out[d.name] = _one_design(
+            d, conduct, gaps, evaluable, response, delay, ev_rank,
+            toxicity=None if events is None else (events, cast(np.ndarray, tox_delay)),
+        )
+    return out
+
+
+def _toxicity_draws(
+    conduct: Conduct,
+    n_max: int,
+    tox_blocks: Callable[[int], np.random.Generator],
+    evaluable: np.ndarray,
+    ev_rank: np.ndarray,
+    size: int,
+    chunk_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-patient toxicity uniforms and toxicity delays, (size, m) each.
+
+    Blocks of ``BLOCK`` patients as in :func:`_patients`, from their own streams;
+    fixed-size draws keep partial chunks on the same streams.
+    """
+    m = evaluable.shape[1]
+    u = np.concatenate(
+        [tox_blocks(b).random((chunk_size, 2, BLOCK))[:size] for b in range(m // BLOCK)], axis=2
+    )
+    u_event, u_delay = u[:, 0], u[:, 1]
+    if conduct.tox_delay_kind in ("fixed", "uniform"):
+        return u_event, conduct.tox_delay_ppf(u_delay)
+    delay = np.full(u_delay.shape, np.nan)  # inverse CDF only where it can be used
+    used = evaluable & (ev_rank <= n_max)
+    delay[used] = conduct.tox_delay_ppf(u_delay[used])
+    return u_event, delay
+
+
+def _events(
+    u_event: np.ndarray, response: np.ndarray, p: float, q: float, odds_ratio: float
+) -> np.ndarray:
+    """Toxicity events given the responses: ``u_event < P(T | R)`` (module docstring)."""
+    p11, _, p01, _ = (float(x) for x in cell_probabilities(p, q, odds_ratio))
+    if_response = p11 / p if p > 0.0 else 0.0
+    if_not = p01 / (1.0 - p) if p < 1.0 else 0.0
+    return cast(np.ndarray, u_event < np.where(response, if_response, if_not))
 
 
 def _patients(
@@ -153,7 +279,10 @@ def _one_design(
     response: np.ndarray,
     delay: np.ndarray,
     ev_rank: np.ndarray,
+    *,
+    toxicity: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
+    """Per-trial results of one design; ``toxicity`` = (events, toxicity delays) if monitored."""
     size, m = gaps.shape
     looks = np.asarray(design.looks)
     _, a, b = design.boundaries().arrays()
@@ -207,19 +336,97 @@ def _one_design(
     # posterior mean and 95% interval of the ORR at the stopping analysis
     est, lo, hi = _estimate_tables(design)
     idx = np.searchsorted(looks, n_at_stop)
-    post_mean = est[idx, r_at_stop]
-    return {
+    out = {
         "stop_look": stop_look,
         "reason": reason,
         "n_analysed": n_at_stop,
         "enrolled": enrolled,
         "duration": duration,
         "t_decision": t_decision,
-        "post_mean": post_mean,
+        "post_mean": est[idx, r_at_stop],
         "lo": lo[idx, r_at_stop],
         "hi": hi[idx, r_at_stop],
         "n_drawn": m,
     }
+    mon = toxicity_monitor(design)
+    if mon is not None and toxicity is not None:
+        _apply_toxicity(
+            out, design, mon, conduct, arrival, evaluable, response, delay, toxicity,
+            enrolled_mask, cap,
+        )
+    return out
+
+
+#: ``reason`` of a trial stopped by the toxicity monitor (0-2: futility, efficacy, final).
+REASON_TOXICITY = 3
+
+
+def _apply_toxicity(
+    out: dict[str, np.ndarray],
+    design: Design,
+    mon: ToxicityMonitor,
+    conduct: Conduct,
+    arrival: np.ndarray,
+    evaluable: np.ndarray,
+    response: np.ndarray,
+    delay: np.ndarray,
+    toxicity: tuple[np.ndarray, np.ndarray],
+    enrolled_mask: np.ndarray,
+    cap: np.ndarray,
+) -> None:
+    """Stop the trials whose toxicity check comes first; edit ``out`` in place.
+
+    Adds ``tox_check``: the 0-based monitoring point that stopped the trial, -1
+    if none did (see the module docstring for the timing).
+    """
+    events, tox_delay = toxicity
+    size = arrival.shape[0]
+    N = design.n_max
+    counts = mon.boundaries()
+    # toxicity status known at arrival + tox_delay, for the first N evaluable patients
+    known = np.where(evaluable & enrolled_mask, arrival + tox_delay, np.inf)
+    order = np.argsort(known, axis=1, kind="stable")
+    t_sorted = np.take_along_axis(known, order, axis=1)
+    cum_events = np.cumsum(
+        np.take_along_axis(events & evaluable & enrolled_mask, order, axis=1), axis=1
+    )
+    check = np.full(size, -1)
+    t_check = np.full(size, np.inf)
+    # the earliest check that stops wins: walk back from the last, overwriting
+    for j in reversed(range(len(mon.monitor))):
+        mj, cj = mon.monitor[j], counts[j]
+        if mj > N or cj > mj:  # never reached, or no count stops there
+            continue
+        hit = cum_events[:, mj - 1] >= cj
+        check[hit] = j
+        t_check[hit] = t_sorted[hit, mj - 1]
+    t_stop_tox = t_check + conduct.decision_lag
+    stop = (check >= 0) & (t_stop_tox <= out["duration"])  # a tie: toxicity acts first
+    out["tox_check"] = np.where(stop, check, -1)
+    if not stop.any():
+        return
+    at = np.flatnonzero(stop)
+    monitor = np.asarray(mon.monitor)
+    t_tox = t_stop_tox[at]
+    out["reason"][at] = REASON_TOXICITY
+    out["stop_look"][at] = -1
+    out["duration"][at] = t_tox
+    out["n_analysed"][at] = monitor[check[at]]
+    by_time = (arrival[at] <= t_tox[:, None]).sum(axis=1)
+    out["enrolled"][at] = np.minimum(by_time, cap[at])
+    td = out["t_decision"][at]
+    out["t_decision"][at] = np.where(td >= t_tox[:, None], np.nan, td)  # looks not reached
+    # ORR estimate from the responses known when the stopping check happened
+    seen = evaluable[at] & enrolled_mask[at] & (arrival[at] + delay[at] <= t_check[at, None])
+    n_known = seen.sum(axis=1)
+    r_known = (seen & response[at]).sum(axis=1)
+    for n in np.unique(n_known).tolist():
+        est, lo, hi = _estimate_row(design, int(n))
+        sel = at[n_known == n]
+        r = r_known[n_known == n]
+        out["post_mean"][sel] = est[r]
+        out["lo"][sel] = lo[r]
+        out["hi"][sel] = hi[r]
 
 
 _ESTIMATES: dict[Design, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -242,6 +449,23 @@ def _estimate_tables(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return est, lo, hi
 
 
+_ESTIMATE_ROWS: dict[tuple[Design, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _estimate_row(design: Design, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior mean and 95% equal-tailed interval for r = 0..n of ``n`` patients."""
+    key = (design, n)
+    if key not in _ESTIMATE_ROWS:
+        rows = [design.prior.update(r, n) for r in range(n + 1)]
+        bounds = np.array([post.interval(0.95) for post in rows], dtype=float).reshape(-1, 2)
+        _ESTIMATE_ROWS[key] = (
+            np.array([post.mean for post in rows], dtype=float),
+            bounds[:, 0],
+            bounds[:, 1],
+        )
+    return _ESTIMATE_ROWS[key]
+
+
 # ---------------------------------------------------------------------------
 # Summaries
 # ---------------------------------------------------------------------------
@@ -259,7 +483,13 @@ def _chunk_stats(res: dict[str, np.ndarray], design: Design, p: float) -> dict[s
     err = res["post_mean"] - p
     cov = (res["lo"] <= p) & (res["hi"] >= p)
     td = res["t_decision"]
+    extra = {}
+    mon = toxicity_monitor(design)
+    if mon is not None and "tox_check" in res:  # stops per toxicity monitoring point
+        hit = res["tox_check"][res["tox_check"] >= 0]
+        extra["tox_stop"] = np.bincount(hit, minlength=len(mon.monitor)).astype(float)
     return {
+        **extra,
         "count": np.array([len(n)], dtype=float),
         "stop": stop,
         "n_sum": np.array([n.sum(), (n**2).sum()]),

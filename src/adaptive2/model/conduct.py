@@ -18,7 +18,7 @@ import numpy as np
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_choice, check_real, fail
 
-__all__ = ["DELAY_FORMS", "Conduct", "delay_forms"]
+__all__ = ["DEFAULT_TOX_DELAY", "DELAY_FORMS", "Conduct", "delay_forms"]
 
 
 #: The accepted delay forms, spelt in each input syntax: fixed, uniform, gamma,
@@ -65,6 +65,9 @@ def delay_forms(syntax: str = "python") -> str:
 
 DELAY_FORMS = delay_forms("python")
 
+#: Default toxicity delay (months, fixed): see ``Conduct.tox_delay``.
+DEFAULT_TOX_DELAY = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class Conduct:
@@ -88,11 +91,21 @@ class Conduct:
         Keep enrolling while an interim is pending, or pause until the decision.
     decision_lag : float
         Months from an interim trigger to its decision.
+    tox_delay : same forms as ``delay``, or None
+        Months from enrolment to a known toxicity status, for designs with a
+        toxicity monitor (``Design.toxicity``); ignored by designs without one.
+        Default ``None``: 1 month, fixed (toxicity is usually assessed over the
+        first one or two treatment cycles, well before a confirmed response),
+        or the response ``delay`` itself when that is a fixed number below 1
+        month, so that instant responses (``delay=0``, the exact engine's
+        setting) come with instant toxicity. :attr:`tox_delay_form` gives the
+        form in use.
 
     Notes
     -----
     Each patient's delay is ``delay_ppf(u)`` of the patient's own uniform ``u``
-    (inverse CDF), so random streams stay addressed per patient.
+    (inverse CDF), so random streams stay addressed per patient; the toxicity
+    delay is ``tox_delay_ppf`` of another uniform of the same patient.
 
     * gamma: shape ``k = (mean / sd)^2``, scale ``theta = sd^2 / mean``;
       ``F^-1(u) = theta * P^-1(k, u)`` with ``P^-1`` the inverse regularised lower
@@ -107,6 +120,8 @@ class Conduct:
     'gamma'
     >>> Conduct(delay=("uniform", 2, 3)).delay
     (2.0, 3.0)
+    >>> Conduct().tox_delay_form, Conduct(delay=0.0).tox_delay_form
+    (1.0, 0.0)
     """
 
     rates: tuple[float, ...] = (2.0,)
@@ -115,6 +130,7 @@ class Conduct:
     p_nonevaluable: float = 0.0
     on_interim: str = "continue"
     decision_lag: float = 0.0
+    tox_delay: float | tuple[float, float] | tuple[str, float, float] | None = None
 
     def __post_init__(self) -> None:
         owner = "Conduct"
@@ -144,14 +160,13 @@ class Conduct:
             "decision_lag",
             _finite(self.decision_lag, "decision_lag", owner, low=0.0, allowed="a number >= 0"),
         )
+        if self.tox_delay is not None:
+            object.__setattr__(self, "tox_delay", _delay_iv(self.tox_delay, owner, "tox_delay"))
 
     @property
     def delay_kind(self) -> str:
         """Form of the delay: ``"fixed"``, ``"uniform"``, ``"gamma"`` or ``"lognormal"``."""
-        d = self.delay
-        if not isinstance(d, tuple):
-            return "fixed"
-        return "uniform" if len(d) == 2 else str(d[0])
+        return _kind(self.delay)
 
     @property
     def delay_mean(self) -> float:
@@ -174,49 +189,53 @@ class Conduct:
 
         A fixed delay ignores ``u``; a uniform one is ``low + (high - low) * u``.
         """
-        from scipy import special
+        return _ppf(self.delay, u)
 
-        u = np.asarray(u, dtype=float)
+    @property
+    def tox_delay_form(self) -> float | tuple[float, float] | tuple[str, float, float]:
+        """The toxicity delay in use: ``tox_delay``, or its default (see Parameters)."""
+        if self.tox_delay is not None:
+            return self.tox_delay
         d = self.delay
-        kind = self.delay_kind
-        if kind == "fixed":
-            return np.full(u.shape, cast(float, d))
-        if kind == "uniform":
-            lo_hi = cast("tuple[float, float]", d)
-            return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * u
-        dist = cast("tuple[str, float, float]", d)
-        mean, sd = float(dist[1]), float(dist[2])
-        if kind == "gamma":
-            shape = (mean / sd) ** 2
-            return cast(np.ndarray, (sd * sd / mean) * special.gammaincinv(shape, u))
-        sigma2 = np.log1p((sd / mean) ** 2)
-        out = np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
-        return cast(np.ndarray, out)
+        if not isinstance(d, tuple) and float(d) < DEFAULT_TOX_DELAY:
+            return float(d)  # a fixed response delay below 1 month: toxicity no later
+        return DEFAULT_TOX_DELAY
+
+    @property
+    def tox_delay_kind(self) -> str:
+        """Form of the toxicity delay in use: ``"fixed"``, ``"uniform"``, ``"gamma"``, ..."""
+        return _kind(self.tox_delay_form)
+
+    def tox_delay_ppf(self, u: np.ndarray | float) -> np.ndarray:
+        """Toxicity delays for patient uniforms ``u`` in [0, 1) (as :meth:`delay_ppf`)."""
+        return _ppf(self.tox_delay_form, u)
+
+    def describe_toxicity(self) -> str:
+        """The toxicity delay in words (for designs with a toxicity monitor)."""
+        text = _delay_text(self.tox_delay_form)
+        default = " (the default)" if self.tox_delay is None else ""
+        return f"toxicity status known after {text}{default}"
 
     def describe(self) -> str:
         """One line for tables and reports: accrual, delay, dropout, interim behaviour."""
         periods = ", ".join(
             f"{r:g}/month from month {s:g}" for r, s in zip(self.rates, self.starts, strict=True)
         )
-        d, kind = self.delay, self.delay_kind
-        if kind == "fixed":
-            delay = f"{d:g} months"
-        elif kind == "uniform":
-            lo_hi = cast("tuple[float, float]", d)
-            delay = f"uniform on [{lo_hi[0]:g}, {lo_hi[1]:g}] months"
-        else:
-            dist = cast("tuple[str, float, float]", d)
-            delay = f"{kind} with mean {dist[1]:g} and sd {dist[2]:g} months"
+        delay = _delay_text(self.delay)
         return (
             f"accrual {periods}; response known after {delay}; "
             f"P(non-evaluable) {self.p_nonevaluable:g}; at interims enrolment "
             f"{self.on_interim}s; decision lag {self.decision_lag:g} months"
+            + ("" if self.tox_delay is None else f"; {self.describe_toxicity()}")
         )
 
     @property
     def trivial(self) -> bool:
-        """True if conduct cannot change the exact OC (no delay, no dropout)."""
-        return self.delay == 0.0 and self.p_nonevaluable == 0.0
+        """True if conduct cannot change the exact OC (no delay, no dropout).
+
+        The toxicity delay counts too (it follows a zero response delay by default).
+        """
+        return self.delay == 0.0 and self.p_nonevaluable == 0.0 and self.tox_delay_form == 0.0
 
     def arrival_times(self, exp_gaps: np.ndarray, start: np.ndarray | float = 0.0) -> np.ndarray:
         """Map unit-rate Poisson event times to calendar times (piecewise rates)."""
@@ -245,15 +264,17 @@ def _finite(value: Any, name: str, owner: str, **kwargs: Any) -> float:
     return x
 
 
-def _delay_iv(d: Any, owner: str) -> float | tuple[float, float] | tuple[str, float, float]:
-    """Validate a ``delay`` and return its stored form (float, (low, high) or (kind, mean, sd))."""
+def _delay_iv(
+    d: Any, owner: str, name: str = "delay"
+) -> float | tuple[float, float] | tuple[str, float, float]:
+    """Validate a delay (``name``); its stored form is a float, (low, high) or (kind, mean, sd)."""
 
     def bad() -> DesignError:
-        return fail("delay", owner, DELAY_FORMS, d)
+        return fail(name, owner, DELAY_FORMS, d)
 
     def num(x: Any, low: float = 0.0, low_open: bool = False) -> float:
         try:
-            return _finite(x, "delay", owner, low=low, low_open=low_open)
+            return _finite(x, name, owner, low=low, low_open=low_open)
         except DesignError:
             raise bad() from None
 
@@ -274,3 +295,43 @@ def _delay_iv(d: Any, owner: str) -> float | tuple[float, float] | tuple[str, fl
         raise bad()
     lo = num(items[0])
     return (lo, num(items[1], low=lo))
+
+
+def _kind(d: float | tuple[Any, ...]) -> str:
+    """Form of a stored delay: ``"fixed"``, ``"uniform"``, ``"gamma"`` or ``"lognormal"``."""
+    if not isinstance(d, tuple):
+        return "fixed"
+    return "uniform" if len(d) == 2 else str(d[0])
+
+
+def _ppf(d: float | tuple[Any, ...], u: np.ndarray | float) -> np.ndarray:
+    """Inverse CDF of a stored delay at the uniforms ``u`` (see :class:`Conduct`, Notes)."""
+    from scipy import special
+
+    u = np.asarray(u, dtype=float)
+    kind = _kind(d)
+    if kind == "fixed":
+        return np.full(u.shape, cast(float, d))
+    if kind == "uniform":
+        lo_hi = cast("tuple[float, float]", d)
+        return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * u
+    dist = cast("tuple[str, float, float]", d)
+    mean, sd = float(dist[1]), float(dist[2])
+    if kind == "gamma":
+        shape = (mean / sd) ** 2
+        return cast(np.ndarray, (sd * sd / mean) * special.gammaincinv(shape, u))
+    sigma2 = np.log1p((sd / mean) ** 2)
+    out = np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
+    return cast(np.ndarray, out)
+
+
+def _delay_text(d: float | tuple[Any, ...]) -> str:
+    """A stored delay in words: ``2.5 months``, ``uniform on [2, 3] months``, ..."""
+    kind = _kind(d)
+    if kind == "fixed":
+        return f"{cast(float, d):g} months"
+    if kind == "uniform":
+        lo_hi = cast("tuple[float, float]", d)
+        return f"uniform on [{lo_hi[0]:g}, {lo_hi[1]:g}] months"
+    dist = cast("tuple[str, float, float]", d)
+    return f"{kind} with mean {dist[1]:g} and sd {dist[2]:g} months"
