@@ -89,6 +89,15 @@ _EXPORTS: dict[str, str] = {
     "simon": "adaptive2.engines.simon",
     "map_prior": "adaptive2.engines.map_prior",
     "compare": "adaptive2.engines.compare",
+    "ToxicityMonitor": "adaptive2.model.toxicity",
+    "oc_toxicity": "adaptive2.engines.toxicity_oc",
+    "ToxicityCalibration": "adaptive2.engines.toxicity_calibration",
+    "calibrate_toxicity": "adaptive2.engines.toxicity_calibration",
+    "BryantDayDesign": "adaptive2.engines.bryant_day",
+    "BryantDayResult": "adaptive2.engines.bryant_day",
+    "bryant_day": "adaptive2.engines.bryant_day",
+    "Bop2EffToxResult": "adaptive2.engines.bop2_efftox",
+    "bop2_efftox": "adaptive2.engines.bop2_efftox",
     "load_design": "adaptive2.io.design_files",
     "save_design": "adaptive2.io.design_files",
     "load_scenarios": "adaptive2.io.scenario_files",
@@ -102,9 +111,12 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "BOP2",
     "Beta",
     "BetaMixture",
+    "Bop2EffToxResult",
     "BorrowingSummary",
     "Boundaries",
     "Boundary",
+    "BryantDayDesign",
+    "BryantDayResult",
     "CalibrationError",
     "CalibrationResult",
     "Cohort",
@@ -135,14 +147,19 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "SearchResult",
     "SimonDesign",
     "StatisticalWarning",
+    "ToxicityCalibration",
+    "ToxicityMonitor",
     "UsageError",
     "__version__",
     "analyze",
+    "bop2_efftox",
     "borrowing_summary",
+    "bryant_day",
     "cache_info",
     "calibrate",
     "calibrate_cohorts",
     "calibrate_futility",
+    "calibrate_toxicity",
     "compare",
     "conflict",
     "design_search",
@@ -156,6 +173,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "memory_limit",
     "null_region",
     "oc",
+    "oc_toxicity",
     "pareto",
     "plot",
     "posterior",
@@ -185,7 +203,9 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from adaptive2._base.resources import memory_limit, set_memory_limit
     from adaptive2.engines.analysis import analyze
+    from adaptive2.engines.bop2_efftox import Bop2EffToxResult, bop2_efftox
     from adaptive2.engines.borrowing import BorrowingSummary, borrowing_summary
+    from adaptive2.engines.bryant_day import BryantDayDesign, BryantDayResult, bryant_day
     from adaptive2.engines.calibration import CalibrationResult, calibrate
     from adaptive2.engines.cohort_calibration import CohortCalibration, calibrate_cohorts
     from adaptive2.engines.compare import compare
@@ -199,6 +219,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from adaptive2.engines.posterior import posterior
     from adaptive2.engines.search import SearchResult
     from adaptive2.engines.simon import SimonDesign, simon
+    from adaptive2.engines.toxicity_calibration import ToxicityCalibration, calibrate_toxicity
+    from adaptive2.engines.toxicity_oc import oc_toxicity
     from adaptive2.io.design_files import load_design, save_design
     from adaptive2.io.scenario_files import load_scenarios
     from adaptive2.model.cohorts import CohortDesign
@@ -225,6 +247,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PredictiveProbability,
     )
     from adaptive2.model.scenarios import CohortScenario, Scenario, ScenarioGrid
+    from adaptive2.model.toxicity import ToxicityMonitor
     from adaptive2.views.dispatch import html_card, plot
     from adaptive2.views.report.appendix import report
 

@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--range", action="append", default=[], metavar="COHORT=LOW,HIGH",
                     help="with --null-region: plausible range of a neighbour's rate "
                          "(repeatable; default the design's [cohorts.NAME] range, else [0, 1])")
+    sp.add_argument("--tox", default=None, metavar="Q[,Q...]",
+                    help="designs with a [toxicity] table: true toxicity rates, crossed with "
+                         "--p (default: the file's, else the monitor's acceptable and limit)")
+    sp.add_argument("--odds-ratio", default=None, dest="odds_ratio", metavar="PSI",
+                    help="designs with a [toxicity] table: odds ratio between response and "
+                         "toxicity in a patient (default: the file's, else 1: independent)")
     common(sp)
     sp.set_defaults(func="designs:_cmd_oc")
 
@@ -153,6 +159,15 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--on-interim", choices=("continue", "pause"), default="continue",
                     dest="on_interim")
     sp.add_argument("--decision-lag", type=float, default=0.0, dest="decision_lag")
+    sp.add_argument("--tox", default=None, metavar="Q[,Q...]",
+                    help="designs with a [toxicity] table: true toxicity rates, crossed with "
+                         "the response rates (default: the design's, else acceptable and limit)")
+    sp.add_argument("--odds-ratio", default=None, dest="odds_ratio", metavar="PSI",
+                    help="designs with a [toxicity] table: odds ratio between response and "
+                         "toxicity in a patient (default: the file's, else 1: independent)")
+    sp.add_argument("--tox-delay", default=None, dest="tox_delay",
+                    help="months to a known toxicity status, forms as --delay (default 1, or "
+                         "the response delay when that is a number below 1)")
     sp.add_argument("--out", default=None, help="write the xarray Dataset (netCDF)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     common(sp)
@@ -196,6 +211,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="multi-cohort: control alpha with the futility rule ignored")
     sp.add_argument("--range", action="append", default=[], metavar="COHORT=LOW,HIGH",
                     help="multi-cohort: plausible range of a neighbour's rate (repeatable)")
+    sp.add_argument("--toxicity", action="store_true",
+                    help="calibrate the [toxicity] rule instead: P(stop for toxicity | "
+                         "acceptable) <= --target with P(stop | limit) as large as possible")
+    sp.add_argument("--target", type=float, default=None,
+                    help="with --toxicity: the largest P(stop for toxicity | acceptable) "
+                         "(default: the rule's p_stop_acceptable, 0.10)")
     sp.add_argument("--futility", action="store_true",
                     help="calibrate the futility rule instead: largest P(early stop | null) with "
                          "power loss <= --max-power-loss against no futility stop")

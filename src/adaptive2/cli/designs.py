@@ -36,12 +36,21 @@ from adaptive2.engines.lee_liu import lee_liu
 from adaptive2.engines.null_region import null_region
 from adaptive2.engines.search import SearchDesign, SearchResult
 from adaptive2.engines.simon import SimonDesign, SimonResult, simon
+from adaptive2.engines.toxicity_calibration import calibrate_toxicity
+from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.kernels.binomial import stop_probabilities
-from adaptive2.model.designs import Design
+from adaptive2.model.designs import Design, toxicity_protocol, toxicity_records
 from adaptive2.model.rules import BOP2
 
 
 def _cmd_boundaries(args: argparse.Namespace) -> None:
+    """``adaptive2 boundaries``: the efficacy boundaries, and the toxicity boundary if any.
+
+    The JSON of a design without a toxicity monitor is the list of efficacy rows
+    (unchanged); with one it is ``{"efficacy": [...the same rows...], "toxicity":
+    [{check, n, stop_at_or_above}, ...]}`` (multi-cohort: toxicity rows carry
+    ``cohort``).
+    """
     design = _load(args.design)
     if _is_multi(design):
         rows = design.boundaries()
@@ -53,11 +62,25 @@ def _cmd_boundaries(args: argparse.Namespace) -> None:
             design.boundary_table(rows),
             ["look", "cohort", "n", "futility_max_r", "efficacy_min_r", "others_at"],
         )
-        _emit(args, rows, text)
+        if design.toxicity is None:
+            _emit(args, rows, text)
+            return
+        tox_rows = [{"cohort": name, **rec} for name, m in design.toxicity
+                    for rec in toxicity_records(m)]
+        text += ("\n\nToxicity stopping rules (each cohort on its own events, no borrowing; "
+                 "checked before an efficacy look at the same patient):")
+        for name, m in design.toxicity:
+            text += f"\n  {name}:" + "".join(f"\n    {line}" for line in toxicity_protocol(m))
+        _emit(args, {"efficacy": rows, "toxicity": tox_rows}, text)
         return
     bnd = design.boundaries()
-    payload = bnd.to_records()
+    payload: Any = bnd.to_records()
     lines = [design.describe(), "", bnd.to_frame().to_string()]
+    if design.toxicity is not None:
+        payload = {"efficacy": payload, "toxicity": toxicity_records(design.toxicity)}
+        lines += ["", "Toxicity stopping rule (checked before an efficacy look at the same "
+                  "patient; a trial stopped for toxicity declares nothing):"]
+        lines += [f"  {line}" for line in toxicity_protocol(design.toxicity)]
     _emit(args, payload, "\n".join(lines))
 
 
@@ -65,6 +88,12 @@ def _cmd_null_region(args: argparse.Namespace, design: Any) -> None:
     """``oc --null-region``: the type I error supremum over the whole null region."""
     if args.simulate or args.p is not None:
         raise _BadInput("--null-region is exact and searches the rates itself: drop --simulate/--p")
+    if _is_multi(design) and design.toxicity is not None:
+        raise _BadInput(
+            f"{args.design}: --null-region of a multi-cohort design with toxicity monitoring is "
+            "not available yet (a cohort stopped for toxicity changes the data the others "
+            "borrow from, so the efficacy-only supremum is no bound)"
+        )
     if not _is_multi(design):
 
         if args.range:
@@ -85,6 +114,12 @@ def _cmd_null_region(args: argparse.Namespace, design: Any) -> None:
         }
         text = (f"Type I error of {design.name} over the null region p <= {design.p0:g} "
                 f"(exact): {a:.4f} at p = {where:g}")
+        if design.toxicity is not None:
+            note = ("efficacy rules alone: a trial stopped for toxicity declares nothing, so "
+                    "with toxicity stops the type I error is at most this, at any toxicity rate "
+                    "and odds ratio")
+            payload["toxicity"] = note
+            text += f"\n({note})"
         _emit(args, payload, text)
         return
 
@@ -134,6 +169,7 @@ def _cmd_oc(args: argparse.Namespace) -> None:
                         "error and no seed)")
     if args.n_sims is None:
         args.n_sims = 100_000
+    tox, odds = _toxicity_args(args, design)
     if args.null_region:
         _cmd_null_region(args, design)
         return
@@ -146,7 +182,11 @@ def _cmd_oc(args: argparse.Namespace) -> None:
     if args.p is not None:
         scen = _floats(args.p, "--p")
     method = "simulate" if args.simulate else "exact"
-    ds = oc(design, scen, method=method, n_sims=args.n_sims, seed=args.seed)
+    monitored = design.toxicity is not None
+    if monitored and not args.simulate:
+        ds = oc_toxicity(design, scen, tox, odds)
+    else:  # Monte Carlo of a monitored design is refused by oc (it would ignore toxicity)
+        ds = oc(design, scen, method=method, n_sims=args.n_sims, seed=args.seed)
     rows = []
     looks = [int(x) for x in ds["look_n"].values]
     mc = method == "simulate"
@@ -156,10 +196,15 @@ def _cmd_oc(args: argparse.Namespace) -> None:
             "p": float(ds["p"].values[i]),
             "role": str(ds["role"].values[i]),
         }
+        if monitored:
+            row["tox"] = float(ds["toxicity_rate"].values[i])
+            row["odds_ratio"] = float(ds["odds_ratio"].values[i])
         for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"):
             row[var] = float(ds[var].values[i])
             if mc:
                 row[f"{var}_mcse"] = float(ds[f"{var}_mcse"].values[i])
+        if monitored:
+            row["p_stop_toxicity"] = float(ds["p_stop_toxicity"].values[i])
         stops = ds["p_stop_at"].values[i]
         row["p_stop_at"] = [
             {
@@ -171,10 +216,20 @@ def _cmd_oc(args: argparse.Namespace) -> None:
             }
             for k in range(len(looks))
         ]
+        if monitored:
+            checks = [int(x) for x in ds["tox_check_n"].values]
+            at = ds["p_stop_toxicity_at"].values[i]
+            row["p_stop_toxicity_at"] = [
+                {"check": j + 1, "n": checks[j], "toxicity": float(at[j])}
+                for j in range(len(checks))
+            ]
         rows.append(row)
     cols = ["p", "role", "p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"]
     if mc:
         cols.insert(3, "p_efficacy_mcse")
+    if monitored:
+        cols[2:2] = ["tox", "odds_ratio"]
+        cols.insert(cols.index("p_futility") + 1, "p_stop_toxicity")
     label = (
         "exact"
         if not mc
@@ -188,9 +243,22 @@ def _cmd_oc(args: argparse.Namespace) -> None:
         "p_efficacy is type I error for role=null and power for role=alternative\n"
         + _table(rows, cols)
     )
+    if monitored:
+        assert design.toxicity is not None
+        text = (
+            text.replace("\n", f"; stopping for toxicity ({design.toxicity.event}) ends the "
+                         "trial with no efficacy declared\n", 1)
+            + "\n\nStop probabilities for toxicity at each check:\n"
+            + _table([{"p": row["p"], "tox": row["tox"],
+                       **{f"tox@{c['n']}": c["toxicity"] for c in row["p_stop_toxicity_at"]}}
+                      for row in rows],
+                     ["p", "tox", *(f"tox@{n}" for n in ds["tox_check_n"].values)])
+        )
     stop_rows = []
     for row in rows:
         rec: dict[str, Any] = {"p": row["p"]}
+        if monitored:
+            rec["tox"] = row["tox"]
         for s in row["p_stop_at"][:-1]:
             rec[f"fut@{s['n']}"] = s["futility"]
             rec[f"eff@{s['n']}"] = s["efficacy"]
@@ -201,6 +269,41 @@ def _cmd_oc(args: argparse.Namespace) -> None:
             stop_rows, cols2
         )
     _emit(args, rows, text)
+
+
+def _toxicity_args(args: argparse.Namespace, design: Any) -> tuple[list[float] | None,
+                                                                   float | None]:
+    """``--tox`` and ``--odds-ratio``: only for a design with a [toxicity] table."""
+    given = [o for o, v in (("--tox", args.tox), ("--odds-ratio", args.odds_ratio))
+             if v is not None]
+    if not given:
+        return None, None
+    if design.toxicity is None:
+        raise _BadInput(
+            f"{given[0]} applies to designs that monitor toxicity; {args.design} (design "
+            f"{design.name!r}) has no [toxicity] section"
+        )
+    if _is_multi(design):
+        raise _BadInput(
+            f"{given[0]}: operating characteristics of a multi-cohort design with toxicity "
+            "monitoring are not available yet"
+        )
+    if args.null_region or args.simulate:
+        other = "--null-region" if args.null_region else "--simulate"
+        raise _BadInput(f"{given[0]} does not go with {other} (exact joint OC only)")
+    tox = None
+    if args.tox is not None:
+        tox = _floats(args.tox, "--tox")
+        if not all(0.0 <= q <= 1.0 for q in tox) or len(set(tox)) != len(tox):
+            raise _BadInput(f"--tox must be distinct true toxicity rates in [0, 1]; got "
+                            f"{args.tox!r}")
+    odds = None
+    if args.odds_ratio is not None:
+        odds = _floats(args.odds_ratio, "--odds-ratio", 1)[0]
+        if not odds > 0:
+            raise _BadInput("--odds-ratio must be a number > 0 (1: response and toxicity "
+                            f"independent); got {args.odds_ratio!r}")
+    return tox, odds
 
 
 def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
@@ -306,6 +409,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     _check_name(args)
     if args.write:
         _output(args.write, "--write")
+    if args.toxicity:
+        _cmd_calibrate_toxicity(args, design)
+        return
+    if args.target is not None:
+        raise _BadInput("--target goes with --toxicity")
     if args.objective != "max-power" and (args.futility or _is_multi(design)):
         raise _BadInput(
             "--objective min-EN0 applies to a single-cohort design's own calibration (not "
@@ -486,6 +594,56 @@ def _cmd_calibrate_futility(args: argparse.Namespace, design: Any) -> None:
     if args.write:
         text += f"\nwritten to {args.write} as {_written_name(args, design.name)}"
     _emit(args, res.to_dict(), text)
+
+
+# ---------------------------------------------------------------------------
+# calibrate --toxicity
+# ---------------------------------------------------------------------------
+def _cmd_calibrate_toxicity(args: argparse.Namespace, design: Any) -> None:
+    """``calibrate --toxicity``: the toxicity rule's cutoff (or Pocock level), exactly."""
+    others = [name for name, given in (
+        ("--futility", args.futility), ("--max-power-loss", args.max_power_loss is not None),
+        ("--parameter", args.parameter is not None), ("--within", args.within is not None),
+        ("--objective", args.objective != "max-power"), ("--alpha", args.alpha is not None),
+        ("--power", args.power is not None), ("--range", bool(args.range)),
+        ("--non-binding", args.non_binding), ("--control", args.control != "cohort"),
+    ) if given]
+    if others:
+        raise _BadInput(f"--toxicity calibrates the [toxicity] rule alone; drop {others[0]}")
+    if _is_multi(design):
+        raise _BadInput("--toxicity applies to a single-cohort design with a [toxicity] table")
+    if design.toxicity is None:
+        raise _BadInput(f"--toxicity: {args.design} has no [toxicity] table to calibrate")
+    target = args.target
+    if target is not None and not 0.0 < target < 1.0:
+        raise _BadInput(f"--target must be a probability in (0, 1); got {target!r}")
+    res = calibrate_toxicity(design.toxicity, target)
+    new = design.replace(toxicity=res.monitor, toxicity_source=design.toxicity_source,
+                         toxicity_rates=design.toxicity_rates,
+                         toxicity_odds_ratio=design.toxicity_odds_ratio)
+    name = _written_name(args, design.name)
+    what = (f"cutoff {res.value:g}" if res.parameter == "cutoff"
+            else f"nominal level {res.value:.6g}")
+    achieved = (f"P(stop for toxicity | {res.monitor.acceptable:g}) = {res.p_stop_acceptable:.4f}"
+                f" (target <= {res.target:g}), P(stop | {res.monitor.limit:g}) = "
+                f"{res.p_stop_limit:.4f}")
+    if args.write:
+        header = _calibrate_header_text(args, [
+            f"Toxicity rule calibrated from design {design.name!r} ({args.design}): "
+            f"{res.monitor.rule} rule, {what}.",
+            f"Achieved (exact): {achieved}.",
+            res.message,
+        ])
+        _write_design(_renamed(new, name), args.write, header)
+    rows = [{"n": n, "stop_at_or_above": k if k <= n else None}
+            for n, k in zip(res.monitor.monitor, res.boundaries, strict=True)]
+    text = (f"Toxicity calibration of {design.name} (exact): {res.monitor.rule} rule, {what}\n"
+            f"{achieved}\n" + _table(rows, ["n", "stop_at_or_above"]) + f"\n{res.message}")
+    if args.write:
+        text += f"\nwritten to {args.write} as {name}"
+    payload = res.to_dict()
+    payload["written"] = {"path": args.write, "name": name} if args.write else None
+    _emit(args, payload, text)
 
 
 # ---------------------------------------------------------------------------

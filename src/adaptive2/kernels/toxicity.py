@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 from adaptive2.kernels.binomial import binom_pmf
 
@@ -95,7 +95,7 @@ def posterior_exceeds(x: Any, n: Any, limit: float, a: float, b: float) -> NDArr
     """
     xa = np.asarray(x, dtype=float)
     na = np.asarray(n, dtype=float)
-    return np.asarray(stats.beta.sf(limit, a + xa, b + na - xa), dtype=float)
+    return np.asarray(special.betaincc(a + xa, b + na - xa, limit), dtype=float)
 
 
 def posterior_boundary(
@@ -135,9 +135,10 @@ def posterior_boundary(
 
     Notes
     -----
-    The tail is computed with ``scipy.stats.beta.sf`` (regularised incomplete
-    beta function), accurate to a few units in the 15th digit; the tolerance
-    is far above that error and far below any cutoff a protocol would print.
+    The tail is computed with ``scipy.special.betaincc`` (the complemented
+    regularised incomplete beta function, i.e. the Beta survival function),
+    accurate to a few units in the 15th digit; the tolerance is far above that
+    error and far below any cutoff a protocol would print.
 
     Examples
     --------
@@ -194,6 +195,8 @@ def nominal_levels(
 
 def _tail_tables(looks: NDArray[np.int64], acceptable: float) -> list[NDArray[np.float64]]:
     """P(Bin(n_k, acceptable) > b) for b = 0..n_k, per look (decreasing in b)."""
+    from scipy import stats  # only the Pocock rule needs it (scipy.stats loads scipy.optimize)
+
     return [
         np.asarray(stats.binom.sf(np.arange(n + 1), n, acceptable), dtype=float)
         for n in looks.tolist()
