@@ -30,9 +30,11 @@ validate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bayes]"
 	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=long $(BIN)/python -m pytest -q -m "slow or fuzz"
 
-# Fresh random examples for the CLI fuzz tests (make validate replays a fixed set).
+# Fresh random examples for the CLI fuzz tests and every property test (make test and
+# make validate replay a fixed set, so CI cannot fail by chance).
 fuzz: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=explore $(BIN)/python -m pytest -q -p no:cacheprovider -m fuzz
+	OPENBLAS_NUM_THREADS=1 ADAPTIVE2_FUZZ=explore ADAPTIVE2_HYPOTHESIS=explore \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 # Re-execute notebooks/*.ipynb and save them with their outputs (tests/test_notebooks.py
 # fails when the stored outputs are no longer what the code gives).
