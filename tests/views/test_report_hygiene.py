@@ -5,7 +5,8 @@ simulations) and its report.md, index.html and report.pdf are checked for what a
 statistician would flag: missing-value words (None, nan, <NA>), counts printed with decimals,
 machine column names, duplicate HTML ids, figures without a text alternative, pages without
 "page X of Y", and a specification box that does not state each design's hypotheses and
-type I error target next to the value achieved.
+type I error target next to the value achieved (and, for a design co-monitored for toxicity,
+its safety rule, with power counted with the toxicity stops).
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ def test_sections_are_numbered_with_a_table_of_contents(md: str, page: str) -> N
     assert [int(n) for n, _ in heads] == list(range(1, len(heads) + 1))
     titles = [t for _, t in heads]
     assert titles[:2] == ["Summary", "Design specification"] and titles[-1] == "Provenance"
+    # designs/frontline-efftox.toml is co-monitored for toxicity: its own section, after type I
+    assert titles[titles.index("Type I error") + 1] == "Safety monitoring"
     assert '<nav class="toc">' in page and "**Contents**" in md
     sub = re.findall(r"^### (\d+\.\d+) (.+)$", md, flags=re.M)
     assert len({t for _, t in sub}) == len(sub)  # no duplicate heading text
@@ -267,8 +270,35 @@ def test_every_design_states_its_hypotheses_and_alpha(built: rp.ReportResult, md
             assert f"H0: p ≤ {d.p0:g}" in hyp and f"H1: p = {d.p1:g}" in hyp, hyp
             a, _ = worst_case_alpha(d)
             assert f"achieved {_prob(a, alpha)}" in err, (d.name, err)
+            if d.toxicity is not None:
+                _check_safety_statement(d, box, alpha)
+            else:
+                assert "Safety monitoring" not in box and "toxicity" not in box["Power"]
         # the box is in the rendered report, with its hypotheses
         assert f"| **Hypotheses** | {hyp} |" in md
+
+
+def _check_safety_statement(d, box: dict[str, str], alpha: float) -> None:
+    """A co-monitored design's box: its safety rule, and targets met with toxicity stops counted.
+
+    The worst-case type I error is the efficacy rules' (toxicity stops can only lower it, and
+    it is attained when no patient has the event); power and E[N] are at the acceptable
+    toxicity rate with the monitor in force, and say so.
+    """
+    from adaptive2.engines.toxicity_oc import oc_toxicity
+
+    m = d.toxicity
+    safety = box["Safety monitoring"]
+    for text in (f"Limit (unacceptable rate) {m.limit:g}; acceptable rate {m.acceptable:g}",
+                 f"Beta({m.prior[0]:g}, {m.prior[1]:g})", "Source of the toxicity prior",
+                 "P(stop for toxicity), exact", "{tab:safety-boundaries-" + d.name + "}"):
+        assert text in safety, (d.name, text, safety)
+    assert "every toxicity rate" in box["Type I error"], box["Type I error"]
+    power = float(oc_toxicity(d, [d.p1], tox=m.acceptable)["p_efficacy"][0])
+    target = getattr(d, "target_power", None) or 0.80
+    assert (f"achieved {_prob(power, target)} at p = p1 = {d.p1:g} at the acceptable toxicity "
+            f"rate {m.acceptable:g}, with toxicity monitoring") in box["Power"], box["Power"]
+    assert "toxicity stops included" in box["Sample size"]
 
 
 def test_no_negative_effective_sample_size(md: str) -> None:

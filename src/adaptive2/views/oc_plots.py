@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 from adaptive2.engines.exact import oc
+from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.model.designs import Boundaries, Design
 from adaptive2.views.figures import (
     _DEFAULT_RATES,
@@ -65,7 +66,11 @@ def oc_curves(
     designs : Design, sequence of Design, or xarray.Dataset
         Single-cohort designs (their exact OC are computed with
         :func:`adaptive2.engines.exact.oc` at ``rates``), or a Dataset already returned by
-        ``oc`` (one design, or several along ``design``).
+        ``oc`` (one design, or several along ``design``). A design with a toxicity
+        monitor is drawn at one true toxicity rate, its monitor's ``acceptable``
+        rate, with toxicity stops counted (its legend entry says so); a Dataset
+        crossed over toxicity rates (coordinate ``toxicity_rate``) is drawn at
+        its first toxicity rate and odds ratio (the first block of rows).
     rates : sequence of float, optional
         True response rates in [0, 1] (at least two; sorted before use).
         Default 0, 0.01, ..., 1. Must be None with a Dataset.
@@ -116,9 +121,14 @@ def _oc_curves_iv(
 
     curves = []
     for d in items:
-        ds = oc(d, grid)
+        if d.toxicity is not None:  # one toxicity rate: the acceptable one, monitor in force
+            q = d.toxicity.acceptable
+            ds = oc_toxicity(d, grid, tox=q)
+            name = f"{d.name} (toxicity rate {q:g})"
+        else:
+            ds, name = oc(d, grid), d.name
         curves.append(
-            _Curve(d.name, grid, ds["p_efficacy"].values, ds["expected_n"].values)
+            _Curve(name, grid, ds["p_efficacy"].values, ds["expected_n"].values)
         )
     first = items[0]
     planning = (
@@ -192,6 +202,15 @@ def _curves_from_dataset(ds: Any) -> list[_Curve]:
         subsets = [ds]
     curves = []
     for name, sub in zip(names, subsets, strict=True):
+        if "toxicity_rate" in sub.coords and sub.sizes["scenario"] > 0:
+            # crossed over toxicity: the first block (first toxicity rate and odds ratio)
+            q = np.asarray(sub["toxicity_rate"].values, dtype=float)
+            psi = np.asarray(sub["odds_ratio"].values, dtype=float) if "odds_ratio" in sub.coords \
+                else np.ones_like(q)
+            first = (q == q[0]) & (psi == psi[0])
+            if not first.all():
+                sub = sub.isel(scenario=np.flatnonzero(first))
+            name = f"{name} (toxicity rate {q[0]:g})"
         p = np.asarray(sub["p"].values, dtype=float)
         eff = np.asarray(sub["p_efficacy"].values, dtype=float)
         en = np.asarray(sub["expected_n"].values, dtype=float)

@@ -1,7 +1,8 @@
 """Plots of priors and of results.
 
 Prior densities, power-prior weight curves, analyses, calibrations, searches, Simon
-designs and the type I error over the null region.
+designs, the type I error over the null region and the toxicity stopping curve of a
+co-monitored design.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from adaptive2.engines.calibration import CalibrationResult
 from adaptive2.engines.posterior import posterior_density
 from adaptive2.engines.search import SearchResult
 from adaptive2.engines.simon import SimonResult
+from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, BetaMixture, PriorSpec
+from adaptive2.model.scenarios import Scenario
 from adaptive2.views.figures import (
     _LABEL_SIZE,
     _NOTE_SIZE,
@@ -49,6 +52,7 @@ __all__ = [
     "prior_density",
     "search_plot",
     "simon_plot",
+    "toxicity_oc_plot",
     "weight_curve_plot",
 ]
 
@@ -712,3 +716,132 @@ def _mark_listed(axis: Axes, ds: Any, cohort: str, against: str, i: int) -> None
     if null.any():
         axis.plot(x[null], y[null], "^", color=PALETTE[2], ms=5, ls="none",
                   label="listed scenarios", gid=f"listed-{i}")
+
+
+# ---------------------------------------------------------------------------
+# Toxicity co-monitoring: P(stop for toxicity) against the true toxicity rate
+# ---------------------------------------------------------------------------
+_TOX_STEP = 0.01
+
+
+def toxicity_oc_plot(
+    design: Any,
+    rates: Sequence[float] | None = None,
+    *,
+    p: Sequence[float] | None = None,
+    ax: Any = None,
+) -> Figure:
+    """P(stop for toxicity) and expected N against the true toxicity rate (exact).
+
+    One curve per true response rate, from the joint efficacy-toxicity dynamic
+    programme (:func:`adaptive2.engines.toxicity_oc.oc_toxicity`), so that the
+    efficacy rules' own stops (which end the toxicity monitoring too) are counted.
+    The monitor's acceptable and limit rates are drawn as vertical lines, and each
+    curve's value there is marked and written.
+
+    Parameters
+    ----------
+    design : Design
+        A single-cohort design with a toxicity monitor (``design.toxicity``);
+        its odds ratio between response and toxicity
+        (``design.toxicity_odds_ratio``) is used.
+    rates : sequence of float, optional
+        True toxicity rates in [0, 1] (at least two; sorted, the acceptable and
+        limit rates added). Default 0, 0.01, ..., 0.5 (up to 1.5 × the limit,
+        rounded up to 0.05, when the limit is above 1/3).
+    p : sequence of float, optional
+        True response rates, one curve each. Default the design's p0 (the mean
+        of its Beta when p0 is uncertain) and p1.
+    ax : pair of matplotlib Axes, optional
+        Axes for the P(stop for toxicity) and expected-N panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    DesignError
+        If ``design`` has no toxicity monitor, or ``rates`` or ``p`` are invalid.
+    """
+    owner = "toxicity_oc_plot"
+    monitor, grid, curves = _toxicity_plot_iv(design, rates, p, owner)
+    scen = [Scenario(label, pr, "other") for label, pr in curves]
+    ds = oc_toxicity(design, scen, tox=[float(x) for x in grid])
+    fig, (ax_tox, ax_n) = _axes(ax, 2, owner)
+    marks = (("acceptable", monitor.acceptable), ("limit", monitor.limit))
+    for name, value in marks:
+        for axis, panel in ((ax_tox, "p_stop_toxicity"), (ax_n, "expected_n")):
+            axis.axvline(value, color="0.35", ls="--" if name == "limit" else ":", lw=0.9,
+                         label=f"{name} = {value:g}" if axis is ax_tox else "_nolegend_",
+                         gid=f"{panel}-{name}")
+    q_all = np.asarray(ds["toxicity_rate"].values, dtype=float)
+    p_all = np.asarray(ds["p"].values, dtype=float)
+    top_n = 0.0
+    for i, (label, pr) in enumerate(curves):
+        rows = np.flatnonzero(np.isclose(p_all, pr, rtol=0.0, atol=1e-12))
+        rows = rows[np.argsort(q_all[rows], kind="stable")]
+        x = q_all[rows]
+        stop = np.asarray(ds["p_stop_toxicity"].values, dtype=float)[rows]
+        en = np.asarray(ds["expected_n"].values, dtype=float)[rows]
+        colour = PALETTE[i % len(PALETTE)]
+        style = "-" if i == 0 else (0, (6, 2))
+        ax_tox.plot(x, stop, color=colour, ls=style, lw=1.6, label=_entry(label),
+                    gid=f"p_stop_toxicity-{i + 1}")
+        ax_n.plot(x, en, color=colour, ls=style, lw=1.6, label=_entry(label),
+                  gid=f"expected_n-{i + 1}")
+        top_n = max(top_n, float(np.nanmax(en)))
+        for name, value in marks:
+            k = int(np.argmin(np.abs(x - value)))
+            ax_tox.plot([x[k]], [stop[k]], "o", color=colour, ms=4, gid=f"{name}-{i + 1}")
+            ax_tox.annotate(f"{stop[k]:.3f}", (x[k], stop[k]), textcoords="offset points",
+                            xytext=(4, -10 if i == 0 else 4), fontsize=_NOTE_SIZE, color=colour)
+    for axis in (ax_tox, ax_n):
+        axis.set_xlim(float(grid[0]), float(grid[-1]))
+    ax_tox.set_ylim(-0.02, 1.02)
+    ax_n.set_ylim(0, top_n * 1.06 if top_n > 0 else 1)
+    _style(ax_tox, "true toxicity rate", "P(stop for toxicity)", "Probability of a toxicity stop")
+    _style(ax_n, "true toxicity rate", "expected N (patients)", "Expected sample size")
+    _legend(ax_tox, loc="upper left")
+    return fig
+
+
+def _toxicity_plot_iv(
+    design: Any, rates: Any, p: Any, owner: str
+) -> tuple[Any, np.ndarray, list[tuple[str, float]]]:
+    """The monitor, the sorted toxicity grid and the (label, response rate) of each curve."""
+    monitor = getattr(design, "toxicity", None)
+    if not isinstance(design, Design) or monitor is None:
+        raise fail("design", owner, "a single-cohort Design with a toxicity monitor",
+                   getattr(design, "name", type(design).__name__))
+    if rates is None:
+        hi = 0.5 if monitor.limit <= 1 / 3 else min(1.0, np.ceil(monitor.limit * 30) / 20)
+        grid = np.linspace(0.0, hi, round(hi / _TOX_STEP) + 1)
+    else:
+        allowed = "at least two distinct true toxicity rates in [0, 1]"
+        if isinstance(rates, str | bytes):
+            raise fail("rates", owner, allowed, rates)
+        try:
+            grid = np.asarray(rates, dtype=float)
+        except (TypeError, ValueError):
+            raise fail("rates", owner, allowed, rates) from None
+        if grid.ndim != 1 or not np.all(np.isfinite(grid)) or np.any((grid < 0) | (grid > 1)):
+            raise fail("rates", owner, allowed, rates)
+        if np.unique(grid).size < 2:
+            raise fail("rates", owner, allowed, rates)
+    grid = np.unique(np.round(np.concatenate([grid, [monitor.acceptable, monitor.limit]]), 10))
+    if p is None:
+        curves: list[tuple[str, float]] = []
+        for name, value in (("p0", design.p0), ("p1", design.p1)):
+            v = _planning_value(value, name, owner)
+            if v is not None and all(abs(v - q) > 1e-12 for _, q in curves):
+                curves.append((f"response at {name} = {v:g}", v))
+        if not curves:
+            raise fail("p", owner, "true response rates (the design sets neither p0 nor p1)", p)
+        return monitor, grid, curves
+    if isinstance(p, str | bytes) or not isinstance(p, Sequence | np.ndarray):
+        p = [p]
+    values = [check_probability(v, "p", owner, closed=True) for v in p]
+    if not values or len(set(values)) != len(values):
+        raise fail("p", owner, "distinct true response rates in [0, 1]", list(p))
+    return monitor, grid, [(f"response rate {v:g}", v) for v in values]

@@ -18,7 +18,9 @@ rules, targets next to the values achieved); boundary tables in protocol form;
 priors (source, discounting, ESS with the method named, borrowing model);
 prior-data conflict; the scenario grid; exact OC per scenario (and cohort);
 worst-case type I error and the type I error over the whole null region;
-simulated trial conduct (duration, overrun, bias, coverage) with MCSE;
+safety monitoring of designs co-monitored for toxicity (the toxicity boundary in
+protocol words, joint efficacy-toxicity OC, P(stop for toxicity) against the
+true toxicity rate); simulated trial conduct (duration, overrun, bias, coverage) with MCSE;
 sensitivity to the prior weight and to other priors; the Simon two-stage
 comparator of each population; worked example trials; the computation section
 and provenance (commit and state of the design files, command line, platform,
@@ -87,6 +89,7 @@ from adaptive2.views.report.output import (
     _versions,
     _write_files,
 )
+from adaptive2.views.report.safety_sections import _safety
 
 __all__ = ["Built", "ReportResult", "build", "report"]
 
@@ -284,7 +287,8 @@ def _cross_check_block(ctx: _Ctx) -> list[Any]:
     bad = int(np.sum(z > 4))
     text = (
         f"Cross-check of the simulator against the exact engine: in {z.size} cells where both "
-        "give P(efficacy) (and, for multi-cohort designs, FWER), the largest "
+        "give P(efficacy) (and, for multi-cohort designs, FWER; for designs co-monitored for "
+        "toxicity, P(stop for toxicity) too), the largest "
         f"|Monte Carlo − exact| / MCSE is {z.max():.2f}; {bad} cell(s) exceed 4."
     )
     return [Para(text, "warning" if bad else "")]
@@ -394,6 +398,7 @@ _SECTIONS = [
     ("Scenario grid", "scenarios", _scenarios),
     ("Operating characteristics", "oc", _oc),
     ("Type I error", "type1", _type1),
+    ("Safety monitoring", "safety", _safety),
     ("Trial conduct (simulated)", "conduct", _conduct),
     ("Sensitivity analyses", "sensitivity", _sensitivity),
     ("Simon two-stage comparator", "simon", _simon),

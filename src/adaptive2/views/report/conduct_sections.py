@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from adaptive2.engines.analysis import analyze
-from adaptive2.engines.calibration import weight_curve, worst_case_alpha
+from adaptive2.engines.calibration import set_parameter, weight_curve, worst_case_alpha
 from adaptive2.engines.exact import oc
 from adaptive2.engines.montecarlo import simulate
+from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.model.conduct import Conduct
 from adaptive2.model.priors import Beta, PriorSpec
 from adaptive2.views.document import (
@@ -29,14 +30,16 @@ from adaptive2.views.report.context import (
     _cohort_oc,
     _comparator,
     _Ctx,
+    _efficacy_oc,
     _ess_text,
     _is_simon,
+    _monitored,
     _multi_groups,
     _multi_scenarios,
     _names_of,
-    _single_oc,
     _slug,
     _tab,
+    _tox_view,
     _uses_prior,
 )
 from adaptive2.views.report.design_sections import _ESS_NOTE
@@ -116,6 +119,8 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
     multis = [i.design for i in ctx.items if i.multi]
+    watched = [d for d in multis if getattr(d, "toxicity", None)]
+    multis = [d for d in multis if not getattr(d, "toxicity", None)]
     if not ctx.n_sims or not (ctx.groups or multis):
         return [], None
     settings = _conduct_settings(ctx)
@@ -140,34 +145,62 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     for g in ctx.groups:
         designs = [i.design for i in g.items]
         rates = {s.name: s.p for s in g.scenarios}
+        batches = _batches(designs)
+        monitored = [d for d in designs if _monitored(d)]
         rows = []
         for ci, (name, conduct) in enumerate(settings):
-            ds = simulate(designs, list(g.scenarios),
-                          conduct=_for_cohort(ctx, name, conduct, g.name), n_sims=ctx.n_sims,
-                          seed=ctx.seed, progress=False)
-            _note_mc(ctx, f"Trial conduct, cohort {g.name}, setting {ci + 1}", ds)
-            for di, d in enumerate(designs):
-                exact = _single_oc(ctx, d, g.scenarios)["p_efficacy"].values
-                _cross_check(ctx, ds["p_efficacy"].values[di], ds["p_efficacy_mcse"].values[di],
-                             exact)
-            for di, dname in enumerate(ds["design"].values):
+            sims: dict[str, tuple[Any, int]] = {}
+            for bi, (batch, tox) in enumerate(batches):
+                ds = simulate(batch, list(g.scenarios),
+                              conduct=_for_cohort(ctx, name, conduct, g.name), n_sims=ctx.n_sims,
+                              seed=ctx.seed, progress=False, **tox)
+                which = "" if len(batches) == 1 else \
+                    f" ({', '.join(d.name for d in batch)})" if bi else \
+                    f" ({', '.join(d.name for d in batch)}; the others apart)"
+                _note_mc(ctx, f"Trial conduct, cohort {g.name}, setting {ci + 1}{which}", ds)
+                for di, d in enumerate(batch):
+                    sims[d.name] = (ds, di)
+                    # like with like: the exact OC at the toxicity rate and odds ratio simulated
+                    exact = _efficacy_oc(ctx, d, g.scenarios)
+                    for v in ("p_efficacy", "p_stop_toxicity") if _monitored(d) else \
+                            ("p_efficacy",):
+                        _cross_check(ctx, ds[v].values[di], ds[f"{v}_mcse"].values[di],
+                                     exact[v].values)
+            for d in designs:
+                ds, di = sims[d.name]
                 for si, sname in enumerate(ds["scenario"].values):
-                    rows.append({
+                    row = {
                         "setting": ci + 1,
-                        "design": str(dname),
+                        "design": d.name,
                         "scenario": str(sname),
                         "p": rates.get(str(sname)),
                         **_conduct_cells(ds, (di, si)),
-                    })
+                    }
+                    if monitored:
+                        row["p_stop_toxicity"] = _mc(ds, "p_stop_toxicity", (di, si)) \
+                            if _monitored(d) else "not monitored"
+                    rows.append(row)
         safe = _slug(g.name)
-        blocks.append(Para(f"{{tab:conduct-{safe}}}: the designs of the {g.name} cohort."))
+        text = f"{{tab:conduct-{safe}}}: the designs of the {g.name} cohort."
+        for d in monitored:
+            text += (f" {d.name} is simulated {_tox_view(d)}, the setting of its efficacy OC "
+                     "in {sec:oc} (the exact cross-check below compares like with like).")
+        blocks.append(Para(text))
+        tox_col = [Col("p_stop_toxicity", "P(stop for toxicity)", "text")] if monitored else []
         blocks.append(_tab(
             f"conduct-{safe}", pd.DataFrame(rows),
             f"Cohort {g.name}: simulated trial conduct (estimate ± MCSE)",
             [Col("setting", "Setting", "int"), Col("design", "Design", "text"),
-             Col("p", "True rate", "num"), *_CELLS],
-            note=_CONDUCT_NOTE,
+             Col("p", "True rate", "num"), *_CELLS, *tox_col],
+            note=_CONDUCT_NOTE + (" Toxicity stops are counted in P(stop early), the sample "
+                                  "sizes and the duration; the time to the toxicity event is "
+                                  "the setting's toxicity delay." if monitored else ""),
         ))
+    if watched:
+        blocks.append(Para(
+            f"Not simulated: {', '.join(d.name for d in watched)}, a multi-cohort design with "
+            "toxicity monitoring (the multi-cohort simulator does not stop cohorts for "
+            "toxicity yet).", "warning"))
     for names, group in _multi_groups(multis):
         rows, trial_rows = [], []
         for ci, (name, conduct) in enumerate(settings):
@@ -226,6 +259,30 @@ def _conduct(ctx: _Ctx) -> tuple[list[Any], Any]:
     return blocks, None
 
 
+def _batches(designs: list[Any]) -> list[tuple[list[Any], dict[str, Any]]]:
+    """Designs simulated together, with the toxicity truth of each run.
+
+    A co-monitored design is simulated at its acceptable toxicity rate and its odds ratio,
+    the setting of its efficacy OC; designs without a monitor join the first run (they never
+    stop for toxicity), so the cohort's designs share their simulated patients. Monitored
+    designs with another rate or odds ratio run apart.
+    """
+    runs: dict[Any, list[Any]] = {}
+    for d in designs:
+        key = None
+        if _monitored(d):
+            key = (d.toxicity.acceptable, d.toxicity_odds_ratio)
+        runs.setdefault(key, []).append(d)
+    keys = [k for k in runs if k is not None]
+    if not keys:
+        return [(designs, {})]
+    out = []
+    for i, k in enumerate(keys):
+        batch = runs[k] + (runs.get(None, []) if i == 0 else [])
+        out.append((batch, {"tox": k[0], "odds_ratio": k[1]}))
+    return out
+
+
 _CONDUCT_NOTE = (
     "Bias and coverage refer to the posterior mean and the 95% equal-tailed credible interval of "
     "the response rate at the cohort's final (or stopping) analysis."
@@ -248,13 +305,20 @@ def _conduct_cells(ds: Any, idx: tuple[int, ...]) -> dict[str, str]:
 
 
 def _cross_check(ctx: _Ctx, mc: Any, mcse: Any, exact: Any) -> None:
-    """Record |Monte Carlo − exact| / MCSE for cells the exact engine also gives."""
+    """Record |Monte Carlo − exact| / MCSE for cells the exact engine also gives (probabilities).
+
+    Where the simulation saw no variation (every trial or none: an estimated MCSE of 0), the
+    MCSE is the binomial one at the exact value, sqrt(x (1 − x) / n_sims): seeing no efficacy
+    in 600 trials when the exact P(efficacy) is 0.002 is no discrepancy.
+    """
     mc, mcse, exact = (np.asarray(x, float).ravel() for x in (mc, mcse, exact))
     for m, e, x in zip(mc, mcse, exact, strict=True):
+        if e <= 0 and ctx.n_sims > 0:
+            e = math.sqrt(max(x * (1.0 - x), 0.0) / ctx.n_sims)
         if e > 0:
             ctx.z_scores.append(abs(m - x) / e)
-        else:  # no variation seen: the exact value must make that likely (0 or 1 within 1e-3)
-            ctx.z_scores.append(0.0 if abs(m - x) < 1e-3 else math.inf)
+        else:  # the exact value is 0 or 1 too: agreement is equality
+            ctx.z_scores.append(0.0 if abs(m - x) < 1e-12 else math.inf)
 
 
 def _note_mc(ctx: _Ctx, figure: str, ds: Any) -> None:
@@ -293,13 +357,16 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
             a_t, b_t = ctx.alpha_of(d), ctx.power_of(d)
             blocks.append(Heading(3, f"Sensitivity of {d.name} to the analysis prior"))
             if spec.historical is not None:
-                curve = weight_curve(d)
+                curve = _monitored_curve(d, weight_curve(d))
                 ctx.note(f"Weight curve, {d.name}", "exact (21 weights)")
                 blocks.append(Para(
                     f"{{fig:weight-{safe}}} and {{tab:weight-{safe}}}: the worst-case type I "
                     "error and the power as the weight of the historical data moves from 0 to "
                     f"1 (design value a0 = {spec.power:g}); {{tab:sensitivity-{safe}}}: the "
                     "same rules under other analysis priors."
+                    + (f" Power and E[N] are {_tox_view(d)}; the worst-case type I error is that "
+                       "of the efficacy rules alone, the worst case over every toxicity rate."
+                       if _monitored(d) else "")
                 ))
                 blocks.append(Figure(
                     f"weight-{safe}",
@@ -330,7 +397,8 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
                 ))
             else:
                 blocks.append(Para(f"{{tab:sensitivity-{safe}}}: the same rules under other "
-                                   "analysis priors."))
+                                   "analysis priors."
+                                   + (f" Power is {_tox_view(d)}." if _monitored(d) else "")))
             alt = {
                 "as designed": d.prior_spec,
                 "vague: Beta(0.5, 0.5)": PriorSpec(beta=Beta(0.5, 0.5), source="sensitivity"),
@@ -351,7 +419,7 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
             for label, sp in alt.items():
                 v = d.replace(prior=sp)
                 a, _ = worst_case_alpha(v)
-                res = oc(v, [float(g.p1)])
+                res = _at_rate(v, float(g.p1))
                 b = v.boundaries()
                 rows.append({
                     "prior": label,
@@ -382,10 +450,37 @@ def _sensitivity(ctx: _Ctx) -> tuple[list[Any], Any]:
     return blocks, None
 
 
+def _at_rate(design: Any, p: float) -> Any:
+    """Exact OC at one response rate; a co-monitored design at its acceptable toxicity rate."""
+    if _monitored(design):
+        return oc_toxicity(design, [p], tox=design.toxicity.acceptable)
+    return oc(design, [p])
+
+
+def _monitored_curve(design: Any, curve: Any) -> Any:
+    """The weight curve with power and E[N | p0] of a co-monitored design, monitor in force.
+
+    ``weight_curve`` evaluates the efficacy boundaries alone. Its worst-case type I error
+    stands (toxicity stops can only lower it, and the monitor never stops when no patient
+    has the event); power and E[N] are recomputed at the acceptable toxicity rate.
+    """
+    if not _monitored(design):
+        return curve
+    power, en = [], []
+    for w in curve["weight"]:
+        v = set_parameter(design, "prior.power", float(w))
+        ds = oc_toxicity(v, [float(design.p0), float(design.p1)],
+                         tox=design.toxicity.acceptable)
+        en.append(float(ds["expected_n"].values[0]))
+        power.append(float(ds["p_efficacy"].values[1]))
+    return curve.assign(power=power, expected_n_p0=en)
+
+
 def _simon(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
     rows, comp, warn = [], [], []
+    tox_notes: list[str] = []
     for g in ctx.groups:
         s = _comparator(ctx, g)
         if s is None:
@@ -411,7 +506,9 @@ def _simon(ctx: _Ctx) -> tuple[list[Any], Any]:
             if _is_simon(d) or d.p0 is None or hasattr(d.p0, "a") or d.p1 is None:
                 continue
             a, _ = ctx.worst_alpha(d)
-            at = oc(d, [float(d.p0), float(d.p1)])
+            at = _efficacy_oc(ctx, d, (float(d.p0), float(d.p1)))
+            if _monitored(d):
+                tox_notes.append(f"{d.name}: power and E[N] {_tox_view(d)}.")
             comp.append({
                 "cohort": g.name, "design": d.name, "alpha_target": ctx.alpha_of(d),
                 "alpha": a, "simon_alpha": s.alpha,
@@ -469,6 +566,7 @@ def _simon(ctx: _Ctx) -> tuple[list[Any], Any]:
              Col("expected_n_p0", "E[N] at p0", "mean1"),
              Col("simon_expected_n_p0", "Simon: E[N] at p0", "mean1"),
              Col("max_n", "Max N", "int"), Col("simon_max_n", "Simon: max N", "int")],
+            note=" ".join(tox_notes),
         ))
     return blocks, None
 
@@ -476,6 +574,7 @@ def _simon(ctx: _Ctx) -> tuple[list[Any], Any]:
 def _examples(ctx: _Ctx) -> tuple[list[Any], Any]:
     import pandas as pd
 
+    monitored = [i.design for i in ctx.items if _monitored(i.design)]
     rows = []
     for g in ctx.groups:
         for it in g.items:
@@ -522,7 +621,10 @@ def _examples(ctx: _Ctx) -> tuple[list[Any], Any]:
              Col("decision", "Decision", "text"), Col("next", "What would change it", "text")],
             note="Predictive probability of success: the probability, under the posterior "
             "predictive, that the final analysis succeeds. Conflict p-value: Box's "
-            "prior-predictive p-value of the observed data.",
+            "prior-predictive p-value of the observed data."
+            + "".join(f" {d.name}: response data only; its toxicity rule stops enrolment as in "
+                      f"{{tab:safety-boundaries-{_slug(d.name)}}} whatever these decisions."
+                      for d in monitored),
         ),
     ]
     return blocks, None

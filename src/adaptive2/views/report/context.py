@@ -23,6 +23,7 @@ from adaptive2.engines.calibration import worst_case_alpha
 from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.exact import oc
 from adaptive2.engines.simon import simon
+from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.io.design_files import dumps_toml, load_any
 from adaptive2.io.scenario_files import is_scenario_file
 from adaptive2.model.cohorts import CohortDesign
@@ -384,9 +385,45 @@ def _single_oc(ctx: _Ctx, design: Design, scen: tuple[Any, ...]) -> Any:
     return ctx.oc[key]
 
 
+def _monitored(design: Any) -> bool:
+    """A single-cohort design co-monitored for toxicity (``Design.toxicity``)."""
+    return isinstance(design, Design) and design.toxicity is not None
+
+
+def _efficacy_oc(ctx: _Ctx, design: Design, scen: tuple[Any, ...]) -> Any:
+    """Exact OC with one row per response scenario, computed once.
+
+    A co-monitored design is evaluated at its monitor's acceptable toxicity rate, with the
+    monitor in force and the design's odds ratio (:func:`_tox_view`); every other design is
+    as :func:`_single_oc`. The efficacy figures of the report (summary, specification box,
+    OC curves and tables, Simon comparison, sensitivity, trial conduct) all come from here.
+    """
+    if not _monitored(design):
+        return _single_oc(ctx, design, scen)
+    key = (f"{design.name}\0efficacy view", tuple(scen))
+    if key not in ctx.oc:
+        assert design.toxicity is not None  # _monitored
+        ctx.oc[key] = oc_toxicity(design, list(scen), tox=design.toxicity.acceptable)
+    return ctx.oc[key]
+
+
+def _tox_view(design: Design) -> str:
+    """Where the efficacy figures of a co-monitored design sit, in words (empty otherwise)."""
+    if not _monitored(design):
+        return ""
+    assert design.toxicity is not None
+    text = f"at the acceptable toxicity rate {design.toxicity.acceptable:g}"
+    if design.toxicity_odds_ratio != 1.0:
+        text += f" (odds ratio {design.toxicity_odds_ratio:g} between response and toxicity)"
+    return text + ", with toxicity monitoring"
+
+
 def _datasets(ctx: _Ctx) -> dict[str, Any]:
-    """Every design's exact OC on the report's scenarios (for the summary and the sections)."""
-    out = {it.design.name: _single_oc(ctx, it.design, g.scenarios)
+    """Every design's exact OC on the report's scenarios (for the summary and the sections).
+
+    One row per response scenario: a co-monitored design at its acceptable toxicity rate.
+    """
+    out = {it.design.name: _efficacy_oc(ctx, it.design, g.scenarios)
            for g in ctx.groups for it in g.items}
     for it in ctx.items:
         if it.multi:
@@ -489,7 +526,7 @@ def _comparator(ctx: _Ctx, group: _Group) -> _Simon | None:
         it = files[0]
         d = it.design
         b = d.boundaries()
-        ds = _single_oc(ctx, d, (float(group.p0), float(group.p1)))
+        ds = _efficacy_oc(ctx, d, (float(group.p0), float(group.p1)))
         r_final = b.efficacy_min_r[-1]
         out = _Simon(
             label=d.name,

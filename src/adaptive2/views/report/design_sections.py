@@ -14,6 +14,7 @@ import numpy as np
 
 from adaptive2._base.formatting import cell
 from adaptive2.engines.compare import compare
+from adaptive2.engines.exact import oc
 from adaptive2.engines.map_prior import map_prior
 from adaptive2.model.designs import Design
 from adaptive2.model.priors import Beta, as_mixture, conflict, ess, ess_table
@@ -37,20 +38,23 @@ from adaptive2.views.report.context import (
     _Ctx,
     _datasets,
     _design_file,
+    _efficacy_oc,
     _ess_text,
     _fmt_prob,
     _is_simon,
     _Item,
+    _monitored,
     _multi_scenarios,
     _p,
     _population,
     _rate,
     _simon_text,
-    _single_oc,
     _slug,
     _tab,
+    _tox_view,
     _uses_prior,
 )
+from adaptive2.views.report.safety_sections import _safety_row
 from adaptive2.views.result_plots import prior_density
 
 _NAN = float("nan")
@@ -62,8 +66,11 @@ def _fixed_p0(design: Design) -> bool:
 
 
 def _at(ctx: _Ctx, design: Design, p: float) -> dict[str, float]:
-    """Exact OC of a single-cohort design at one true rate."""
-    ds = _single_oc(ctx, design, (float(p),))
+    """Exact OC of a single-cohort design at one true rate.
+
+    A co-monitored design: at its acceptable toxicity rate, toxicity stops counted.
+    """
+    ds = _efficacy_oc(ctx, design, (float(p),))
     return {v: float(ds[v].values[0])
             for v in ("p_efficacy", "p_early_stop", "expected_n", "sd_n")}
 
@@ -166,6 +173,20 @@ def _summary(ctx: _Ctx) -> tuple[list[Any], Any]:
     if multi:
         cols.append(Col("max_fwer", "Worst-case FWER", "prob", alpha_t))
     cols.append(Col("targets_met", "Targets met", "text"))
+    monitored = [i.design for i in ctx.items if _monitored(i.design)]
+    notes = []
+    if multi:
+        notes.append(
+            "Multi-cohort designs: power at p1 is the lowest over the joint scenarios in "
+            "which the cohort's true rate is p1, E[N] and P(stop early) at p0 are at the global "
+            "null (every cohort at its p0), and the worst-case FWER is the largest P(any null "
+            "cohort declared efficacious) over the null region.")
+    for d in monitored:
+        notes.append(
+            f"{d.name} is co-monitored for toxicity: its power, E[N] and P(stop early) are "
+            f"{_tox_view(d)} (a trial stopped for toxicity declares nothing); its worst-case "
+            "type I error is that of the efficacy rules alone, which toxicity monitoring can "
+            "only lower (see {sec:safety}).")
     blocks: list[Any] = [
         Para(
             f"{_count(len(ctx.items), 'candidate design')} for the trial "
@@ -178,11 +199,7 @@ def _summary(ctx: _Ctx) -> tuple[list[Any], Any]:
             "is exact (no Monte Carlo error)."
         ),
         _tab("summary", key, "Key figures of every design against its type I error and power "
-             "targets (exact)", cols,
-             note="Multi-cohort designs: power at p1 is the lowest over the joint scenarios in "
-             "which the cohort's true rate is p1, E[N] and P(stop early) at p0 are at the global "
-             "null (every cohort at its p0), and the worst-case FWER is the largest P(any null "
-             "cohort declared efficacious) over the null region." if multi else ""),
+             "targets (exact)", cols, note=" ".join(notes)),
     ]
     if multi:
         blocks.append(_power_table(ctx, summary))
@@ -270,6 +287,9 @@ def _simon_bullets(ctx: _Ctx) -> list[str]:
                 f"{d.n_max} against {s.expected_n_p0:.1f} of {s.n} "
                 f"({abs(den):.1f} {'fewer' if den < 0 else 'more'} patients on average)."
             )
+            if _monitored(d):
+                text += (f" {d.name}'s power and E[N] are {_tox_view(d)}; the Simon design "
+                         "does not monitor toxicity.")
             if abs(f["max_type1"] - s.alpha) >= 0.005:
                 text += (" The achieved type I errors differ, so this is not a comparison at "
                          "equal achieved α.")
@@ -350,34 +370,78 @@ def _single_box(ctx: _Ctx, it: _Item) -> Box:
          f"analysis); maximum N = {d.n_max}."),
         ("Analysis prior", prior),
         *_single_rules(d),
-        ("Boundaries", "Integer boundaries per look in {tab:boundaries-" + safe + "}; the "
-         "operating characteristics treat every stopping rule as binding."),
+        ("Boundaries", "Integer boundaries per look in {tab:boundaries-" + safe + "}"
+         + ("; the toxicity boundary in {tab:safety-boundaries-" + safe + "}"
+            if _monitored(d) else "")
+         + "; the operating characteristics treat every stopping rule as binding."),
     ]
+    if _monitored(d):
+        rows.append(("Safety monitoring", _safety_row(ctx, d)))
     if _fixed_p0(d):
+        where = (f"over p ≤ {_p(d.p0)}, attained at p = {_rate(f['max_type1_at'])}"
+                 if not _monitored(d) else _tox_where(d, f["max_type1_at"]))
         text = (f"Target ≤ {a_t:g}; achieved {_fmt_prob(f['max_type1'], a_t)} (exact worst case "
-                f"over p ≤ {_p(d.p0)}, attained at p = {_rate(f['max_type1_at'])})")
+                f"{where})")
+        if _shortfalls(f["max_type1"], a_t, _NAN, b_t):
+            text += " — ABOVE the target"
         if d.futility is not None:
             text += (f"; {_fmt_prob(f['non_binding'], a_t)} if the futility rule is ignored "
                      "(non-binding futility)")
-        if _shortfalls(f["max_type1"], a_t, _NAN, b_t):
-            text += " — ABOVE the target"
+        if _monitored(d):
+            at0 = _at(ctx, d, float(d.p0))
+            text += f"; {_fmt_prob(at0['p_efficacy'], a_t)} at p0 {_tox_view(d)}"
         rows.append(("Type I error", text + "."))
     else:
         rows.append(("Type I error", f"Target ≤ {a_t:g}; not defined as a worst case: p0 is "
                      "uncertain, so there is no fixed null space."))
     if d.p1 is not None:
         short = " — BELOW the target" if _shortfalls(_NAN, a_t, f["power_p1"], b_t) else ""
-        rows.append(("Power", f"Target ≥ {b_t:g}; achieved {_fmt_prob(f['power_p1'], b_t)} at "
-                     f"p = p1 = {_p(d.p1)} (exact){short}."))
+        if _monitored(d):
+            plain = _at_plain(d, float(d.p1))
+            rows.append(("Power", f"Target ≥ {b_t:g}; achieved {_fmt_prob(f['power_p1'], b_t)} "
+                         f"at p = p1 = {_p(d.p1)} {_tox_view(d)} (exact; a trial stopped for "
+                         f"toxicity declares nothing){short}; "
+                         f"{_fmt_prob(plain['p_efficacy'], b_t)} without toxicity monitoring."))
+        else:
+            rows.append(("Power", f"Target ≥ {b_t:g}; achieved {_fmt_prob(f['power_p1'], b_t)} "
+                         f"at p = p1 = {_p(d.p1)} (exact){short}."))
     if _fixed_p0(d):
-        rows.append(("Sample size", f"E[N] {f['expected_n_p0']:.1f} at p0 and "
-                     + (f"{f['expected_n_p1']:.1f} at p1" if d.p1 is not None else "")
-                     + f"; P(stop early) at p0 {_fmt_prob(f['p_early_stop_p0'])} (exact)."))
+        where = f", {_tox_view(d)}, toxicity stops included" if _monitored(d) else ""
+        rows.append(("Sample size", f"E[N] {f['expected_n_p0']:.1f} at p0"
+                     + (f" and {f['expected_n_p1']:.1f} at p1" if d.p1 is not None else "")
+                     + f"; P(stop early) at p0 {_fmt_prob(f['p_early_stop_p0'])} (exact{where})."))
     if _is_simon(d) and _fixed_p0(d) and d.p1 is not None:
         rows.append(("Role", "Simon two-stage comparator of this population "
                      "({sec:simon})."))
     return Box(f"design-{safe}", f"{d.name}: {d.title}" if d.title else d.name, tuple(rows),
                note=f"Notes: {d.notes}" if d.notes else "")
+
+
+def _at_plain(design: Design, p: float) -> dict[str, float]:
+    """Exact OC of a co-monitored design at one true rate with its toxicity monitor removed.
+
+    Not cached in ``ctx.oc``: the design without its monitor keeps the design's name.
+    """
+    ds = oc(design.replace(toxicity=None), [float(p)])
+    return {v: float(ds[v].values[0]) for v in ("p_efficacy", "expected_n")}
+
+
+def _tox_where(d: Design, at: float) -> str:
+    """Where the worst-case type I error of a co-monitored design lies, in words.
+
+    It is the efficacy rules' alone: a trial stopped for toxicity declares nothing, so the
+    monitor can only lower P(declare efficacy), and a monitor that stops on no count of 0
+    never stops when no patient has the event, where the bound is attained.
+    """
+    m = d.toxicity
+    assert m is not None
+    if all(c >= 1 for c in m.boundaries()):
+        return (f"over p ≤ {_p(d.p0)} and every toxicity rate, attained at p = {_rate(at)} when "
+                "no patient has the event: the toxicity monitor can only lower it, since a "
+                "trial stopped for toxicity declares nothing")
+    return (f"over p ≤ {_p(d.p0)} of the efficacy rules alone, attained at p = {_rate(at)}: an "
+            "upper bound at every toxicity rate, since a trial stopped for toxicity declares "
+            "nothing")
 
 
 def _multi_box(ctx: _Ctx, it: _Item, summary: Any) -> Box:
@@ -512,7 +576,9 @@ def _boundaries(ctx: _Ctx) -> tuple[list[Any], Any]:
         frame = d.boundaries().to_frame().reset_index()
         frame["rule"] = [str(t).replace("<=", "≤").replace(">=", "≥") for t in frame["rule"]]
         blocks.append(Para(f"{d.name}: {{tab:boundaries-{safe}}} gives the boundaries and "
-                           f"{{fig:boundaries-{safe}}} draws them."))
+                           f"{{fig:boundaries-{safe}}} draws them"
+                           + (f"; its toxicity boundary is in {{tab:safety-boundaries-{safe}}}."
+                              if _monitored(d) else ".")))
         blocks.append(_tab(
             f"boundaries-{safe}", frame, f"{d.name}: stopping boundaries",
             [Col("look", "Look", "int"), Col("n", "Evaluable patients (n)", "int"),

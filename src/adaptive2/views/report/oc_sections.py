@@ -30,13 +30,15 @@ from adaptive2.views.report.context import (
     _borrowing,
     _cohort_oc,
     _Ctx,
+    _efficacy_oc,
     _fmt_prob,
+    _monitored,
     _multi_scenarios,
     _p,
     _rate,
-    _single_oc,
     _slug,
     _tab,
+    _tox_view,
 )
 from adaptive2.views.result_plots import null_region_plot
 
@@ -57,21 +59,27 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
         designs = [i.design for i in g.items]
         names = [d.name for d in designs]
         refs = ", ".join("{tab:oc-" + _slug(n) + "}" for n in names)
+        monitored = [d for d in designs if _monitored(d)]
+        tox_text = "".join(f"; {d.name} {_tox_view(d)}" for d in monitored)
         blocks.append(Para(
             f"{{fig:oc-curves-{safe_g}}} shows P(declare efficacy) and E[N] against the true "
             f"response rate for the designs of the {g.name} cohort; the OC per scenario are in "
             f"{refs}, each followed by its stopping probabilities by look."
+            + "".join(f" {d.name} is co-monitored for toxicity: its curves and tables here are "
+                      f"{_tox_view(d)} (a trial stopped for toxicity declares nothing); its OC "
+                      f"at other toxicity rates are in {{tab:safety-oc-{_slug(d.name)}}}."
+                      for d in monitored)
         ))
         blocks.append(Figure(
             f"oc-curves-{safe_g}", to_svg(oc_curves(designs)),
             f"Cohort {g.name}: P(declare efficacy) and expected N against the true response "
-            "rate (exact)",
+            f"rate (exact{tox_text})",
             alt=f"Two panels for the designs {_and(names)}: P(declare efficacy) (top) and "
             "expected sample size (bottom) against the true response rate, with p0 and p1 "
             "marked.",
         ))
         for d in designs:
-            ds = _single_oc(ctx, d, g.scenarios)
+            ds = _efficacy_oc(ctx, d, g.scenarios)
             frame = pd.DataFrame(oc_rows(d, ds))
             frame["label"] = [READING[r] for r in frame["role"]]
             frame["p_correct"] = np.where(
@@ -81,8 +89,9 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
             targets = [(a_t,) if r == "null" else (b_t,) if r == "alternative" else ()
                        for r in frame["role"]]
             safe = _slug(d.name)
+            at = f", {_tox_view(d)}" if _monitored(d) else ""
             blocks.append(_tab(
-                f"oc-{safe}", frame, f"{d.name}: exact OC per scenario",
+                f"oc-{safe}", frame, f"{d.name}: exact OC per scenario{at}",
                 [Col("p", "True rate", "num"), Col("label", "Reading", "text"),
                  Col("p_efficacy", "P(declare efficacy)", "prob", targets),
                  Col("p_futility", "P(stop for futility)", "prob"),
@@ -104,12 +113,16 @@ def _oc(ctx: _Ctx) -> tuple[list[Any], Any]:
             reasons = [str(r) for r in ds["reason"].values if (lf[f"p_stop_{r}"] != 0).any()]
             blocks.append(_tab(
                 f"oc-by-look-{safe}", lf,
-                f"{d.name}: stopping probabilities by look and reason, and P(N = n)",
+                f"{d.name}: stopping probabilities by look and reason, and P(N = n){at}",
                 [Col("p", "True rate", "num"), Col("look", "Look", "int"),
                  Col("n", "Evaluable patients (n)", "int"),
                  *[Col(f"p_stop_{r}", f"P(stop for {r})", "prob") for r in reasons],
                  Col("p_n", "P(N = n)", "prob")],
-                note="At the final look 'stop for futility' is a failed final analysis.",
+                note="At the final look 'stop for futility' is a failed final analysis."
+                + (" Stops for toxicity (between looks, or at a look before its efficacy "
+                   "analysis) are not efficacy stops: they are in "
+                   f"{{tab:safety-oc-{safe}}}, and P(N = n) at a look includes them."
+                   if _monitored(d) else ""),
             ))
     for it in [i for i in ctx.items if i.multi]:
         d = it.design
@@ -176,12 +189,15 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
 
     blocks: list[Any] = []
     rows = []
+    monitored: list[str] = []
     for g in ctx.groups:
         for it in g.items:
             d = it.design
             if d.p0 is None or hasattr(d.p0, "a"):
                 continue  # no fixed null rate: no null space to maximise over
             a, where = ctx.worst_alpha(d)
+            if _monitored(d):
+                monitored.append(d.name)
             rows.append({
                 "design": d.name,
                 "cohort": g.name,
@@ -209,6 +225,9 @@ def _type1(ctx: _Ctx) -> tuple[list[Any], Any]:
              Col("at_p", "At true rate", "num"), Col("null_space", "Null space", "text"),
              Col("ignoring futility (non-binding)", "Ignoring futility (non-binding)", "prob",
                  targets)],
+            note=(f"{_and(monitored)} (co-monitored for toxicity): the efficacy rules alone, "
+                  "the worst case over every toxicity rate, since a trial stopped for toxicity "
+                  "declares nothing ({sec:safety})." if monitored else ""),
         ))
     for it in [i for i in ctx.items if i.multi]:
         blocks += _null_region_blocks(ctx, it.design)
