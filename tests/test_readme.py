@@ -134,15 +134,23 @@ def test_readme_python_blocks_run_in_order(workdir: Path, capsys: pytest.Capture
 def test_readme_design_file_example_loads(workdir: Path):
     import adaptive2 as a2
 
-    (toml,) = [body for lang, body, _ in BLOCKS if lang == "toml"]
+    tomls = [body for lang, body, _ in BLOCKS if lang == "toml"]
+    (design_toml,) = [t for t in tomls if "[toxicity]" not in t]
     path = workdir / "example.toml"
-    path.write_text(toml, encoding="utf-8")
+    path.write_text(design_toml, encoding="utf-8")
     design = a2.load_design(path)
     # the example is the shipped design without its prose (title, notes, source)
     shipped = a2.load_design(workdir / "designs" / "frontline-pp.toml")
     assert design.name == shipped.name == "frontline-pp"
     assert (design.prior, design.looks) == (shipped.prior, shipped.looks)
     assert design.boundaries() == shipped.boundaries()
+    # the [toxicity] example is the section of the shipped co-monitored design
+    (tox_toml,) = [t for t in tomls if "[toxicity]" in t]
+    path.write_text(design_toml + "\n" + tox_toml, encoding="utf-8")
+    with_tox = a2.load_design(path)
+    efftox = a2.load_design(workdir / "designs" / "frontline-efftox.toml")
+    assert with_tox.toxicity == efftox.toxicity
+    assert with_tox.toxicity.boundaries() == efftox.toxicity.boundaries()
 
 
 @pytest.mark.parametrize(("line", "cmds"), RUN_BLOCKS,
