@@ -98,7 +98,8 @@ def test_the_shipped_efftox_design_is_frontline_pp_with_a_monitor():
     d, pp = load_design(EFFTOX), load_design(PP)
     m = d.toxicity
     assert m is not None
-    assert m.event.startswith("grade >= 3 treatment-related adverse event (capillary leak")
+    assert m.event == "grade >= 3 treatment-related adverse event"
+    assert "capillary leak" in EFFTOX.read_text(encoding="utf-8")  # the event's definition
     assert (m.rule, m.limit, m.acceptable, m.prior, m.cutoff) == ("posterior", 0.30, 0.15,
                                                                    (0.5, 4.5), 0.36)
     assert m.monitor == tuple(range(5, 41, 5))
