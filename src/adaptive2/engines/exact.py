@@ -49,6 +49,7 @@ from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_int, fail
 from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.montecarlo import simulate
+from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS
 from adaptive2.engines.sizes import REMEDY_EXACT, single_oc_cost
 from adaptive2.engines.toxicity_oc import joint_cost, oc_toxicity
 from adaptive2.kernels.binomial import stop_probabilities
@@ -60,21 +61,7 @@ from adaptive2.model.scenarios import Scenario, as_scenarios
 
 __all__ = ["OC_VARIABLES", "oc"]
 
-OC_VARIABLES = (
-    "p_efficacy",
-    "p_futility",
-    "p_early_stop",
-    "p_final_fail",
-    "p_go",
-    "p_consider",
-    "p_nogo",
-    "expected_n",
-    "sd_n",
-    "p_n",
-    "p_stop_at",
-)
-REASONS = ("futility", "efficacy", "consider")
-DEFAULT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 10))
+
 CHUNK_SIZE = 10_000
 
 

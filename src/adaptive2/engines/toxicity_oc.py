@@ -51,6 +51,7 @@ from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_probability, check_real, fail
+from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS
 from adaptive2.engines.sizes import REMEDY_EXACT
 from adaptive2.kernels.joint import joint_oc
 from adaptive2.kernels.sizes import FLOAT, Cost, boundary_cost
@@ -62,21 +63,6 @@ __all__ = ["TOXICITY_VARIABLES", "joint_cost", "oc_toxicity"]
 TOXICITY_VARIABLES = ("p_stop_toxicity", "p_stop_toxicity_at")
 """The variables :func:`oc_toxicity` adds to the schema of :func:`adaptive2.engines.exact.oc`."""
 
-_VARIABLES = (  # adaptive2.engines.exact.OC_VARIABLES (not imported: exact routes here)
-    "p_efficacy",
-    "p_futility",
-    "p_early_stop",
-    "p_final_fail",
-    "p_go",
-    "p_consider",
-    "p_nogo",
-    "expected_n",
-    "sd_n",
-    "p_n",
-    "p_stop_at",
-)
-_REASONS = ("futility", "efficacy", "consider")
-_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 10))  # = adaptive2.engines.exact.DEFAULT_GRID
 _OWNER = "oc_toxicity"
 
 # the joint DP (kernels.joint): about 7 ns per (scenario, patient, lattice cell), measured
@@ -131,7 +117,7 @@ def _rows(
     monitor = design.toxicity
     assert monitor is not None  # checked by the caller
     scen = as_scenarios(scenarios, p0=design.p0, p1=design.p1,
-                        default=design.scenarios or _GRID)
+                        default=design.scenarios or DEFAULT_GRID)
     if odds_ratio is not None:
         odds_ratio = check_real(
             odds_ratio, "odds_ratio", _OWNER, low=0.0, low_open=True, finite=True,
@@ -255,7 +241,7 @@ def oc_toxicity(
         "p_stop_toxicity_at": ("scenario", "tox_check"),
     }
     data_vars: dict[str, Any] = {}
-    for name in (*_VARIABLES, *TOXICITY_VARIABLES):
+    for name in (*OC_VARIABLES, *TOXICITY_VARIABLES):
         d = dims.get(name, ("scenario",))
         data_vars[name] = (d, values[name])
         data_vars[f"{name}_mcse"] = (d, np.zeros_like(values[name]))
@@ -270,7 +256,7 @@ def oc_toxicity(
             "toxicity_rate": ("scenario", qq),
             "odds_ratio": ("scenario", psi),
             "look": np.arange(1, len(looks) + 1),
-            "reason": list(_REASONS),
+            "reason": list(REASONS),
             "tox_check": np.arange(1, len(checks) + 1),
         },
         attrs=provenance(
