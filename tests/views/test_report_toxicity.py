@@ -3,8 +3,9 @@
 A report of designs/frontline-efftox.toml alone must state the toxicity boundary in protocol
 words (one sentence per check point, equal to ``design.toxicity.boundaries()``), give the joint
 OC equal to ``adaptive2.oc`` to the printed precision, draw P(stop for toxicity) against the
-true toxicity rate with a text alternative, and show every efficacy figure at one stated
-toxicity rate, the simulator's included.
+true toxicity rate with a text alternative, show every efficacy figure at one stated
+toxicity rate, the simulator's included, and compare the design with the optimal Bryant & Day
+two-stage design for the same targets, both exact.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import pytest
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.formatting import cell
+from adaptive2.engines.bryant_day import bryant_day
 from adaptive2.engines.calibration import worst_case_alpha
 from adaptive2.engines.exact import oc
 from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.io.design_files import load_any
 from adaptive2.model.toxicity import ToxicityMonitor
+from adaptive2.views.document import to_markdown
 from adaptive2.views.oc_plots import oc_curves
 from adaptive2.views.report import appendix as rp
 from adaptive2.views.result_plots import toxicity_oc_plot
@@ -166,6 +169,65 @@ def test_prior_sentence_names_its_source(design, md) -> None:
     assert "Source of the toxicity prior Beta(0.5, 4.5) (mean 0.1, worth 5 patients)" in section
     assert "KEYNOTE-024, KEYNOTE-042" in section
     assert "grade >=" not in section.replace("```", "")  # signs written for people
+
+
+def _bryant_day_optimal(d):
+    m = d.toxicity
+    res = bryant_day(d.p0, d.p1, 1.0 - m.limit, 1.0 - m.acceptable, alpha_r=d.alpha,
+                     alpha_t=d.alpha, beta=1.0 - d.target_power, nmax=60)
+    return res.optimal
+
+
+def test_bryant_day_comparator_is_the_exact_optimal_design(design, written, md) -> None:
+    m = design.toxicity
+    bd = _bryant_day_optimal(design)
+    assert bd is not None
+    assert (design.alpha, design.target_power) == (0.10, 0.80)
+    p = [design.p0, design.p1, design.p0, design.p1]
+    tox = [m.acceptable, m.acceptable, m.limit, m.limit]
+    b = bd.oc(p, [1.0 - q for q in tox])
+    bayes = oc_toxicity(design, [design.p0, design.p1], tox=[m.acceptable, m.limit])
+    np.testing.assert_allclose(bayes["p"].values, p)
+    np.testing.assert_allclose(bayes["toxicity_rate"].values, tox)
+    t = pd.read_csv(written.path / "tables" / "safety-bryant-day-frontline-efftox.csv")
+    np.testing.assert_allclose(t["p_declare_bryant_day"], b.p_declare, atol=1e-14)
+    np.testing.assert_allclose(t["expected_n_bryant_day"], b.expected_n, atol=1e-12)
+    np.testing.assert_allclose(t["p_efficacy"], bayes["p_efficacy"].values, atol=1e-14)
+    np.testing.assert_allclose(t["expected_n"], bayes["expected_n"].values, atol=1e-12)
+    section = _section(md, "Safety monitoring")
+    header, rows = _md_table(section, "against the optimal Bryant & Day (1995) two-stage design")
+    assert header == ["True response rate", "True toxicity rate",
+                      "P(declare efficacy), Bryant & Day", "P(declare efficacy), frontline-efftox",
+                      "E[N], Bryant & Day", "E[N], frontline-efftox"]
+    assert len(rows) == 4
+    for i, row in enumerate(rows):
+        assert row[:2] == [cell(p[i], "num"), cell(tox[i], "num")]
+        assert row[2:] == [cell(float(b.p_declare[i]), "prob"),
+                           cell(float(bayes["p_efficacy"].values[i]), "prob"),
+                           cell(float(b.expected_n[i]), "mean1"),
+                           cell(float(bayes["expected_n"].values[i]), "mean1")], row
+    assert re.search(r"^\*\*Table \d+\. frontline-efftox against [^\n]* at matched targets: "
+                     r"P\(declare efficacy\) and E\[N\], both exact", section, flags=re.M)
+    text = " ".join(section.split())
+    assert (f"Stage 1: enrol {bd.n1} patients, and continue only if more than {bd.r1} respond "
+            f"and more than {bd.t1} are without a {EVENT}; stage 2: enrol {bd.n - bd.n1} more "
+            f"({bd.n} in all), and declare efficacy if more than {bd.r} of the {bd.n} respond "
+            f"and more than {bd.t} are without a {EVENT}.") in text
+    assert "≤ 0.1 (the same value as the type I error target) at p1 = 0.6 with toxicity at " \
+        "the limit 0.3" in text
+    n = re.search(r"^\*\*Table (\d+)\. frontline-efftox against the optimal Bryant", section,
+                  flags=re.M)
+    assert n is not None and f"Table {n.group(1)} compares it with frontline-efftox" in text
+
+
+def test_no_feasible_bryant_day_design_is_said_in_one_sentence(design) -> None:
+    d = design.replace(name="efftox-strict", alpha=0.01, target_power=0.99)
+    assert _bryant_day_optimal(d) is None
+    built = rp.build(d, n_sims=0)
+    assert not [t for t in built.document.tables() if t.name.startswith("safety-bryant-day")]
+    md = to_markdown(built.document)
+    assert "Comparator: no Bryant & Day (1995) two-stage design with at most 60 patients " \
+        "meets the same targets as efftox-strict" in " ".join(md.split())
 
 
 # ---- the other sections treat the design right ------------------------------------------

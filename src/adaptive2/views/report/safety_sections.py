@@ -4,7 +4,9 @@ For every design co-monitored for toxicity (``Design.toxicity``): the toxicity
 boundary in protocol words, the joint efficacy-toxicity operating
 characteristics (exact, from :func:`adaptive2.engines.toxicity_oc.oc_toxicity`
 through :func:`adaptive2.engines.exact.oc`) and the probability of a toxicity
-stop against the true toxicity rate.
+stop against the true toxicity rate; and, as a comparator, the optimal Bryant & Day
+(1995) two-stage design for the same targets
+(:func:`adaptive2.engines.bryant_day.bryant_day`), exact as well.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from adaptive2.engines.bryant_day import bryant_day
 from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.model.designs import Design, toxicity_protocol, toxicity_records
 from adaptive2.model.toxicity import ToxicityMonitor
@@ -233,10 +236,86 @@ def _safety(ctx: _Ctx) -> tuple[list[Any], Any]:
                 note=_JOINT_NOTE,
             ),
             _figure(d),
+            *_bryant_day_blocks(ctx, d),
         ]
     for d in multi:
         blocks += _multi_blocks(d)
     return blocks, None
+
+
+# ---- the Bryant & Day comparator ---------------------------------------------------------
+_BD_NMAX = 60  # largest total sample size searched for the Bryant & Day comparator
+
+
+def _bryant_day_blocks(ctx: _Ctx, d: Design) -> list[Any]:
+    """The optimal Bryant & Day design at the design's targets, against it at the four corners.
+
+    Bryant & Day's constraints at the design's targets: P(declare | p0, acceptable
+    toxicity) <= alpha, P(declare | p1, toxicity at the limit) <= alpha (the same
+    value: a too-toxic drug declared is as much an error as an inactive one) and
+    P(declare | p1, acceptable toxicity) >= power; q are non-toxicity rates.
+    """
+    import pandas as pd
+
+    m = d.toxicity
+    assert m is not None
+    plan = dict(_planning(d))
+    if "p0" not in plan or "p1" not in plan:
+        return []
+    p0, p1 = plan["p0"], plan["p1"]
+    alpha, power = ctx.alpha_of(d), ctx.power_of(d)
+    psi = float(d.toxicity_odds_ratio)
+    res = bryant_day(p0, p1, 1.0 - m.limit, 1.0 - m.acceptable, alpha_r=alpha, alpha_t=alpha,
+                     beta=1.0 - power, nmax=_BD_NMAX, odds_ratio=psi)
+    safe = _slug(d.name)
+    event = _short_event(m)
+    link = ("response and toxicity independent in a patient (Bryant & Day's working "
+            "assumption, and this design's)" if psi == 1.0 else
+            f"response and toxicity linked by an odds ratio of {psi:g} in a patient, as in "
+            "this design")
+    targets = (f"the same targets as {d.name}: P(declare efficacy) ≤ {alpha:g} at p0 = {p0:g} "
+               f"with toxicity at the acceptable rate {m.acceptable:g}, ≤ {alpha:g} (the same "
+               f"value as the type I error target) at p1 = {p1:g} with toxicity at the limit "
+               f"{m.limit:g}, and ≥ {power:g} at p1 with toxicity at the acceptable rate; "
+               f"{link}")
+    bd = res.optimal
+    if bd is None:
+        return [Para(f"Comparator: no Bryant & Day (1995) two-stage design with at most "
+                     f"{_BD_NMAX} patients meets {targets} (exhaustive exact search).")]
+    ds = _stop_points(ctx, d)
+    p = np.asarray(ds["p"].values, dtype=float)
+    tox = np.asarray(ds["toxicity_rate"].values, dtype=float)
+    b = bd.oc(p, 1.0 - tox, psi)
+    frame = pd.DataFrame({
+        "p": p, "toxicity_rate": tox,
+        "p_declare_bryant_day": b.p_declare, "p_efficacy": ds["p_efficacy"].values,
+        "expected_n_bryant_day": b.expected_n, "expected_n": ds["expected_n"].values,
+    })
+    text = (
+        f"Comparator: the optimal Bryant & Day (1995) two-stage design for {targets}. "
+        f"Stage 1: enrol {bd.n1} patients, and continue only if more than {bd.r1} respond and "
+        f"more than {bd.t1} are without a {event}; stage 2: enrol {bd.n - bd.n1} more "
+        f"({bd.n} in all), and declare efficacy if more than {bd.r} of the {bd.n} respond and "
+        f"more than {bd.t} are without a {event}. It is optimal among designs with at most "
+        f"{_BD_NMAX} patients: the smallest of the larger expected sample size in the two "
+        f"null cases (exhaustive exact search). {{tab:safety-bryant-day-{safe}}} compares it "
+        f"with {d.name} (at most {d.looks[-1]} patients) at the four corners of the true "
+        "response rate (p0, p1) and toxicity rate (acceptable, limit)."
+    )
+    return [
+        Para(text),
+        _tab(
+            f"safety-bryant-day-{safe}", frame,
+            f"{d.name} against the optimal Bryant & Day (1995) two-stage design at matched "
+            "targets: P(declare efficacy) and E[N], both exact",
+            [Col("p", "True response rate", "num"),
+             Col("toxicity_rate", "True toxicity rate", "num"),
+             Col("p_declare_bryant_day", "P(declare efficacy), Bryant & Day", "prob"),
+             Col("p_efficacy", f"P(declare efficacy), {d.name}", "prob"),
+             Col("expected_n_bryant_day", "E[N], Bryant & Day", "mean1"),
+             Col("expected_n", f"E[N], {d.name}", "mean1")],
+        ),
+    ]
 
 
 def _figure(d: Design) -> Figure:
