@@ -3,13 +3,13 @@ files, and one-line errors naming the option."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from adaptive2.cli import _parser, main
+from _cli import run, run_json
+from adaptive2.cli import _parser
 from adaptive2.engines.design_search import design_search
 from adaptive2.engines.lee_liu import lee_liu
 from adaptive2.engines.simon import simon
@@ -22,18 +22,6 @@ JSON_KEYS = {"family", "objective", "criterion", "p0", "p1", "alpha", "power", "
              "message", "candidates", "chosen", "written"}
 CANDIDATE_KEYS = {"name", "n_max", "looks", "parameters", "alpha", "power", "expected_n_p0",
                   "pet_p0", "optimal", "minimax", "admissible", "q_low", "q_high", "boundaries"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def one_line_error(code: int, out: str, err: str, *names: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from adaptive2.cli import main
+from _cli import run, run_json
 from adaptive2.engines.toxicity_oc import oc_toxicity
 from adaptive2.io.design_files import dumps_toml, load_design, read_toml
 
@@ -30,18 +30,6 @@ BHM = DESIGNS_DIR / "two-cohort-bhm.toml"
 OC_KEYS = {"scenario", "p", "role", "p_efficacy", "p_futility", "p_early_stop", "expected_n",
            "sd_n", "p_stop_at"}
 TOX_KEYS = {"tox", "odds_ratio", "p_stop_toxicity", "p_stop_toxicity_at"}
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str):
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def bad_input(capsys, *argv: str, contains: tuple[str, ...]) -> None:

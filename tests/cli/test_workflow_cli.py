@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adaptive2.cli import main
+from _cli import run, run_json
 from adaptive2.engines.calibration import calibrate, worst_case_alpha
 from adaptive2.engines.exact import oc
 from adaptive2.io.design_files import dumps_toml, load_design, read_toml
@@ -21,18 +21,6 @@ from adaptive2.io.design_files import dumps_toml, load_design, read_toml
 ROOT = Path(__file__).resolve().parents[2]
 DESIGNS = ROOT / "designs"
 PP = DESIGNS / "frontline-pp.toml"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def with_targets(tmp_path: Path, name: str, **targets: float) -> Path:
