@@ -153,11 +153,28 @@ def test_null_region_of_a_monitored_design_says_it_is_a_bound(capsys):
     assert "at most this" in got["toxicity"]
 
 
-def test_multi_cohort_oc_with_toxicity_is_refused_clearly(capsys, tmp_path):
+def test_multi_cohort_oc_with_toxicity_is_exact_joint_oc(capsys, tmp_path):
+    """Rows cross the scenarios with --tox; each carries the toxicity keys (values: engine tests)."""
     path = _bhm_with_toxicity(tmp_path)
-    bad_input(capsys, "oc", str(path), contains=("toxicity monitoring", "not available yet"))
+    rows = run_json(capsys, "oc", str(path), "--tox", "0.1,0.5", "--odds-ratio", "2")
+    design = load_design(path)
+    assert len(rows) == 2 * 2 * len(design.scenarios)
+    for row in rows:
+        assert row["odds_ratio"] == 2.0 and row["tox"] in (0.1, 0.5)
+        total = (row["p_efficacy"] + row["p_futility"] + row["p_stop_toxicity"]
+                 + row["p_stop_at"][-1]["futility"])
+        assert abs(total - 1.0) < 1e-12
+        assert abs(sum(x["p"] for x in row["p_stop_toxicity_at"]) - row["p_stop_toxicity"]) < 1e-12
+    high = [r["p_stop_toxicity"] for r in rows if r["tox"] == 0.5]
+    low = [r["p_stop_toxicity"] for r in rows if r["tox"] == 0.1]
+    assert min(high) > max(low)
+    code, text, _ = run(capsys, "oc", str(path))
+    assert code == 0 and "Exact joint efficacy-toxicity operating characteristics" in text
+    assert set(rows[0]) >= TOX_KEYS
     bad_input(capsys, "oc", str(path), "--null-region", contains=("not available yet",))
-    bad_input(capsys, "oc", str(path), "--tox", "0.2", contains=("--tox", "not available yet"))
+    bad_input(capsys, "oc", str(path), "--simulate", contains=("--simulate", "toxicity"))
+    bad_input(capsys, "calibrate", str(path), "--alpha", "0.1",
+              contains=("calibrate", "[toxicity]", "not available"))
 
 
 # ---------------------------------------------------------------------------

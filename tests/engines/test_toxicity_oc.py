@@ -302,7 +302,7 @@ def test_monte_carlo_oc_of_a_monitored_design_is_refused_not_silently_wrong():
         oc(load_design(EFFTOX), [0.4], method="simulate", n_sims=100, seed=1)
 
 
-def test_multi_cohort_oc_with_toxicity_is_a_clear_error():
+def test_multi_cohort_oc_with_toxicity_is_exact_and_monte_carlo_is_refused():
     m = _monitor(monitor=(5, 10))
     design = CohortDesign(
         name="two", model=Model(kind="independent"),
@@ -311,9 +311,11 @@ def test_multi_cohort_oc_with_toxicity_is_a_clear_error():
         scenarios=(Scenario("null", rates={"a": 0.2, "b": 0.1}),),
         toxicity=m,
     )
-    with pytest.raises(DesignError, match=r"with toxicity monitoring are not available yet"):
-        oc(design)
-    with pytest.raises(DesignError, match=r"not available yet"):
+    ds = oc(design)  # the joint engine (tests/engines/test_cohort_toxicity.py checks it)
+    assert list(ds["scenario"].values) == [f"null, q={m.acceptable:g}", f"null, q={m.limit:g}"]
+    assert ds["p_stop_toxicity"].values[1].min() > ds["p_stop_toxicity"].values[0].max()
+    with pytest.raises(DesignError, match=r"multi-cohort simulator does not stop cohorts for "
+                                          r"toxicity"):
         oc(design, method="simulate")
 
 

@@ -355,3 +355,30 @@ def test_oc_curves_draw_a_co_monitored_design_at_its_acceptable_rate(design) -> 
     crossed = oc(design, [0.3, 0.5, 0.7])
     y2 = _gid(oc_curves(crossed), "p_efficacy-1").get_ydata()
     np.testing.assert_allclose(y2, crossed["p_efficacy"].values[:3], atol=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# A multi-cohort design with toxicity monitors
+# ---------------------------------------------------------------------------
+def test_multi_cohort_safety_section_gives_the_joint_oc(tmp_path: Path) -> None:
+    from adaptive2.engines.cohort_exact import cohort_oc
+    from adaptive2.io.design_files import dumps_toml, read_toml
+
+    data = read_toml(ROOT / "designs" / "two-cohort-bhm.toml")
+    data["toxicity"] = {"event": "grade >= 3 treatment-related adverse event", "limit": 0.3,
+                        "acceptable": 0.15, "rule": "posterior", "cutoff": 0.5,
+                        "prior": {"a": 0.5, "b": 4.5}, "monitor": [10, 20, 30]}
+    path = tmp_path / "bhm-tox.toml"
+    path.write_text(dumps_toml(data), encoding="utf-8")
+    res = rp.report(path, tmp_path / "report", n_sims=0, pdf="never")
+    md = (res.path / "report.md").read_text(encoding="utf-8")
+    header, rows = _md_table(md, "joint efficacy and toxicity operating characteristics per "
+                                 "cohort")
+    ds = cohort_oc(load_any(path))
+    assert len(rows) == ds.sizes["scenario"] * ds.sizes["cohort"]
+    col = header.index("P(stop for toxicity)")
+    shown = [float(r[col]) for r in rows]
+    exact = ds["p_stop_toxicity"].values.ravel()
+    assert np.abs(np.array(shown) - exact).max() <= 0.0005 + 1e-12
+    assert "not a bound for the co-monitored trial" in md
+    assert "no multi-cohort engine with toxicity monitoring" not in md

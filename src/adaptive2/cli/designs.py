@@ -29,6 +29,7 @@ from adaptive2.cli._common import (
 from adaptive2.engines.borrowing import borrowing_summary
 from adaptive2.engines.calibration import calibrate, calibrate_bop2, worst_case_alpha
 from adaptive2.engines.cohort_calibration import calibrate_cohorts
+from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.design_search import design_search, pareto
 from adaptive2.engines.exact import oc
 from adaptive2.engines.futility import calibrate_futility
@@ -176,7 +177,7 @@ def _cmd_oc(args: argparse.Namespace) -> None:
     if args.range:
         raise _BadInput("--range goes with --null-region")
     if _is_multi(design):
-        _cmd_oc_multi(args, design)
+        _cmd_oc_multi(args, design, tox, odds)
         return
     scen = None
     if args.p is not None:
@@ -283,11 +284,6 @@ def _toxicity_args(args: argparse.Namespace, design: Any) -> tuple[list[float] |
             f"{given[0]} applies to designs that monitor toxicity; {args.design} (design "
             f"{design.name!r}) has no [toxicity] section"
         )
-    if _is_multi(design):
-        raise _BadInput(
-            f"{given[0]}: operating characteristics of a multi-cohort design with toxicity "
-            "monitoring are not available yet"
-        )
     if args.null_region or args.simulate:
         other = "--null-region" if args.null_region else "--simulate"
         raise _BadInput(f"{given[0]} does not go with {other} (exact joint OC only)")
@@ -306,12 +302,16 @@ def _toxicity_args(args: argparse.Namespace, design: Any) -> tuple[list[float] |
     return tox, odds
 
 
-def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
+def _cmd_oc_multi(args: argparse.Namespace, design: Any, tox: list[float] | None = None,
+                  odds: float | None = None) -> None:
     """OC of a multi-cohort design: exact, or Monte Carlo with ``--simulate``.
 
     ``--simulate`` runs :func:`adaptive2.engines.exact.oc` with ``method="simulate"`` (the
     trial-conduct simulator with no delay and no dropout); every figure of a row
-    then has its ``_mcse`` twin.
+    then has its ``_mcse`` twin. A design with toxicity monitors gets the exact joint
+    OC (:func:`adaptive2.engines.cohort_exact.cohort_oc`), its scenarios crossed with
+    ``--tox`` (default: each monitor's acceptable rate, then its limit); each row then
+    carries ``tox``, ``odds_ratio``, ``p_stop_toxicity`` and ``p_stop_toxicity_at``.
     """
     if args.p is not None:
         raise _BadInput(
@@ -321,7 +321,16 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
     if not design.scenarios:
         raise _BadInput(f"{args.design}: a multi-cohort design needs [[scenarios]] for its OC")
     mc = bool(args.simulate)
-    ds = oc(design, method="simulate" if mc else "exact", n_sims=args.n_sims, seed=args.seed)
+    monitored = design.toxicity is not None
+    if monitored and mc:
+        raise _BadInput(
+            f"--simulate: {args.design} monitors toxicity, and the multi-cohort simulator does "
+            "not stop cohorts for toxicity yet; drop --simulate for the exact joint OC"
+        )
+    if monitored:
+        ds = cohort_oc(design, tox=tox, odds_ratio=odds)
+    else:
+        ds = oc(design, method="simulate" if mc else "exact", n_sims=args.n_sims, seed=args.seed)
     rows = []
     looks = {c.name: list(c.looks) for c in design.cohorts}
     for i, sname in enumerate(ds["scenario"].values):
@@ -332,6 +341,10 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
                 "rate": float(ds["rate"].values[i, j]),
                 "role": str(ds["role"].values[i, j]),
             }
+            if monitored:
+                q = float(ds["toxicity_rate"].values[i, j])
+                row["tox"] = None if math.isnan(q) else q
+                row["odds_ratio"] = float(ds["odds_ratio"].values[i, j])
             for var in ("p_efficacy", "p_futility", "p_early_stop", "expected_n", "sd_n"):
                 row[var] = float(ds[var].values[i, j])
                 if mc:
@@ -346,6 +359,13 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
                 }
                 for k in range(stops.shape[0])
             ]
+            if monitored:
+                row["p_stop_toxicity"] = float(ds["p_stop_toxicity"].values[i, j])
+                at = ds["p_stop_toxicity_at"].values[i, j]
+                row["p_stop_toxicity_at"] = [
+                    {"check": t + 1, "n": int(n), "p": float(at[t])}
+                    for t, n in enumerate(ds["tox_check_n"].values[j]) if n > 0
+                ]
             for var in ("fwer", "p_all_correct"):
                 row[var] = float(ds[var].values[i])
                 if mc:
@@ -367,13 +387,24 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any) -> None:
         label = (f"Monte Carlo operating characteristics ({ds.attrs['n_sims']} trials per "
                  f"scenario, seed entropy {ds.attrs['seed_entropy']})")
         cols.insert(cols.index("p_efficacy") + 1, "p_efficacy_mcse")
+    if monitored:
+        label = "Exact joint efficacy-toxicity operating characteristics"
+        cols[cols.index("role") + 1 : cols.index("role") + 1] = ["tox"]
+        cols.insert(cols.index("p_futility") + 1, "p_stop_toxicity")
     text = (
         f"{label} of {design.name} ({design.model.describe()})\n"
         "p_efficacy is type I error for role=null and power for role=alternative; fwer = "
         "P(any null cohort declared efficacious)\n" + _table(rows, cols)
     )
-    if not args.json and not mc:  # the null region is exact: not with --simulate
-
+    if monitored:
+        text += (
+            "\n\nEach cohort's toxicity rule is checked at its own check points, before an "
+            "efficacy look at the same patient, without borrowing; a cohort stopped for "
+            "toxicity declares nothing and its data at the check keep informing the others. "
+            "tox: true toxicity rate; p_stop_toxicity: P(the cohort stops for toxicity). The "
+            "null-region search (--null-region) covers designs without toxicity monitors only."
+        )
+    elif not args.json and not mc:  # the null region is exact: not with --simulate
         text += "\n\n" + _null_region_text(null_region(design))
     _emit(args, rows, text)
 
@@ -414,6 +445,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
         return
     if args.target is not None:
         raise _BadInput("--target goes with --toxicity")
+    if _is_multi(design) and design.toxicity is not None:
+        raise _BadInput(
+            f"{args.design}: calibrate of a multi-cohort design with toxicity monitoring is not "
+            "available (its type I error search does not stop cohorts for toxicity); calibrate "
+            "the design without its [toxicity] tables, add them back, and check the joint OC "
+            "with adaptive2 oc"
+        )
     if args.objective != "max-power" and (args.futility or _is_multi(design)):
         raise _BadInput(
             "--objective min-EN0 applies to a single-cohort design's own calibration (not "

@@ -214,8 +214,10 @@ def oc(
         One design (result has no ``design`` dim) or several (stacked along
         ``design``; looks are padded with NaN where designs differ). A multi-cohort
         ``CohortDesign`` is passed to :func:`adaptive2.engines.cohort_exact.cohort_oc`
-        (``method="exact"``) or to :func:`adaptive2.engines.montecarlo.simulate` with no delay
-        and no dropout (``method="simulate"``).
+        (``method="exact"``; with toxicity monitors, cohorts stop for toxicity too and
+        the scenarios are crossed with each monitor's acceptable and limit rates) or to
+        :func:`adaptive2.engines.montecarlo.simulate` with no delay and no dropout
+        (``method="simulate"``; not for designs with toxicity monitors).
     scenarios : iterable of float or Scenario, optional
         True response rates. Default: the design's ``scenarios``, else the grid
         0, 0.05, ..., 1. Bare rates get roles from the design's ``p0``/``p1``.
@@ -254,13 +256,11 @@ def oc(
     """
     if isinstance(designs, CohortDesign):
         check_choice(method, "method", "oc", ("exact", "simulate"))
-        if designs.toxicity is not None:
+        if designs.toxicity is not None and method == "simulate":
             raise DesignError(
-                f"operating characteristics of CohortDesign {designs.name!r} with toxicity "
-                "monitoring are not available yet: the exact multi-cohort engine does not "
-                "stop cohorts for toxicity (joint multi-cohort OC with toxicity), and leaving "
-                "the monitors out would overstate every cohort's chance of success; its "
-                "boundaries (adaptive2 boundaries) are available."
+                f"`method` of oc must be 'exact' for CohortDesign {designs.name!r}: it has "
+                "toxicity monitors, and the multi-cohort simulator does not stop cohorts for "
+                "toxicity yet (its OC would silently leave the toxicity stops out)."
             )
         if method == "simulate":
             # The Monte Carlo twin of the exact lattice OC: the trial-conduct simulator

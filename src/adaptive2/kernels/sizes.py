@@ -381,20 +381,56 @@ def size_tuples(design: Any) -> list[tuple[int, ...]]:
     """Cohort sizes the lattice programme visits: at look k each cohort at a look up to k."""
     out: set[tuple[int, ...]] = set()
     for k in range(design.n_looks):
-        out.update(itertools.product(*[c.looks[: k + 1] for c in design.cohorts]))
+        sizes = []
+        for c in design.cohorts:
+            here = set(c.looks[: k + 1])
+            # a cohort stopped for toxicity informs the others with its data at the check
+            monitor = design.toxicity_of(c.name) if getattr(design, "toxicity", None) else None
+            if monitor is not None:
+                here.update(m for m in monitor.monitor if m <= c.looks[k])
+            sizes.append(sorted(here))
+        out.update(itertools.product(*sizes))
     return sorted(out)
 
 
+def _event_cells(design: Any) -> int:
+    """Event-count cells per lattice cell in the DP (1 without toxicity monitors).
+
+    A monitored cohort's event axis is cut at each check's stopping count, so it
+    holds at most the largest count plus the longest gap between checks.
+    """
+    if not getattr(design, "toxicity", None):
+        return 1
+    out = 1
+    for c in design.cohorts:
+        monitor = design.toxicity_of(c.name)
+        if monitor is None:
+            continue
+        checks = (0, *monitor.monitor)
+        gap = max(b - a for a, b in itertools.pairwise(checks))
+        out *= min(c.looks[-1] + 1, max(monitor.boundaries()) + gap)
+    return out
+
+
 def _dp_arrays(design: Any) -> float:
-    """Most status arrays alive at once in the lattice DP (an upper bound)."""
-    reasons = max(
-        sum(design.rule(s, c) is not None for s in ("futility", "efficacy")) for c in design.names
-    )
-    j, k_max = len(design.cohorts), design.n_looks
-    live = max(
-        (1 + reasons * k) ** j + (1 + reasons * (k + 1)) ** j * (k < k_max - 1)
-        for k in range(k_max)
-    )
+    """Most status arrays alive at once in the lattice DP (an upper bound).
+
+    Per cohort, the statuses at look k are: running, stopped for a reason at an
+    earlier look, or stopped for toxicity at a check up to look k.
+    """
+    k_max = design.n_looks
+    monitored = bool(getattr(design, "toxicity", None))
+
+    def statuses(k: int) -> int:
+        out = 1
+        for c in design.cohorts:
+            reasons = sum(design.rule(s, c.name) is not None for s in ("futility", "efficacy"))
+            monitor = design.toxicity_of(c.name) if monitored else None
+            checks = sum(m <= c.looks[min(k, k_max - 1)] for m in monitor.monitor) if monitor else 0
+            out *= 1 + reasons * k + checks
+        return out
+
+    live = max(statuses(k) + statuses(k + 1) * (k < k_max - 1) for k in range(k_max))
     return float(live) + _DP_TEMPORARIES
 
 
@@ -479,7 +515,8 @@ def cohort_cost(
     if estimates:  # the simulator's posterior means and coverage, per scenario
         kept += estimates * len(tuples) * (FLOAT + 1) * len(names) * biggest
     if dp:
-        batch = max(biggest, min(int(rates), max(1, _BLOCK // biggest)) * biggest)
+        cells = biggest * _event_cells(design)
+        batch = max(cells, min(int(rates), max(1, _BLOCK // cells)) * cells)
         arrays = _dp_arrays(design)
         transient = max(transient, FLOAT * arrays * batch)
         steps = sum(max(c.looks) for c in design.cohorts)

@@ -365,7 +365,10 @@ def _python_command(items: list[_Item], scenarios: Any, **options: Any) -> str:
 def _borrowing(ctx: _Ctx, design: Any) -> Any:
     """Null region and matched-α comparison of a multi-cohort design, computed once."""
     if design.name not in ctx.borrowing:
-        ctx.borrowing[design.name] = borrowing_summary(design, _multi_scenarios(ctx, design))
+        # of the efficacy rules alone for a design with toxicity monitors (the safety
+        # section says so): the null-region search does not stop cohorts for toxicity
+        rules = dataclasses.replace(design, toxicity=None) if design.toxicity else design
+        ctx.borrowing[design.name] = borrowing_summary(rules, _multi_scenarios(ctx, design))
     return ctx.borrowing[design.name]
 
 
@@ -439,10 +442,15 @@ def _multi_scenarios(ctx: _Ctx, design: Any) -> tuple[Any, ...]:
 
 
 def _cohort_oc(ctx: _Ctx, design: Any, scen: tuple[Any, ...]) -> Any:
-    """Exact multi-cohort OC, computed once per design and scenario tuple."""
+    """Exact multi-cohort OC, computed once per design and scenario tuple.
+
+    A design with toxicity monitors is evaluated with every monitored cohort at its
+    monitor's acceptable toxicity rate (the scenario names unchanged).
+    """
     key = (design.name, scen)
     if key not in ctx.oc:
-        ctx.oc[key] = cohort_oc(design, scen)
+        tox = "acceptable" if design.toxicity is not None else None
+        ctx.oc[key] = cohort_oc(design, scen, tox=tox)
     return ctx.oc[key]
 
 

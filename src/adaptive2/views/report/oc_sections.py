@@ -361,8 +361,9 @@ def _null_table(design: Any, nr: Any) -> Any:
     """The null-region table, with the supremum when futility is ignored (non-binding)."""
     frame = nr.table()
     if design.futility is not None:
-        free = null_region(dataclasses.replace(design, futility=None), ranges=nr.ranges,
-                           fwer=False)
+        # toxicity monitors off too: the null region is of the efficacy rules alone
+        free = null_region(dataclasses.replace(design, futility=None, toxicity=None),
+                           ranges=nr.ranges, fwer=False)
         frame["futility ignored (non-binding)"] = [
             free.cohorts[c].max_type1 for c in frame["cohort"]
         ]
