@@ -27,6 +27,15 @@ def pocock(**kw: object) -> ToxicityMonitor:
     return ToxicityMonitor(**args)  # type: ignore[arg-type]
 
 
+def bop2(**kw: object) -> ToxicityMonitor:
+    args: dict[str, object] = dict(
+        event="toxicity", limit=0.3, acceptable=0.15, rule="bop2", lambda_=0.7, gamma=1.0,
+        monitor=tuple(range(10, 41, 5)),
+    )
+    args.update(kw)
+    return ToxicityMonitor(**args)  # type: ignore[arg-type]
+
+
 def posterior(**kw: object) -> ToxicityMonitor:
     args: dict[str, object] = dict(
         event="grade>=3 irAE",
@@ -189,7 +198,7 @@ BAD = [
     (
         posterior,
         {"rule": "bayes"},
-        "`rule` of ToxicityMonitor must be one of {'posterior', 'pocock'}; got 'bayes'.",
+        "`rule` of ToxicityMonitor must be one of {'posterior', 'pocock', 'bop2'}; got 'bayes'.",
     ),
     (
         posterior,
@@ -247,6 +256,28 @@ BAD = [
         {"p_stop_acceptable": 0.0},
         "`p_stop_acceptable` of ToxicityMonitor must be a probability in (0, 1); got 0.0.",
     ),
+    (
+        bop2,
+        {"lambda_": 1.5},
+        "`lambda` of ToxicityMonitor must be a probability in (0, 1); got 1.5.",
+    ),
+    (
+        bop2,
+        {"gamma": None},
+        "`gamma` of ToxicityMonitor must be set together with lambda for rule 'bop2'; got None.",
+    ),
+    (
+        posterior,
+        {"gamma": 1.0},
+        "`gamma` of ToxicityMonitor must be None for rule 'posterior' (it is the BOP2 "
+        "cut-off's); got 1.0.",
+    ),
+    (
+        bop2,
+        {"cutoff": 0.9},
+        "`cutoff` of ToxicityMonitor must be None for rule 'bop2' (its cut-off is 1 - lambda "
+        "(n/N)^gamma); got 0.9.",
+    ),
 ]
 
 
@@ -262,3 +293,31 @@ def test_bad_values_name_the_field_and_the_allowed_values(
 def test_every_field_is_checked() -> None:
     checked = {next(iter(change)) for _, change, _ in BAD}
     assert checked == {f.name for f in dataclasses.fields(ToxicityMonitor)}
+
+
+# ---------------------------------------------------------------------------
+# rule = "bop2": the toxicity half of BOP2's joint rule
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("lam", "gamma"), [(0.7, 1.0), (0.9, 0.5), (0.62, 0.0)])
+def test_bop2_boundary_is_the_joint_rules_toxicity_boundary(lam: float, gamma: float) -> None:
+    """Zhou, Lee & Yuan (2017), efficacy-toxicity example: φ_T = 0.30, looks 10, 15, ..., 40.
+
+    The reference is the joint rule's own boundary (kernels.bop2_joint.efftox_boundaries,
+    P(p_T <= φ_T | data) < λ (n/N)^γ), with BOP2's default Beta(φ_T, 1 - φ_T) prior.
+    """
+    from adaptive2.kernels.bop2_joint import efftox_boundaries
+
+    m = bop2(lambda_=lam, gamma=gamma)
+    _, b = efftox_boundaries(m.monitor, 0.45, 0.30, lam, gamma)
+    assert m.prior == (0.3, 0.7)
+    assert list(m.boundaries()) == b.tolist()
+    if (lam, gamma) == (0.7, 1.0):  # the doctest of efftox_boundaries, printed there
+        assert list(m.boundaries()) == [5, 6, 7, 8, 9, 10, 11]
+    assert "BOP2" in m.describe() and f"(n/40)^{gamma:g}" in m.describe()
+
+
+def test_bop2_without_lambda_gamma_says_a_design_sets_them() -> None:
+    m = bop2(lambda_=None, gamma=None)
+    assert "from the design's BOP2 futility rule" in m.describe()
+    with pytest.raises(DesignError, match=r"`lambda` and `gamma` .* are not set"):
+        m.boundaries()

@@ -26,6 +26,7 @@ from adaptive2.cli._common import (
     _write_design,
     _written_header,
 )
+from adaptive2.engines.bop2_efftox import calibrate_efftox_design
 from adaptive2.engines.borrowing import borrowing_summary
 from adaptive2.engines.calibration import calibrate, calibrate_bop2, worst_case_alpha
 from adaptive2.engines.cohort_calibration import calibrate_cohorts
@@ -638,20 +639,33 @@ def _cmd_calibrate_futility(args: argparse.Namespace, design: Any) -> None:
 # calibrate --toxicity
 # ---------------------------------------------------------------------------
 def _cmd_calibrate_toxicity(args: argparse.Namespace, design: Any) -> None:
-    """``calibrate --toxicity``: the toxicity rule's cutoff (or Pocock level), exactly."""
+    """``calibrate --toxicity``: the toxicity rule's cutoff (or Pocock level), exactly.
+
+    A ``bop2`` toxicity rule shares its cut-off with the BOP2 futility rule, so λ and γ
+    are calibrated jointly (:func:`adaptive2.engines.bop2_efftox.calibrate_efftox_design`).
+    """
+    joint = (not _is_multi(design) and design.toxicity is not None
+             and design.toxicity.rule == "bop2")
     others = [name for name, given in (
         ("--futility", args.futility), ("--max-power-loss", args.max_power_loss is not None),
         ("--parameter", args.parameter is not None), ("--within", args.within is not None),
-        ("--objective", args.objective != "max-power"), ("--alpha", args.alpha is not None),
+        ("--objective", args.objective != "max-power"),
+        ("--alpha", args.alpha is not None and not joint),
         ("--power", args.power is not None), ("--range", bool(args.range)),
         ("--non-binding", args.non_binding), ("--control", args.control != "cohort"),
+        ("--target", args.target is not None and joint),
     ) if given]
     if others:
-        raise _BadInput(f"--toxicity calibrates the [toxicity] rule alone; drop {others[0]}")
+        what = ("calibrates BOP2's joint rule (lambda, gamma; --alpha)" if joint
+                else "calibrates the [toxicity] rule alone")
+        raise _BadInput(f"--toxicity {what}; drop {others[0]}")
     if _is_multi(design):
         raise _BadInput("--toxicity applies to a single-cohort design with a [toxicity] table")
     if design.toxicity is None:
         raise _BadInput(f"--toxicity: {args.design} has no [toxicity] table to calibrate")
+    if joint:
+        _cmd_calibrate_efftox(args, design)
+        return
     target = args.target
     if target is not None and not 0.0 < target < 1.0:
         raise _BadInput(f"--target must be a probability in (0, 1); got {target!r}")
@@ -677,6 +691,37 @@ def _cmd_calibrate_toxicity(args: argparse.Namespace, design: Any) -> None:
             for n, k in zip(res.monitor.monitor, res.boundaries, strict=True)]
     text = (f"Toxicity calibration of {design.name} (exact): {res.monitor.rule} rule, {what}\n"
             f"{achieved}\n" + _table(rows, ["n", "stop_at_or_above"]) + f"\n{res.message}")
+    if args.write:
+        text += f"\nwritten to {args.write} as {name}"
+    payload = res.to_dict()
+    payload["written"] = {"path": args.write, "name": name} if args.write else None
+    _emit(args, payload, text)
+
+
+def _cmd_calibrate_efftox(args: argparse.Namespace, design: Any) -> None:
+    """``calibrate --toxicity`` of a design with a ``bop2`` toxicity rule: λ, γ jointly."""
+    alpha = args.alpha
+    if alpha is not None and not 0.0 < alpha < 1.0:
+        raise _BadInput(f"--alpha must be a probability in (0, 1); got {alpha!r}")
+    new, res = calibrate_efftox_design(design, alpha)
+    name = _written_name(args, design.name)
+    acceptable = design.toxicity.acceptable
+    achieved = (f"P(declare | p = {res.phi_e:g}, toxicity {res.phi_t:g}) = {res.alpha:.4f} "
+                f"(target <= {res.target_alpha:g}); P(declare | p = {design.p1:g}, toxicity "
+                f"{acceptable:g}) = {res.power:.4f}")
+    if args.write:
+        header = _calibrate_header_text(args, [
+            f"BOP2 joint efficacy-toxicity rule calibrated from design {design.name!r} "
+            f"({args.design}): lambda {res.lambda_:g}, gamma {res.gamma:g}.",
+            f"Achieved (exact): {achieved}.",
+            res.message,
+        ])
+        _write_design(_renamed(new, name), args.write, header)
+    rows = [{"n": n, "futility_max_r": a, "toxicity_min_t": b if b <= n else None}
+            for n, a, b in zip(res.looks, res.futility_max_r, res.toxicity_min_t, strict=True)]
+    text = (f"BOP2 joint efficacy-toxicity calibration of {design.name} (exact): lambda "
+            f"{res.lambda_:g}, gamma {res.gamma:g}\n{achieved}\n"
+            + _table(rows, ["n", "futility_max_r", "toxicity_min_t"]) + f"\n{res.message}")
     if args.write:
         text += f"\nwritten to {args.write} as {name}"
     payload = res.to_dict()

@@ -42,7 +42,9 @@ to dose optimization. arXiv:2408.05816.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,12 +63,20 @@ from adaptive2.kernels.bop2_joint import (
     table_oc,
 )
 from adaptive2.kernels.joint import CELLS, cell_probabilities, check_cells
+from adaptive2.model.designs import Design
 
 if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
-__all__ = ["DEFAULT_GAMMAS", "DEFAULT_LAMBDAS", "Bop2EffToxResult", "bop2_efftox", "efftox_oc"]
+__all__ = [
+    "DEFAULT_GAMMAS",
+    "DEFAULT_LAMBDAS",
+    "Bop2EffToxResult",
+    "bop2_efftox",
+    "calibrate_efftox_design",
+    "efftox_oc",
+]
 
 _OWNER = "bop2_efftox"
 NULL_CHOICES = ("joint", "each")
@@ -677,3 +687,91 @@ def efftox_oc(
             wall_time_s=round(time.perf_counter() - t0, 6),
         ),
     )
+
+
+def calibrate_efftox_design(
+    design: Design,
+    alpha: float | None = None,
+    *,
+    odds_ratio: float | None = None,
+    null: str = "joint",
+    grid: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> tuple[Design, Bop2EffToxResult]:
+    """Calibrate λ and γ of a design whose toxicity rule is BOP2's, jointly with efficacy.
+
+    Parameters
+    ----------
+    design : Design
+        A single-cohort design with a BOP2 ``futility`` rule (λ, γ), a BOP2
+        ``final`` rule (λ) and a ``toxicity`` monitor with ``rule="bop2"``: the
+        joint rule of Zhou, Lee & Yuan (2017) in design form. Its efficacy prior
+        must be Beta(e p0, e (1 - p0)) and its toxicity prior Beta(e limit, e (1
+        - limit)) with one effective sample size ``e`` (the margins of BOP2's
+        Dirichlet prior).
+    alpha : float, optional
+        Largest P(declare | null); default the design's ``alpha``, else 0.10.
+    odds_ratio : float, optional
+        Response-toxicity odds ratio of the scenarios; default the design's
+        ``toxicity_odds_ratio``.
+    null : {"joint", "each"}
+        As in :func:`bop2_efftox`.
+    grid : (sequence of float, sequence of float), optional
+        λ and γ values searched (default BOP2's grid).
+
+    Returns
+    -------
+    (Design, Bop2EffToxResult)
+        The design with the chosen λ and γ in its futility, final and toxicity
+        rules (everything else kept), and the calibration with its exact type I
+        error (at (p0, limit)) and power (at (p1, acceptable)).
+
+    Raises
+    ------
+    DesignError
+        If the design is not of that form; the message names the field.
+    """
+    from adaptive2.model.rules import BOP2
+
+    owner = "calibrate_efftox_design"
+    if not isinstance(design, Design):
+        raise fail("design", owner, "a single-cohort Design", type(design).__name__)
+    tox = design.toxicity
+    if tox is None or tox.rule != "bop2":
+        raise fail("toxicity", owner, "a ToxicityMonitor with rule 'bop2'",
+                   None if tox is None else tox.rule)
+    fut, final = design.futility, design.final
+    if not (isinstance(fut, BOP2) and fut.gamma is not None):
+        raise fail("futility", owner, "a BOP2 futility rule (lambda, gamma)", fut)
+    if not (isinstance(final, BOP2) and final.gamma is None and final.eta is None):
+        raise fail("final", owner, "a BOP2 final rule (lambda)", final)
+    if not isinstance(design.p0, float) or design.p1 is None:
+        raise fail("p0", owner, "fixed p0 and p1 (the null and alternative response rates)",
+                   design.p0)
+    prior = design.prior
+    a_e, b_e = getattr(prior, "a", None), getattr(prior, "b", None)
+    a_t, b_t = tox.prior
+    ess = (a_t + b_t)
+    if a_e is None or b_e is None or not (
+        math.isclose(a_e + b_e, ess, rel_tol=1e-9)
+        and math.isclose(a_e / (a_e + b_e), design.p0, rel_tol=1e-9)
+        and math.isclose(a_t / ess, tox.limit, rel_tol=1e-9)
+    ):
+        raise fail(
+            "prior", owner,
+            "Beta(e p0, e (1 - p0)) for efficacy and Beta(e limit, e (1 - limit)) for toxicity "
+            "with one e (the margins of BOP2's Dirichlet prior)",
+            f"{prior} and Beta{tox.prior}",
+        )
+    level = alpha if alpha is not None else (design.alpha if design.alpha is not None else 0.10)
+    psi = design.toxicity_odds_ratio if odds_ratio is None else odds_ratio
+    res = bop2_efftox(design.p0, tox.limit, design.looks, (design.p1, tox.acceptable),
+                      odds_ratio=psi, alpha=level, grid=grid, null=null, prior_ess=ess)
+    new = design.replace(
+        futility=dataclasses.replace(fut, lambda_=res.lambda_, gamma=res.gamma),
+        final=dataclasses.replace(final, lambda_=res.lambda_),
+        toxicity=tox.replace(lambda_=None, gamma=None),
+        toxicity_source=design.toxicity_source,
+        toxicity_rates=design.toxicity_rates,
+        toxicity_odds_ratio=design.toxicity_odds_ratio,
+    )
+    return new, res

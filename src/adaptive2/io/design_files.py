@@ -27,7 +27,9 @@ optional ``robust = { weight, mean, n }`` and ``source`` (text).
 efficacy rules (:class:`~adaptive2.model.toxicity.ToxicityMonitor`): ``event``
 (text), ``limit`` (unacceptable rate), ``acceptable`` (the rate at which the
 drug is considered safe), ``rule`` = ``posterior`` (``cutoff``, ``prior = { a,
-b }``) or ``pocock`` (``shape``, ``p_stop_acceptable``), ``monitor`` (patients
+b }``), ``pocock`` (``shape``, ``p_stop_acceptable``) or ``bop2`` (``prior``;
+single-cohort designs whose ``[futility]`` is BOP2's: the toxicity cut-off is
+its 1 - lambda (n/N)^gamma, BOP2's joint rule), ``monitor`` (patients
 at the checks; default the looks) and ``source`` (text). A key the chosen rule
 does not read is an error. A multi-cohort file takes ``[cohorts.NAME.toxicity]``
 tables, or a shared ``[toxicity]`` applied to every cohort (each cohort's
@@ -113,8 +115,9 @@ TOX_KEYS: dict[str, tuple[str, ...]] = {
     "pocock": (
         "event", "limit", "acceptable", "rule", "shape", "p_stop_acceptable", "monitor", "source",
     ),
+    "bop2": ("event", "limit", "acceptable", "rule", "prior", "monitor", "source"),
 }
-"""Keys of a ``[toxicity]`` table, per rule (a key of the other rule is an error)."""
+"""Keys of a ``[toxicity]`` table, per rule (a key of another rule is an error)."""
 _TOX_MEANING = {
     "event": "the monitored event, as text",
     "limit": "the unacceptable event rate",
@@ -486,18 +489,20 @@ def _toxicity_from_dict(
         raise ctx.error(
             where,
             f"`rule` must be one of {{{', '.join(TOX_KEYS)}}} (posterior: stop if P(rate > "
-            "limit | data) > cutoff; pocock: repeated binomial tests at the acceptable rate); "
-            f"got {rule!r}.",
+            "limit | data) > cutoff; pocock: repeated binomial tests at the acceptable rate; "
+            "bop2: stop if P(rate > limit | data) > 1 - lambda (n/N)^gamma, lambda and gamma "
+            f"those of the BOP2 [futility] rule); got {rule!r}.",
         )
     allowed = TOX_KEYS[rule]
-    for other, keys in TOX_KEYS.items():
-        extra = sorted(k for k in table if k in keys and k not in allowed)
-        if other != rule and extra:
-            raise ctx.error(
-                where,
-                f"`{extra[0]}` is not read by rule '{rule}' (only by '{other}'), so it would be "
-                f"ignored; allowed keys: {', '.join(allowed)}.",
-            )
+    known = {k for keys in TOX_KEYS.values() for k in keys}
+    extra = sorted(k for k in table if k in known and k not in allowed)
+    if extra:
+        readers = " or ".join(f"'{r}'" for r, keys in TOX_KEYS.items() if extra[0] in keys)
+        raise ctx.error(
+            where,
+            f"`{extra[0]}` is not read by rule '{rule}' (only by {readers}), so it would be "
+            f"ignored; allowed keys: {', '.join(allowed)}.",
+        )
     ctx.unknown(table, allowed, where)
     for key in ("event", "limit", "acceptable", *(("cutoff",) if rule == "posterior" else ())):
         if key not in table:

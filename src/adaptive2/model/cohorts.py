@@ -245,6 +245,10 @@ class CohortDesign:
                 continue
             if not isinstance(m, ToxicityMonitor):
                 raise fail(f"toxicity[{c.name}]", owner, "a ToxicityMonitor", m)
+            if m.rule == "bop2":
+                raise fail(f"toxicity[{c.name}]", owner, "a 'posterior' or 'pocock' monitor "
+                           "(rule 'bop2', whose cut-off is shared with a BOP2 futility rule, "
+                           "is for single-cohort designs)", m.rule)
             check_monitor_points(m.monitor, c.looks[-1], f"cohort {c.name!r} of {owner}")
         tox = tuple((c.name, pairs[c.name]) for c in self.cohorts if pairs.get(c.name) is not None)
         object.__setattr__(self, "toxicity", tox or None)

@@ -464,6 +464,37 @@ def _check_toxicity(design: Design) -> None:
                 )
         return
     check_monitor_points(tox.monitor, design.n_max, f"Design {design.name!r}")
+    if tox.rule == "bop2":
+        _share_bop2_cutoff(design, tox)
+
+
+def _share_bop2_cutoff(design: Design, tox: ToxicityMonitor) -> None:
+    """A ``bop2`` toxicity rule takes λ and γ from the design's BOP2 futility rule.
+
+    BOP2's joint rule has one cut-off 1 - λ (n/N)^γ for both endpoints, so the
+    futility rule must be BOP2's, the monitor must end at the design's N, and
+    λ, γ given on the monitor must be the futility rule's.
+    """
+    fut = design.futility
+    if not isinstance(fut, BOP2) or fut.gamma is None:
+        raise DesignError(
+            f"`toxicity` of Design {design.name!r} has rule 'bop2', whose cut-off 1 - lambda "
+            "(n/N)^gamma is shared with a BOP2 futility rule; the design's `futility` must be "
+            f"a BOP2 rule with lambda and gamma; got {fut!r}."
+        )
+    if tox.monitor[-1] != design.n_max:
+        raise DesignError(
+            f"`toxicity.monitor` of Design {design.name!r} (rule 'bop2') must end at the "
+            f"maximum N = {design.n_max} (the N of the shared cut-off 1 - lambda (n/N)^gamma); "
+            f"got {list(tox.monitor)}."
+        )
+    if tox.lambda_ is not None and (tox.lambda_, tox.gamma) != (fut.lambda_, fut.gamma):
+        raise DesignError(
+            f"`toxicity` of Design {design.name!r} (rule 'bop2') has lambda {tox.lambda_:g}, "
+            f"gamma {tox.gamma:g}; the cut-off is shared with the futility rule, so they must "
+            f"be its lambda {fut.lambda_:g} and gamma {fut.gamma:g} (or left unset)."
+        )
+    object.__setattr__(design, "toxicity", tox.replace(lambda_=fut.lambda_, gamma=fut.gamma))
 
 
 def check_monitor_points(monitor: tuple[int, ...], n_max: int, owner: str) -> None:
@@ -586,6 +617,8 @@ def toxicity_to_dict(
     }
     if monitor.rule == "posterior":
         out["cutoff"] = monitor.cutoff
+        out["prior"] = {"a": monitor.prior[0], "b": monitor.prior[1]}
+    elif monitor.rule == "bop2":  # lambda and gamma are the futility rule's
         out["prior"] = {"a": monitor.prior[0], "b": monitor.prior[1]}
     else:
         out["shape"] = monitor.shape

@@ -13,7 +13,13 @@ rules are offered:
   critical value at the ``acceptable`` rate and a nominal level ``η`` (the same
   at every look for ``shape = 0``; smaller early for ``shape`` up to 0.5),
   with ``η`` tuned so that P(stop at any look | acceptable) is the largest not
-  above ``p_stop_acceptable``.
+  above ``p_stop_acceptable``;
+* ``rule="bop2"`` (Zhou, Lee & Yuan 2017, the toxicity half of their joint
+  efficacy-toxicity rule): stop at ``n_k`` if P(rate > limit | data) >
+  C(n_k) = 1 - λ (n_k / N)^γ, with ``N`` the last monitoring point, the
+  Beta prior by default BOP2's Beta(limit, 1 - limit), and (λ, γ) those of
+  the design's BOP2 futility rule (a :class:`~adaptive2.model.designs.Design`
+  fills them in: one cut-off shared by both endpoints).
 
 The boundaries and the exact single-endpoint operating characteristics
 (:meth:`ToxicityMonitor.oc`) come from :mod:`adaptive2.kernels.toxicity`.
@@ -55,8 +61,8 @@ from adaptive2.kernels.toxicity import (
 
 __all__ = ["ToxicityMonitor", "ToxicityOC"]
 
-ToxicityRule = Literal["posterior", "pocock"]
-RULES: tuple[str, ...] = ("posterior", "pocock")
+ToxicityRule = Literal["posterior", "pocock", "bop2"]
+RULES: tuple[str, ...] = ("posterior", "pocock", "bop2")
 _OWNER = "ToxicityMonitor"
 
 
@@ -83,8 +89,10 @@ class ToxicityMonitor:
         P(rate > limit | data) > ``cutoff``, in (0, 1). Must be ``None`` for
         ``pocock``.
     prior : tuple of float
-        ``posterior`` rule only: Beta(a, b) prior of the event rate, a, b > 0.
-        Default ``(1.0, 1.0)``, the uniform prior: the conventional reference
+        ``posterior`` and ``bop2`` rules: Beta(a, b) prior of the event rate,
+        a, b > 0. Default for ``bop2``: BOP2's Beta(limit, 1 - limit) (the
+        toxicity margin of its Dirichlet prior, effective sample size 1). Default
+        for ``posterior``: ``(1.0, 1.0)``, the uniform prior: the conventional reference
         choice, worth two patients of information. Its mean is 0.5, so for a
         small ``limit`` it puts most prior mass above the limit and can stop
         after very few patients when the first monitoring point is small;
@@ -98,6 +106,11 @@ class ToxicityMonitor:
         ``pocock`` rule only: the largest P(stop at any look | acceptable)
         allowed, in (0, 1); default 0.10. The ``posterior`` rule's value of
         this probability follows from its cutoff (see :meth:`oc`).
+    lambda_ : float, optional
+        ``bop2`` rule only: λ in (0, 1) of the cut-off 1 - λ (n/N)^γ. ``None``
+        until a Design sets it from its BOP2 futility rule.
+    gamma : float, optional
+        ``bop2`` rule only: γ >= 0 of that cut-off (set with ``lambda_``).
 
     Examples
     --------
@@ -118,9 +131,11 @@ class ToxicityMonitor:
     rule: ToxicityRule
     monitor: tuple[int, ...]
     cutoff: float | None = None
-    prior: tuple[float, float] = (1.0, 1.0)
+    prior: tuple[float, ...] = ()
     shape: float = 0.0
     p_stop_acceptable: float = 0.10
+    lambda_: float | None = dataclasses.field(default=None, metadata={"key": "lambda"})
+    gamma: float | None = None
 
     def __post_init__(self) -> None:
         owner = _OWNER
@@ -137,7 +152,11 @@ class ToxicityMonitor:
         if any(b <= a for a, b in itertools.pairwise(monitor)):
             raise fail("monitor", owner, "strictly increasing patient counts", list(monitor))
         object.__setattr__(self, "monitor", monitor)
-        object.__setattr__(self, "prior", _check_prior(self.prior))
+        prior = self.prior
+        if isinstance(prior, tuple) and not prior:  # the rule's default
+            prior = (limit, 1.0 - limit) if rule == "bop2" else (1.0, 1.0)
+        object.__setattr__(self, "prior", _check_prior(prior))
+        self._check_bop2(rule)
         shape = check_real(self.shape, "shape", owner, low=0.0, high=0.5)
         object.__setattr__(self, "shape", shape)
         object.__setattr__(
@@ -155,9 +174,52 @@ class ToxicityMonitor:
             raise fail(
                 "cutoff",
                 owner,
-                "None for rule 'pocock' (its level is tuned to `p_stop_acceptable`)",
+                f"None for rule {rule!r} ("
+                + ("its level is tuned to `p_stop_acceptable`)" if rule == "pocock"
+                   else "its cut-off is 1 - lambda (n/N)^gamma)"),
                 self.cutoff,
             )
+        if rule == "bop2" and shape != 0.0:
+            raise fail("shape", owner, "0 for rule 'bop2' (shape is for 'pocock')", shape)
+
+    def _check_bop2(self, rule: str) -> None:
+        """λ and γ: both or neither for ``bop2`` (a Design fills them in), none otherwise."""
+        owner = _OWNER
+        given = [k for k in ("lambda_", "gamma") if getattr(self, k) is not None]
+        if rule != "bop2":
+            if given:
+                raise fail(given[0].rstrip("_"), owner, f"None for rule {rule!r} (it is the "
+                           "BOP2 cut-off's)", getattr(self, given[0]))
+            return
+        if len(given) == 1:
+            missing = "gamma" if given[0] == "lambda_" else "lambda"
+            raise fail(missing, owner, "set together with "
+                       f"{'lambda' if missing == 'gamma' else 'gamma'} for rule 'bop2'", None)
+        if given:
+            lam = check_probability(self.lambda_, "lambda", owner)
+            gam = check_real(self.gamma, "gamma", owner, low=0.0, finite=True,
+                             allowed="a finite number >= 0")
+            object.__setattr__(self, "lambda_", lam)
+            object.__setattr__(self, "gamma", gam)
+
+    def cutoffs(self) -> tuple[float, ...]:
+        """Posterior-probability cut-off per monitoring point (``posterior`` and ``bop2``).
+
+        ``posterior``: ``cutoff`` at every point; ``bop2``: 1 - λ (n_k / N)^γ.
+        """
+        if self.rule == "posterior":
+            assert self.cutoff is not None
+            return tuple(self.cutoff for _ in self.monitor)
+        if self.rule != "bop2":
+            raise DesignError(f"rule {self.rule!r} of {_OWNER} has no posterior cut-off")
+        if self.lambda_ is None or self.gamma is None:
+            raise DesignError(
+                f"`lambda` and `gamma` of {_OWNER} (rule 'bop2') are not set: a Design sets them "
+                "from its BOP2 futility rule (one cut-off shared by efficacy and toxicity), or "
+                "give them."
+            )
+        n_max = self.monitor[-1]
+        return tuple(1.0 - self.lambda_ * (n / n_max) ** self.gamma for n in self.monitor)
 
     # -- derived ---------------------------------------------------------------
     @property
@@ -223,6 +285,16 @@ class ToxicityMonitor:
                 f"stop for {self.event} if P(rate > {self.limit:g} | data) > {self.cutoff:g}, "
                 f"prior Beta({a:g}, {b:g})"
             )
+        elif self.rule == "bop2":
+            a, b = self.prior
+            lam = "λ" if self.lambda_ is None else f"{self.lambda_:g}"
+            gam = "γ" if self.gamma is None else f"{self.gamma:g}"
+            head = (
+                f"stop for {self.event} if P(rate > {self.limit:g} | data) > 1 - {lam} "
+                f"(n/{self.monitor[-1]})^{gam} (BOP2), prior Beta({a:g}, {b:g})"
+            )
+            if self.lambda_ is None:
+                return head + " (λ and γ from the design's BOP2 futility rule)"
         else:
             eta = self.nominal_level
             head = (
@@ -296,11 +368,13 @@ def _check_prior(value: Any) -> tuple[float, float]:
 @memoized("toxicity.boundaries")
 def _solve(monitor: ToxicityMonitor) -> tuple[tuple[int, ...], float | None]:
     """Boundary counts and, for ``pocock``, the tuned nominal level."""
-    if monitor.rule == "posterior":
-        assert monitor.cutoff is not None  # guaranteed by __post_init__
+    if monitor.rule in ("posterior", "bop2"):
         a, b = monitor.prior
-        counts = posterior_boundary(monitor.monitor, monitor.limit, monitor.cutoff, a, b)
-        return tuple(int(c) for c in counts), None
+        counts = [
+            int(posterior_boundary((n,), monitor.limit, c, a, b)[0])
+            for n, c in zip(monitor.monitor, monitor.cutoffs(), strict=True)
+        ]
+        return tuple(counts), None
     try:
         cal = calibrate_pocock(
             monitor.monitor, monitor.acceptable, monitor.p_stop_acceptable, monitor.shape
