@@ -154,7 +154,7 @@ def test_null_region_of_a_monitored_design_says_it_is_a_bound(capsys):
 
 
 def test_multi_cohort_oc_with_toxicity_is_exact_joint_oc(capsys, tmp_path):
-    """Rows cross the scenarios with --tox; each carries the toxicity keys (values: engine tests)."""
+    """Rows cross the scenarios with --tox and carry the toxicity keys (values: engine tests)."""
     path = _bhm_with_toxicity(tmp_path)
     rows = run_json(capsys, "oc", str(path), "--tox", "0.1,0.5", "--odds-ratio", "2")
     design = load_design(path)

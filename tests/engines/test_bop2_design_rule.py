@@ -10,7 +10,6 @@ multibrasBOP2's stated (0.625, 0.98), and its boundaries the paper's.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +103,7 @@ def test_bad_bop2_tables_name_the_key(changes, message):
 def test_python_api_mismatched_lambda_is_refused():
     m = ToxicityMonitor(event="t", limit=0.3, acceptable=0.2, rule="bop2", lambda_=0.8,
                         gamma=1.0, monitor=LOOKS)
-    with pytest.raises(DesignError, match="must be its lambda 0.7 and gamma 1"):
+    with pytest.raises(DesignError, match=r"must be its lambda 0\.7 and gamma 1"):
         Design(name="x", prior=Beta(0.45, 0.55), looks=LOOKS, p0=0.45, p1=0.6,
                futility=BOP2(p0=0.45, lambda_=0.7, gamma=1.0), final=BOP2(p0=0.45, lambda_=0.7),
                toxicity=m)
@@ -116,7 +115,7 @@ def test_multi_cohort_bop2_toxicity_is_refused():
     from adaptive2.model.rules import PosteriorProbability
 
     m = ToxicityMonitor(event="t", limit=0.3, acceptable=0.2, rule="bop2", monitor=(5, 10))
-    with pytest.raises(DesignError, match="rule 'bop2'.*is for single-cohort designs"):
+    with pytest.raises(DesignError, match=r"rule 'bop2'.*is for single-cohort designs"):
         CohortDesign(name="two", model=Model(kind="independent"),
                      cohorts=(Cohort("a", 0.2, 0.4, (5, 10)), Cohort("b", 0.1, 0.3, (5, 10))),
                      final=PosteriorProbability(p0=0.2, cutoff=0.9), toxicity=m)

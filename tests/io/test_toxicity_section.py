@@ -200,7 +200,8 @@ def test_scenarios_toxicity_and_odds_ratio():
                                  r"'posterior'"),
     ({"rule": "pocock"}, r"\[toxicity\] `cutoff` is not read by rule 'pocock' \(only by "
                          r"'posterior'\)"),
-    ({"rule": "bayes"}, r"\[toxicity\] `rule` must be one of \{posterior, pocock, bop2\}.*got 'bayes'"),
+    ({"rule": "bayes"},
+     r"\[toxicity\] `rule` must be one of \{posterior, pocock, bop2\}.*got 'bayes'"),
     ({"cutoff": None}, r"\[toxicity\] missing `cutoff` \(stop if P\(rate > limit \| data\) > "
                        r"cutoff\)"),
     ({"event": None}, r"\[toxicity\] missing `event`"),
