@@ -70,10 +70,26 @@ def test_design_file_in_latin1(tmp_path):
 
 
 @pytest.mark.parametrize("looks", [[50000, 100000], [5000, 20000]])
-def test_huge_looks_are_refused_at_once(tmp_path, looks):
-    code, out, err, seconds = cli("oc", str(pp_with(tmp_path, "big.toml", looks=looks)))
+def test_huge_looks_are_refused_at_once(tmp_path, looks, capsys):
+    """Refused from the estimate: nothing big is allocated first (numpy reports to tracemalloc).
+
+    The time of the refusal is in benchmarks/bench_cli.py, not here.
+    """
+    import tracemalloc
+
+    from adaptive2.cli import main
+
+    path = str(pp_with(tmp_path, "big.toml", looks=looks))
+    code, out, err, _ = cli("oc", path)
     one_line_error(code, out, err, 2, "GiB", "--max-memory", "looks")
-    assert seconds < 5  # whole process: start-up plus the estimate, nothing allocated
+    tracemalloc.start()
+    try:
+        assert main(["oc", path]) == 2
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    capsys.readouterr()
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB allocated before the refusal"
 
 
 @pytest.mark.parametrize("workers", ["0", "-2", "two"])
@@ -91,10 +107,10 @@ def test_checkpoint_that_is_a_file(tmp_path):
 
 
 def test_unreachable_scheduler_fails_fast_naming_the_address():
-    code, out, err, seconds = cli("simulate", str(PP), "--n-sims", "100", "--scheduler",
-                                  "tcp://127.0.0.1:1", "--scheduler-timeout", "2")
+    # was: a hang of more than 30 s; a hang now fails the test through the process timeout
+    code, out, err, _ = cli("simulate", str(PP), "--n-sims", "100", "--scheduler",
+                            "tcp://127.0.0.1:1", "--scheduler-timeout", "2", timeout=60)
     one_line_error(code, out, err, 1, "tcp://127.0.0.1:1", "--scheduler", "2 s")
-    assert seconds < 15  # was: a hang of more than 30 s
 
 
 def test_scheduler_timeout_defaults_to_10_seconds():
@@ -108,10 +124,10 @@ def test_report_out_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     out_dir = blocker / "reports" / "ilkn421h"  # its parent is a file: cannot be created
-    code, out, err, seconds = cli("report", str(PP), "--out", str(out_dir), "--n-sims", "0",
-                                  "--pdf", "never", "--quiet")
+    code, out, err, _ = cli("report", str(PP), "--out", str(out_dir), "--n-sims", "0",
+                            "--pdf", "never", "--quiet")
     one_line_error(code, out, err, 2, "--out", str(blocker))
-    assert seconds < 10  # checked before the report is computed
+    assert blocker.read_text() == "x"
 
 
 def test_misspelt_cohort_in_a_per_cohort_weight(tmp_path):
