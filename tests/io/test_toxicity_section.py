@@ -413,3 +413,23 @@ def test_bad_toxicity_in_scenario_files(tmp_path, text, message):
     path.write_text(f"[frontline]\np0 = 0.4\nnull = [0.4]\n{text}\n", encoding="utf-8")
     with pytest.raises(DesignFileError, match=message):
         load_scenarios(path)
+
+
+def test_conduct_settings_carry_the_toxicity_delay(tmp_path):
+    path = tmp_path / "scen.toml"
+    path.write_text(
+        "[frontline]\np0 = 0.4\nnull = [0.4]\n\n[[conduct]]\nname = 'base'\naccrual = 2.0\n"
+        "delay = 2.0\ntox_delay = { gamma = [1.0, 0.5] }\n\n[[conduct]]\nname = 'plain'\n"
+        "accrual = 2.0\ndelay = 2.0\n\n[conduct.cohorts.frontline]\ntox_delay = 0.5\n",
+        encoding="utf-8",
+    )
+    grid = load_scenarios(path)
+    base = dict(grid.conduct)["base"]
+    assert base.tox_delay == ("gamma", 1.0, 0.5) and base.tox_delay_form == ("gamma", 1.0, 0.5)
+    assert dict(grid.conduct)["plain"].tox_delay is None  # the default (see Conduct)
+    assert grid.conduct_for("plain", "frontline").tox_delay_form == 0.5
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[conduct]]\nname = 'base'\naccrual = 2.0\ndelay = 2.0\n"
+                   "tox_delay = { weibull = [1, 2] }\n", encoding="utf-8")
+    with pytest.raises(DesignFileError, match=r"`tox_delay` must be a number"):
+        load_scenarios(bad)

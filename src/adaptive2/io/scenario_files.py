@@ -19,8 +19,10 @@ A scenario file (``designs/scenarios.toml``) holds:
   ``[0.0]``), ``delay`` (required; months from enrolment to a known response: a
   number, ``{ uniform = [low, high] }``, ``{ gamma = [mean, sd] }`` or
   ``{ lognormal = [mean, sd] }``), ``p_nonevaluable`` (default 0),
-  ``on_interim`` (``"continue"``, the default, or ``"pause"``) and
-  ``decision_lag`` (months, default 0). An optional ``[conduct.cohorts.NAME]``
+  ``on_interim`` (``"continue"``, the default, or ``"pause"``),
+  ``decision_lag`` (months, default 0) and ``tox_delay`` (months from
+  enrolment to a known toxicity outcome, the forms of ``delay``; default
+  :attr:`Conduct.tox_delay_form`). An optional ``[conduct.cohorts.NAME]``
   table under a setting overrides any of these keys (except ``name``) for
   cohort NAME; the other keys are the setting's. An override whose
   ``accrual`` has another number of periods than the setting's must give its
@@ -56,6 +58,7 @@ CONDUCT_KEYS = (
     "p_nonevaluable",
     "on_interim",
     "decision_lag",
+    "tox_delay",
     "cohorts",
 )
 CONDUCT_OVERRIDE_KEYS = CONDUCT_KEYS[1:-1]
@@ -288,6 +291,8 @@ def _conduct(path: str | Path, where: str, table: dict[str, Any]) -> Conduct:
             f"0 (one per accrual rate); got {starts!r}."
         )
     kwargs = {k: table[k] for k in ("p_nonevaluable", "on_interim", "decision_lag") if k in table}
+    if "tox_delay" in table:  # the time to the toxicity event (designs with a [toxicity] table)
+        kwargs["tox_delay"] = _delay(path, where, table["tox_delay"], "tox_delay")
     try:
         return Conduct(
             rates=tuple(rates),
@@ -305,9 +310,9 @@ def _positive(x: Any) -> bool:
     return isinstance(x, Real) and not isinstance(x, bool) and 0 < float(x) < float("inf")
 
 
-def _delay(path: str | Path, where: str, value: Any) -> Any:
+def _delay(path: str | Path, where: str, value: Any, key: str = "delay") -> Any:
     """The Conduct ``delay`` of a TOML delay (validated here, so errors show TOML forms)."""
-    error = DesignFileError(f"{path}: {where}: `delay` must be {DELAY_TOML}; got {value!r}.")
+    error = DesignFileError(f"{path}: {where}: `{key}` must be {DELAY_TOML}; got {value!r}.")
     if isinstance(value, Real) and not isinstance(value, bool):
         form: Any = value
     elif isinstance(value, dict) and len(value) == 1:
