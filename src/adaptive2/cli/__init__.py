@@ -7,7 +7,8 @@ checkpoint chunks are kept). Every failure is one short message on stderr naming
 the field, option or file and what is allowed; ``--debug`` adds the traceback.
 JSON keys are a documented interface (see README.md). The parser is defined
 here; each command group is a module (:mod:`~adaptive2.cli.priors`,
-:mod:`~adaptive2.cli.designs`, :mod:`~adaptive2.cli.simulation`,
+:mod:`~adaptive2.cli.designs`, :mod:`~adaptive2.cli.calibrate`, :mod:`~adaptive2.cli.search`,
+:mod:`~adaptive2.cli.simulation`,
 :mod:`~adaptive2.cli.reports`, :mod:`~adaptive2.cli.analysis`) imported only
 when one of its commands runs.
 """
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                          "default), min-max-N (minimax) or balanced (admissible for q = 0.5)")
     sp.add_argument("--name", default=None, help="with --write: name of the design written")
     common(sp)
-    sp.set_defaults(func="designs:_cmd_simon")
+    sp.set_defaults(func="search:_cmd_simon")
 
     sp = sub.add_parser("boundaries", help="stopping boundaries of a design file")
     sp.add_argument("design")
@@ -237,7 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", default=None,
                     help="with --write: name of the design written (default: NAME-calibrated)")
     common(sp)
-    sp.set_defaults(func="designs:_cmd_calibrate")
+    sp.set_defaults(func="calibrate:_cmd_calibrate")
 
     sp = sub.add_parser(
         "search", help="search designs meeting alpha and power (Simon, Lee & Liu, BOP2) or "
@@ -277,7 +278,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="save the chosen design as a design file")
     sp.add_argument("--name", default=None, help="with --write: name of the design written")
     common(sp)
-    sp.set_defaults(func="designs:_cmd_search")
+    sp.set_defaults(func="search:_cmd_search")
     return p
 
 

@@ -196,3 +196,12 @@ def _written_header(args: argparse.Namespace, verb: str, lines: Sequence[str]) -
     when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = [f"{verb}: {_command_line(args)}", f"on {when} with adaptive2 {__version__}."]
     return "\n".join([*head, *lines])
+
+
+def _check_name(args: argparse.Namespace) -> None:
+    """``--name`` goes with ``--write`` and must not be blank."""
+    if args.name is not None:
+        if args.write is None:
+            raise _BadInput("--name goes with --write (it names the design written)")
+        if not args.name.strip():
+            raise _BadInput(f"--name must be a non-empty design name; got {args.name!r}")

@@ -23,6 +23,7 @@ from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_probability, check_real, fail
+from adaptive2.engines.oc_schema import OCTable
 from adaptive2.engines.sizes import REMEDY_COHORTS
 from adaptive2.kernels.binomial import binom_pmf
 from adaptive2.kernels.joint import cell_probabilities
@@ -30,7 +31,13 @@ from adaptive2.kernels.sizes import cohort_cost
 from adaptive2.model.cohorts import CohortDesign, _decisions_cached, cohort_roles
 from adaptive2.model.scenarios import Scenario
 
-__all__ = ["ToxicityInputs", "cohort_oc", "efficacy_matrix", "toxicity_inputs"]
+__all__ = [
+    "ToxicityInputs",
+    "cohort_oc",
+    "cohort_oc_table",
+    "efficacy_matrix",
+    "toxicity_inputs",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -558,8 +565,21 @@ def cohort_oc(
         p_stop_toxicity = 1`` per cohort; ``p_early_stop``, ``expected_n`` and
         ``sd_n`` count toxicity stops.
     """
-    import xarray as xr
+    return cohort_oc_table(design, scenarios, tox=tox, odds_ratio=odds_ratio).to_dataset()
 
+
+def cohort_oc_table(
+    design: CohortDesign,
+    scenarios: Iterable[Scenario] | None = None,
+    *,
+    tox: Sequence[float] | float | str | None = None,
+    odds_ratio: float | None = None,
+) -> OCTable:
+    """The numbers of :func:`cohort_oc` as plain arrays (no xarray, no pandas).
+
+    ``cohort_oc(...)`` is ``cohort_oc_table(...).to_dataset()``; the command line
+    prints from this.
+    """
     t0 = time.perf_counter()
     scen = tuple(design.scenarios if scenarios is None else scenarios)
     if not scen:
@@ -615,10 +635,10 @@ def cohort_oc(
     rate = np.array([[s.rate(n) for n in names] for s, _, _, _ in trows])
     role = np.array([r["roles"] for r in rows])
     coords: dict[str, Any] = {
-        "scenario": [name for _, name, _, _ in trows],
-        "cohort": names,
+        "scenario": np.array([name for _, name, _, _ in trows]),
+        "cohort": np.array(names),
         "look": np.arange(1, design.n_looks + 1),
-        "reason": ["futility", "efficacy"],
+        "reason": np.array(["futility", "efficacy"]),
         "rate": (("scenario", "cohort"), rate),
         "role": (("scenario", "cohort"), role),
     }
@@ -635,7 +655,7 @@ def cohort_oc(
         extra["toxicity"] = "; ".join(
             f"{n}: {m.describe()}" for n in names if (m := design.toxicity_of(n)) is not None
         )
-    ds = xr.Dataset(
+    return OCTable(
         data,
         coords=coords,
         attrs=provenance(
@@ -650,4 +670,3 @@ def cohort_oc(
             **extra,
         ),
     )
-    return ds

@@ -38,10 +38,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import xarray as xr
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
@@ -49,9 +48,9 @@ from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_int, fail
 from adaptive2.engines.cohort_exact import cohort_oc
 from adaptive2.engines.montecarlo import simulate
-from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS
+from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS, OCTable
 from adaptive2.engines.sizes import REMEDY_EXACT, single_oc_cost
-from adaptive2.engines.toxicity_oc import joint_cost, oc_toxicity
+from adaptive2.engines.toxicity_oc import joint_cost, oc_toxicity_table
 from adaptive2.kernels.binomial import stop_probabilities
 from adaptive2.kernels.sizes import Cost
 from adaptive2.model.cohorts import CohortDesign
@@ -59,7 +58,10 @@ from adaptive2.model.conduct import Conduct
 from adaptive2.model.designs import Design
 from adaptive2.model.scenarios import Scenario, as_scenarios
 
-__all__ = ["OC_VARIABLES", "oc"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["OC_VARIABLES", "oc", "oc_table"]
 
 
 CHUNK_SIZE = 10_000
@@ -112,34 +114,63 @@ def _oc_one(
     seed: int | np.random.SeedSequence | None,
     chunk_size: int,
 ) -> xr.Dataset:
-    if design.toxicity is not None:  # every OC of a co-monitored design counts toxicity stops
-        return oc_toxicity(design, scen)
-    t0 = time.perf_counter()
-    bnd = design.boundaries()
-    n, a, b = bnd.arrays()
-    p = np.array([s.p for s in scen])
-    looks_f = n.astype(float)
-    extra: dict[str, Any] = {"n_sims": 0, "seed_entropy": "", "chunk_size": 0}
     if method == "exact":
-        stop = stop_probabilities(n, a, b, p)
-        values = _summaries(stop, looks_f)
-        mcse = {k: np.zeros_like(v) for k, v in values.items()}
-    else:
-        # The one Monte Carlo engine: the trial-conduct simulator with instant responses,
-        # no dropout (every interim at exactly its n evaluable patients).
-        sim = simulate(design, list(scen), conduct=Conduct(delay=0.0), n_sims=n_sims,
-                       seed=seed, chunk_size=chunk_size, progress=False).isel(design=0)
-        stop = sim["p_stop_at"].values[:, : len(n)]
-        done = int(sim.attrs["n_sims"])
-        values = _summaries(stop, looks_f)
-        mcse = _mcse(values, looks_f, done)
-        extra = {
-            "n_sims": done,
-            "seed_entropy": sim.attrs["seed_entropy"],
-            "chunk_size": int(chunk_size),
-            "stream_scheme": sim.attrs["stream_scheme"],
-            "engine": "trial-conduct simulator (no delay, no dropout)",
-        }
+        return oc_table(design, scen).to_dataset()
+    t0 = time.perf_counter()
+    n = design.boundaries().arrays()[0]
+    looks_f = n.astype(float)
+    # The one Monte Carlo engine: the trial-conduct simulator with instant responses,
+    # no dropout (every interim at exactly its n evaluable patients).
+    sim = simulate(design, list(scen), conduct=Conduct(delay=0.0), n_sims=n_sims,
+                   seed=seed, chunk_size=chunk_size, progress=False).isel(design=0)
+    stop = sim["p_stop_at"].values[:, : len(n)]
+    done = int(sim.attrs["n_sims"])
+    values = _summaries(stop, looks_f)
+    mcse = _mcse(values, looks_f, done)
+    extra = {
+        "n_sims": done,
+        "seed_entropy": sim.attrs["seed_entropy"],
+        "chunk_size": int(chunk_size),
+        "stream_scheme": sim.attrs["stream_scheme"],
+        "engine": "trial-conduct simulator (no delay, no dropout)",
+    }
+    return _table(design, scen, n, values, mcse, "monte_carlo", t0, extra).to_dataset()
+
+
+def oc_table(
+    design: Design, scenarios: Iterable[float | Scenario] | None = None
+) -> OCTable:
+    """Exact OC of one single-cohort design as plain arrays (no xarray, no pandas).
+
+    The numbers of :func:`oc` (``oc(design, scenarios)`` is
+    ``oc_table(design, scenarios).to_dataset()``), for callers that only read
+    them: the command line prints from this. A design with a toxicity monitor
+    goes to :func:`adaptive2.engines.toxicity_oc.oc_toxicity_table`.
+    """
+    scen = as_scenarios(scenarios, p0=design.p0, p1=design.p1,
+                        default=design.scenarios or DEFAULT_GRID)
+    if design.toxicity is not None:  # every OC of a co-monitored design counts toxicity stops
+        return oc_toxicity_table(design, scen)
+    t0 = time.perf_counter()
+    n, a, b = design.boundaries().arrays()
+    p = np.array([s.p for s in scen])
+    values = _summaries(stop_probabilities(n, a, b, p), n.astype(float))
+    mcse = {k: np.zeros_like(v) for k, v in values.items()}
+    extra: dict[str, Any] = {"n_sims": 0, "seed_entropy": "", "chunk_size": 0}
+    return _table(design, scen, n, values, mcse, "exact", t0, extra)
+
+
+def _table(
+    design: Design,
+    scen: tuple[Scenario, ...],
+    n: np.ndarray,
+    values: dict[str, np.ndarray],
+    mcse: dict[str, np.ndarray],
+    method: str,
+    t0: float,
+    extra: dict[str, Any],
+) -> OCTable:
+    """The OC variables, coordinates and provenance of one design (the module's schema)."""
     dims = {
         "p_n": ("scenario", "look"),
         "p_stop_at": ("scenario", "look", "reason"),
@@ -150,24 +181,23 @@ def _oc_one(
         data_vars[name] = (d, values[name])
         data_vars[f"{name}_mcse"] = (d, mcse[name])
     data_vars["look_n"] = (("look",), n)
-    ds = xr.Dataset(
+    return OCTable(
         data_vars,
         coords={
-            "scenario": [s.name for s in scen],
-            "p": ("scenario", p),
-            "role": ("scenario", [s.role for s in scen]),
+            "scenario": np.array([s.name for s in scen]),
+            "p": (("scenario",), np.array([s.p for s in scen])),
+            "role": (("scenario",), np.array([s.role for s in scen])),
             "look": np.arange(1, len(n) + 1),
-            "reason": list(REASONS),
+            "reason": np.array(REASONS),
         },
         attrs=provenance(
-            method="exact" if method == "exact" else "monte_carlo",
+            method=method,
             design_name=design.name,
             design_hash=design.hash,
             wall_time_s=round(time.perf_counter() - t0, 6),
             **extra,
         ),
     )
-    return ds
 
 
 def _oc_iv(
@@ -267,9 +297,9 @@ def oc(
             # with no delay and no dropout (every interim at exactly its n evaluable).
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
                            seed=seed, chunk_size=chunk_size, progress=False)
-            return cast(xr.Dataset, res.isel(design=0))
+            return cast("xr.Dataset", res.isel(design=0))
         joint = cast("Iterable[Scenario] | None", scenarios)  # cohort_oc refuses other values
-        return cast(xr.Dataset, cohort_oc(designs, joint))
+        return cast("xr.Dataset", cohort_oc(designs, joint))
     items, single = _oc_iv(designs, method, n_sims, chunk_size)
     scens = [
         as_scenarios(scenarios, p0=d.p0, p1=d.p1, default=d.scenarios or DEFAULT_GRID)
@@ -298,6 +328,8 @@ def oc(
     ]
     if single:
         return results[0]
+    import xarray as xr
+
     try:
         ds = xr.concat(results, dim="design", join="outer", combine_attrs="drop_conflicts")
     except ValueError as exc:  # different scenario grids with clashing coords

@@ -42,23 +42,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_probability, check_real, fail
-from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS
+from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS, OCTable
 from adaptive2.engines.sizes import REMEDY_EXACT
 from adaptive2.kernels.joint import joint_oc
 from adaptive2.kernels.sizes import FLOAT, Cost, boundary_cost
 from adaptive2.model.designs import Design
 from adaptive2.model.scenarios import Scenario, as_scenarios
 
-__all__ = ["TOXICITY_VARIABLES", "joint_cost", "oc_toxicity"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["TOXICITY_VARIABLES", "joint_cost", "oc_toxicity", "oc_toxicity_table"]
 
 TOXICITY_VARIABLES = ("p_stop_toxicity", "p_stop_toxicity_at")
 """The variables :func:`oc_toxicity` adds to the schema of :func:`adaptive2.engines.exact.oc`."""
@@ -208,6 +210,20 @@ def oc_toxicity(
     >>> round(float(ds["p_efficacy"].item()), 4), float(ds["p_stop_toxicity"].item())
     (0.75, 0.0)
     """
+    return oc_toxicity_table(design, p, tox, odds_ratio).to_dataset()
+
+
+def oc_toxicity_table(
+    design: Design,
+    p: Iterable[float | Scenario] | None = None,
+    tox: Sequence[float] | float | None = None,
+    odds_ratio: float | None = None,
+) -> OCTable:
+    """The numbers of :func:`oc_toxicity` as plain arrays (no xarray, no pandas).
+
+    ``oc_toxicity(...)`` is ``oc_toxicity_table(...).to_dataset()``; the command
+    line prints from this.
+    """
     t0 = time.perf_counter()
     if not isinstance(design, Design):
         raise fail("design", _OWNER, "a single-cohort Design", type(design).__name__)
@@ -247,16 +263,16 @@ def oc_toxicity(
         data_vars[f"{name}_mcse"] = (d, np.zeros_like(values[name]))
     data_vars["look_n"] = (("look",), looks)
     data_vars["tox_check_n"] = (("tox_check",), checks)
-    return xr.Dataset(
+    return OCTable(
         data_vars,
         coords={
-            "scenario": [name for _, name, _, _ in rows],
-            "p": ("scenario", pp),
-            "role": ("scenario", [s.role for s, _, _, _ in rows]),
-            "toxicity_rate": ("scenario", qq),
-            "odds_ratio": ("scenario", psi),
+            "scenario": np.array([name for _, name, _, _ in rows]),
+            "p": (("scenario",), pp),
+            "role": (("scenario",), np.array([s.role for s, _, _, _ in rows])),
+            "toxicity_rate": (("scenario",), qq),
+            "odds_ratio": (("scenario",), psi),
             "look": np.arange(1, len(looks) + 1),
-            "reason": list(REASONS),
+            "reason": np.array(REASONS),
             "tox_check": np.arange(1, len(checks) + 1),
         },
         attrs=provenance(
