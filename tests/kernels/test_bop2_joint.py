@@ -19,6 +19,7 @@ import itertools
 import math
 import re
 from functools import cache
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -35,7 +36,7 @@ from adaptive2.kernels.bop2_joint import (
     stopping_cutoffs,
     table_oc,
 )
-from adaptive2.kernels.joint import cell_probabilities
+from adaptive2.kernels.joint import cell_probabilities, joint_oc
 
 TOL = 1e-12
 RESPONDS = np.array([1, 1, 0, 0])  # cells: 0 = R and T, 1 = R only, 2 = T only, 3 = neither
@@ -347,6 +348,83 @@ def test_monte_carlo_agrees(cells) -> None:
     assert abs(n_of.mean() - float(exact["expected_n"])) <= 3 * en_se
     for k, j in itertools.product(range(len(ZHOU_LOOKS)), range(3)):
         assert close(stop[k, j], float(exact["p_stop_at"][k, j]), 4), (k, REASONS[j])
+
+
+# ---------------------------------------------------------------------------
+# The two entry points of the one DP agree
+# ---------------------------------------------------------------------------
+# (response rate, toxicity rate, odds ratio): both entry points see the same cells
+AGREE_P = np.array([0.45, 0.60, 0.40, 0.60, 1.0])
+AGREE_Q = np.array([0.30, 0.20, 0.25, 0.35, 0.0])
+AGREE_PSI = np.array([1.0, 2.0, 0.2, 6.0, 1.0])
+AGREE_CELLS = cell_probabilities(AGREE_P, AGREE_Q, AGREE_PSI)
+
+
+def assert_agree(pairs: list[tuple[np.ndarray, Any]]) -> None:
+    """Probabilities within 1e-14; E[N] and sd(N) within 1e-14 relative."""
+    for i, (got, want) in enumerate(pairs):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14, err_msg=f"pair {i}")
+
+
+@pytest.mark.parametrize(("lam", "gamma"), [(0.625, 0.98), (0.55, 0.0), (0.9, 2.0)])
+def test_bop2_rule_as_integer_boundaries_equals_its_tables(lam: float, gamma: float) -> None:
+    """BOP2's rectangle through joint_oc (futility r <= a_k; toxicity t >= b_k, checked first).
+
+    joint_oc counts a stop for both reasons as toxicity (it checks toxicity first);
+    efficacy is r > a_K at the final look only, where BOP2 declares the drug acceptable.
+    """
+    a, b = efftox_boundaries(ZHOU_LOOKS, 0.45, 0.30, lam, gamma)
+    tab = table_oc(ZHOU_LOOKS, *rectangle_tables(ZHOU_LOOKS, a, b), AGREE_CELLS)
+    eff = [n + 1 for n in ZHOU_LOOKS[:-1]] + [int(a[-1]) + 1]
+    ints = joint_oc(ZHOU_LOOKS[-1], ZHOU_LOOKS, a, eff, ZHOU_LOOKS, b, AGREE_P, AGREE_Q, AGREE_PSI)
+    stop = tab["p_stop_at"]
+    pairs = [
+        (ints["p_futility_at"], stop[..., 0]),
+        (ints["p_toxicity_at"], stop[..., 1] + stop[..., 2]),
+        (ints["p_efficacy_at"], tab["p_declare_at"]),
+        (ints["p_efficacy"], tab["p_declare"]),
+        (ints["p_n"], tab["p_n"]),
+        (ints["expected_n"], tab["expected_n"]),
+        (ints["sd_n"], tab["sd_n"]),
+        (ints["p_consider"], 0.0),
+    ]
+    assert_agree(pairs)
+
+
+@pytest.mark.parametrize("tox_first", [True, False])
+def test_integer_boundaries_with_checks_between_looks_equal_their_tables(tox_first: bool) -> None:
+    """joint_oc's early efficacy and toxicity checks between looks, as table_oc's tables."""
+    n_max, looks, fut_b, eff_b = 12, [4, 8, 12], [0, 2, 4], [4, 6, 5]
+    checks, tox_b = [3, 6, 8, 10, 12], [2, 3, 4, 4, 5]
+    ints = joint_oc(n_max, looks, fut_b, eff_b, checks, tox_b, AGREE_P, AGREE_Q, AGREE_PSI,
+                    tox_first=tox_first)
+    stages = sorted(set(looks) | set(checks))
+    fut, tox, go = [], [], []
+    for n in stages:
+        r, t = np.ogrid[: n + 1, : n + 1]
+        k = looks.index(n) if n in looks else None
+        never = np.zeros((n + 1, n + 1), dtype=bool)
+        f = never | (r <= fut_b[k]) if k is not None else never
+        e = never | (r >= eff_b[k]) if k is not None else never
+        x = never | (t >= tox_b[checks.index(n)]) if n in checks else never
+        if not tox_first:  # the look acts first: toxicity sees only trials that continue
+            x = x & ~f & ~e
+        fut.append(f)
+        tox.append(x)
+        go.append(e & ~x)
+    tab = table_oc(stages, fut, tox, AGREE_CELLS, efficacy=go[:-1])
+    at_looks = [stages.index(n) for n in looks]
+    at_checks = [stages.index(n) for n in checks]
+    stop = tab["p_stop_at"]
+    pairs = [
+        (ints["p_toxicity_at"], (stop[..., 1] + stop[..., 2])[:, at_checks]),
+        (ints["p_futility_at"], stop[..., 0][:, at_looks]),
+        (ints["p_efficacy_at"], tab["p_declare_at"][:, at_looks]),
+        (ints["p_n"], tab["p_n"]),
+        (ints["expected_n"], tab["expected_n"]),
+        (ints["sd_n"], tab["sd_n"]),
+    ]
+    assert_agree(pairs)
 
 
 # ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from scipy import optimize, stats
 
 import adaptive2
 from adaptive2._base.errors import DesignError
-from adaptive2.kernels import joint
+from adaptive2.kernels import lattice
 from adaptive2.kernels.joint import cell_probabilities, check_cells, joint_oc
 
 from _shipped import SINGLE_COHORT
@@ -456,10 +456,36 @@ def test_batch_broadcasts_and_equals_one_scenario_at_a_time(monkeypatch: Any) ->
     for name, arr in one.items():
         if name != "n_support":
             np.testing.assert_array_equal(out[name][1, 1], arr, err_msg=name)
-    monkeypatch.setattr(joint, "_CHUNK_ELEMENTS", 1)  # one scenario per chunk
+    monkeypatch.setattr(lattice, "_CHUNK_ELEMENTS", 1)  # one scenario per chunk
     chunked = joint_oc(**MC_DESIGN, p=p, q=q, odds_ratio=2.0)
     for name, arr in out.items():
         np.testing.assert_array_equal(chunked[name], arr, err_msg=name)
+
+
+def test_stop_tables_act_in_turn_and_batches_change_no_bit(monkeypatch: Any) -> None:
+    """The DP under joint_oc: overlapping tables, design batches and chunks."""
+    cells = cell_probabilities(np.array([0.2, 0.5, 0.9]), 0.3, 2.0)
+    r, t = np.ogrid[:5, :5]
+    full = np.ones((5, 5), dtype=bool)
+    low_r, high_t = full & (r <= 1), full & (t >= 2)
+    one = [np.stack([low_r, high_t, full])[None]]  # (1, 3, 5, 5): futility, toxicity, rest
+    turn = lattice.joint_stop_probabilities([4], one, cells)[0][0]
+    fut = stats.binom.cdf(1, 4, cells[:, :2].sum(axis=1))
+    np.testing.assert_allclose(turn[:, 0], fut, rtol=0, atol=TOL)  # all of r <= 1
+    np.testing.assert_allclose(turn.sum(axis=1), 1.0, rtol=0, atol=TOL)
+    swapped = lattice.joint_stop_probabilities([4], [one[0][:, [1, 0, 2]]], cells)[0][0]
+    assert (swapped[:, 1] < turn[:, 0]).all()  # futility now sees only what toxicity left
+    # a batch of designs: each design's and scenario's bits are its own
+    designs = [np.stack([full & (r <= k), high_t, full])[None] for k in (-1, 0, 1, 3)]
+    batch = lattice.joint_stop_probabilities([4], [np.concatenate(designs)], cells)[0]
+    monkeypatch.setattr(lattice, "_CHUNK_ELEMENTS", 1)  # one design and scenario per chunk
+    for d, tab in enumerate(designs):
+        alone = lattice.joint_stop_probabilities([4], [tab], cells)[0][0]
+        np.testing.assert_array_equal(batch[d], alone)
+    with pytest.raises(DesignError, match=re.escape("`tables` of joint_stop_probabilities")):
+        lattice.joint_stop_probabilities([4], [low_r], cells)
+    with pytest.raises(DesignError, match=re.escape("`looks` of joint_stop_probabilities")):
+        lattice.joint_stop_probabilities([4, 4], one * 2, cells)
 
 
 # ---------------------------------------------------------------------------

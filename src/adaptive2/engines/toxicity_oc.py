@@ -71,7 +71,7 @@ _OWNER = "oc_toxicity"
 # 6.4-8.4 ns for N = 100-800 (AMD EPYC, one thread); 4 arrays of a chunk of scenarios alive
 _JOINT_SECONDS = 7e-9
 _JOINT_ARRAYS = 4.0
-_CHUNK = 1 << 21  # lattice cells per chunk of scenarios (kernels.joint._CHUNK_ELEMENTS)
+_CHUNK = 1 << 21  # lattice cells per chunk of scenarios (kernels.lattice._CHUNK_ELEMENTS)
 
 
 def joint_cost(design: Design, n_scenarios: int) -> Cost:

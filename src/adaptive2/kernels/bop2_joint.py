@@ -29,8 +29,9 @@ The first posterior tail increases with ``x_R`` and the second decreases with
 of a lower band and an upper band, ``{x_R <= a_k} ∪ {x_T >= b_k}``: the
 continuation region is a rectangle. :func:`efftox_boundaries` returns
 ``(a_k, b_k)``; :func:`rectangle_tables` turns them into boolean tables, and
-:func:`table_oc` runs the exact forward dynamic programme over ``(x_R, x_T)``
-patient by patient for any boolean tables (not only rectangles).
+:func:`table_oc` gives exact OC for any boolean tables (not only rectangles)
+from the one forward dynamic programme over ``(x_R, x_T)``,
+:func:`adaptive2.kernels.lattice.joint_stop_probabilities`.
 
 References
 ----------
@@ -51,6 +52,7 @@ from scipy import special
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_int_sequence, fail
 from adaptive2.kernels.joint import check_cells
+from adaptive2.kernels.lattice import joint_stop_probabilities
 
 __all__ = [
     "REASONS",
@@ -63,8 +65,6 @@ __all__ = [
 
 REASONS = ("futility", "toxicity", "both")
 """Reasons for a No-Go, in the order of the last axis of ``p_stop_at``."""
-
-_CHUNK_ELEMENTS = 1 << 21  # lattice cells per DP chunk: ~16 MiB per float buffer
 
 
 # ---------------------------------------------------------------------------
@@ -410,9 +410,11 @@ def table_oc(
     one-patient multinomial,
     ``P_{m+1}(r, t) = π4 P_m(r, t) + π2 P_m(r-1, t) + π3 P_m(r, t-1) + π1 P_m(r-1, t-1)``
     with (π1, π2, π3, π4) the cells; at a look the mass in the tables leaves
-    the state. The cost is O(n_K³) per design and scenario; designs and
+    the state (:func:`~adaptive2.kernels.lattice.joint_stop_probabilities`).
+    The cost is at most O(n_K³) per design and scenario; designs and
     scenarios run together in chunks of bounded memory. Every probability is
-    exact up to rounding.
+    exact up to rounding, and a design's bits do not depend on the others in
+    the batch.
 
     Examples
     --------
@@ -446,88 +448,40 @@ def table_oc(
     cflat = cel.reshape(-1, 4)
     n_des = int(np.prod(batch, dtype=int))
     n_scen = cflat.shape[0]
-    n_max = lk[-1]
 
-    def flat(tabs: list[np.ndarray] | None) -> list[np.ndarray] | None:
-        if tabs is None:
-            return None
+    def flat(tabs: list[np.ndarray]) -> list[np.ndarray]:
         return [
             np.broadcast_to(t, batch + t.shape[-2:]).reshape((n_des, *t.shape[-2:])) for t in tabs
         ]
 
-    fut_f, tox_f, eff_f = flat(fut), flat(tox), flat(eff)
-    assert fut_f is not None and tox_f is not None
-    k_looks = len(lk)
-    stop_at = np.zeros((n_des, n_scen, k_looks, 3))
-    declare_at = np.zeros((n_des, n_scen, k_looks))
-    step = max(1, _CHUNK_ELEMENTS // (n_scen * (n_max + 1) ** 2))
-    for start in range(0, n_des, step):
-        part = slice(start, start + step)
-        s, d = _dp(
-            lk,
-            [t[part] for t in fut_f],
-            [t[part] for t in tox_f],
-            None if eff_f is None else [t[part] for t in eff_f],
-            cflat,
-        )
-        stop_at[part] = s
-        declare_at[part] = d
+    stages = _stage_tables(flat(fut), flat(tox), None if eff is None else flat(eff))
+    masses = joint_stop_probabilities(lk, stages, cflat)
+    stop_at = np.stack([m[..., :3] for m in masses], axis=2)  # (D, S, K, 3)
+    declare_at = np.zeros((n_des, n_scen, len(lk)))
+    for k, m in enumerate(masses):
+        if m.shape[-1] > 3:
+            declare_at[:, :, k] = m[..., 3]
     return _summaries(stop_at, declare_at, lk, batch + cshape)
 
 
-def _dp(
-    looks: list[int],
-    fut: list[np.ndarray],
-    tox: list[np.ndarray],
-    eff: list[np.ndarray] | None,
-    cells: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The forward DP for a chunk of designs (tables of shape (D, n+1, n+1)) and all scenarios."""
-    n_des = fut[0].shape[0]
-    n_scen = cells.shape[0]
-    n_max = looks[-1]
-    p11, p10, p01, p00 = (cells[None, :, i, None, None] for i in range(4))
-    cur = np.zeros((n_des, n_scen, n_max + 1, n_max + 1))
-    nxt = np.zeros_like(cur)
-    tmp = np.empty_like(cur)
-    cur[:, :, 0, 0] = 1.0
-    stop_at = np.zeros((n_des, n_scen, len(looks), 3))
-    declare_at = np.zeros((n_des, n_scen, len(looks)))
-    at = {n: k for k, n in enumerate(looks)}
-    for m in range(n_max):
-        # one more patient: (r, t) -> (r + R, t + T) on the part of the lattice in use
-        src = cur[..., : m + 1, : m + 1]
-        dst = nxt[..., : m + 2, : m + 2]
-        t = tmp[..., : m + 1, : m + 1]
-        dst.fill(0.0)
-        np.multiply(src, p00, out=t)
-        dst[..., : m + 1, : m + 1] += t
-        np.multiply(src, p10, out=t)
-        dst[..., 1:, : m + 1] += t
-        np.multiply(src, p01, out=t)
-        dst[..., : m + 1, 1:] += t
-        np.multiply(src, p11, out=t)
-        dst[..., 1:, 1:] += t
-        cur, nxt = nxt, cur
-        n = m + 1
-        if n not in at:
-            continue
-        k = at[n]
-        state = cur[..., : n + 1, : n + 1]
-        f = fut[k][:, None]  # (D, 1, n+1, n+1)
-        x = tox[k][:, None]
-        for j, mask in enumerate((f & ~x, ~f & x, f & x)):
-            stop_at[:, :, k, j] = np.where(mask, state, 0.0).sum(axis=(-2, -1))
-        keep = ~(f | x)
-        if n == n_max:
-            declare_at[:, :, k] = np.where(keep, state, 0.0).sum(axis=(-2, -1))
-            break
-        if eff is not None:
-            go = keep & eff[k][:, None]
-            declare_at[:, :, k] = np.where(go, state, 0.0).sum(axis=(-2, -1))
-            keep &= ~go
-        state *= keep
-    return stop_at, declare_at
+def _stage_tables(
+    fut: list[np.ndarray], tox: list[np.ndarray], eff: list[np.ndarray] | None
+) -> list[np.ndarray]:
+    """The stop tables of :func:`~adaptive2.kernels.lattice.joint_stop_probabilities`, per look.
+
+    Shape ``(D, C, n + 1, n + 1)``: No-Go for futility only, toxicity only and
+    both (the order of :data:`REASONS`), then Go: the early-Go table at an
+    interim look (if any) and everything left at the final look.
+    """
+    out = []
+    for k, (f, x) in enumerate(zip(fut, tox, strict=True)):
+        stage = [f & ~x, ~f & x, f & x]
+        if k == len(fut) - 1:
+            stage.append(np.ones_like(f))
+        elif eff is not None:
+            stage.append(eff[k])
+        out.append(np.stack(stage, axis=1))
+    return out
 
 
 def _summaries(

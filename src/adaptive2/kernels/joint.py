@@ -9,8 +9,10 @@ one of four cells, in the order used throughout this module::
 with probabilities fixed by the response rate ``p``, the toxicity rate ``q`` and
 their odds ratio ``psi`` (:func:`cell_probabilities`). :func:`joint_oc` carries
 the joint distribution of (responses, events) among trials still running from
-patient to patient (a forward dynamic programme over the (r, t) lattice) and
-takes off the mass that a boundary stops, so every probability is exact.
+patient to patient and takes off the mass that a boundary stops, so every
+probability is exact: its boundaries become stop tables for the one forward
+dynamic programme over the (r, t) lattice,
+:func:`adaptive2.kernels.lattice.joint_stop_probabilities`.
 
 Boundaries are plain integer arrays in the convention of
 :func:`adaptive2.kernels.binomial.stop_probabilities` (and of
@@ -29,6 +31,7 @@ import numpy as np
 
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_int, check_int_sequence, fail
+from adaptive2.kernels.lattice import joint_stop_probabilities
 
 __all__ = ["CELLS", "cell_probabilities", "check_cells", "joint_oc"]
 
@@ -37,7 +40,6 @@ CELLS = ("response_toxicity", "response_only", "toxicity_only", "neither")
 
 CELL_TOL = 1e-15  # a cell this far below 0 is rounding and is set to 0
 SUM_TOL = 1e-12  # the cells of a table must sum to 1 within this
-_CHUNK_ELEMENTS = 1 << 21  # lattice cells per DP chunk of scenarios: ~16 MiB per buffer
 
 
 # ---------------------------------------------------------------------------
@@ -364,9 +366,12 @@ def joint_oc(
     with (π11, π10, π01, π00) the cells (R and T, R only, T only, neither), so
     checks anywhere between the efficacy looks are exact. At a toxicity check
     the mass with ``t >= c_j`` stops; at an efficacy look the mass with
-    ``r <= a_k`` or ``r >= b_k`` stops (all of it at the final look). The cost
-    is O(n_max³) operations and O(n_max²) memory per scenario; scenarios are
-    processed together in chunks of bounded memory.
+    ``r <= a_k`` or ``r >= b_k`` stops (all of it at the final look). Each
+    boundary is a band table of
+    :func:`~adaptive2.kernels.lattice.joint_stop_probabilities`, which runs
+    the programme. The cost is at most O(n_max³) operations and O(n_max²)
+    memory per scenario; scenarios are processed together in chunks of
+    bounded memory.
 
     References
     ----------
@@ -390,103 +395,64 @@ def joint_oc(
     pp, qq, psi = _rates_iv(p, q, odds_ratio, "joint_oc")
     shape = pp.shape
     cells = _cells(pp, qq, psi, "joint_oc").reshape(-1, 4)
-    support = np.array(sorted(set(looks) | set(t_looks)), dtype=int)
+    support, tables, keys = _boundary_tables(n, looks, a, b, t_looks, c, bool(tox_first))
+    masses = joint_stop_probabilities(support, tables, cells)
     n_scen = cells.shape[0]
     res = {
         "p_toxicity_at": np.zeros((n_scen, len(t_looks))),
         "p_futility_at": np.zeros((n_scen, len(looks))),
         "p_efficacy_at": np.zeros((n_scen, len(looks))),
-        "p_consider": np.zeros(n_scen),
-        "p_n": np.zeros((n_scen, support.size)),
+        "p_consider": np.zeros((n_scen, 1)),
+        "p_n": np.zeros((n_scen, len(support))),
     }
-    step = max(1, _CHUNK_ELEMENTS // (n + 1) ** 2)
-    for start in range(0, n_scen, step):
-        part = slice(start, start + step)
-        chunk = _dp(cells[part], n, looks, a, b, t_looks, c, support, bool(tox_first))
-        for key, arr in chunk.items():
-            res[key][part] = arr
-    return _summaries(res, support, n, shape)
+    for i, (mass, stage) in enumerate(zip(masses, keys, strict=True)):
+        for col, (name, index) in enumerate(stage):
+            res[name][:, index] = mass[0, :, col]
+        res["p_n"][:, i] = mass[0].sum(axis=1)
+    res["p_consider"] = res["p_consider"][:, 0]
+    return _summaries(res, np.array(support, dtype=int), n, shape)
 
 
-def _dp(
-    cells: np.ndarray,
+def _boundary_tables(
     n_max: int,
     looks: list[int],
     a: list[int],
     b: list[int],
     t_looks: list[int],
     c: list[int],
-    support: np.ndarray,
     tox_first: bool,
-) -> dict[str, np.ndarray]:
-    """The forward DP for a chunk of scenarios (``cells`` of shape (S, 4))."""
-    n_scen = cells.shape[0]
-    p11, p10, p01, p00 = (cells[:, i, None, None] for i in range(4))
-    cur = np.zeros((n_scen, n_max + 1, n_max + 1))
-    nxt = np.zeros_like(cur)
-    tmp = np.empty_like(cur)
-    cur[:, 0, 0] = 1.0
+) -> tuple[list[int], list[np.ndarray], list[list[tuple[str, int]]]]:
+    """Integer boundaries as the stop tables of :func:`joint_stop_probabilities`.
+
+    Returns
+    -------
+    support : list of int
+        The stages: every look and check, in order.
+    tables : list of numpy.ndarray of bool
+        Per stage, shape ``(1, C, n + 1, n + 1)``: toxicity ``t >= c_j``,
+        futility ``r <= a_k``, efficacy ``r >= b_k`` and, at ``n_max``, the
+        rest (``p_consider``); toxicity first or last as ``tox_first`` says.
+    keys : list of list of (str, int)
+        Per stage and table, the result it fills and its index there.
+    """
     eff_at = {n: k for k, n in enumerate(looks)}
     tox_at = {m: j for j, m in enumerate(t_looks)}
-    where = {int(m): i for i, m in enumerate(support)}
-    out = {
-        "p_toxicity_at": np.zeros((n_scen, len(t_looks))),
-        "p_futility_at": np.zeros((n_scen, len(looks))),
-        "p_efficacy_at": np.zeros((n_scen, len(looks))),
-        "p_consider": np.zeros(n_scen),
-        "p_n": np.zeros((n_scen, support.size)),
-    }
-
-    def toxicity(state: np.ndarray, m: int) -> None:
-        j = tox_at[m]
-        if c[j] <= m:
-            stopped = state[:, :, c[j] :].sum(axis=(1, 2))
-            state[:, :, c[j] :] = 0.0
-            out["p_toxicity_at"][:, j] = stopped
-            out["p_n"][:, where[m]] += stopped
-
-    for m in range(n_max):
-        # one more patient: (r, t) -> (r + R, t + T), on the part of the lattice in use
-        src = cur[:, : m + 1, : m + 1]
-        dst = nxt[:, : m + 2, : m + 2]
-        t = tmp[:, : m + 1, : m + 1]
-        dst.fill(0.0)
-        np.multiply(src, p00, out=t)
-        dst[:, : m + 1, : m + 1] += t
-        np.multiply(src, p10, out=t)
-        dst[:, 1:, : m + 1] += t
-        np.multiply(src, p01, out=t)
-        dst[:, : m + 1, 1:] += t
-        np.multiply(src, p11, out=t)
-        dst[:, 1:, 1:] += t
-        cur, nxt = nxt, cur
-        n = m + 1
-        state = cur[:, : n + 1, : n + 1]
-        if n in tox_at and tox_first:
-            toxicity(state, n)
+    support = sorted(set(looks) | set(t_looks))
+    tables, keys = [], []
+    for n in support:
+        r, t = np.ogrid[: n + 1, : n + 1]
+        tox, eff = [], []
+        if n in tox_at:
+            tox.append(("p_toxicity_at", tox_at[n], t >= c[tox_at[n]]))
         if n in eff_at:
             k = eff_at[n]
-            by_r = state.sum(axis=2)  # (S, n + 1): running mass by responses
-            cum = np.cumsum(by_r, axis=1)
-            total = cum[:, -1]
-            fut = cum[:, a[k]] if a[k] >= 0 else np.zeros(n_scen)
-            below_b = cum[:, b[k] - 1] if b[k] >= 1 else np.zeros(n_scen)
-            eff = by_r[:, b[k] :].sum(axis=1) if b[k] <= n else np.zeros(n_scen)
-            out["p_futility_at"][:, k] = fut
-            out["p_efficacy_at"][:, k] = eff
+            eff += [("p_futility_at", k, r <= a[k]), ("p_efficacy_at", k, r >= b[k])]
             if n == n_max:
-                out["p_consider"] = np.maximum(below_b - fut, 0.0)
-                out["p_n"][:, where[n]] += total
-                state.fill(0.0)
-            else:
-                out["p_n"][:, where[n]] += fut + eff
-                if a[k] >= 0:
-                    state[:, : a[k] + 1, :] = 0.0
-                if b[k] <= n:
-                    state[:, b[k] :, :] = 0.0
-        if n in tox_at and not tox_first:
-            toxicity(state, n)
-    return out
+                eff.append(("p_consider", 0, r >= 0))
+        stage = tox + eff if tox_first else eff + tox
+        tables.append(np.stack([np.broadcast_to(m, (n + 1, n + 1)) for _, _, m in stage])[None])
+        keys.append([(name, index) for name, index, _ in stage])
+    return support, tables, keys
 
 
 def _summaries(
