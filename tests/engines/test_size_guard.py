@@ -144,6 +144,8 @@ def small() -> dict[str, Any]:
 # cohort's calibrations are costed at 500,000 patients under a 1 GiB limit; Simon's nmax
 # (<= 1000), Lee & Liu's and design_search's N (<= 300) are capped by their argument
 # checks, so their largest jobs are refused under a lower limit, in MiB.
+HUGE_GRID = QuadratureGrid(n_theta=4001, n_mu=2001, n_tau=200)
+
 HUGE: list[tuple[str, str, str, str, Callable[[dict[str, Any]], Any]]] = [
     ("oc-single", "1G", "GiB", REMEDY_EXACT,
      lambda b: exact.oc(b["single"], list(np.linspace(0.0, 0.4, 101)))),
@@ -163,15 +165,16 @@ HUGE: list[tuple[str, str, str, str, Callable[[dict[str, Any]], Any]]] = [
     ("predictive", "4G", "[GT]iB", REMEDY_GRID,
      lambda b: posterior.predictive(b["three"].model, b["three"].cohorts, [1000] * 3,
                                     cohort="a", m=1000)),
+    # one data set is one quadrature (no lattice): huge only on a huge grid
     ("posterior", "4G", "[GT]iB", REMEDY_GRID,
      lambda b: posterior.posterior(b["three"].model, b["three"].cohorts,
-                                   {c: (500, 2000) for c in "abc"})),
+                                   {c: (500, 2000) for c in "abc"}, grid=HUGE_GRID)),
     ("posterior_density", "4G", "[GT]iB", REMEDY_GRID,
      lambda b: posterior.posterior_density(b["three"].model, b["three"].cohorts,
-                                           {c: (500, 2000) for c in "abc"}, "a")),
+                                           {c: (500, 2000) for c in "abc"}, "a",
+                                           grid=HUGE_GRID)),
     ("map_prior", "4G", "[GT]iB", REMEDY_GRID,
-     lambda b: map_prior.map_prior((Historical("h", 5, 20),), p0=0.2,
-                                   grid=QuadratureGrid(n_theta=4001, n_mu=2001, n_tau=200))),
+     lambda b: map_prior.map_prior((Historical("h", 5, 20),), p0=0.2, grid=HUGE_GRID)),
     ("simulate-single", "4G", "TiB", REMEDY_SIMULATE,
      lambda b: montecarlo.simulate(b["sim"], [0.2], n_sims=10_000, progress=False)),
     ("simulate-multi", "4G", "[GT]iB", "QuadratureGrid",

@@ -1,17 +1,26 @@
 """Analysis of observed data under a borrowing model.
 
-Posteriors by quadrature, the lattice decisions at the observed sizes, EXNEX
-exchangeability probabilities, conflict diagnostics, and the PyMC fit side by side.
+Posteriors by quadrature, the design's decisions at the data, EXNEX exchangeability
+probabilities, conflict diagnostics, and the PyMC fit side by side.
+
+Everything is computed for the one data set: its posterior is one quadrature (each
+cohort's marginal at its observed r), and what the design's decision lattices would
+give at the data — the decision, the integer boundaries of this and the next look,
+the predictive probability of final success — needs only the *line* of the lattice
+through the data along the cohort's own count (every r_j, the other cohorts at their
+data; :func:`_line_masks`), computed with the same kernels
+(:func:`adaptive2.kernels.quadrature.lattice` and
+:func:`~adaptive2.kernels.quadrature.predictive` at selected outcomes), never the
+lattice itself. The OC engines build the lattices; the analysis reads their lines.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,12 +39,13 @@ from adaptive2.engines.analysis_results import (
     CohortAnalysis,
 )
 from adaptive2.engines.analysis_text import _Bounds, _distance, _locate, _next_look, _reason, _warn
-from adaptive2.engines.sizes import REMEDY_GRID, posterior_cost
+from adaptive2.engines.sizes import REMEDY_GRID
 from adaptive2.kernels import posterior_summaries, quadrature
-from adaptive2.kernels.sizes import FLOAT, cohort_cost
-from adaptive2.model.cohorts import _decisions, predictive_probability
+from adaptive2.kernels.sizes import analysis_cost
+from adaptive2.model.cohorts import _act, _threshold
 from adaptive2.model.data import cohort_data
 from adaptive2.model.priors import Conflict, prior_predictive_p
+from adaptive2.model.rules import Boundary, PredictiveProbability, Rule
 
 
 # ---------------------------------------------------------------------------
@@ -57,13 +67,13 @@ def _p_exchangeable(design: Any, rn: list[tuple[int, int]], j: int) -> tuple[flo
     others = np.exp(base - base.max())
     for k, (c, (r, n)) in enumerate(zip(cohorts, rn, strict=True)):
         if k != j:
-            row = quadrature.marginal(eng, c.name, n, c.p0)[r]
+            row = quadrature.marginal(eng, c.name, n, c.p0, rows=[r])[0]
             others = others * row / max(float(row.max()), 1e-300)
     r, n = rn[j]
     z = []
     for value in (1.0, 0.0):  # the EX and the NEX branch; same grid and per-r scaling
-        branch = quadrature.engine(dataclasses.replace(model, weight=value), cohorts, grid)
-        z.append(float(quadrature.marginal(branch, cohorts[j].name, n, cohorts[j].p0)[r] @ others))
+        row = quadrature.marginal(eng, cohorts[j].name, n, cohorts[j].p0, rows=[r], weight=value)
+        z.append(float(row[0] @ others))
     ex, nex = w * z[0], (1 - w) * z[1]
     return w, ex / (ex + nex) if ex + nex > 0 else w
 
@@ -74,8 +84,91 @@ def _mask_bounds(mask_f: np.ndarray, mask_e: np.ndarray, n: int, final: bool) ->
     return _Bounds(n, a, b, final, False)
 
 
-def _line(j: int, r_all: Sequence[int]) -> tuple[Any, ...]:
-    return tuple(slice(None) if i == j else r for i, r in enumerate(r_all))
+def _line_rows(
+    n: Sequence[int], r: Sequence[int], j: int, counts: Sequence[int] | None = None
+) -> list[list[int]]:
+    """The outcomes of a line: cohort j's ``counts`` (default all of 0..n_j), the others at r."""
+    own = list(range(n[j] + 1)) if counts is None else list(counts)
+    return [own if i == j else [int(x)] for i, x in enumerate(r)]
+
+
+def _line_stat(
+    design: Any,
+    n: tuple[int, ...],
+    r: tuple[int, ...],
+    j: int,
+    rule: Rule,
+    counts: Sequence[int] | None = None,
+) -> np.ndarray:
+    """The statistic ``rule`` of cohort j compares, along the line through r at sizes n.
+
+    The line of the design's lattice statistic (``model.cohorts._lattice_stat``): the
+    response count (boundary rules), the predictive probability of final success, or
+    P(p_j > p0_j + δ | data), at cohort j's ``counts`` (default 0..n_j) with every
+    other cohort at its r.
+    """
+    c = design.cohorts[j]
+    own = list(range(n[j] + 1)) if counts is None else list(counts)
+    if isinstance(rule, Boundary):
+        return np.asarray(own, dtype=float)
+    if isinstance(rule, PredictiveProbability):
+        return _line_pp(design, n, r, j, own)
+    thr = _threshold(rule, c)
+    thresholds = {} if thr == c.p0 else {c.name: thr}
+    res = quadrature.lattice(design.model, design.cohorts, n, thresholds=thresholds,
+                             grid=design.grid, rows=_line_rows(n, r, j, own), means=False)
+    return np.asarray(res.p_above[c.name]).reshape(-1)
+
+
+def _line_pp(
+    design: Any, n: tuple[int, ...], r: tuple[int, ...], j: int, counts: Sequence[int]
+) -> np.ndarray:
+    """PP_j at cohort j's ``counts`` of n_j, the other cohorts at r (``_predictive_stat``).
+
+    PP_j = Σ_x P(x | data) 1{final rule succeeds at r_j + x of N_j, the others at r},
+    with the predictive P(x | data) of the m = N_j − n_j patients to come
+    (:func:`adaptive2.kernels.quadrature.predictive` at those outcomes only).
+    """
+    c = design.cohorts[j]
+    final = cast(Rule, design.rule("final", c.name))  # never None: a final rule is required
+    n_max = c.looks[-1]
+    m = n_max - n[j]
+    own = np.asarray(counts, dtype=int)
+    first = int(own.min())
+    n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
+    stat = _line_stat(design, n_final, r, j, final, range(first, int(own.max()) + m + 1))
+    success = _act(final, "final", stat, 1.0, design.n_looks - 1)
+    pmf = quadrature.predictive(design.model, design.cohorts, n, cohort=c.name, m=m,
+                                grid=design.grid, rows=_line_rows(n, r, j, counts))
+    pmf = np.moveaxis(pmf, j, 0).reshape(len(own), m + 1)
+    hits = success[(own - first)[:, None] + np.arange(m + 1)[None, :]]
+    return cast(np.ndarray, np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0))
+
+
+def _line_masks(
+    design: Any, k: int, n: tuple[int, ...], r: tuple[int, ...], j: int
+) -> dict[str, np.ndarray]:
+    """Cohort j's decision masks at look k along r_j = 0..n_j, the others at r.
+
+    The line through r of the design's masks (``model.cohorts._decisions``): at
+    interim looks ``futility`` and ``efficacy`` (stop), at the last ``efficacy``
+    (success) and ``futility`` its complement.
+    """
+    c = design.cohorts[j]
+    t = n[j] / c.looks[-1]
+    if k == design.n_looks - 1:
+        final = cast(Rule, design.rule("final", c.name))
+        succ = _act(final, "final", _line_stat(design, n, r, j, final), t, k)
+        return {"efficacy": succ, "futility": ~succ}
+    fut = np.zeros(n[j] + 1, dtype=bool)
+    eff = np.zeros(n[j] + 1, dtype=bool)
+    rule = design.rule("futility", c.name)
+    if rule is not None:
+        fut = _act(rule, "futility", _line_stat(design, n, r, j, rule), t, k)
+    rule = design.rule("efficacy", c.name)
+    if rule is not None:
+        eff = _act(rule, "efficacy", _line_stat(design, n, r, j, rule), t, k) & ~fut
+    return {"futility": fut, "efficacy": eff}
 
 
 @dataclass(frozen=True)
@@ -90,21 +183,20 @@ class _Joint:
         """Cohort j's decision masks at look k with n_j patients, the others at their data.
 
         Returns the integer boundaries along r_j (the others' r fixed) and the masks
-        over the whole lattice (the design's own decision computation).
+        along that line (indexed by r_j; :func:`_line_masks`).
         """
         sizes = tuple(n_j if i == j else x for i, x in enumerate(self.n))
-        masks = _decisions(self.design, k, sizes)[self.design.names[j]]
-        line = _line(j, self.r)
+        masks = _line_masks(self.design, k, sizes, self.r, j)
         last = k == self.design.n_looks - 1
-        return _mask_bounds(masks["futility"][line], masks["efficacy"][line], n_j, last), masks
+        return _mask_bounds(masks["futility"], masks["efficacy"], n_j, last), masks
 
 
 def _multi_decision(joint: _Joint, j: int, k: int | None) -> tuple[str, _Bounds | None]:
     if k is None:
         return CONTINUE, None
     bd, masks = joint.masks(j, k, joint.n[j])
-    fut = bool(masks["futility"][joint.r])
-    eff = bool(masks["efficacy"][joint.r])
+    fut = bool(masks["futility"][joint.r[j]])
+    eff = bool(masks["efficacy"][joint.r[j]])
     if bd.final:
         return (SUCCESS if eff else FAILURE), bd
     return (STOP_FUTILITY if fut else (STOP_EFFICACY if eff else CONTINUE)), bd
@@ -116,7 +208,8 @@ def _multi_conflict(joint: _Joint, j: int) -> Conflict:
     n_without = tuple(0 if i == j else x for i, x in enumerate(joint.n))
     r_without = tuple(0 if i == j else x for i, x in enumerate(joint.r))
     pmf = quadrature.predictive(design.model, design.cohorts, n_without, cohort=design.names[j],
-                     m=joint.n[j], grid=design.grid)[r_without]
+                                m=joint.n[j], grid=design.grid,
+                                rows=[[x] for x in r_without]).reshape(-1)
     w_prior = w_post = None
     if design.model.kind == "exnex":
         w_prior, w_post = _p_exchangeable(design, list(zip(joint.r, joint.n, strict=True)), j)
@@ -192,16 +285,10 @@ def _analyze_multi(
     design: Any, data: Any, look: int | None, engine: str, pymc_opts: dict[str, Any]
 ) -> AnalysisResult:
     rn = cohort_data(design, data)
-    # the decision lattices, the posterior at the data, and each cohort's predictive of its
-    # remaining patients on the lattice at the observed sizes (4 arrays)
-    cells = math.prod(n + 1 for _, n in rn)
-    table = FLOAT * 4 * cells * max(c.looks[-1] - n + 1 for c, (_, n) in zip(
-        design.cohorts, rn, strict=True))
-    sizes = [n for _, n in rn]
-    cost = cohort_cost(design, dp=False).then(
-        posterior_cost(design.model, design.cohorts, sizes, design.grid))
+    # the posterior at the data, and the lines of the decision lattices through it
+    cost = analysis_cost(design, [n for _, n in rn])
     counts = ", ".join(f"{r}/{n}" for r, n in rn)
-    require_memory(cost.nbytes + table, f"the analysis of {len(rn)}-cohort design "
+    require_memory(cost.nbytes, f"the analysis of {len(rn)}-cohort design "
                    f"{design.name!r} (data {counts})", REMEDY_GRID, seconds=cost.seconds)
     sink: list[str] = []
     located = []
@@ -222,13 +309,11 @@ def _analyze_multi(
     p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
     above_p1 = {}
     if p1s:
-        above_p1 = quadrature.lattice(design.model, design.cohorts, joint.n, thresholds=p1s,
-                                      grid=design.grid).p_above
-    pps = predictive_probability(design, by_name)
+        above_p1 = posterior_summaries.p_above(design.model, design.cohorts, by_name, p1s,
+                                               grid=design.grid)
     results = [
-        _multi_cohort(joint, j, located[j], summ[c.name],
-                      float(above_p1[c.name][joint.r]) if c.name in above_p1 else None,
-                      pps[c.name], latest)
+        _multi_cohort(joint, j, located[j], summ[c.name], above_p1.get(c.name),
+                      float(_line_pp(design, joint.n, joint.r, j, [joint.r[j]])[0]), latest)
         for j, c in enumerate(design.cohorts)
     ]
     idata = diagnostics = None
@@ -287,7 +372,7 @@ def _nuts_cohort(joint: _Joint, j: int, idata: Any) -> dict[str, Any]:
     x = np.arange(n_max - n + 1)[None, :]
     pmf = (wt[:, None] * stats.binom.pmf(x, n_max - n, a[:, None])
            + (1 - wt[:, None]) * stats.binom.pmf(x, n_max - n, b[:, None])).mean(axis=0)
-    success = joint.masks(j, design.n_looks - 1, n_max)[1]["efficacy"][_line(j, joint.r)]
+    success = joint.masks(j, design.n_looks - 1, n_max)[1]["efficacy"]
     pp = float(np.clip(np.sum(pmf * success[r : r + n_max - n + 1]), 0.0, 1.0))
     return {
         "predictive_probability": pp,

@@ -6,6 +6,11 @@ rate for one data set (``adaptive2.posterior``), :func:`posterior_density` gives
 one cohort's density, :func:`lattice` the posterior probabilities of every
 outcome at given sample sizes, and :func:`predictive` the posterior predictive
 of a cohort's future responses.
+
+The posterior of one data set is one quadrature at that data set alone (each
+cohort's marginal at its observed count), not the lattice at the observed sizes:
+its size guard (:func:`adaptive2.kernels.sizes.data_set_cost`) grows with the
+number of cohorts, not with Π (n_j + 1).
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from adaptive2._base.resources import require_memory
-from adaptive2.engines.sizes import REMEDY_GRID, posterior_cost
+from adaptive2.engines.sizes import REMEDY_GRID
 from adaptive2.kernels import posterior_summaries, quadrature
 from adaptive2.kernels.quadrature import LatticeResult
-from adaptive2.kernels.sizes import FLOAT, Cost, quadrature_cost
+from adaptive2.kernels.sizes import FLOAT, Cost, data_set_cost, quadrature_cost
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model, QuadratureGrid
 
 __all__ = ["LatticeResult", "lattice", "posterior", "posterior_density", "predictive"]
@@ -44,9 +49,10 @@ def _data_sizes(cohorts: Sequence[Cohort], data: Mapping[str, Any]) -> list[int]
 def _posterior_guard(
     model: Model, cohorts: Sequence[Cohort], data: Mapping[str, Any], grid: QuadratureGrid
 ) -> None:
+    """Refuse the posterior of one data set (one quadrature, no lattice) over the limit."""
     sizes = _data_sizes(cohorts, data)
     if sizes is not None and len(cohorts) > 0:
-        _guard("the posterior", posterior_cost(model, cohorts, sizes, grid), cohorts, sizes)
+        _guard("the posterior", data_set_cost(model, cohorts, sizes, grid), cohorts, sizes)
 
 
 def posterior(

@@ -21,15 +21,11 @@ from typing import Any
 
 from adaptive2.kernels.sizes import (
     FLOAT,
-    Columns,
     Cost,
     boundary_cost,
     cohort_cost,
     dp_cost,
-    engine_cost,
-    grid_columns,
-    piece_cost,
-    quadrature_cost,
+    engine_build_cost,
     size_tuples,
 )
 
@@ -46,7 +42,6 @@ __all__ = [
     "lee_liu_cost",
     "map_prior_cost",
     "patients_drawn",
-    "posterior_cost",
     "simon_cost",
     "single_oc_cost",
     "trials_cost",
@@ -312,31 +307,13 @@ def cohort_trials_cost(
 
 
 # ---------------------------------------------------------------------------
-# Quadrature for one data set, and MAP priors
+# MAP priors (one data set's posterior: kernels.sizes.data_set_cost)
 # ---------------------------------------------------------------------------
-def _mix_kernel(cols: Columns) -> Cost:
-    """``mix_theta``'s hat-function kernel of the columns the engine did not build."""
-    rest = cols.total - cols.wide
-    return engine_cost(Columns(rest, rest, 0, 0, cols.theta, False))[0]
-
-
 def map_prior_cost(model: Any, grid: Any, cohorts: Sequence[Any] = ()) -> Cost:
-    """A MAP prior by quadrature: the engine of one new cohort and its predictive of θ."""
-    cols = grid_columns(model, grid, tuple(cohorts))
-    build, kept = engine_cost(cols)
-    mix = _mix_kernel(cols)
-    return Cost(max(build.nbytes, kept + mix.nbytes) + _BASE, build.seconds + mix.seconds + 1.0)
+    """A MAP prior by quadrature: the engine of one new cohort and its predictive of θ.
 
-
-def posterior_cost(model: Any, cohorts: Sequence[Any], sizes: Sequence[int], grid: Any) -> Cost:
-    """Posterior summaries for one data set at ``sizes``: the lattice there, then θ's kernel.
-
-    The lattice at the observed sizes (:func:`~adaptive2.kernels.sizes.quadrature_cost`),
-    then, with the engine and the pieces kept, the kernel of the columns the engine
-    did not build (for the posterior of each θ_j).
+    The engine as built (:func:`~adaptive2.kernels.sizes.engine_build_cost`, with the
+    banded node weights of θ's density), and about a second for the predictive.
     """
-    cols = grid_columns(model, grid, tuple(cohorts))
-    lat = quadrature_cost(model, cohorts, sizes, grid)
-    held = engine_cost(cols)[1] + sum(piece_cost(cols, int(n))[1] for n in sizes)
-    mix = _mix_kernel(cols)
-    return Cost(max(lat.nbytes, held + mix.nbytes + _BASE), lat.seconds + mix.seconds)
+    build, _ = engine_build_cost(model, tuple(cohorts), grid)
+    return Cost(build.nbytes + _BASE, build.seconds + 1.0)

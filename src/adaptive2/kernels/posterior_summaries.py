@@ -15,9 +15,9 @@ import numpy as np
 from scipy import special
 
 from adaptive2._base.validation import check_int, check_probability, fail
-from adaptive2.kernels.quadrature import _Engine, _pieces, engine, lattice
+from adaptive2.kernels.quadrature import _Engine, _row_pieces, engine, lattice
 
-__all__ = ["posterior", "posterior_density"]
+__all__ = ["p_above", "posterior", "posterior_density"]
 
 Model = Any  # adaptive2.model.hierarchical.Model (kernels read attributes only)
 Cohort = Any  # adaptive2.model.hierarchical.Cohort
@@ -34,6 +34,10 @@ def posterior(
 ) -> dict[str, dict[str, Any]]:
     """Posterior summaries of every cohort's response rate for observed data.
 
+    One quadrature for the one data set: each cohort's marginal at its observed r
+    only, never the outcome lattice at the observed sizes (whose entry at the data
+    the figures equal).
+
     Parameters
     ----------
     data : mapping
@@ -43,21 +47,15 @@ def posterior(
     -------
     dict
         Cohort → ``{"mean", "sd", "median", "interval": [lo, hi], "p_above_p0",
-        "r", "n"}``.
+        "r", "n"}``. The mean and P(p > p0) are the lattice's (Richardson-extrapolated,
+        exact τ → 0 columns); the sd, median and interval come from the posterior
+        masses of the θ nodes (:func:`posterior_density`).
     """
     coh = tuple(cohorts)
-    names = [c.name for c in coh]
-    for k in data:
-        if k not in names:
-            raise fail("data", "posterior", f"cohort names in {{{', '.join(names)}}}", k)
-    rn = []
-    for c in coh:
-        r, n = data.get(c.name, (0, 0))
-        n = check_int(n, f"n ({c.name})", "posterior", low=0)
-        r = check_int(r, f"r ({c.name})", "posterior", low=0, high=n)
-        rn.append((r, n))
+    rn = _data_pairs(coh, data, "posterior")
     level = check_probability(level, "level", "posterior")
     eng = engine(model, coh, grid)
+    at = lattice(model, coh, [n for _, n in rn], rows=[[r] for r, _ in rn], grid=grid)
     base, marg = _base_and_marginals(eng, coh, rn)
     out = {}
     for j, c in enumerate(coh):
@@ -65,25 +63,73 @@ def posterior(
         dens = _theta_masses(eng, coh, rn, j, base, marg)
         off = eng.offset[c.name]
         p = special.expit(eng.theta + off)
-        mean = float((dens * p).sum())
-        sd = float(np.sqrt(max((dens * p**2).sum() - mean**2, 0.0)))
+        mass_mean = float((dens * p).sum())
+        sd = float(np.sqrt(max((dens * p**2).sum() - mass_mean**2, 0.0)))
         cdf_edges = np.concatenate([[0.0], np.cumsum(dens)])
 
         def q(x: float, cdf_edges: np.ndarray = cdf_edges, off: float = off) -> float:
             # piecewise-constant density within cells: linear CDF between cell edges
             return float(special.expit(np.interp(x, cdf_edges, eng.edges) + off))
 
-        above = lattice(model, coh, [x[1] for x in rn], grid=grid).p_above[c.name]
         out[c.name] = {
             "r": r,
             "n": n,
-            "mean": mean,
+            "mean": float(at.mean[c.name].ravel()[0]),
             "sd": sd,
             "median": q(0.5),
             "interval": [q((1 - level) / 2), q((1 + level) / 2)],
-            "p_above_p0": float(above[tuple(x[0] for x in rn)]),
+            "p_above_p0": float(at.p_above[c.name].ravel()[0]),
         }
     return out
+
+
+def p_above(
+    model: Model,
+    cohorts: Sequence[Cohort],
+    data: Mapping[str, tuple[int, int]],
+    thresholds: Mapping[str, float],
+    *,
+    grid: QuadratureGrid,
+) -> dict[str, float]:
+    """P(p_j > threshold_j | data) of every cohort in ``thresholds``, for observed data.
+
+    The entry of :func:`adaptive2.kernels.quadrature.lattice` at the data,
+    computed for that data set alone.
+
+    Parameters
+    ----------
+    data : mapping
+        Cohort → (r, n); cohorts without data may be omitted (n = 0).
+    thresholds : mapping
+        Cohort → threshold (cohorts left out are not reported).
+
+    Returns
+    -------
+    dict
+        Cohort → probability.
+    """
+    coh = tuple(cohorts)
+    rn = _data_pairs(coh, data, "p_above")
+    at = lattice(model, coh, [n for _, n in rn], rows=[[r] for r, _ in rn],
+                 thresholds=thresholds, grid=grid, means=False)
+    return {name: float(at.p_above[name].ravel()[0]) for name in thresholds}
+
+
+def _data_pairs(
+    coh: tuple[Cohort, ...], data: Mapping[str, tuple[int, int]], owner: str
+) -> list[tuple[int, int]]:
+    """Each cohort's (r, n) in ``data`` (0/0 if left out), checked."""
+    names = [c.name for c in coh]
+    for k in data:
+        if k not in names:
+            raise fail("data", owner, f"cohort names in {{{', '.join(names)}}}", k)
+    rn = []
+    for c in coh:
+        r, n = data.get(c.name, (0, 0))
+        n = check_int(n, f"n ({c.name})", owner, low=0)
+        r = check_int(r, f"r ({c.name})", owner, low=0, high=n)
+        rn.append((r, n))
+    return rn
 
 
 def _base_and_marginals(
@@ -94,8 +140,8 @@ def _base_and_marginals(
     base = np.exp(base - base.max())
     marg = []
     for c, (r, n) in zip(coh, rn, strict=True):
-        M, _, _ = _pieces(eng, c.name, n, c.p0)
-        marg.append(M[r] / max(M[r].max(), 1e-300))
+        row = _row_pieces(eng, c.name, n, c.p0, (r,), means=True)[0][0]  # the lattice's own
+        marg.append(row / max(row.max(), 1e-300))
     return base, marg
 
 

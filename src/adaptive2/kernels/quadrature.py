@@ -228,21 +228,19 @@ class _Engine:
         # columns whose normal is too narrow for the theta grid: Gauss-Legendre instead
         self.narrow = (self.tau > 0) & (self.tau <= 2 * self.h)
         self.wide = ~(self.point | self.narrow)  # columns integrated on the theta grid
-        self._rest_kernel: np.ndarray | None = None  # built on demand (posterior densities)
+        # the other columns' node weights within their bands, built on demand (densities)
+        self._rest_bands: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.size_warned = False  # a cohort beyond TESTED_N patients was flagged
         if model.kind == "independent":
             self.wide = np.zeros_like(self.point)
         # (theta, wide columns) node weights, and every other node: the coarse level of
         # the Richardson extrapolation
-        self.kernel = self._kernel(self.mu[self.wide], self.tau[self.wide])
-        self.kernel_c = _flush(
-            _hat_weights(self.theta[::2], self.mu[self.wide], self.tau[self.wide])
-        )
+        self.kernel, self.kernel_c = self._kernels(self.mu[self.wide], self.tau[self.wide])
         self._hist = self._historical_terms()
 
     # -- kernels -------------------------------------------------------------
-    def _kernel(self, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
-        """Weights of the θ nodes for N(μ, τ²): expectations of linear hat functions.
+    def _kernels(self, mu: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weights of the θ nodes (and of every other node) for N(μ, τ²): hat expectations.
 
         Node i carries E[hat_i(θ)] with hat_i the piecewise-linear interpolation basis
         function of the node (the end nodes' hats extend flat to ±∞, so the weights of
@@ -250,7 +248,8 @@ class _Engine:
         ∫ (linear interpolant of L) dN — second-order accurate for every τ ≥ 0, and for
         τ = 0 exactly the linear interpolation of L at μ (no rounding of μ to the grid).
         """
-        return _flush(_hat_weights(self.theta, mu, tau))
+        fine, coarse = _hat_levels(self.theta, mu, tau)
+        return _flush(fine), _flush(coarse)
 
     def nex_weights(self, cohort: str, coarse: bool = False) -> np.ndarray:
         """NEX prior weights of the θ nodes (every other node if ``coarse``)."""
@@ -308,8 +307,9 @@ class _Engine:
                 # or, for a tie narrower than the grid, by Gauss-Legendre on the likelihood
                 sd = np.full_like(self.theta, h.tie_sd)
                 if h.tie_sd >= 2 * self.h:
-                    fine = lik @ _hat_weights(self.theta, self.theta, sd)
-                    coarse = lik[::2] @ _hat_weights(self.theta[::2], self.theta, sd)
+                    k_fine, k_coarse = _hat_levels(self.theta, self.theta, sd)
+                    fine = lik @ k_fine
+                    coarse = lik[::2] @ k_coarse
                     conv = np.clip((4 * fine - coarse) / 3, 0.0, None)
                 else:
                     t = self.theta[:, None] + 9 * h.tie_sd * _GL_Z[None, :]
@@ -332,12 +332,12 @@ class _Engine:
             m, _ = self.integrate(lik, None)
             m = m[0]
 
-            def loglik(theta: np.ndarray, h: Historical = h, o: float = o) -> np.ndarray:
+            def loglik(theta: np.ndarray, tag: Any, h: Historical = h, o: float = o) -> Any:
                 eta = theta + o
                 ll = h.weight * (
                     h.r * special.log_expit(eta) + (h.n - h.r) * special.log_expit(-eta)
                 )
-                return cast(np.ndarray, ll[None])
+                return lambda rows: ll[None]
 
             self._exact_columns(m[None, :], loglik, None, None)
             logf += np.log(np.maximum(m, 1e-300))
@@ -349,37 +349,55 @@ class _Engine:
         loglik: Any,
         th: float | None,
         extra: np.ndarray | None,
+        without_th: np.ndarray | None = None,
     ) -> None:
         """Overwrite point-mass and narrow columns of ``out`` (R, G) with exact values.
 
-        ``loglik(theta)`` gives the log likelihood, shape (R, *theta.shape), at any θ.
-        With ``th`` only the part θ > th is integrated; with ``extra`` = "p" the
-        integrand is weighted by p (``extra`` holds the offset).
+        ``loglik(theta, tag)`` prepares the log likelihood at θ (any shape; ``tag``
+        names the θ set, which depends on the columns and ``th`` only) and returns a
+        function of a slice of rows giving its values there, shape (rows, *theta.shape);
+        the rows are integrated a block at a time. With ``th`` only the part θ > th is
+        integrated; with ``extra`` = "p" the integrand is weighted by p (``extra`` holds
+        the offset). ``without_th``, the same rows integrated without ``th``, saves the
+        work for the narrow columns wholly above ``th`` (their values) or below it (0).
         """
         if self.point.any():
             mu = self.mu[self.point]
-            vals = np.exp(loglik(mu))
-            if th is not None:
-                hm = self.mu_width[self.point]
-                vals = vals * np.clip((mu + hm / 2 - th) / hm, 0.0, 1.0)
-            if extra is not None:
-                vals = vals * special.expit(mu + extra[0])
-            out[:, self.point] = vals
+            at = loglik(mu, ("point",))
+            for rows in _row_blocks(out.shape[0], mu.size):
+                vals = np.exp(at(rows))
+                if th is not None:
+                    hm = self.mu_width[self.point]
+                    vals = vals * np.clip((mu + hm / 2 - th) / hm, 0.0, 1.0)
+                if extra is not None:
+                    vals = vals * special.expit(mu + extra[0])
+                out[rows, self.point] = vals
         if self.narrow.any():
-            mu = self.mu[self.narrow][:, None]
-            tau = self.tau[self.narrow][:, None]
+            cols = np.flatnonzero(self.narrow)
+            mu = self.mu[cols][:, None]
+            tau = self.tau[cols][:, None]
             lo, hi = mu - 9 * tau, mu + 9 * tau
             if th is not None:
+                lo0, hi0 = lo, hi
                 lo = np.maximum(lo, th)
                 hi = np.maximum(hi, lo)
+                if without_th is not None:
+                    same, empty = lo[:, 0] == lo0[:, 0], hi[:, 0] == lo[:, 0]
+                    out[:, cols[same]] = without_th[:, cols[same]]
+                    out[:, cols[empty & ~same]] = 0.0
+                    keep = ~(same | empty)
+                    cols, mu, tau, lo, hi = cols[keep], mu[keep], tau[keep], lo[keep], hi[keep]
+                    del lo0, hi0
             mid, half = (lo + hi) / 2, (hi - lo) / 2
             theta = mid + half * _GL_Z[None, :]  # (G0, K)
             dens = np.exp(-0.5 * ((theta - mu) / tau) ** 2) / (tau * np.sqrt(2 * np.pi))
             wts = half * _GL_W[None, :] * dens
-            vals = np.exp(loglik(theta))  # (R, G0, K)
-            if extra is not None:
-                vals = vals * special.expit(theta + extra[0])[None]
-            out[:, self.narrow] = np.einsum("rgk,gk->rg", vals, wts)
+            at = loglik(theta, ("narrow", th, without_th is not None))
+            for rows in _row_blocks(out.shape[0], theta.size):
+                vals = np.exp(at(rows))  # (rows, G0, K)
+                if extra is not None:
+                    vals = vals * special.expit(theta + extra[0])[None]
+                out[rows, cols] = np.einsum("rgk,gk->rg", vals, wts)
 
     # -- per-cohort integrals ---------------------------------------------
     def cohort_terms(self, cohort: str, n: int) -> dict[str, np.ndarray]:
@@ -399,16 +417,31 @@ class _Engine:
         return {"lik": lik, "shift": shift[:, 0]}
 
     def mix_theta(self, weights: np.ndarray) -> np.ndarray:
-        """Σ_g weights_g · (node weights of N(μ_g, τ_g²)) on the θ nodes, all columns."""
+        """Σ_g weights_g · (node weights of N(μ_g, τ_g²)) on the θ nodes, all columns.
+
+        The columns narrower than the θ grid (τ ≤ 2h) use their weights within their
+        bands (:func:`_banded_hat_weights`), which equal the whole columns' flushed
+        weights: a few nodes per column instead of all.
+        """
         out = np.zeros_like(self.theta)
         if self.wide.any():
             out += self.kernel @ weights[self.wide]
-        rest = ~self.wide
-        if rest.any() and self.model.kind != "independent":
-            if self._rest_kernel is None:
-                self._rest_kernel = _flush(_hat_weights(self.theta, self.mu[rest], self.tau[rest]))
-            out += self._rest_kernel @ weights[rest]
+        if self.model.kind != "independent":
+            for cols, index, w in self._bands():
+                out += np.bincount(index.ravel(), (w * weights[cols][None, :]).ravel(),
+                                   minlength=len(self.theta))
         return out
+
+    def _bands(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(columns, node index, weights) of the non-wide columns, one τ at a time (kept)."""
+        if self._rest_bands is None:
+            rest = np.flatnonzero(~self.wide)
+            self._rest_bands = []
+            for t in np.unique(self.tau[rest]):
+                cols = rest[self.tau[rest] == t]
+                index, w = _banded_hat_weights(self.theta, self.mu[cols], float(t))
+                self._rest_bands.append((cols, index, w))
+        return self._rest_bands
 
     def weights_theta(self, cohort: str) -> tuple[np.ndarray | None, np.ndarray | None, float]:
         """(EX kernel (theta, G) or None, NEX cell weights or None, P(EX))."""
@@ -432,54 +465,132 @@ def _flush(a: np.ndarray, floor: float = 1e-280) -> np.ndarray:
 
     Every array here is scaled so that its relevant entries are far above the floor.
     """
-    a[np.abs(a) < floor] = 0.0
+    np.copyto(a, 0.0, where=np.abs(a) < floor)
     return a
 
 
-def _upper_partial(y: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """E[(t − y)^+] for t ~ N(0, τ²), τ > 0, accurate in relative terms in the far tail.
+def _partials(d: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(E[(θ − x)^+], E[(x − θ)^+]) for θ ~ N(μ, τ²), τ > 0, at offsets d = x − μ.
 
-    For y ≥ 0 it is τ e^(−z²/2) [1/√(2π) − (z/2) erfcx(z/√2)] (z = y/τ), which keeps
-    its relative precision where the value is tiny; for y < 0 it is −y + E[(t + y)^+].
+    Accurate in relative terms in the far tails: with z = |d|/τ the smaller of the two
+    is τ e^(−z²/2) [1/√(2π) − (z/2) erfcx(z/√2)], which keeps its relative precision
+    where the value is tiny, and the larger is that plus |d| (their difference is
+    E[θ − x] = −d). One evaluation of the tail serves both.
     """
-    z = np.abs(y) / tau
-    tail = tau * np.exp(-0.5 * z * z) * (_INV_SQRT_2PI - 0.5 * z * special.erfcx(z / np.sqrt(2.0)))
-    return cast(np.ndarray, np.where(y >= 0, tail, tail - y))
+    z = np.abs(d) / tau
+    # beyond _Z_ZERO, e^(−z²/2) underflows to 0 and so does the tail: no erfcx there
+    ratio = np.zeros_like(z)
+    live = z < _Z_ZERO
+    ratio[live] = special.erfcx(z[live] / np.sqrt(2.0))
+    tail = tau * np.exp(-0.5 * z * z) * (_INV_SQRT_2PI - 0.5 * z * ratio)
+    return np.where(d >= 0, tail, tail - d), np.where(d <= 0, tail, tail + d)
+
+
+_Z_ZERO = 38.7
+"""z beyond which e^(−z²/2) is 0 in floating point (e^(−748.8); it is from e^(−745.2))."""
+
+
+def _hats(
+    d: np.ndarray,
+    parts: tuple[np.ndarray, np.ndarray],
+    zero: np.ndarray,
+    h: float,
+    ends: tuple[Any, Any] = (True, True),
+) -> np.ndarray:
+    """Hat weights of consecutive nodes from the offsets ``d`` (nodes, g) and :func:`_partials`.
+
+    The weights are second differences of P_i = E[(θ − x_i)^+] right of μ and of
+    N_i = E[(x_i − θ)^+] left of μ (equal, as P − N is linear), each in the form that
+    keeps relative precision in its tail; columns with τ = 0 (``zero``) get the exact
+    linear interpolation weights. The first and last rows are the grid's end nodes,
+    whose hats are flat to ±∞, where ``ends`` says so (per column); elsewhere they are
+    nodes far outside the band of the column's normal and get 0.
+    """
+    upper, lower = parts
+    w = np.empty(d.shape)
+    second_u = (upper[:-2] - 2 * upper[1:-1] + upper[2:]) / h
+    second_l = (lower[:-2] - 2 * lower[1:-1] + lower[2:]) / h
+    w[1:-1] = np.where(d[1:-1] >= 0, second_u, second_l)
+    w[0] = (lower[1] - lower[0]) / h
+    w[-1] = (upper[-2] - upper[-1]) / h
+    if zero.any():  # point mass: exact linear interpolation weights
+        dz = d[:, zero]
+        wz = np.clip(1.0 - np.abs(dz) / h, 0.0, None)
+        wz[0] = np.where(dz[0] >= 0, 1.0, wz[0])
+        wz[-1] = np.where(dz[-1] <= 0, 1.0, wz[-1])
+        w[:, zero] = wz
+    w[0] = np.where(ends[0], w[0], 0.0)
+    w[-1] = np.where(ends[1], w[-1], 0.0)
+    return np.clip(w, 0.0, None)
+
+
+def _tau_partials(
+    d: np.ndarray, tau: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """:func:`_partials` of every column with τ > 0 (the others unused), and the τ = 0 mask."""
+    zero = tau <= 0
+    return _partials(d, np.where(zero, 1.0, tau)), zero
+
+
+_HAT_BLOCK = 1 << 16
+"""Cells per block of columns of the hat weights (the temporaries stay small)."""
+
+
+def _hat_levels(
+    nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray, levels: int = 2
+) -> list[np.ndarray]:
+    """Hat weights on ``nodes`` and (``levels`` = 2) on every other node: the h and 2h rules.
+
+    Both come from one evaluation of the normal tails on ``nodes`` (every other node's
+    tails are a subset), block of columns by block of columns.
+    """
+    steps = (1, 2)[:levels]
+    hs = [nodes[1] - nodes[0], nodes[2] - nodes[0] if len(nodes) > 2 else 0.0]
+    out = [np.empty((len(nodes[::s]), len(mu))) for s in steps]
+    block = max(1, _HAT_BLOCK // len(nodes))
+    for lo in range(0, len(mu), block):
+        cols = slice(lo, lo + block)
+        d = nodes[:, None] - mu[None, cols]
+        (upper, lower), zero = _tau_partials(d, tau[cols])
+        for s, w, h in zip(steps, out, hs, strict=False):
+            w[:, cols] = _hats(d[::s], (upper[::s], lower[::s]), zero, h)
+    return out
 
 
 def _hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """E[hat_i(θ)] for θ ~ N(μ_g, τ_g²): shape (nodes, g); τ = 0 allowed.
 
     hat_i is node i's linear interpolation basis function (end nodes' hats are flat
-    to ±∞, so columns sum to one). The weights are second differences of
-    P_i = E[(θ − x_i)^+] right of μ and of N_i = E[(x_i − θ)^+] left of μ (equal,
-    as P − N is linear), each computed in the form that keeps relative precision
-    in its tail, so tiny weights far from μ are not swamped by rounding noise.
+    to ±∞, so columns sum to one); see :func:`_hats`.
     """
-    h = nodes[1] - nodes[0]
-    x = nodes[:, None]
-    d = x - mu[None, :]
+    return _hat_levels(nodes, mu, tau, levels=1)[0]
+
+
+_BAND = 37.0
+"""Half-width of a narrow normal's band in sd: hat weights beyond it are below 1e-280."""
+
+
+def _banded_hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: float) -> tuple[np.ndarray, ...]:
+    """The hat weights of N(μ_g, τ²) on the nodes within its band only (one τ, small).
+
+    Returns (index, weights), both (W, g): node indices and weights of the W nodes
+    around each μ_g covering μ_g ± (:data:`_BAND` τ + 2h); every node outside has a
+    weight below 1e-280 (:func:`_flush` would zero it), so the flushed weights equal
+    :func:`_hat_weights`' there. For the normals narrower than the θ grid this is a
+    few nodes instead of all.
+    """
     n_nodes = len(nodes)
-    w = np.zeros((n_nodes, len(mu)))
-    zero = tau <= 0
-    if zero.any():  # point mass: exact linear interpolation weights
-        dz = d[:, zero]
-        w[:, zero] = np.clip(1.0 - np.abs(dz) / h, 0.0, None)
-        w[0, zero] = np.where(dz[0] >= 0, 1.0, np.clip(1.0 - np.abs(dz[0]) / h, 0.0, None))
-        w[-1, zero] = np.where(dz[-1] <= 0, 1.0, np.clip(1.0 - np.abs(dz[-1]) / h, 0.0, None))
-    pos = ~zero
-    if pos.any():
-        t = tau[pos][None, :]
-        dp = d[:, pos]
-        upper = _upper_partial(dp, t)  # E[(theta - x_i)^+]
-        lower = _upper_partial(-dp, t)  # E[(x_i - theta)^+]
-        second_u = (upper[:-2] - 2 * upper[1:-1] + upper[2:]) / h
-        second_l = (lower[:-2] - 2 * lower[1:-1] + lower[2:]) / h
-        right = dp[1:-1] >= 0
-        w[1:-1, pos] = np.where(right, second_u, second_l)
-        w[0, pos] = (lower[1] - lower[0]) / h
-        w[-1, pos] = (upper[-2] - upper[-1]) / h
-    return np.clip(w, 0.0, None)
+    h = nodes[1] - nodes[0]
+    reach = _BAND * tau + 2 * h
+    width = min(n_nodes, int(np.ceil(2 * reach / h)) + 2)
+    start = np.floor((mu - reach - nodes[0]) / h).astype(int)
+    start = np.clip(start, 0, n_nodes - width)
+    index = start[None, :] + np.arange(width)[:, None]
+    d = nodes[index] - mu[None, :]
+    taus = np.full(len(mu), tau)
+    parts, zero = _tau_partials(d, taus)
+    ends = (start == 0, start + width == n_nodes)
+    return index, _flush(_hats(d, parts, zero, h, ends))
 
 
 def _above_fraction(nodes: np.ndarray, th: float) -> np.ndarray:
@@ -807,35 +918,65 @@ def _check_size(eng: _Engine, sizes: Sequence[int]) -> None:
 # ---------------------------------------------------------------------------
 # Lattice computation
 # ---------------------------------------------------------------------------
+Rows = tuple[tuple[int, ...], ...]
+"""Response counts selected per cohort: the outcomes are their outer product."""
+
+
 @dataclass(frozen=True)
 class LatticeResult:
     """Posterior summaries for every outcome of a set of cohort sample sizes.
 
-    Arrays have one axis per cohort (length n_j + 1, indexed by r_j).
+    Arrays have one axis per cohort (length n_j + 1, indexed by r_j); for a
+    selection of outcomes (``rows``) the axis of cohort j has one entry per
+    selected count ``rows[j]`` (a single data set: every axis of length 1).
 
     Attributes
     ----------
     p_above : dict
         Cohort → P(p_j > threshold_j | data) over the lattice.
     mean : dict
-        Cohort → posterior mean of p_j over the lattice.
+        Cohort → posterior mean of p_j over the lattice (empty if not computed).
+    rows : tuple of tuple of int, optional
+        The response counts selected per cohort; None for the whole lattice.
     """
 
     n: tuple[int, ...]
     p_above: dict[str, np.ndarray]
     mean: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: Rows | None = None
+
+
+_ROW_BLOCK = 1 << 19
+"""Cells per block of rows of the exact (point and narrow) columns' integrands."""
+
+
+def _row_blocks(n_rows: int, cells: int) -> list[slice]:
+    """Slices of at most :data:`_ROW_BLOCK` // ``cells`` rows (at least one) covering ``n_rows``."""
+    step = max(1, _ROW_BLOCK // max(cells, 1))
+    return [slice(lo, min(lo + step, n_rows)) for lo in range(0, n_rows, step)]
 
 
 def _cohort_pieces(
-    eng: _Engine, cohort: str, n: int, threshold: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    eng: _Engine,
+    cohort: str,
+    n: int,
+    threshold: float,
+    rows: np.ndarray | None = None,
+    means: bool = True,
+    weight: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per r: (M, Q, E) over the (μ, τ) grid.
 
     M = ∫ prior(θ | μ, τ) L(θ) dθ (the marginal), Q = the same over p > threshold,
     E = the same weighted by p — all including EX/NEX mixing and per-r scaling.
+    For every r = 0..n, or for the response counts ``rows`` only (one row each: the
+    same arithmetic, a row at a time); E only if ``means``. ``weight`` replaces the
+    model's P(EX) of the cohort (EXNEX: 1 and 0 give the EX and the NEX branch).
     """
     t = eng.cohort_terms(cohort, n)
-    lik = t["lik"]
+    rr_all = np.arange(n + 1, dtype=float) if rows is None else np.asarray(rows, dtype=float)
+    lik = t["lik"] if rows is None else t["lik"][rows]
+    shift = t["shift"] if rows is None else t["shift"][rows]
     off = eng.offset[cohort]
     p = special.expit(eng.theta + off)
     th = (
@@ -845,44 +986,86 @@ def _cohort_pieces(
     )
     above = _above_fraction(eng.theta, th) if np.isfinite(th) else np.full_like(p, float(th < 0))
     ex_nodes, nex_nodes, w_ex = eng.weights_theta(cohort)
-    R, G = n + 1, len(eng.mu)
-    outs = []
-    stacked = np.concatenate([lik, lik * above[None, :], lik * p[None, :]])
+    if weight is not None:
+        w_ex = weight
+    R, G = len(rr_all), len(eng.mu)
+    n_parts = 3 if means else 2
+    stacked = np.concatenate([lik, lik * above[None, :], lik * p[None, :]][:n_parts])
     nodes_c = eng.theta[::2]
     above_c = (
         _above_fraction(nodes_c, th) if np.isfinite(th) else np.full(len(nodes_c), float(th < 0))
     )
     lik_c = lik[:, ::2]
-    stacked_c = np.concatenate([lik_c, lik_c * above_c[None, :], lik_c * p[None, ::2]])
+    stacked_c = np.concatenate(
+        [lik_c, lik_c * above_c[None, :], lik_c * p[None, ::2]][:n_parts]
+    )
     ex, nex = eng.integrate(stacked, cohort if nex_nodes is not None else None, stacked_c)
     if ex_nodes is not None and (eng.point.any() or eng.narrow.any()):
         # columns with tau too small for the theta grid: exact likelihood evaluations
-        rr = np.arange(R, dtype=float).reshape((R,) + (1,) * 2)
-        tie = eng._hist[1].get(cohort)
-        log_tie = None if tie is None else np.log(np.maximum(tie, 1e-300))
-
-        def loglik(theta: np.ndarray) -> np.ndarray:
-            th3 = theta[None] if theta.ndim == 2 else theta[None, :, None]
-            eta = th3 + off
-            ll = rr * special.log_expit(eta) + (n - rr) * special.log_expit(-eta)
-            ll = ll - t["shift"].reshape(R, 1, 1)
-            if log_tie is not None:
-                ll = ll + np.interp(theta, eng.theta, log_tie).reshape((1, *th3.shape[1:]))
-            return cast(np.ndarray, ll if theta.ndim == 2 else ll[:, :, 0])
-
+        loglik = _row_loglik(eng, cohort, n, rr_all, shift)
         eng._exact_columns(ex[:R], loglik, None, None)
-        eng._exact_columns(ex[R : 2 * R], loglik, th if np.isfinite(th) else None, None)
+        eng._exact_columns(
+            ex[R : 2 * R], loglik, th if np.isfinite(th) else None, None, without_th=ex[:R]
+        )
         if not np.isfinite(th):
             ex[R : 2 * R] = ex[:R] if th < 0 else 0.0
-        eng._exact_columns(ex[2 * R :], loglik, None, np.array([off]))
-    for k in range(3):
+        if means:
+            eng._exact_columns(ex[2 * R :], loglik, None, np.array([off]))
+    outs: list[np.ndarray] = []
+    for k in range(n_parts):
         total = np.zeros((R, G))
         if ex_nodes is not None and w_ex > 0:
             total = total + w_ex * ex[k * R : (k + 1) * R]
         if nex_nodes is not None and w_ex < 1:
             total = total + (1 - w_ex) * nex[k * R : (k + 1) * R][:, None]
         outs.append(_flush(np.clip(total, 0.0, None)))
-    return outs[0], outs[1], outs[2]
+    return outs[0], outs[1], (outs[2] if means else None)
+
+
+def _row_loglik(
+    eng: _Engine, cohort: str, n: int, rr_all: np.ndarray, shift: np.ndarray
+) -> Callable[[np.ndarray, Any], Callable[[slice], np.ndarray]]:
+    """The scaled binomial log likelihood of the rows ``rr_all`` at any θ (tie included).
+
+    For :meth:`_Engine._exact_columns`: prepares the θ terms once (kept in the memo
+    by the θ set's tag: every size and row of the cohort shares them), then gives a
+    block of rows at a time.
+    """
+    rr = rr_all.reshape(-1, 1, 1)
+    scale = shift.reshape(-1, 1, 1)
+
+    def prepare(theta: np.ndarray, tag: Any) -> Callable[[slice], np.ndarray]:
+        key = ("quadrature.loglik", eng.model, tuple(eng.cohorts), eng.grid, cohort, tag)
+        up, down, tied = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
+
+        def at(rows: slice) -> np.ndarray:
+            ll = rr[rows] * up + (n - rr[rows]) * down
+            ll = ll - scale[rows]
+            if tied is not None:
+                ll = ll + tied
+            return cast(np.ndarray, ll if theta.ndim == 2 else ll[:, :, 0])
+
+        return at
+
+    return prepare
+
+
+def _theta_terms(
+    eng: _Engine, cohort: str, theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The θ terms of the log likelihood: log p, log(1 − p) and the tie's log factor.
+
+    Shaped (1, *θ set): the rows broadcast against them.
+    """
+    off = eng.offset[cohort]
+    th3 = theta[None] if theta.ndim == 2 else theta[None, :, None]
+    eta = th3 + off
+    tie = eng._hist[1].get(cohort)
+    tied = None
+    if tie is not None:
+        log_tie = np.log(np.maximum(tie, 1e-300))
+        tied = np.interp(theta, eng.theta, log_tie).reshape((1, *th3.shape[1:]))
+    return special.log_expit(eta), special.log_expit(-eta), tied
 
 
 def _pieces(
@@ -894,15 +1077,49 @@ def _pieces(
     size (a multi-look design meets each size in several combinations).
     """
     key = ("quadrature.pieces", eng.model, tuple(eng.cohorts), eng.grid, cohort, n, threshold)
-    return MEMO.get(key, lambda: _cohort_pieces(eng, cohort, n, threshold))
+    return cast(
+        "tuple[np.ndarray, np.ndarray, np.ndarray]",
+        MEMO.get(key, lambda: _cohort_pieces(eng, cohort, n, threshold)),
+    )
 
 
-def marginal(eng: _Engine, cohort: str, n: int, threshold: float) -> np.ndarray:
+def _row_pieces(
+    eng: _Engine,
+    cohort: str,
+    n: int,
+    threshold: float,
+    rows: tuple[int, ...],
+    means: bool = False,
+    weight: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`_cohort_pieces` at the response counts ``rows`` only, kept in the memo."""
+    key = ("quadrature.row_pieces", eng.model, tuple(eng.cohorts), eng.grid, cohort, n,
+           threshold, rows, means, weight)
+    return MEMO.get(
+        key, lambda: _cohort_pieces(eng, cohort, n, threshold, np.array(rows, dtype=int),
+                                    means, weight)
+    )
+
+
+def marginal(
+    eng: _Engine,
+    cohort: str,
+    n: int,
+    threshold: float,
+    *,
+    rows: Sequence[int] | None = None,
+    weight: float | None = None,
+) -> np.ndarray:
     """Cohort's marginal M[r, g] at every r of n over the (μ, τ) grid (scaled per r).
 
-    Read-only; kept in the memo with the other pieces of :func:`lattice`.
+    With ``rows``, at those response counts only (one row each); ``weight``
+    replaces the model's P(EX) of the cohort (EXNEX: 1 for the EX branch, 0 for
+    NEX). Read-only; kept in the memo with the other pieces of :func:`lattice`.
     """
-    return _pieces(eng, cohort, n, threshold)[0]
+    if rows is None and weight is None:
+        return _pieces(eng, cohort, n, threshold)[0]
+    counts = tuple(range(n + 1)) if rows is None else tuple(int(r) for r in rows)
+    return _row_pieces(eng, cohort, n, threshold, counts, weight=weight)[0]
 
 
 def lattice(
@@ -912,6 +1129,8 @@ def lattice(
     *,
     thresholds: Mapping[str, float] | None = None,
     grid: QuadratureGrid,
+    rows: Sequence[Sequence[int]] | None = None,
+    means: bool = True,
 ) -> LatticeResult:
     """P(p_j > threshold_j | data) and posterior means for every outcome at sizes ``n``.
 
@@ -924,18 +1143,56 @@ def lattice(
     thresholds : mapping, optional
         Cohort → threshold (default the cohort's p0).
     grid : QuadratureGrid
+    rows : sequence of sequence of int, optional
+        Response counts per cohort: only the outcomes of their outer product are
+        computed, by the same arithmetic (one observed data set: one count per
+        cohort; the line of cohort j: all of its counts and one of each other's).
+        The cost then grows with the number of counts selected, not with the
+        lattice. Default: every count, the whole lattice.
+    means : bool
+        Whether to compute the posterior means (always, for the whole lattice).
 
     Returns
     -------
     LatticeResult
-        Arrays of shape ``(n_1 + 1, ..., n_J + 1)``.
+        Arrays of shape ``(n_1 + 1, ..., n_J + 1)``, or ``(len(rows[0]), ...)``.
+
+    Examples
+    --------
+    >>> from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model
+    >>> coh = (Cohort("a", 0.2), Cohort("b", 0.3))
+    >>> whole = lattice(Model(), coh, [10, 12], grid=DEFAULT_GRID)
+    >>> one = lattice(Model(), coh, [10, 12], grid=DEFAULT_GRID, rows=[[4], [3]])
+    >>> one.p_above["a"].shape
+    (1, 1)
+    >>> bool(abs(one.p_above["a"][0, 0] - whole.p_above["a"][4, 3]) < 1e-12)
+    True
     """
     coh = tuple(cohorts)
     if len(n) != len(coh):
         raise fail("n", "lattice", f"one sample size per cohort ({len(coh)})", list(n))
-    key = ("quadrature.lattice", model, coh, tuple(int(x) for x in n),
-           tuple(sorted((thresholds or {}).items())), grid)
-    return MEMO.get(key, lambda: _lattice(*key[1:]))
+    sizes = tuple(int(x) for x in n)
+    thr = tuple(sorted((thresholds or {}).items()))
+    if rows is None:
+        key = ("quadrature.lattice", model, coh, sizes, thr, grid)
+        return MEMO.get(key, lambda: _lattice(*key[1:]))
+    counts = _check_rows(rows, sizes, "lattice")
+    key_rows = ("quadrature.lattice_rows", model, coh, sizes, thr, grid, counts, bool(means))
+    return MEMO.get(key_rows, lambda: _lattice(model, coh, sizes, thr, grid, counts, means))
+
+
+def _check_rows(rows: Sequence[Sequence[int]], n: Sequence[int], owner: str) -> Rows:
+    """``rows`` as tuples of ints, one per cohort, each count in 0..n_j."""
+    if len(rows) != len(n):
+        raise fail("rows", owner, f"one sequence of response counts per cohort ({len(n)})",
+                    rows)
+    out = []
+    for counts, size in zip(rows, n, strict=True):
+        checked = tuple(check_int(r, "rows", owner, low=0, high=size) for r in counts)
+        if not checked:
+            raise fail("rows", owner, "at least one response count per cohort", rows)
+        out.append(checked)
+    return tuple(out)
 
 
 def _lattice(
@@ -944,11 +1201,18 @@ def _lattice(
     n: tuple[int, ...],
     thresholds: tuple[tuple[str, float], ...],
     grid: QuadratureGrid,
+    rows: Rows | None = None,
+    means: bool = True,
 ) -> LatticeResult:
     eng = engine(model, coh, grid)
     _check_size(eng, n)
     thr = dict(thresholds)
-    pieces = [_pieces(eng, c.name, nj, thr.get(c.name, c.p0)) for c, nj in zip(coh, n, strict=True)]
+    pieces = [
+        _pieces(eng, c.name, nj, thr.get(c.name, c.p0))
+        if rows is None
+        else _row_pieces(eng, c.name, nj, thr.get(c.name, c.p0), rows[k], means)
+        for k, (c, nj) in enumerate(zip(coh, n, strict=True))
+    ]
     base = eng.log_prior + eng._hist[0]
     base = np.exp(base - base.max())  # (G,)
     J = len(coh)
@@ -957,17 +1221,20 @@ def _lattice(
     for M, Q, E in pieces:
         s = M.max(axis=1, keepdims=True)
         s = np.where(s > 0, s, 1.0)
-        scaled.append((M / s, Q / s, E / s))
+        scaled.append((M / s, Q / s, None if E is None else E / s))
     p_above: dict[str, np.ndarray] = {}
     mean: dict[str, np.ndarray] = {}
     den = _contract(base, [scaled[k][0] for k in range(J)])
     for j, c in enumerate(coh):
         num_q = _contract(base, [scaled[k][1] if k == j else scaled[k][0] for k in range(J)])
-        num_e = _contract(base, [scaled[k][2] if k == j else scaled[k][0] for k in range(J)])
         with np.errstate(invalid="ignore", divide="ignore"):
             p_above[c.name] = np.clip(num_q / den, 0.0, 1.0)
-            mean[c.name] = num_e / den
-    return LatticeResult(n=n, p_above=p_above, mean=mean)
+        e_j = scaled[j][2]
+        if e_j is not None:
+            num_e = _contract(base, [e_j if k == j else scaled[k][0] for k in range(J)])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean[c.name] = num_e / den
+    return LatticeResult(n=n, p_above=p_above, mean=mean, rows=rows)
 
 
 def _contract(base: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
@@ -994,6 +1261,7 @@ def predictive(
     cohort: str,
     m: int,
     grid: QuadratureGrid,
+    rows: Sequence[Sequence[int]] | None = None,
 ) -> np.ndarray:
     r"""Posterior predictive of the responses among ``cohort``'s next ``m`` patients.
 
@@ -1019,11 +1287,16 @@ def predictive(
     m : int
         Number of further patients of that cohort (m ≥ 0).
     grid : QuadratureGrid
+    rows : sequence of sequence of int, optional
+        Response counts per cohort now: only the outcomes of their outer product
+        (one data set: one count per cohort), as in :func:`lattice`. Default:
+        the whole lattice.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(n_1 + 1, ..., n_J + 1, m + 1)``; the last axis sums to one.
+        Shape ``(n_1 + 1, ..., n_J + 1, m + 1)`` (with ``rows``,
+        ``(len(rows[0]), ..., m + 1)``); the last axis sums to one.
 
     Notes
     -----
@@ -1041,6 +1314,8 @@ def predictive(
     the ratios sum to one up to rounding; they are normalised over x all the same.
     The accuracy is that of the engine's marginals (see the module notes; the
     tests compare these probabilities with an independent brute force to 1e-4).
+    For selected outcomes only cohort j's counts r_j + x at n_j + m and the other
+    cohorts' selected counts enter: the cost grows with them, not with the lattice.
     """
     coh = tuple(cohorts)
     names = [c.name for c in coh]
@@ -1050,8 +1325,9 @@ def predictive(
     if cohort not in names:
         raise fail("cohort", "predictive", f"one of {{{', '.join(names)}}}", cohort)
     m = check_int(m, "m", "predictive", low=0)
-    key = ("quadrature.predictive", model, coh, sizes, cohort, m, grid)
-    return MEMO.get(key, lambda: _predictive(model, coh, sizes, cohort, m, grid))
+    counts = None if rows is None else _check_rows(rows, sizes, "predictive")
+    key = ("quadrature.predictive", model, coh, sizes, cohort, m, grid, counts)
+    return MEMO.get(key, lambda: _predictive(model, coh, sizes, cohort, m, grid, counts))
 
 
 def _predictive(
@@ -1061,25 +1337,34 @@ def _predictive(
     cohort: str,
     m: int,
     grid: QuadratureGrid,
+    rows: Rows | None = None,
 ) -> np.ndarray:
     eng = engine(model, coh, grid)
     j = [c.name for c in coh].index(cohort)
     _check_size(eng, [size + (m if k == j else 0) for k, size in enumerate(n)])
     base = eng.log_prior + eng._hist[0]
     base = np.exp(base - base.max())
+    # cohort j's counts r_j + x at n_j + m: from its smallest selected count on
+    now = np.arange(n[j] + 1) if rows is None else np.array(rows[j])
+    first = int(now.min())
     arrays = []
     log_scale = np.zeros(0)
     for k, c in enumerate(coh):
         size = n[k] + m if k == j else n[k]
-        M = _pieces(eng, c.name, size, c.p0)[0]
+        if rows is None:
+            M = _pieces(eng, c.name, size, c.p0)[0]
+        else:
+            counts = tuple(range(first, int(now.max()) + m + 1)) if k == j else rows[k]
+            M = _row_pieces(eng, c.name, size, c.p0, counts)[0]
         s = M.max(axis=1, keepdims=True)
         s = np.where(s > 0, s, 1.0)
         arrays.append(M / s)
         if k == j:  # true marginal = scaled × exp(log_scale), per response count
-            log_scale = eng.cohort_terms(c.name, size)["shift"] + np.log(s[:, 0])
-    z = np.moveaxis(_contract(base, arrays), j, 0)  # (n_j + m + 1, other cohorts...)
+            shift = eng.cohort_terms(c.name, size)["shift"][first:]
+            log_scale = shift[: len(s)] + np.log(s[:, 0])
+    z = np.moveaxis(_contract(base, arrays), j, 0)  # (counts of j at n_j + m, others...)
     x = np.arange(m + 1)
-    total = np.arange(n[j] + 1)[:, None] + x[None, :]  # r_j + x, shape (n_j + 1, m + 1)
+    total = (now - first)[:, None] + x[None, :]  # r_j + x, shape (len(now), m + 1)
     log_comb = special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1)
     extra = (log_scale[total] + log_comb[None, :]).reshape(total.shape + (1,) * (z.ndim - 1))
     with np.errstate(divide="ignore"):

@@ -49,9 +49,12 @@ __all__ = [
     "FLOAT",
     "Columns",
     "Cost",
+    "analysis_cost",
     "boundary_cost",
     "cohort_cost",
+    "data_set_cost",
     "dp_cost",
+    "engine_build_cost",
     "engine_cost",
     "grid_columns",
     "piece_cost",
@@ -523,3 +526,136 @@ def cohort_cost(
         seconds += _LATTICE_DP_SECONDS * arrays * batch * steps * max(int(dp_runs), 1)
     held = engine_kept + min(float(MEMO.limit), kept)
     return Cost(max(build.nbytes, held + transient) + _BASE, seconds)
+
+
+# ---------------------------------------------------------------------------
+# One observed data set: its posterior, and the lines of the lattices through it
+# ---------------------------------------------------------------------------
+# the engine as built now, column block by column block: what it keeps (engine_cost's) and
+# about 14 arrays of one block of hat weights; the banded node weights of the columns
+# narrower than the grid (an index and a weight per band cell, kept for the densities) and
+# about 12 arrays of one tau's bands while they are built
+_HAT_BLOCK_ARRAYS = 14.0
+_BAND_ARRAYS = 12.0
+# selected outcomes of one cohort at one size, per selected count: the stacked likelihoods
+# (3 theta rows), the EX parts and totals (3 + 3 columns rows) and the kept parts (3); the
+# exact columns' integrands a block of rows at a time (7 arrays of at least one row of
+# the narrow columns' 24 nodes), their theta terms kept per cohort (3 arrays) and the
+# Gauss-Legendre nodes and weights (6 arrays); the likelihood of every count (4 arrays)
+_ROW_PARTS = 9.0
+_ROW_BLOCK_ARRAYS = 7.0
+_THETA_TERMS = 3.0
+_GL_ARRAYS = 6.0
+_TERMS_ARRAYS = 4.0
+_ROW_SECONDS = 1e-8  # per (count, narrow node or column) (measured 8 ns)
+
+
+def _band_cells(model: Any, cohorts: tuple[Any, ...], grid: Any) -> tuple[int, int]:
+    """(all band cells, the largest τ's) of the columns narrower than the θ grid."""
+    if model.kind == "independent":
+        return 0, 0
+    grid = quadrature.refined_grid(model, cohorts, grid)
+    h = 2 * grid.theta_max / (grid.n_theta - 1)
+    limit = grid.theta_max - 1.0
+
+    def width(tau: float) -> int:
+        cells: int = math.ceil(2 * (quadrature._BAND * tau + 2 * h) / h)
+        return min(int(grid.n_theta), cells + 2)
+
+    if model.kind == "pooled":
+        mu, _, _ = quadrature._mu_nodes(model, grid.n_mu * 16, limit)
+        cells = width(0.0) * len(mu)
+        return cells, cells
+    tau, _ = quadrature._tau_nodes(model, grid.n_tau)
+    mu, _, w = quadrature._mu_nodes(model, grid.n_mu, limit)
+    fine = len(quadrature._refine_mu(model, mu, w, centre=0.0, half=0.5, factor=8)[0])
+    per_tau = [width(float(t)) * fine for t in tau if t <= 2 * h]
+    return sum(per_tau), max(per_tau, default=0)
+
+
+def engine_build_cost(model: Any, cohorts: tuple[Any, ...], grid: Any) -> tuple[Cost, float]:
+    """The engine as built now, and the banded node weights: their cost, and the bytes kept.
+
+    Column block by column block (:func:`engine_cost`'s peak assumes the whole kernel's
+    temporaries at once, which the engine no longer allocates), with the node weights
+    of the columns narrower than the θ grid within their bands (``mix_theta``).
+    """
+    cols = grid_columns(model, grid, cohorts)
+    build, kept = engine_cost(cols)
+    bands, band_max = _band_cells(model, cohorts, grid)
+    block = FLOAT * _HAT_BLOCK_ARRAYS * quadrature._HAT_BLOCK
+    ties = sum(h.tie is not None for h in model.historical)
+    peak = float(kept + block + (FLOAT * 1.5 * cols.theta**2 if ties else 0.0))
+    peak = max(peak, kept + FLOAT * _BAND_ARRAYS * band_max)
+    kept += 2 * FLOAT * bands
+    return Cost(peak, build.seconds / 2), kept
+
+
+def _rows_cost(cols: Columns, n: int, rows: int, terms: bool) -> tuple[Cost, float]:
+    """``rows`` response counts of one cohort at size ``n``: their cost, and the bytes kept.
+
+    With ``terms``, the cohort's θ terms of the exact columns are computed (and kept).
+    """
+    nodes = 24 * cols.narrow
+    block = max(quadrature._ROW_BLOCK, nodes)
+    per_row = _ROW_PARTS * cols.total + 3 * cols.theta
+    transient = FLOAT * (rows * per_row + _ROW_BLOCK_ARRAYS * block + _GL_ARRAYS * nodes)
+    transient = transient + FLOAT * _TERMS_ARRAYS * (n + 1) * cols.theta
+    kept = float(FLOAT * (3 * rows * cols.total + (n + 1) * cols.theta))
+    if terms:
+        kept += FLOAT * _THETA_TERMS * (nodes + cols.point)
+    seconds = _ROW_SECONDS * rows * (24 * cols.narrow + cols.total + cols.theta)
+    return Cost(transient, seconds), kept
+
+
+def data_set_cost(model: Any, cohorts: Sequence[Any], sizes: Sequence[int], grid: Any) -> Cost:
+    """Posterior summaries of one observed data set at ``sizes``: one quadrature, no lattice.
+
+    The engine (and the banded node weights of the θ densities), then each cohort's
+    pieces at its observed count only (at p0 and at one more threshold, p1), while
+    the engine and the earlier cohorts' pieces are held: the cost grows with the
+    number of cohorts, not with the lattice Π (n_j + 1).
+
+    Examples
+    --------
+    >>> from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model
+    >>> coh = (Cohort("a", 0.4), Cohort("b", 0.1))
+    >>> round(data_set_cost(Model(), coh, [20, 15], DEFAULT_GRID).nbytes / 2**20)
+    100
+    """
+    coh = tuple(cohorts)
+    cols = grid_columns(model, grid, coh)
+    build, held = engine_build_cost(model, coh, grid)
+    peak, seconds = build.nbytes, build.seconds
+    for n in sizes:
+        for terms in (True, False):  # at p0 (the θ terms computed), then at p1
+            piece, piece_kept = _rows_cost(cols, int(n), 1, terms)
+            peak = max(peak, held + piece.nbytes)
+            held += piece_kept
+            seconds += piece.seconds
+    return Cost(peak + _BASE, seconds)
+
+
+def analysis_cost(design: Any, sizes: Sequence[int]) -> Cost:
+    """The analysis of one data set of a multi-cohort design at ``sizes``.
+
+    :func:`data_set_cost`, then for each cohort the lines of the decision lattices
+    through the data: every count of the cohort at its current size, at its next
+    look and at its last (the predictive probability of final success), the other
+    cohorts at their data; each line's pieces are kept. No lattice.
+    """
+    coh = tuple(design.cohorts)
+    cols = grid_columns(design.model, design.grid, coh)
+    base = data_set_cost(design.model, coh, sizes, design.grid)
+    held = engine_build_cost(design.model, coh, design.grid)[1]
+    held += sum(_rows_cost(cols, int(n), 1, True)[1] * 2 for n in sizes)
+    peak, seconds = base.nbytes, base.seconds
+    for c, n in zip(coh, sizes, strict=True):
+        later = [x for x in c.looks if x > int(n)]
+        for size in {int(n), *later[:1], int(c.looks[-1])}:
+            for _ in range(2):  # two thresholds (rules with a δ), or the predictive
+                line, line_kept = _rows_cost(cols, size, size + 1, False)
+                peak = max(peak, held + line.nbytes + _BASE)
+                held += line_kept
+                seconds += line.seconds
+    return Cost(peak, seconds)
