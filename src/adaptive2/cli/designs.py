@@ -62,7 +62,8 @@ def _cmd_boundaries(args: argparse.Namespace) -> None:
         return
     bnd = design.boundaries()
     payload: Any = bnd.to_records()
-    lines = [design.describe(), "", bnd.to_frame().to_string()]
+    lines = [design.describe(), "",
+             _table(bnd.to_rows(), ["look", "n", "futility_max_r", "efficacy_min_r", "rule"])]
     if design.toxicity is not None:
         payload = {"efficacy": payload, "toxicity": toxicity_records(design.toxicity)}
         lines += ["", "Toxicity stopping rule (checked before an efficacy look at the same "

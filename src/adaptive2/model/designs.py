@@ -117,10 +117,8 @@ class Boundaries:
             )
         ]
 
-    def to_frame(self) -> Any:
-        """Boundary table (pandas DataFrame) with a protocol-language column."""
-        import pandas as pd
-
+    def to_rows(self) -> list[dict[str, int | str | None]]:
+        """The rows of :meth:`to_records` with a protocol-language ``rule`` column."""
         rows = []
         last = len(self.looks) - 1
         for rec in self.to_records():
@@ -128,7 +126,13 @@ class Boundaries:
             row: dict[str, int | str | None] = dict(rec)
             row["rule"] = self._protocol_text(k, k == last)
             rows.append(row)
-        df = pd.DataFrame(rows).set_index("look")
+        return rows
+
+    def to_frame(self) -> Any:
+        """Boundary table (pandas DataFrame) with a protocol-language column."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.to_rows()).set_index("look")
         return df.astype({"futility_max_r": "Int64", "efficacy_min_r": "Int64"})
 
     def _protocol_text(self, k: int, final: bool) -> str:
