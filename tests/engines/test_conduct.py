@@ -698,7 +698,7 @@ ACCRUAL = "`accrual` must be a number or a list of numbers > 0 (patients per mon
          "`name` must differ from the other settings' names ['s']; got 's'."),
         (SETTING + "dleay = 3\n", WHERE, "unknown key `dleay`; allowed keys: name, accrual, "
                                          "starts, delay, p_nonevaluable, on_interim, "
-                                         "decision_lag, cohorts."),
+                                         "decision_lag, tox_delay, cohorts."),
         ('[[conduct]]\nname = "s"\ndelay = 2\n', WHERE, "missing key `accrual`; give a number "
                                                         "or a list of numbers > 0"),
         ('[[conduct]]\nname = "s"\naccrual = 2\n', WHERE, "missing key `delay`; give a number "
@@ -742,7 +742,7 @@ ACCRUAL = "`accrual` must be a number or a list of numbers > 0 (patients per mon
          "the cohort must be one of ['frontline', 'post_io'] (the file's cohorts); got 'postio'."),
         (SETTING + '[conduct.cohorts.post_io]\nname = "x"\n', "[conduct.cohorts.post_io] of "
          + WHERE, "unknown key `name`; allowed keys: accrual, starts, delay, p_nonevaluable, "
-                  "on_interim, decision_lag."),
+                  "on_interim, decision_lag, tox_delay."),
         (SETTING + "[conduct.cohorts.post_io]\ndelay = { gamma = [1, -1] }\n",
          "[conduct.cohorts.post_io] of " + WHERE, DELAY_FORMS + "; got {'gamma': [1, -1]}."),
         (SETTING + "[conduct.cohorts.post_io]\naccrual = [1, 2]\n",
