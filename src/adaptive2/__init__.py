@@ -98,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "bryant_day": "adaptive2.engines.bryant_day",
     "Bop2EffToxResult": "adaptive2.engines.bop2_efftox",
     "bop2_efftox": "adaptive2.engines.bop2_efftox",
+    "calibrate_efftox_design": "adaptive2.engines.bop2_efftox",
     "load_design": "adaptive2.io.design_files",
     "save_design": "adaptive2.io.design_files",
     "load_scenarios": "adaptive2.io.scenario_files",
@@ -158,6 +159,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/test_api.py
     "cache_info",
     "calibrate",
     "calibrate_cohorts",
+    "calibrate_efftox_design",
     "calibrate_futility",
     "calibrate_toxicity",
     "compare",
@@ -203,7 +205,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from adaptive2._base.resources import memory_limit, set_memory_limit
     from adaptive2.engines.analysis import analyze
-    from adaptive2.engines.bop2_efftox import Bop2EffToxResult, bop2_efftox
+    from adaptive2.engines.bop2_efftox import Bop2EffToxResult, bop2_efftox, calibrate_efftox_design
     from adaptive2.engines.borrowing import BorrowingSummary, borrowing_summary
     from adaptive2.engines.bryant_day import BryantDayDesign, BryantDayResult, bryant_day
     from adaptive2.engines.calibration import CalibrationResult, calibrate

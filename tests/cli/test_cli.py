@@ -522,3 +522,24 @@ def test_entry_point_subprocess(tmp_path, simon_file):
     assert bad.stdout == ""
     assert bad.stderr == f"adaptive2: error: {missing}: file not found.\n"
     assert "Traceback" not in bad.stderr
+
+
+def test_oc_of_a_design_too_big_for_the_lattice_falls_back_to_monte_carlo(capsys, monkeypatch):
+    """Beyond the exact programme's reach, oc simulates (over outcomes) and says so."""
+    from adaptive2.cli import designs as cli_designs
+
+    monkeypatch.setattr(cli_designs, "_EXACT_MAX_SECONDS", 0.0)
+    monkeypatch.setattr(cli_designs, "_AUTO_N_SIMS", 2_000)
+    code, out, err = run(capsys, "oc", "designs/two-cohort-bhm.toml", "--json")
+    assert code == 0 and err.startswith("adaptive2: note: the exact lattice OC of two-cohort-bhm")
+    assert "Monte Carlo over outcomes" in err and "2000 trials per scenario" in err
+    rows = json.loads(out)
+    exact = run_json(capsys, "oc", "designs/two-cohort-bhm.toml", "--simulate", "--n-sims",
+                     "2000", "--seed", "3")
+    assert set(rows[0]) == set(exact[0]) and "p_efficacy_mcse" in rows[0]
+    monkeypatch.undo()
+    plain = run_json(capsys, "oc", "designs/two-cohort-bhm.toml")
+    for row, ex in zip(rows, plain, strict=True):
+        assert abs(row["p_efficacy"] - ex["p_efficacy"]) <= 4 * row["p_efficacy_mcse"] + 1e-9
+    code, out, _ = run(capsys, "oc", "designs/two-cohort-bhm.toml")
+    assert code == 0 and not out.startswith("Note:")

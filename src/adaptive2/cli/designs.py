@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
 
 from adaptive2.cli._common import (
@@ -263,6 +264,35 @@ def _cmd_oc(args: argparse.Namespace) -> None:
     _emit(args, rows, text)
 
 
+# The exact lattice programme is used when it fits the memory guard and its estimated
+# time is at most this; otherwise oc falls back to Monte Carlo over outcomes, with a note.
+_EXACT_MAX_SECONDS = 120.0
+_AUTO_N_SIMS = 20_000  # trials per scenario of that fallback (MCSE <= 0.0036 on any probability)
+
+
+def _too_big_for_exact(design: Any) -> str:
+    """Why the exact lattice OC of ``design`` are out of reach (``""`` if they are not).
+
+    Only when Monte Carlo over outcomes can run the design (posterior-type rules);
+    otherwise the exact engine's own memory guard answers.
+    """
+    from adaptive2._base.resources import format_bytes, format_seconds, memory_limit
+    from adaptive2.engines.cohort_montecarlo import unsupported
+    from adaptive2.kernels.sizes import cohort_cost
+
+    cost = cohort_cost(design, dp_runs=len(design.scenarios))
+    if cost.nbytes <= memory_limit() and cost.seconds <= _EXACT_MAX_SECONDS:
+        return ""
+    if unsupported(design) is not None:
+        return ""
+    return (
+        f"the exact lattice OC of {design.name} ({len(design.cohorts)} cohorts) would need "
+        f"about {format_bytes(cost.nbytes)} and {format_seconds(cost.seconds)}, so these are "
+        f"Monte Carlo over outcomes with quadrature posteriors, {_AUTO_N_SIMS} trials per "
+        "scenario (--simulate --n-sims N --seed S to choose them)"
+    )
+
+
 def _toxicity_args(args: argparse.Namespace, design: Any) -> tuple[list[float] | None,
                                                                    float | None]:
     """``--tox`` and ``--odds-ratio``: only for a design with a [toxicity] table."""
@@ -313,6 +343,10 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any, tox: list[float] | None
         raise _BadInput(f"{args.design}: a multi-cohort design needs [[scenarios]] for its OC")
     mc = bool(args.simulate)
     monitored = design.toxicity is not None
+    auto = "" if mc or monitored else _too_big_for_exact(design)
+    if auto:
+        mc = True
+        args.n_sims = _AUTO_N_SIMS
     if monitored and mc:
         raise _BadInput(
             f"--simulate: {args.design} monitors toxicity, and the multi-cohort simulator does "
@@ -389,6 +423,10 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any, tox: list[float] | None
         "p_efficacy is type I error for role=null and power for role=alternative; fwer = "
         "P(any null cohort declared efficacious)\n" + _table(rows, cols)
     )
+    if auto and args.json:
+        print(f"adaptive2: note: {auto}", file=sys.stderr)
+    elif auto:
+        text = f"Note: {auto}.\n\n{text}"
     if monitored:
         text += (
             "\n\nEach cohort's toxicity rule is checked at its own check points, before an "
@@ -398,5 +436,6 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any, tox: list[float] | None
             "null-region search (--null-region) covers designs without toxicity monitors only."
         )
     elif not args.json and not mc:  # the null region is exact: not with --simulate
+        # (and only where the lattice fits: _too_big_for_exact sent larger designs to MC)
         text += "\n\n" + _null_region_text(null_region(design))
     _emit(args, rows, text)

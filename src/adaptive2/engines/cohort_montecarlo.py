@@ -64,7 +64,7 @@ from adaptive2.model.cohorts import CohortDesign, _threshold, cohort_roles
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
 from adaptive2.model.scenarios import Scenario
 
-__all__ = ["CHUNK_SIZE", "STREAM_SCHEME", "cohort_simulate"]
+__all__ = ["CHUNK_SIZE", "STREAM_SCHEME", "cohort_simulate", "unsupported"]
 
 CHUNK_SIZE = 2_000
 """Default trials per chunk (part of the random-stream address)."""
@@ -135,6 +135,15 @@ def _cohort_simulate_iv(
     if len(set(labels)) != len(labels):
         raise fail("scenarios", _OWNER, "scenarios with distinct names", labels)
     return _Run(design, scen, n_sims, chunk_size, workers)
+
+
+def unsupported(design: CohortDesign) -> str | None:
+    """Why :func:`cohort_simulate` cannot run ``design`` (``None`` if it can)."""
+    try:
+        _check_supported(design)
+    except DesignError as exc:
+        return str(exc)
+    return None
 
 
 def _check_supported(design: CohortDesign) -> None:

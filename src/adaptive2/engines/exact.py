@@ -47,6 +47,7 @@ from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_int, fail
 from adaptive2.engines.cohort_exact import cohort_oc
+from adaptive2.engines.cohort_montecarlo import cohort_simulate, unsupported
 from adaptive2.engines.montecarlo import simulate
 from adaptive2.engines.oc_schema import DEFAULT_GRID, OC_VARIABLES, REASONS, OCTable
 from adaptive2.engines.sizes import REMEDY_EXACT, single_oc_cost
@@ -246,8 +247,10 @@ def oc(
         ``CohortDesign`` is passed to :func:`adaptive2.engines.cohort_exact.cohort_oc`
         (``method="exact"``; with toxicity monitors, cohorts stop for toxicity too and
         the scenarios are crossed with each monitor's acceptable and limit rates) or to
-        :func:`adaptive2.engines.montecarlo.simulate` with no delay and no dropout
-        (``method="simulate"``; not for designs with toxicity monitors).
+        :func:`adaptive2.engines.cohort_montecarlo.cohort_simulate` (``method="simulate"``:
+        Monte Carlo over outcomes with quadrature posteriors, 1 to 8 cohorts; designs with
+        predictive-probability rules go to :func:`adaptive2.engines.montecarlo.simulate` with
+        no delay and no dropout; not for designs with toxicity monitors).
     scenarios : iterable of float or Scenario, optional
         True response rates. Default: the design's ``scenarios``, else the grid
         0, 0.05, ..., 1. Bare rates get roles from the design's ``p0``/``p1``.
@@ -293,8 +296,13 @@ def oc(
                 "toxicity yet (its OC would silently leave the toxicity stops out)."
             )
         if method == "simulate":
-            # The Monte Carlo twin of the exact lattice OC: the trial-conduct simulator
-            # with no delay and no dropout (every interim at exactly its n evaluable).
+            if unsupported(designs) is None:
+                # Monte Carlo over outcomes with quadrature posteriors: any number of cohorts
+                joint_mc = cast("Iterable[Scenario] | None", scenarios)
+                return cohort_simulate(designs, joint_mc, n_sims=n_sims, seed=seed,
+                                       chunk_size=chunk_size).to_dataset()
+            # predictive-probability rules need the lattice's decision tables: the
+            # trial-conduct simulator with no delay and no dropout (up to about 3 cohorts)
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
                            seed=seed, chunk_size=chunk_size, progress=False)
             return cast("xr.Dataset", res.isel(design=0))
