@@ -50,13 +50,13 @@ CASES = {
 }
 
 
-def _agree(model: Model, data: dict, idata, *, context: str) -> dict:
+def _agree(model: Model, data: dict, idata, *, context: str, cohorts=COHORTS) -> dict:
     """Assert NUTS and quadrature agree within 3 MCSE + 1e-4; return the NUTS summary."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        nuts = bayes.summary(idata, COHORTS)
-    quad = posterior(model, COHORTS, data)
-    for c in COHORTS:
+        nuts = bayes.summary(idata, cohorts)
+    quad = posterior(model, cohorts, data)
+    for c in cohorts:
         a, b = nuts[c.name], quad[c.name]
         assert (a["r"], a["n"]) == (b["r"], b["n"]) == data[c.name]
         for key, mcse in (("p_above_p0", "mcse_p_above_p0"), ("mean", "mcse_mean")):
@@ -91,6 +91,24 @@ def test_nuts_agrees_with_quadrature(name: str) -> None:
     # the agreement above is the real test of the fit
     assert diag["divergences"] <= 8, diag["divergences"]
     assert all("diverged" in w for w in out["warnings"]), out["warnings"]
+
+
+# A basket of four tumour types (K = 4): the one-data-set quadrature (one quadrature over
+# (mu, tau), whatever K) against NUTS, for the BHM and EXNEX
+BASKET = tuple(Cohort(name, 0.15, 0.35) for name in ("nsclc", "melanoma", "rcc", "hnscc"))
+BASKET_DATA = {"nsclc": (9, 25), "melanoma": (7, 25), "rcc": (3, 25), "hnscc": (1, 10)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "seed"), [("hierarchical", 21), ("exnex", 22)])
+def test_nuts_agrees_with_quadrature_for_four_cohorts(kind: str, seed: int) -> None:
+    need_pymc()
+    model = Model(kind=kind)
+    idata = bayes.fit(model, BASKET, BASKET_DATA, seed=seed)
+    _agree(model, BASKET_DATA, idata, context=f"basket-{kind}", cohorts=BASKET)
+    diag = bayes.diagnostics(idata, BASKET)
+    assert max(diag["rhat"].values()) <= bayes.RHAT_MAX, diag["rhat"]
+    assert diag["divergences"] <= 8, diag["divergences"]
 
 
 @pytest.mark.slow
