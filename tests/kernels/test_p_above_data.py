@@ -75,3 +75,19 @@ def test_bad_counts_name_the_argument():
         p_above_data(Model(), coh, [5], [[1, 2]], grid=DEFAULT_GRID)
     with pytest.raises(DesignError, match="`thresholds` of p_above_data"):
         p_above_data(Model(), coh, [5, 5], [[1, 2]], thresholds={"z": 0.3}, grid=DEFAULT_GRID)
+
+
+@pytest.mark.parametrize("sizes", [(4, 5, 6), (3, 4, 2, 5), (2, 3, 2, 2, 3)])
+def test_blockwise_lattice_contraction_is_the_plain_sum(sizes, monkeypatch):
+    """_contract (block outer product times the last cohort's rows) = the einsum it replaced."""
+    from adaptive2.kernels import quadrature
+
+    rng = np.random.default_rng(5)
+    arrays = [rng.uniform(0.0, 1.0, (n, 50)) for n in sizes]
+    base = rng.uniform(0.0, 1.0, 50)
+    letters = "abcdefgh"[: len(arrays)]
+    ref = np.einsum(",".join(f"{ch}z" for ch in letters) + ",z->" + letters, *arrays, base)
+    monkeypatch.setattr(quadrature, "_CONTRACT_BLOCK", 7 * 50)  # several blocks
+    got = quadrature._contract(base, arrays)
+    assert got.shape == tuple(sizes)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=0)

@@ -30,6 +30,7 @@ says by how much answers may be off (:func:`accuracy_warnings`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1406,17 +1407,36 @@ def _scaled(
     return M / s, Q / s, None if E is None else E / s
 
 
+_CONTRACT_BLOCK = 1 << 22
+"""Cells (rows × grid columns) per block of the leading cohorts' outer product (_contract)."""
+
+
 def _contract(base: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
-    """sum_g base[g] prod_j A_j[r_j, g] over the lattice (r_1, ..., r_J)."""
+    """sum_g base[g] prod_j A_j[r_j, g] over the lattice (r_1, ..., r_J).
+
+    Three or more cohorts: the outer product of all but the last cohort's rows
+    (times ``base``) is formed a block of lattice rows at a time and multiplied by
+    the last cohort's rows (a matrix product), so the work is one pass over the
+    leading rows and one BLAS product, with bounded memory.
+    """
     if len(arrays) == 1:
         return cast(np.ndarray, arrays[0] @ base)
     if len(arrays) == 2:
         return cast(
             np.ndarray, _flush(arrays[0] * base[None, :]) @ np.ascontiguousarray(arrays[1].T)
         )
-    letters = "abcdefgh"[: len(arrays)]
-    spec = ",".join(f"{ch}z" for ch in letters) + ",z->" + letters
-    return cast(np.ndarray, np.einsum(spec, *arrays, base, optimize=True))
+    lead, last = arrays[:-1], np.ascontiguousarray(arrays[-1].T)
+    shape = tuple(a.shape[0] for a in lead)
+    rows = math.prod(shape)
+    out = np.empty((rows, last.shape[1]))
+    step = max(1, _CONTRACT_BLOCK // max(base.size, 1))
+    for lo in range(0, rows, step):
+        idx = np.unravel_index(np.arange(lo, min(lo + step, rows)), shape)
+        block = lead[0][idx[0]] * base[None, :]
+        for a, i in zip(lead[1:], idx[1:], strict=True):
+            block *= a[i]
+        out[lo : lo + len(block)] = block @ last
+    return out.reshape(*shape, last.shape[1])
 
 
 # ---------------------------------------------------------------------------
