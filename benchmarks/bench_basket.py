@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report, save
-
 from adaptive2._base.cache import MEMO
 from adaptive2.engines.cohort_exact import cohort_oc_table
 from adaptive2.engines.cohort_montecarlo import cohort_simulate
@@ -31,6 +29,8 @@ from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.hierarchical import Cohort, Model
 from adaptive2.model.rules import PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
+
+from _timing import report, save
 
 BHMBASKET_S = 313.0  # bhmbasket, 3 cohorts x 25 patients, 2 scenarios, 1,000 JAGS trials
 
