@@ -16,6 +16,7 @@ and lattice cleared first):
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import sys
 import time
@@ -78,11 +79,11 @@ def main() -> None:
         records.append(report(f"10,000 simulated trials, 6-cohort EXNEX, {workers} worker(s) "
                               "(cold)", t, 30.0, 3))
     sim_s = records[-2]["median_ms"] / 1e3
-    try:
-        from adaptive2.engines import pymc_fit
-    except ImportError:  # pragma: no cover - the bayes extra is not installed
+    if importlib.util.find_spec("pymc") is None:  # the bayes extra is not installed
         print("NUTS per trial: skipped (pip install -e '.[bayes]')")
     else:
+        from adaptive2.engines import pymc_fit
+
         data = {c.name: (3, 10) for c in six.cohorts}
         pymc_fit.fit(six.model, six.cohorts, data, seed=1)  # compile once
         t = statistics.median(
