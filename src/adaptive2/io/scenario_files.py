@@ -290,7 +290,9 @@ def _conduct(path: str | Path, where: str, table: dict[str, Any]) -> Conduct:
             f"{path}: {where}: `starts` must be a list of period starts in months, the first "
             f"0 (one per accrual rate); got {starts!r}."
         )
-    kwargs = {k: table[k] for k in ("p_nonevaluable", "on_interim", "decision_lag") if k in table}
+    kwargs: dict[str, Any] = {
+        k: table[k] for k in ("p_nonevaluable", "on_interim", "decision_lag") if k in table
+    }
     if "tox_delay" in table:  # the time to the toxicity event (designs with a [toxicity] table)
         kwargs["tox_delay"] = _delay(path, where, table["tox_delay"], "tox_delay")
     try:
