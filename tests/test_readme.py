@@ -86,8 +86,9 @@ RUN_BLOCKS = [
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A scratch working directory with the repository's designs/ in it."""
+    """A scratch working directory with the repository's designs/ and examples/ in it."""
     shutil.copytree(ROOT / "designs", tmp_path / "designs")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

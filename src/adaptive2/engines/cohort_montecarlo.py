@@ -56,7 +56,7 @@ from adaptive2._base.resources import require_memory
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2._base.validation import check_int, fail
 from adaptive2.engines.oc_schema import OCTable
-from adaptive2.engines.sizes import REMEDY_SIMULATE
+from adaptive2.engines.sizes import REMEDY_GRID, REMEDY_SIMULATE
 from adaptive2.engines.trials_multi import _cohort_key
 from adaptive2.kernels.quadrature import p_above_data
 from adaptive2.kernels.sizes import cohort_outcomes_cost
@@ -489,7 +489,9 @@ def _guard(run: _Run) -> None:
         f"{'s' * (len(run.scenarios) != 1)} of the {len(d.cohorts)}-cohort design {d.name!r} "
         f"(chunks of {min(run.chunk_size, run.n_sims)})"
     )
-    require_memory(cost.nbytes, what, REMEDY_SIMULATE, seconds=cost.seconds)
+    # the pieces grow with the patients and the grid, the chunks with the trials per chunk
+    require_memory(cost.nbytes, what, f"{REMEDY_GRID}; or {REMEDY_SIMULATE}",
+                   seconds=cost.seconds)
 
 
 def cohort_simulate(
