@@ -543,3 +543,18 @@ def test_oc_of_a_design_too_big_for_the_lattice_falls_back_to_monte_carlo(capsys
         assert abs(row["p_efficacy"] - ex["p_efficacy"]) <= 4 * row["p_efficacy_mcse"] + 1e-9
     code, out, _ = run(capsys, "oc", "designs/two-cohort-bhm.toml")
     assert code == 0 and not out.startswith("Note:")
+
+
+def test_null_region_by_simulation_for_a_multi_cohort_design(capsys):
+    """`oc --null-region --simulate`: each cohort's worst case over a design of points."""
+    got = run_json(capsys, "oc", "designs/two-cohort-bhm.toml", "--null-region", "--simulate",
+                   "--n-sims", "200", "--seed", "3")
+    assert got["method"] == "monte_carlo" and got["n_sims"] == 200
+    assert got["confirm_sims"] == 2000 and got["seed_entropy"] == "3"
+    for name, c in got["cohorts"].items():
+        assert set(c) >= {"p0", "max_type1", "max_type1_mcse", "argmax", "screened_max"}
+        assert c["argmax"][name] == c["p0"] and 0 <= c["max_type1"] <= 1
+    assert_bad_input(capsys, "oc", "designs/frontline-pp.toml", "--null-region", "--simulate",
+                     contains=("--null-region", "--simulate"))
+    assert_bad_input(capsys, "oc", "designs/two-cohort-bhm.toml", "--null-region", "--simulate",
+                     "--range", "post_io=0,0.5", contains=("--range",))
