@@ -295,21 +295,21 @@ def _cmd_calibrate_toxicity(args: argparse.Namespace, design: Any) -> None:
     achieved = (f"P(stop for toxicity | {res.monitor.acceptable:g}) = {res.p_stop_acceptable:.4f}"
                 f" (target <= {res.target:g}), P(stop | {res.monitor.limit:g}) = "
                 f"{res.p_stop_limit:.4f}")
-    if args.write:
-        header = _calibrate_header_text(args, [
-            f"Toxicity rule calibrated from design {design.name!r} ({args.design}): "
-            f"{res.monitor.rule} rule, {what}.",
-            f"Achieved (exact): {achieved}.",
-            res.message,
-        ])
-        _write_design(_renamed(new, name), args.write, header)
     rows = [{"n": n, "stop_at_or_above": k if k <= n else None}
             for n, k in zip(res.monitor.monitor, res.boundaries, strict=True)]
     text = (f"Toxicity calibration of {design.name} (exact): {res.monitor.rule} rule, {what}\n"
             f"{achieved}\n" + _table(rows, ["n", "stop_at_or_above"]) + f"\n{res.message}")
+    header = [f"Toxicity rule calibrated from design {design.name!r} ({args.design}): "
+              f"{res.monitor.rule} rule, {what}.", f"Achieved (exact): {achieved}.", res.message]
+    _finish(args, new, name, header, text, res.to_dict())
+
+
+def _finish(args: argparse.Namespace, new: Any, name: str, header: Sequence[str], text: str,
+            payload: dict[str, Any]) -> None:
+    """Write the calibrated design (``--write``, with its header) and print the result."""
     if args.write:
+        _write_design(_renamed(new, name), args.write, _calibrate_header_text(args, header))
         text += f"\nwritten to {args.write} as {name}"
-    payload = res.to_dict()
     payload["written"] = {"path": args.write, "name": name} if args.write else None
     _emit(args, payload, text)
 
@@ -325,21 +325,12 @@ def _cmd_calibrate_efftox(args: argparse.Namespace, design: Any) -> None:
     achieved = (f"P(declare | p = {res.phi_e:g}, toxicity {res.phi_t:g}) = {res.alpha:.4f} "
                 f"(target <= {res.target_alpha:g}); P(declare | p = {design.p1:g}, toxicity "
                 f"{acceptable:g}) = {res.power:.4f}")
-    if args.write:
-        header = _calibrate_header_text(args, [
-            f"BOP2 joint efficacy-toxicity rule calibrated from design {design.name!r} "
-            f"({args.design}): lambda {res.lambda_:g}, gamma {res.gamma:g}.",
-            f"Achieved (exact): {achieved}.",
-            res.message,
-        ])
-        _write_design(_renamed(new, name), args.write, header)
     rows = [{"n": n, "futility_max_r": a, "toxicity_min_t": b if b <= n else None}
             for n, a, b in zip(res.looks, res.futility_max_r, res.toxicity_min_t, strict=True)]
     text = (f"BOP2 joint efficacy-toxicity calibration of {design.name} (exact): lambda "
             f"{res.lambda_:g}, gamma {res.gamma:g}\n{achieved}\n"
             + _table(rows, ["n", "futility_max_r", "toxicity_min_t"]) + f"\n{res.message}")
-    if args.write:
-        text += f"\nwritten to {args.write} as {name}"
-    payload = res.to_dict()
-    payload["written"] = {"path": args.write, "name": name} if args.write else None
-    _emit(args, payload, text)
+    header = [f"BOP2 joint efficacy-toxicity rule calibrated from design {design.name!r} "
+              f"({args.design}): lambda {res.lambda_:g}, gamma {res.gamma:g}.",
+              f"Achieved (exact): {achieved}.", res.message]
+    _finish(args, new, name, header, text, res.to_dict())

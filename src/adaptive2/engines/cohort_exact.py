@@ -23,7 +23,7 @@ from adaptive2._base.errors import DesignError
 from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import require_memory
 from adaptive2._base.validation import check_choice, check_probability, check_real, fail
-from adaptive2.engines.oc_schema import OCTable
+from adaptive2.engines.oc_schema import OCTable, cohort_coords
 from adaptive2.engines.sizes import REMEDY_COHORTS
 from adaptive2.kernels.binomial import binom_pmf
 from adaptive2.kernels.joint import cell_probabilities
@@ -632,16 +632,7 @@ def cohort_oc_table(
     for k in list(data):
         dims, v = data[k]
         data[f"{k}_mcse"] = (dims, np.zeros_like(v))
-    rate = np.array([[s.rate(n) for n in names] for s, _, _, _ in trows])
-    role = np.array([r["roles"] for r in rows])
-    coords: dict[str, Any] = {
-        "scenario": np.array([name for _, name, _, _ in trows]),
-        "cohort": np.array(names),
-        "look": np.arange(1, design.n_looks + 1),
-        "reason": np.array(["futility", "efficacy"]),
-        "rate": (("scenario", "cohort"), rate),
-        "role": (("scenario", "cohort"), role),
-    }
+    coords = cohort_coords(design, [s for s, _, _, _ in trows], [n for _, n, _, _ in trows])
     extra: dict[str, Any] = {}
     if monitored:
         T = max(len(c) for c in tin.checks)

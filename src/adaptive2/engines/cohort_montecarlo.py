@@ -55,7 +55,7 @@ from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import require_memory
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2._base.validation import check_int, fail
-from adaptive2.engines.oc_schema import OCTable
+from adaptive2.engines.oc_schema import OCTable, cohort_coords
 from adaptive2.engines.sizes import REMEDY_GRID, REMEDY_SIMULATE
 from adaptive2.engines.trials_multi import _cohort_key
 from adaptive2.kernels.quadrature import p_above_data
@@ -454,15 +454,7 @@ def _table(
         data[name] = (dims, np.stack([r[name] for r in rows]))
     for name, dims in _DIMS.items():
         data[f"{name}_mcse"] = (dims, np.stack([r[f"{name}_mcse"] for r in rows]))
-    names = design.names
-    coords: dict[str, Any] = {
-        "scenario": np.array([s.name for s in scen]),
-        "cohort": np.array(names),
-        "look": np.arange(1, design.n_looks + 1),
-        "reason": np.array(["futility", "efficacy"]),
-        "rate": (("scenario", "cohort"), np.array([[s.rate(c) for c in names] for s in scen])),
-        "role": (("scenario", "cohort"), np.array([cohort_roles(design, s) for s in scen])),
-    }
+    coords = cohort_coords(design, scen)
     attrs = provenance(
         method="monte_carlo",
         engine="outcomes with quadrature posteriors",

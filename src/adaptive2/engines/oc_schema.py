@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["DEFAULT_GRID", "OC_VARIABLES", "REASONS", "OCTable"]
+__all__ = ["DEFAULT_GRID", "OC_VARIABLES", "REASONS", "OCTable", "cohort_coords"]
 
 OC_VARIABLES = (
     "p_efficacy",
@@ -97,3 +97,24 @@ class OCTable:
             dims = tuple(map(str, v.dims))
             coords[str(k)] = v.values if dims == (str(k),) else (dims, v.values)
         return cls(data, coords, dict(ds.attrs))
+
+
+def cohort_coords(design: Any, scenarios: Any, names: Any = None) -> dict[str, Any]:
+    """Coordinates of a multi-cohort OC table: scenario, cohort, look, reason, rate, role.
+
+    ``scenarios`` are joint scenarios (their ``rate`` and roles by
+    :func:`adaptive2.model.cohorts.cohort_roles`); ``names`` (default the scenarios'
+    own) label them, e.g. crossed with toxicity rates.
+    """
+    from adaptive2.model.cohorts import cohort_roles
+
+    cohorts = design.names
+    return {
+        "scenario": np.array([s.name for s in scenarios] if names is None else list(names)),
+        "cohort": np.array(cohorts),
+        "look": np.arange(1, design.n_looks + 1),
+        "reason": np.array(["futility", "efficacy"]),
+        "rate": (("scenario", "cohort"),
+                 np.array([[s.rate(c) for c in cohorts] for s in scenarios])),
+        "role": (("scenario", "cohort"), np.array([cohort_roles(design, s) for s in scenarios])),
+    }
