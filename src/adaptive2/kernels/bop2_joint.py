@@ -42,17 +42,15 @@ II clinical trials with simple and complex endpoints. *Statistics in Medicine*
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy import special
 
-from adaptive2._base.errors import DesignError
-from adaptive2._base.validation import check_int_sequence, fail
+from adaptive2._base.validation import fail
 from adaptive2.kernels.joint import check_cells
-from adaptive2.kernels.lattice import joint_stop_probabilities
+from adaptive2.kernels.lattice import check_looks, joint_stop_probabilities
 
 __all__ = [
     "REASONS",
@@ -70,18 +68,6 @@ REASONS = ("futility", "toxicity", "both")
 # ---------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------
-def _looks_iv(looks: Any, owner: str) -> list[int]:
-    """Strictly increasing patient counts >= 1."""
-    allowed = "a non-empty list of strictly increasing integers >= 1"
-    try:
-        out = list(check_int_sequence(looks, "looks", owner, low=1, min_length=1))
-    except DesignError:
-        raise fail("looks", owner, allowed, looks) from None
-    if any(b <= a for a, b in itertools.pairwise(out)):
-        raise fail("looks", owner, allowed, out)
-    return out
-
-
 def _unit_open(value: Any, name: str, owner: str) -> np.ndarray:
     """A float array with every entry in (0, 1)."""
     try:
@@ -188,7 +174,7 @@ def stopping_cutoffs(looks: Sequence[int], lam: Any, gamma: Any) -> np.ndarray:
     [0.6, 0.2]
     """
     owner = "stopping_cutoffs"
-    lk = _looks_iv(looks, owner)
+    lk = check_looks(looks, owner)
     lam_a, gam_a = _lam_gamma_iv(lam, gamma, owner)
     return 1.0 - _go_thresholds(lk, lam_a, gam_a)
 
@@ -254,7 +240,7 @@ def efftox_boundaries(
     ([3, 5, 8, 10, 13, 16, 19], [5, 6, 7, 8, 9, 10, 11])
     """
     owner = "efftox_boundaries"
-    lk = _looks_iv(looks, owner)
+    lk = check_looks(looks, owner)
     pe = float(_unit_open(phi_e, "phi_e", owner))
     pt = float(_unit_open(phi_t, "phi_t", owner))
     lam_a, gam_a = _lam_gamma_iv(lam, gamma, owner)
@@ -305,7 +291,7 @@ def rectangle_tables(
     [[1, 1, 1], [0, 0, 1], [0, 0, 1]]
     """
     owner = "rectangle_tables"
-    lk = _looks_iv(looks, owner)
+    lk = check_looks(looks, owner)
     try:
         aa = np.asarray(a, dtype=int)
         bb = np.asarray(b, dtype=int)
@@ -428,7 +414,7 @@ def table_oc(
     [[0.24, 0.03, 0.01]]
     """
     owner = "table_oc"
-    lk = _looks_iv(looks, owner)
+    lk = check_looks(looks, owner)
     fut = _tables_iv(futility, "futility", owner, lk)
     tox = _tables_iv(toxicity, "toxicity", owner, lk)
     eff = (

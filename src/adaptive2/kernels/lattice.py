@@ -38,23 +38,29 @@ import numpy as np
 from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_int_sequence, fail
 
-__all__ = ["joint_stop_probabilities"]
+__all__ = ["check_looks", "joint_stop_probabilities"]
 
 _CHUNK_ELEMENTS = 1 << 21  # lattice cells × designs × scenarios per chunk: ~16 MiB per buffer
 
 Box = tuple[int, int, int, int]  # r0, r1, t0, t1: the half-open rows and columns in use
 
 
+def check_looks(looks: Any, owner: str) -> list[int]:
+    """Strictly increasing patient counts >= 1 (the stages of a joint programme)."""
+    allowed = "a non-empty list of strictly increasing integers >= 1"
+    try:
+        out = list(check_int_sequence(looks, "looks", owner, low=1, min_length=1))
+    except DesignError:
+        raise fail("looks", owner, allowed, looks) from None
+    if any(b <= a for a, b in itertools.pairwise(out)):
+        raise fail("looks", owner, allowed, out)
+    return out
+
+
 def _stages_iv(looks: Any, tables: Any, cells: Any) -> tuple[list[int], list[np.ndarray], int]:
     """Check the stages and tables; return them and the number of designs ``D``."""
     owner = "joint_stop_probabilities"
-    allowed = "a non-empty list of strictly increasing integers >= 1"
-    try:
-        lk = list(check_int_sequence(looks, "looks", owner, low=1, min_length=1))
-    except DesignError:
-        raise fail("looks", owner, allowed, looks) from None
-    if any(b <= a for a, b in itertools.pairwise(lk)):
-        raise fail("looks", owner, allowed, lk)
+    lk = check_looks(looks, owner)
     allowed = f"a list of {len(lk)} boolean arrays of shape (D or 1, C, n+1, n+1), one per look"
     if not isinstance(tables, Sequence) or len(tables) != len(lk):
         raise fail("tables", owner, allowed, type(tables).__name__)

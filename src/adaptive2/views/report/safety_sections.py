@@ -216,15 +216,7 @@ def _safety(ctx: _Ctx) -> tuple[list[Any], Any]:
                 f"{{fig:safety-{safe}}} the probability of a toxicity stop against the true "
                 "toxicity rate."
             ),
-            _tab(
-                f"safety-boundaries-{safe}", _protocol_frame(m),
-                f"{d.name}: toxicity stopping boundary per check point",
-                [Col("check", "Check", "int"),
-                 Col("n", "Patients evaluated for the event", "int"),
-                 Col("stop_at_or_above", "Stop if patients with the event ≥", "int"),
-                 Col("rule", "Rule in protocol words", "text")],
-                note=_empty_note(m),
-            ),
+            _boundary_table(m, safe, f"{d.name}: toxicity stopping boundary per check point"),
             _tab(
                 f"safety-oc-{safe}", frame,
                 f"{d.name}: joint efficacy and toxicity operating characteristics (exact)",
@@ -339,6 +331,18 @@ def _figure(d: Design) -> Figure:
     )
 
 
+def _boundary_table(m: ToxicityMonitor, safe: str, caption: str) -> Any:
+    """The toxicity boundary of one monitor, per check point, in protocol words."""
+    return _tab(
+        f"safety-boundaries-{safe}", _protocol_frame(m), caption,
+        [Col("check", "Check", "int"),
+         Col("n", "Patients evaluated for the event", "int"),
+         Col("stop_at_or_above", "Stop if patients with the event ≥", "int"),
+         Col("rule", "Rule in protocol words", "text")],
+        note=_empty_note(m),
+    )
+
+
 def _multi_blocks(ctx: _Ctx, d: Any) -> list[Any]:
     """A multi-cohort design's toxicity boundaries and its joint OC (exact)."""
     import pandas as pd
@@ -350,15 +354,8 @@ def _multi_blocks(ctx: _Ctx, d: Any) -> list[Any]:
                            f"{_signs(m.event)}. "
                            f"{_rule_sentence(m)}; {{tab:safety-boundaries-{safe}}} gives the "
                            "boundary."))
-        blocks.append(_tab(
-            f"safety-boundaries-{safe}", _protocol_frame(m),
-            f"{d.name}, cohort {cohort}: toxicity stopping boundary per check point",
-            [Col("check", "Check", "int"),
-             Col("n", "Patients evaluated for the event", "int"),
-             Col("stop_at_or_above", "Stop if patients with the event ≥", "int"),
-             Col("rule", "Rule in protocol words", "text")],
-            note=_empty_note(m),
-        ))
+        blocks.append(_boundary_table(
+            m, safe, f"{d.name}, cohort {cohort}: toxicity stopping boundary per check point"))
     ds = cohort_oc(d, _multi_scenarios(ctx, d))  # each monitor at its acceptable, then limit
     rows = []
     for i, scen in enumerate(ds["scenario"].values):
