@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--n-sims", type=positive_int, default=None, dest="n_sims",
                     help="with --simulate: simulated trials per scenario (default 100000)")
     sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument("--workers", type=positive_int, default=None,
+                    help="with --simulate: workers running the trials (default 1; same results)")
     sp.add_argument("--null-region", action="store_true", dest="null_region",
                     help="type I error supremum over the whole null region (exact): each cohort "
                          "at or below its p0, the others anywhere in their range")

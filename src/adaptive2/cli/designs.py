@@ -23,6 +23,8 @@ from adaptive2.cli._common import (
 from adaptive2.engines.borrowing import borrowing_summary
 from adaptive2.engines.calibration import worst_case_alpha
 from adaptive2.engines.cohort_exact import cohort_oc_table
+from adaptive2.engines.cohort_montecarlo import cohort_simulate, unsupported
+from adaptive2.engines.exact import CHUNK_SIZE as _OC_CHUNK_SIZE
 from adaptive2.engines.exact import oc, oc_table
 from adaptive2.engines.null_region import null_region
 from adaptive2.engines.oc_schema import OCTable
@@ -151,6 +153,9 @@ def _cmd_null_region_simulated(args: argparse.Namespace, design: Any,
     if args.range:
         raise _BadInput("--range goes with the exact --null-region; the simulated search uses "
                         "the design's [cohorts.NAME] range")
+    if args.workers is not None:
+        raise _BadInput("--workers does not go with --null-region (the simulated null-region "
+                        "search runs on one thread)")
     n = 2_000 if n_given is None else n_given
     res = null_region_simulated(design, n_sims=n, confirm_sims=10 * n, seed=args.seed)
     rows = [
@@ -193,6 +198,10 @@ def _cmd_oc(args: argparse.Namespace) -> None:
     if not args.simulate and (args.n_sims is not None or args.seed is not None):
         raise _BadInput("--n-sims and --seed go with --simulate (exact OC have no Monte Carlo "
                         "error and no seed)")
+    if args.workers is not None and not args.simulate and (
+        args.null_region or not _is_multi(design)
+    ):  # a multi-cohort design may fall back to Monte Carlo: _cmd_oc_multi decides
+        raise _BadInput(_WORKERS_NEED_SIMULATE)
     n_given = args.n_sims
     if args.n_sims is None:
         args.n_sims = 100_000
@@ -217,7 +226,7 @@ def _cmd_oc(args: argparse.Namespace) -> None:
         ds = oc_table(design, scen)
     else:  # Monte Carlo of a monitored design is refused by oc (it would ignore toxicity)
         ds = OCTable.from_dataset(oc(design, scen, method=method, n_sims=args.n_sims,
-                                     seed=args.seed))
+                                     seed=args.seed, workers=args.workers or 1))
     rows = []
     looks = [int(x) for x in ds["look_n"]]
     mc = method == "simulate"
@@ -306,6 +315,8 @@ def _cmd_oc(args: argparse.Namespace) -> None:
 # time is at most this; otherwise oc falls back to Monte Carlo over outcomes, with a note.
 _EXACT_MAX_SECONDS = 120.0
 _AUTO_N_SIMS = 20_000  # trials per scenario of that fallback (MCSE <= 0.0036 on any probability)
+_WORKERS_NEED_SIMULATE = ("--workers goes with --simulate (exact OC simulate no trials to share "
+                          "among threads)")
 
 
 def _too_big_for_exact(design: Any) -> str:
@@ -315,7 +326,6 @@ def _too_big_for_exact(design: Any) -> str:
     otherwise the exact engine's own memory guard answers.
     """
     from adaptive2._base.resources import format_bytes, format_seconds, memory_limit
-    from adaptive2.engines.cohort_montecarlo import unsupported
     from adaptive2.kernels.sizes import cohort_cost
 
     cost = cohort_cost(design, dp_runs=len(design.scenarios))
@@ -365,9 +375,10 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any, tox: list[float] | None
                   odds: float | None = None) -> None:
     """OC of a multi-cohort design: exact, or Monte Carlo with ``--simulate``.
 
-    ``--simulate`` runs :func:`adaptive2.engines.exact.oc` with ``method="simulate"`` (the
-    trial-conduct simulator with no delay and no dropout); every figure of a row
-    then has its ``_mcse`` twin. A design with toxicity monitors gets the exact joint
+    ``--simulate`` runs what :func:`adaptive2.engines.exact.oc` with ``method="simulate"``
+    runs (:func:`adaptive2.engines.cohort_montecarlo.cohort_simulate`, in ``--workers``
+    threads; else the trial-conduct simulator with no delay and no dropout); every figure
+    of a row then has its ``_mcse`` twin. A design with toxicity monitors gets the exact joint
     OC (:func:`adaptive2.engines.cohort_exact.cohort_oc`), its scenarios crossed with
     ``--tox`` (default: each monitor's acceptable rate, then its limit); each row then
     carries ``tox``, ``odds_ratio``, ``p_stop_toxicity`` and ``p_stop_toxicity_at``.
@@ -385,15 +396,22 @@ def _cmd_oc_multi(args: argparse.Namespace, design: Any, tox: list[float] | None
     if auto:
         mc = True
         args.n_sims = _AUTO_N_SIMS
+    if args.workers is not None and not mc:
+        raise _BadInput(_WORKERS_NEED_SIMULATE)
     if monitored and mc:
         raise _BadInput(
             f"--simulate: {args.design} monitors toxicity, and the multi-cohort simulator does "
             "not stop cohorts for toxicity yet; drop --simulate for the exact joint OC"
         )
     ds: OCTable  # plain arrays: an exact answer needs neither xarray nor pandas
-    if mc:
+    if mc and unsupported(design) is None:
+        # what oc(design, method="simulate") runs, as the OCTable (no xarray on this path);
+        # oc's chunk size, so the same random streams and the same numbers
+        ds = cohort_simulate(design, n_sims=args.n_sims, seed=args.seed,
+                             chunk_size=_OC_CHUNK_SIZE, workers=args.workers or 1)
+    elif mc:  # rules cohort_simulate cannot run: the trial-conduct simulator
         ds = OCTable.from_dataset(oc(design, method="simulate", n_sims=args.n_sims,
-                                     seed=args.seed))
+                                     seed=args.seed, workers=args.workers or 1))
     else:
         ds = cohort_oc_table(design, tox=tox, odds_ratio=odds)
     rows = []

@@ -114,6 +114,7 @@ def _oc_one(
     n_sims: int,
     seed: int | np.random.SeedSequence | None,
     chunk_size: int,
+    workers: int = 1,
 ) -> xr.Dataset:
     if method == "exact":
         return oc_table(design, scen).to_dataset()
@@ -123,7 +124,8 @@ def _oc_one(
     # The one Monte Carlo engine: the trial-conduct simulator with instant responses,
     # no dropout (every interim at exactly its n evaluable patients).
     sim = simulate(design, list(scen), conduct=Conduct(delay=0.0), n_sims=n_sims,
-                   seed=seed, chunk_size=chunk_size, progress=False).isel(design=0)
+                   seed=seed, chunk_size=chunk_size, workers=workers,
+                   progress=False).isel(design=0)
     stop = sim["p_stop_at"].values[:, : len(n)]
     done = int(sim.attrs["n_sims"])
     values = _summaries(stop, looks_f)
@@ -236,6 +238,7 @@ def oc(
     n_sims: int = 10_000,
     seed: int | np.random.SeedSequence | None = None,
     chunk_size: int = CHUNK_SIZE,
+    workers: int = 1,
 ) -> xr.Dataset:
     """Operating characteristics of one or several single-cohort designs.
 
@@ -265,6 +268,10 @@ def oc(
         results do not depend on the order or number of scenarios.
     chunk_size : int
         Trials per random-number chunk (part of the stream address).
+    workers : int
+        ``method="simulate"``: threads (the multi-cohort Monte Carlo over outcomes) or
+        processes (the trial-conduct simulator) running the chunks; the results are the
+        same for any number. The exact method has nothing to share: it must be 1 there.
 
     Returns
     -------
@@ -287,6 +294,10 @@ def oc(
     >>> round(float(oc(d, [0.2])["p_efficacy"].item()), 4)  # P(Bin(20, 0.2) >= 7)
     0.0867
     """
+    workers = check_int(workers, "workers", "oc", low=1)
+    if method == "exact" and workers != 1:
+        raise fail("workers", "oc", "1 with method='exact' (exact OC run no trials to share)",
+                   workers)
     if isinstance(designs, CohortDesign):
         check_choice(method, "method", "oc", ("exact", "simulate"))
         if designs.toxicity is not None and method == "simulate":
@@ -300,11 +311,11 @@ def oc(
                 # Monte Carlo over outcomes with quadrature posteriors: any number of cohorts
                 joint_mc = cast("Iterable[Scenario] | None", scenarios)
                 return cohort_simulate(designs, joint_mc, n_sims=n_sims, seed=seed,
-                                       chunk_size=chunk_size).to_dataset()
+                                       chunk_size=chunk_size, workers=workers).to_dataset()
             # predictive-probability rules need the lattice's decision tables: the
             # trial-conduct simulator with no delay and no dropout (up to about 3 cohorts)
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
-                           seed=seed, chunk_size=chunk_size, progress=False)
+                           seed=seed, chunk_size=chunk_size, workers=workers, progress=False)
             return cast("xr.Dataset", res.isel(design=0))
         joint = cast("Iterable[Scenario] | None", scenarios)  # cohort_oc refuses other values
         return cast("xr.Dataset", cohort_oc(designs, joint))
@@ -331,7 +342,7 @@ def oc(
         )
         require_memory(cost.nbytes, what, REMEDY_EXACT, seconds=cost.seconds)
     results = [
-        _oc_one(d, scen, method, n_sims, seed, chunk_size)
+        _oc_one(d, scen, method, n_sims, seed, chunk_size, workers)
         for d, scen in zip(items, scens, strict=True)
     ]
     if single:
