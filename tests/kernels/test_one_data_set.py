@@ -19,7 +19,13 @@ import pytest
 
 from adaptive2._base.errors import StatisticalWarning
 from adaptive2.engines.analysis import analyze
-from adaptive2.engines.analysis_multi import _line_masks
+from adaptive2.engines.analysis_multi import (
+    _first_true,
+    _Joint,
+    _line_masks,
+    _mask_bounds,
+    _search_bounds,
+)
 from adaptive2.engines.analysis_results import (
     CONTINUE,
     FAILURE,
@@ -206,6 +212,40 @@ def test_analysis_takes_the_lattice_decisions(design: CohortDesign, data: dict) 
             lattice_masks = _decisions(design, kk, sizes)[c.name]
             for slot, mask in _line_masks(design, kk, sizes, r, j).items():
                 np.testing.assert_array_equal(mask, lattice_masks[slot][line])
+
+
+@pytest.mark.parametrize(("design", "data"), CASES_ANALYZE,
+                         ids=[f"{d.name}-{v}" for d, v in CASES_ANALYZE])
+def test_searched_bounds_equal_the_whole_line(design: CohortDesign, data: dict) -> None:
+    """The analysis searches each look's boundaries; they equal those of every count's masks."""
+    r = tuple(data[c.name][0] for c in design.cohorts)
+    n = tuple(data[c.name][1] for c in design.cohorts)
+    for j, c in enumerate(design.cohorts):
+        for k, size in enumerate(c.looks):
+            sizes = tuple(size if i == j else x for i, x in enumerate(n))
+            masks = _line_masks(design, k, sizes, r, j)
+            want = _mask_bounds(masks["futility"], masks["efficacy"], size,
+                                k == design.n_looks - 1)
+            assert _search_bounds(_Joint(design, r, n), j, k, sizes) == want, (c.name, k)
+            joint = _Joint(design, r, n)  # with the whole line at hand first, as at the data
+            assert joint.bounds(j, k, size) == want, (c.name, k)
+
+
+def test_first_true_finds_every_step_with_few_evaluations() -> None:
+    """The boundary search against every position of the step, with and without known values."""
+    for n in (0, 1, 2, 5, 13, 40, 100):
+        for step in range(n + 2):  # pred(x) = x >= step; step n + 1: never true
+            calls: list[list[int]] = []
+
+            def pred(xs: list[int], step: int = step, calls: list = calls) -> np.ndarray:
+                calls.append(list(xs))
+                return np.array([x >= step for x in xs])
+
+            assert _first_true(pred, 0, n) == (step if step <= n else None)
+            assert len(calls) <= 1 + int(np.ceil(np.log(n + 2) / np.log(5))) + 1
+            assert all(0 <= x <= n for xs in calls for x in xs)
+            known = {x: x >= step for x in range(0, n + 1, 3)}
+            assert _first_true(pred, 0, n, known) == (step if step <= n else None)
 
 
 def test_analysis_conflict_equals_the_lattice_predictive() -> None:

@@ -6,19 +6,22 @@ probabilities, conflict diagnostics, and the PyMC fit side by side.
 Everything is computed for the one data set: its posterior is one quadrature (each
 cohort's marginal at its observed r), and what the design's decision lattices would
 give at the data — the decision, the integer boundaries of this and the next look,
-the predictive probability of final success — needs only the *line* of the lattice
-through the data along the cohort's own count (every r_j, the other cohorts at their
-data; :func:`_line_masks`), computed with the same kernels
+the predictive probability of final success — needs only points of the *line* of
+the lattice through the data along the cohort's own count (r_j varies, the other
+cohorts stay at their data), computed with the same kernels
 (:func:`adaptive2.kernels.quadrature.lattice` and
 :func:`~adaptive2.kernels.quadrature.predictive` at selected outcomes), never the
-lattice itself. The OC engines build the lattices; the analysis reads their lines.
+lattice itself. At the cohort's own size the whole line is computed (the conflict
+diagnostic needs it); at other looks the boundaries are searched along the line,
+whose statistics rise with r_j (:func:`_search_bounds`, a few rows per round). The
+OC engines build the lattices; the analysis reads points of their lines.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -127,22 +130,10 @@ def _line_pp(
 
     PP_j = Σ_x P(x | data) 1{final rule succeeds at r_j + x of N_j, the others at r},
     with the predictive P(x | data) of the m = N_j − n_j patients to come
-    (:func:`adaptive2.kernels.quadrature.predictive` at those outcomes only).
+    (:func:`adaptive2.kernels.quadrature.predictive` at those outcomes only); see
+    :func:`_pp_from`.
     """
-    c = design.cohorts[j]
-    final = cast(Rule, design.rule("final", c.name))  # never None: a final rule is required
-    n_max = c.looks[-1]
-    m = n_max - n[j]
-    own = np.asarray(counts, dtype=int)
-    first = int(own.min())
-    n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
-    stat = _line_stat(design, n_final, r, j, final, range(first, int(own.max()) + m + 1))
-    success = _act(final, "final", stat, 1.0, design.n_looks - 1)
-    pmf = quadrature.predictive(design.model, design.cohorts, n, cohort=c.name, m=m,
-                                grid=design.grid, rows=_line_rows(n, r, j, counts))
-    pmf = np.moveaxis(pmf, j, 0).reshape(len(own), m + 1)
-    hits = success[(own - first)[:, None] + np.arange(m + 1)[None, :]]
-    return cast(np.ndarray, np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0))
+    return _pp_from(_Joint(design, r, n), j, n, counts)
 
 
 def _line_masks(
@@ -152,7 +143,9 @@ def _line_masks(
 
     The line through r of the design's masks (``model.cohorts._decisions``): at
     interim looks ``futility`` and ``efficacy`` (stop), at the last ``efficacy``
-    (success) and ``futility`` its complement.
+    (success) and ``futility`` its complement. Every count is computed: the analysis
+    searches the boundaries instead (:func:`_search_bounds`), and the tests check the
+    search against these masks (:func:`_mask_bounds`).
     """
     c = design.cohorts[j]
     t = n[j] / c.looks[-1]
@@ -171,32 +164,185 @@ def _line_masks(
     return {"futility": fut, "efficacy": eff}
 
 
+class _LineStat:
+    """The statistic of one rule of cohort j along its count, the others at r: on demand.
+
+    The values of :func:`_line_stat` (a predictive probability: of :func:`_pp_from`
+    with the final rule's line) at the counts asked for, each computed once; the
+    counts missing from a request are computed together (one quadrature of those
+    rows, :func:`adaptive2.kernels.quadrature.lattice` with ``rows``).
+    """
+
+    def __init__(self, joint: _Joint, j: int, n: tuple[int, ...], rule: Rule) -> None:
+        self.joint, self.j, self.n, self.rule = joint, j, n, rule
+        self.values: dict[int, float] = {}
+
+    def at(self, counts: Sequence[int]) -> np.ndarray:
+        """The statistic at cohort j's ``counts``."""
+        missing = sorted({int(x) for x in counts} - self.values.keys())
+        if missing:
+            if isinstance(self.rule, PredictiveProbability):
+                got = _pp_from(self.joint, self.j, self.n, missing)
+            else:
+                got = _line_stat(self.joint.design, self.n, self.joint.r, self.j, self.rule,
+                                 missing)
+            self.values.update(zip(missing, (float(v) for v in got), strict=True))
+        return np.array([self.values[int(x)] for x in counts])
+
+
+def _pp_from(joint: _Joint, j: int, n: tuple[int, ...], counts: Sequence[int]) -> np.ndarray:
+    """PP_j at cohort j's ``counts`` of n_j (the others at their data), as :func:`_line_pp`.
+
+    The final rule's statistic at r_j + x comes from the joint's final line, so the
+    predictive probability at the data, a predictive rule's line and the final
+    look's boundaries share its values; the final line's rows r..r + m are those of
+    the predictive's own quadrature (kept in the memo), so they cost nothing more.
+    """
+    design = joint.design
+    c = design.cohorts[j]
+    final = cast(Rule, design.rule("final", c.name))  # never None: a final rule is required
+    n_max = c.looks[-1]
+    m = n_max - n[j]
+    own = np.asarray(counts, dtype=int)
+    first = int(own.min())
+    n_final = tuple(n_max if i == j else x for i, x in enumerate(n))
+    stat = joint.line(j, n_final, final).at(range(first, int(own.max()) + m + 1))
+    success = _act(final, "final", stat, 1.0, design.n_looks - 1)
+    pmf = quadrature.predictive(design.model, design.cohorts, n, cohort=c.name, m=m,
+                                grid=design.grid, rows=_line_rows(n, joint.r, j, counts))
+    pmf = np.moveaxis(pmf, j, 0).reshape(len(own), m + 1)
+    hits = success[(own - first)[:, None] + np.arange(m + 1)[None, :]]
+    return cast(np.ndarray, np.clip((pmf * hits).sum(axis=-1), 0.0, 1.0))
+
+
+_PROBES = 4
+"""Counts evaluated per round of a boundary search (one quadrature of that many rows)."""
+
+
+def _first_true(
+    pred: Callable[[list[int]], np.ndarray], lo: int, hi: int,
+    known: dict[int, bool] | None = None,
+) -> int | None:
+    """The smallest x in lo..hi with ``pred`` true, for a predicate false then true in x.
+
+    ``pred(xs)`` gives the predicate at a list of counts (one batch); ``known`` holds
+    values already at hand. Each round evaluates up to :data:`_PROBES` counts spread
+    over the open bracket, so a line of n counts takes about log_5(n) rounds.
+    """
+    a, b = lo - 1, hi + 1  # pred(a) false, pred(b) true (virtual ends)
+    for x, v in (known or {}).items():
+        if lo <= x <= hi:
+            if v:
+                b = min(b, x)
+            else:
+                a = max(a, x)
+    while b - a > 1:
+        gap = b - a
+        k = min(_PROBES, gap - 1)
+        probes = sorted({a + max(1, round((i + 1) * gap / (k + 1))) for i in range(k)} - {b})
+        for x, v in zip(probes, pred(probes), strict=True):
+            if v:
+                b = min(b, x)
+            else:
+                a = max(a, x)
+    return b if b <= hi else None
+
+
+def _search_bounds(joint: _Joint, j: int, k: int, n: tuple[int, ...]) -> _Bounds:
+    """Cohort j's integer boundaries at look k and sizes n, the others at their data.
+
+    The bounds of :func:`_line_masks`' masks (futility r <= a, efficacy r >= b; at the
+    last look success r >= b), found by searching the monotone statistics along the
+    line rather than evaluating every count: counts already computed on the line
+    (the current look's full line, the predictive's rows r..r + m at the last look)
+    are used first.
+    """
+    design = joint.design
+    c = design.cohorts[j]
+    size = n[j]
+    t = size / c.looks[-1]
+
+    def acting(slot: str, rule: Rule) -> tuple[Callable[[list[int]], np.ndarray], dict[int, bool]]:
+        line = joint.line(j, n, rule)
+
+        def pred(xs: list[int]) -> np.ndarray:
+            return np.asarray(_act(rule, slot, line.at(xs), t, k), dtype=bool)
+
+        at_hand = list(line.values)
+        return pred, dict(zip(at_hand, map(bool, pred(at_hand)), strict=True)) if at_hand else {}
+
+    if k == design.n_looks - 1:
+        pred, known = acting("final", cast(Rule, design.rule("final", c.name)))
+        first = _first_true(pred, 0, size, known)
+        fails = size if first is None else first - 1
+        return _Bounds(size, None if fails < 0 else fails, first, True, False)
+    a: int | None = None
+    rule = design.rule("futility", c.name)
+    if rule is not None:
+        fut, known = acting("futility", rule)
+        not_fut = _first_true(lambda xs: ~fut(xs), 0, size, {x: not v for x, v in known.items()})
+        a = size if not_fut is None else (None if not_fut == 0 else not_fut - 1)
+    b: int | None = None
+    rule = design.rule("efficacy", c.name)
+    if rule is not None:
+        eff, known = acting("efficacy", rule)
+        b_raw = _first_true(eff, 0, size, known)
+        if b_raw is not None and max(b_raw, 0 if a is None else a + 1) <= size:
+            b = max(b_raw, 0 if a is None else a + 1)
+    return _Bounds(size, a, b, False, False)
+
+
 @dataclass(frozen=True)
 class _Joint:
-    """The observed data of every cohort of a multi-cohort design."""
+    """The observed data of every cohort of a multi-cohort design (and its lines' values)."""
 
     design: Any
     r: tuple[int, ...]
     n: tuple[int, ...]
+    lines: dict[tuple[Any, ...], _LineStat] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
-    def masks(self, j: int, k: int, n_j: int) -> tuple[_Bounds, dict[str, np.ndarray]]:
-        """Cohort j's decision masks at look k with n_j patients, the others at their data.
+    def line(self, j: int, n: tuple[int, ...], rule: Rule) -> _LineStat:
+        """The statistic of ``rule`` along cohort j's count at sizes n (one per statistic)."""
+        c = self.design.cohorts[j]
+        what: tuple[Any, ...]
+        if isinstance(rule, Boundary):
+            what = ("count",)
+        elif isinstance(rule, PredictiveProbability):
+            what = ("pp",)
+        else:
+            what = ("p_above", _threshold(rule, c))
+        key = (j, n, *what)
+        if key not in self.lines:
+            self.lines[key] = _LineStat(self, j, n, rule)
+        return self.lines[key]
 
-        Returns the integer boundaries along r_j (the others' r fixed) and the masks
-        along that line (indexed by r_j; :func:`_line_masks`).
+    def bounds(self, j: int, k: int, n_j: int) -> _Bounds:
+        """Cohort j's integer boundaries at look k with n_j patients, the others at their data.
+
+        At the cohort's own size the whole line is computed first (the conflict
+        diagnostic's predictive needs the same rows, kept in the memo); elsewhere the
+        boundaries are searched (:func:`_search_bounds`).
         """
         sizes = tuple(n_j if i == j else x for i, x in enumerate(self.n))
-        masks = _line_masks(self.design, k, sizes, self.r, j)
-        last = k == self.design.n_looks - 1
-        return _mask_bounds(masks["futility"], masks["efficacy"], n_j, last), masks
+        if n_j == self.n[j]:
+            c = self.design.cohorts[j]
+            slots = ("final",) if k == self.design.n_looks - 1 else ("futility", "efficacy")
+            for slot in slots:
+                rule = self.design.rule(slot, c.name)
+                if rule is not None:
+                    self.line(j, sizes, rule).at(range(n_j + 1))
+        return _search_bounds(self, j, k, sizes)
 
 
 def _multi_decision(joint: _Joint, j: int, k: int | None) -> tuple[str, _Bounds | None]:
     if k is None:
         return CONTINUE, None
-    bd, masks = joint.masks(j, k, joint.n[j])
-    fut = bool(masks["futility"][joint.r[j]])
-    eff = bool(masks["efficacy"][joint.r[j]])
+    bd = joint.bounds(j, k, joint.n[j])
+    r = joint.r[j]
+    fut = bd.a is not None and r <= bd.a
+    eff = bd.b is not None and r >= bd.b
     if bd.final:
         return (SUCCESS if eff else FAILURE), bd
     return (STOP_FUTILITY if fut else (STOP_EFFICACY if eff else CONTINUE)), bd
@@ -252,7 +398,7 @@ def _multi_cohort(
         distance = f"the cohort stopped at look {k + 1}: it has no further look"
     else:
         if k_next < design.n_looks:
-            nl = _next_look(r, n, k_next, joint.masks(j, k_next, c.looks[k_next])[0])
+            nl = _next_look(r, n, k_next, joint.bounds(j, k_next, c.looks[k_next]))
         reason = _reason(r, bd_now, c.looks[0], decision, given)
         distance = _distance(r, nl, bd_now, decision, given)
     cf = _multi_conflict(joint, j)
@@ -313,7 +459,7 @@ def _analyze_multi(
                                                grid=design.grid)
     results = [
         _multi_cohort(joint, j, located[j], summ[c.name], above_p1.get(c.name),
-                      float(_line_pp(design, joint.n, joint.r, j, [joint.r[j]])[0]), latest)
+                      float(_pp_from(joint, j, joint.n, [joint.r[j]])[0]), latest)
         for j, c in enumerate(design.cohorts)
     ]
     idata = diagnostics = None
@@ -372,8 +518,9 @@ def _nuts_cohort(joint: _Joint, j: int, idata: Any) -> dict[str, Any]:
     x = np.arange(n_max - n + 1)[None, :]
     pmf = (wt[:, None] * stats.binom.pmf(x, n_max - n, a[:, None])
            + (1 - wt[:, None]) * stats.binom.pmf(x, n_max - n, b[:, None])).mean(axis=0)
-    success = joint.masks(j, design.n_looks - 1, n_max)[1]["efficacy"]
-    pp = float(np.clip(np.sum(pmf * success[r : r + n_max - n + 1]), 0.0, 1.0))
+    b = joint.bounds(j, design.n_looks - 1, n_max).b
+    success = np.arange(r, n_max + 1) >= (n_max + 1 if b is None else b)
+    pp = float(np.clip(np.sum(pmf * success), 0.0, 1.0))
     return {
         "predictive_probability": pp,
         "p_exchangeable": None if w is None else float(wt.mean()),

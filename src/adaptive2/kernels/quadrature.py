@@ -375,31 +375,53 @@ class _Engine:
                     vals = vals * special.expit(mu + extra[0])
                 out[rows, self.point] = vals
         if self.narrow.any():
+            has_without = without_th is not None
+            cols, theta, wts, same, empty = self._narrow_nodes(th, has_without)
+            if without_th is not None:
+                out[:, same] = without_th[:, same]
+                out[:, empty] = 0.0
+            at = loglik(theta, ("narrow", th, has_without))
+            p_theta = None if extra is None else special.expit(theta + extra[0])[None]
+            for rows in _row_blocks(out.shape[0], theta.size):
+                vals = np.exp(at(rows))  # (rows, G0, K)
+                if p_theta is not None:
+                    vals = vals * p_theta
+                out[rows, cols] = np.einsum("rgk,gk->rg", vals, wts)
+
+    def _narrow_nodes(self, th: float | None, has_without: bool) -> tuple[np.ndarray, ...]:
+        """Gauss-Legendre nodes and weights of the narrow columns (kept in the memo).
+
+        Each narrow column N(μ, τ²) is integrated over μ ± 9τ (with ``th``, its part
+        above ``th``) by :data:`_GL_Z`. With ``has_without`` the columns wholly above
+        ``th`` (``same``: their values are those without ``th``) and wholly below it
+        (``empty``: 0) are left out. Returns (columns, θ nodes (G0, K), weights (G0, K),
+        same, empty); the nodes depend on the columns and ``th`` only, so every cohort,
+        size and row shares them.
+        """
+        key = ("quadrature.narrow", self.model, tuple(self.cohorts), self.grid, th, has_without)
+
+        def compute() -> tuple[np.ndarray, ...]:
             cols = np.flatnonzero(self.narrow)
             mu = self.mu[cols][:, None]
             tau = self.tau[cols][:, None]
             lo, hi = mu - 9 * tau, mu + 9 * tau
+            same = empty = np.zeros(0, dtype=np.intp)
             if th is not None:
-                lo0, hi0 = lo, hi
+                lo0 = lo
                 lo = np.maximum(lo, th)
                 hi = np.maximum(hi, lo)
-                if without_th is not None:
-                    same, empty = lo[:, 0] == lo0[:, 0], hi[:, 0] == lo[:, 0]
-                    out[:, cols[same]] = without_th[:, cols[same]]
-                    out[:, cols[empty & ~same]] = 0.0
-                    keep = ~(same | empty)
+                if has_without:
+                    is_same, is_empty = lo[:, 0] == lo0[:, 0], hi[:, 0] == lo[:, 0]
+                    same, empty = cols[is_same], cols[is_empty & ~is_same]
+                    keep = ~(is_same | is_empty)
                     cols, mu, tau, lo, hi = cols[keep], mu[keep], tau[keep], lo[keep], hi[keep]
-                    del lo0, hi0
             mid, half = (lo + hi) / 2, (hi - lo) / 2
             theta = mid + half * _GL_Z[None, :]  # (G0, K)
             dens = np.exp(-0.5 * ((theta - mu) / tau) ** 2) / (tau * np.sqrt(2 * np.pi))
             wts = half * _GL_W[None, :] * dens
-            at = loglik(theta, ("narrow", th, without_th is not None))
-            for rows in _row_blocks(out.shape[0], theta.size):
-                vals = np.exp(at(rows))  # (rows, G0, K)
-                if extra is not None:
-                    vals = vals * special.expit(theta + extra[0])[None]
-                out[rows, cols] = np.einsum("rgk,gk->rg", vals, wts)
+            return cols, theta, wts, same, empty
+
+        return MEMO.get(key, compute)
 
     # -- per-cohort integrals ---------------------------------------------
     def cohort_terms(self, cohort: str, n: int) -> dict[str, np.ndarray]:
@@ -576,16 +598,16 @@ def _shift_groups(
     """Columns whose offsets to the nodes are whole steps apart, grouped; and the others.
 
     With μ_g = θ_0 + (k_g + f) h (k_g an integer, 0 ≤ f < 1), θ_i − μ_g = (i − k_g − f) h:
-    columns with the same τ > 0 and the same f (to 1e-12 of a step) see the same
+    columns with the same τ > 0 and the same f (to 1e-10 of a step) see the same
     offsets, shifted by k_g. Returns ([(columns, k_g, f)], the other columns).
     """
     if len(nodes) < 3 or len(mu) < _SHIFT_MIN_COLUMNS:
         return [], np.arange(len(mu))
-    h = nodes[1] - nodes[0]
+    h = (nodes[-1] - nodes[0]) / (len(nodes) - 1)  # the step, to rounding of the ends only
     pos = (mu - nodes[0]) / h
-    shift = np.floor(pos + 1e-12)
-    frac = pos - shift
-    key = np.round(frac * 1e12)
+    shift = np.floor(pos + 1e-10)
+    frac = np.maximum(pos - shift, 0.0)
+    key = np.round(frac * 1e10)
     groups = []
     rest = []
     order = np.lexsort((key, tau))
@@ -618,12 +640,15 @@ def _table_hats(
     end nodes from the flat hats' first differences, as :func:`_hats` does.
     """
     n = len(nodes)
-    h = nodes[1] - nodes[0]
+    h = (nodes[-1] - nodes[0]) / (n - 1)
     lo = -int(shift.max())
     m = np.arange(lo, n - int(shift.min()))
     d = (m - frac) * h
     upper, lower = _partials(d, np.full_like(d, tau))
     base = -shift - lo  # table index of node 0 in each column
+    where: np.ndarray | slice = cols
+    if len(cols) and (np.diff(cols) == 1).all():
+        where = slice(int(cols[0]), int(cols[-1]) + 1)  # contiguous: views, not copies
     for level, (w, hh) in enumerate(zip(out, hs, strict=False)):
         s = level + 1
         second = np.zeros_like(d)
@@ -633,11 +658,15 @@ def _table_hats(
         second[mid] = np.where(d[mid] >= 0, up, down)
         n_s = w.shape[0]
         inner = (s * np.arange(1, n_s - 1))[:, None] + base[None, :]
-        w[1:-1, cols] = second[inner]
-        w[0, cols] = (lower[base + s] - lower[base]) / hh
+        w[1:-1, where] = second[inner]
+        w[0, where] = (lower[base + s] - lower[base]) / hh
         last = s * (n_s - 1)
-        w[-1, cols] = (upper[base + last - s] - upper[base + last]) / hh
-        w[:, cols] = np.clip(w[:, cols], 0.0, None)
+        w[-1, where] = (upper[base + last - s] - upper[base + last]) / hh
+        if isinstance(where, slice):
+            view = w[:, where]
+            np.clip(view, 0.0, None, out=view)
+        else:
+            w[:, where] = np.clip(w[:, where], 0.0, None)
 
 
 def _hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
