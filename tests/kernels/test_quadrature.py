@@ -35,6 +35,7 @@ from scipy import integrate, interpolate, signal, special, stats
 from adaptive2._base.errors import DesignError
 from adaptive2._base.resources import limit_memory
 from adaptive2.engines.posterior import lattice, posterior
+from adaptive2.kernels import quadrature
 from adaptive2.model.hierarchical import FINE_GRID, Cohort, Historical, Model, QuadratureGrid
 
 TOL = 1e-4  # quadrature accuracy promised for P(p_j > p0_j) and posterior means
@@ -699,3 +700,25 @@ def test_bad_ties_and_data_raise_design_error_naming_the_field() -> None:
         posterior(Model(), COHORTS, {"post_io": (0, 1)}, level=1.0)
     with pytest.raises(DesignError, match="`n`"):
         lattice(Model(), COHORTS, (5,))
+
+
+@pytest.mark.parametrize("flush", [False, True])
+def test_shift_tables_equal_the_hat_weights_cell_by_cell(monkeypatch, flush) -> None:
+    """Columns read from one table of tails per (τ, position) equal the per-cell evaluation."""
+    nodes = np.linspace(-12.0, 12.0, 481)
+    rng = np.random.default_rng(3)
+    on_grid = -10.0 + 0.025 + 0.05 * np.arange(400)  # a μ grid one θ step apart
+    taus = [0.08, 0.3, 1.7, 7.0]
+    mu = np.concatenate([on_grid] * len(taus) + [rng.uniform(-11, 11, 50)])
+    tau = np.concatenate([np.full(400, t) for t in taus] + [rng.uniform(0.05, 3, 50)])
+    groups, rest = quadrature._shift_groups(nodes, mu, tau)
+    assert len(groups) == len(taus) and len(rest) == 50  # the random columns: cell by cell
+    got = quadrature._hat_levels(nodes, mu, tau, flush=flush)
+    monkeypatch.setattr(quadrature, "_SHIFT_MIN_COLUMNS", 10**9)
+    want = quadrature._hat_levels(nodes, mu, tau, flush=flush)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(g.sum(axis=0), 1.0, rtol=0, atol=1e-12)
+        assert (g >= 0).all()
+        if flush:
+            assert not ((g > 0) & (g < 1e-280)).any()

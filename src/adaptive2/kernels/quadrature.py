@@ -250,8 +250,8 @@ class _Engine:
         ∫ (linear interpolant of L) dN — second-order accurate for every τ ≥ 0, and for
         τ = 0 exactly the linear interpolation of L at μ (no rounding of μ to the grid).
         """
-        fine, coarse = _hat_levels(self.theta, mu, tau)
-        return _flush(fine), _flush(coarse)
+        fine, coarse = _hat_levels(self.theta, mu, tau, flush=True)
+        return fine, coarse
 
     def nex_weights(self, cohort: str, coarse: bool = False) -> np.ndarray:
         """NEX prior weights of the θ nodes (every other node if ``coarse``)."""
@@ -561,7 +561,7 @@ _HAT_BLOCK = 1 << 16
 
 
 def _hat_levels(
-    nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray, levels: int = 2
+    nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray, levels: int = 2, flush: bool = False
 ) -> list[np.ndarray]:
     """Hat weights on ``nodes`` and (``levels`` = 2) on every other node: the h and 2h rules.
 
@@ -570,21 +570,23 @@ def _hat_levels(
     (:func:`_shift_groups`: on a grid whose μ step is a multiple of the θ step, every
     column of a τ) have offsets θ_i − μ_g that differ by whole steps: their tails are
     one table along the offset, evaluated once and read per column
-    (:func:`_table_hats`). The other columns are evaluated block by block.
+    (:func:`_table_hats`). The other columns are evaluated block by block. ``flush``
+    sets weights below 1e-280 to 0 (:func:`_flush`).
     """
     steps = (1, 2)[:levels]
     hs = [nodes[1] - nodes[0], nodes[2] - nodes[0] if len(nodes) > 2 else 0.0]
     out = [np.empty((len(nodes[::s]), len(mu))) for s in steps]
     shared, rest = _shift_groups(nodes, mu, tau)
     for cols, shift, frac in shared:
-        _table_hats(nodes, cols, shift, frac, float(tau[cols[0]]), hs[: len(steps)], out)
+        _table_hats(nodes, cols, shift, frac, float(tau[cols[0]]), hs[: len(steps)], out, flush)
     block = max(1, _HAT_BLOCK // len(nodes))
     for lo in range(0, len(rest), block):
         cols = rest[lo : lo + block]
         d = nodes[:, None] - mu[None, cols]
         (upper, lower), zero = _tau_partials(d, tau[cols])
         for s, w, h in zip(steps, out, hs, strict=False):
-            w[:, cols] = _hats(d[::s], (upper[::s], lower[::s]), zero, h)
+            block_w = _hats(d[::s], (upper[::s], lower[::s]), zero, h)
+            w[:, cols] = _flush(block_w) if flush else block_w
     return out
 
 
@@ -630,6 +632,7 @@ def _table_hats(
     tau: float,
     hs: list[float],
     out: list[np.ndarray],
+    flush: bool = False,
 ) -> None:
     """:func:`_hats` of columns sharing one table of tails (see :func:`_shift_groups`).
 
@@ -656,17 +659,24 @@ def _table_hats(
         up = (upper[: -2 * s] - 2 * upper[s:-s] + upper[2 * s :]) / hh
         down = (lower[: -2 * s] - 2 * lower[s:-s] + lower[2 * s :]) / hh
         second[mid] = np.where(d[mid] >= 0, up, down)
+        np.clip(second, 0.0, None, out=second)
+        if flush:
+            _flush(second)
         n_s = w.shape[0]
-        inner = (s * np.arange(1, n_s - 1))[:, None] + base[None, :]
-        w[1:-1, where] = second[inner]
-        w[0, where] = (lower[base + s] - lower[base]) / hh
-        last = s * (n_s - 1)
-        w[-1, where] = (upper[base + last - s] - upper[base + last]) / hh
-        if isinstance(where, slice):
-            view = w[:, where]
-            np.clip(view, 0.0, None, out=view)
+        step = int(base[0] - base[1]) if len(base) > 1 else 0
+        if isinstance(where, slice) and (np.diff(base) == -step).all() and step >= 0:
+            # consecutive columns one shift apart (a uniform μ grid): a strided view
+            item = second.itemsize
+            w[1:-1, where] = np.lib.stride_tricks.as_strided(
+                second[int(base[0]) + s :], shape=(n_s - 2, len(base)),
+                strides=(s * item, -step * item), writeable=False)
         else:
-            w[:, where] = np.clip(w[:, where], 0.0, None)
+            w[1:-1, where] = second[(s * np.arange(1, n_s - 1))[:, None] + base[None, :]]
+        last = s * (n_s - 1)
+        for row, ends in ((0, (lower[base + s] - lower[base]) / hh),
+                          (-1, (upper[base + last - s] - upper[base + last]) / hh)):
+            ends = np.clip(ends, 0.0, None)
+            w[row, where] = _flush(ends) if flush else ends
 
 
 def _hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
