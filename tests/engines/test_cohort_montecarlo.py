@@ -16,7 +16,7 @@ from adaptive2.engines.trials_multi import _cohort_key
 from adaptive2.kernels.quadrature import p_above_data
 from adaptive2.model.cohorts import CohortDesign, _decisions_cached
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model
-from adaptive2.model.rules import Boundary, PosteriorProbability, PredictiveProbability
+from adaptive2.model.rules import Boundary, PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
 from adaptive2.model.toxicity import ToxicityMonitor
 
@@ -289,11 +289,8 @@ def test_bad_input_names_the_field():
         cohort_simulate(d, n_sims=10, seed=np.random.default_rng(1))
 
 
-def test_predictive_rules_and_toxicity_monitors_are_refused():
-    pp = _design(2, Model(), scenarios=(("m", (0.2, 0.4)),),
-                 futility=PredictiveProbability(0.05), final=PosteriorProbability(0.2, 0.9))
-    with pytest.raises(DesignError, match=r"`futility` .* 'predictive' rule.*cohort_oc"):
-        cohort_simulate(pp, n_sims=10)
+def test_toxicity_monitors_are_refused():
+    """(Predictive rules are simulated: tests/engines/test_cohort_montecarlo_pp.py.)"""
     monitor = ToxicityMonitor(event="grade >= 3 TRAE", limit=0.3, acceptable=0.1,
                               rule="posterior", cutoff=0.8, prior=(0.5, 4.5), monitor=(5, 10))
     tox = dataclasses.replace(_design(2, Model(), scenarios=(("m", (0.2, 0.4)),)),

@@ -32,10 +32,19 @@ the chunk size is part of the stream address: with a fixed ``seed`` and
 order of completion; another chunk size draws other (equally valid) trials.
 The last chunk of a scenario draws the first trials of its full chunk.
 
-Not supported: predictive-probability rules (their statistic needs the
-posterior predictive and a final analysis per future outcome of every
-simulated data set; the exact engine computes them for up to three cohorts) and
-toxicity monitors. Both are refused with a :class:`DesignError`.
+Predictive-probability rules (futility and efficacy slots) compare PP_j, the
+exact engine's statistic (:func:`adaptive2.model.cohorts._predictive_stat`): the
+posterior predictive of cohort j's N_j − n_j patients to come, under the
+borrowing model given every cohort's data, times the success of cohort j's
+final rule at r_j + x of N_j with every other cohort held at its current data,
+summed over x. :func:`pp_data` computes it for the simulated data sets alone
+(:func:`adaptive2.kernels.data_sets.predictive_data` and
+:func:`~adaptive2.kernels.data_sets.predictive_final_data`: one contraction
+over the (μ, τ) columns per distinct value of the other cohorts' counts), so
+predictive rules too are simulated for 1 to 8 cohorts.
+
+Not supported: toxicity monitors (this engine does not stop cohorts for
+toxicity); they are refused with a :class:`DesignError`.
 """
 
 from __future__ import annotations
@@ -58,13 +67,14 @@ from adaptive2._base.validation import check_int, fail
 from adaptive2.engines.oc_schema import OCTable, cohort_coords
 from adaptive2.engines.sizes import REMEDY_GRID, REMEDY_SIMULATE
 from adaptive2.engines.trials_multi import _cohort_key
+from adaptive2.kernels.data_sets import predictive_data, predictive_final_data
 from adaptive2.kernels.quadrature import p_above_data
 from adaptive2.kernels.sizes import cohort_outcomes_cost
-from adaptive2.model.cohorts import CohortDesign, _threshold, cohort_roles
+from adaptive2.model.cohorts import CohortDesign, _act, _threshold, cohort_roles
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability, Rule
 from adaptive2.model.scenarios import Scenario
 
-__all__ = ["CHUNK_SIZE", "STREAM_SCHEME", "cohort_simulate", "unsupported"]
+__all__ = ["CHUNK_SIZE", "STREAM_SCHEME", "cohort_simulate", "pp_data", "unsupported"]
 
 CHUNK_SIZE = 2_000
 """Default trials per chunk (part of the random-stream address)."""
@@ -147,7 +157,11 @@ def unsupported(design: CohortDesign) -> str | None:
 
 
 def _check_supported(design: CohortDesign) -> None:
-    """Refuse what this engine cannot simulate: toxicity monitors, predictive rules."""
+    """Refuse what this engine cannot simulate: toxicity monitors, unknown kinds of rule.
+
+    Predictive-probability rules are simulated where the exact engine allows
+    them (futility and efficacy; a final rule cannot be one).
+    """
     if design.toxicity is not None:
         raise DesignError(
             f"cohort_simulate cannot run CohortDesign {design.name!r}: it has toxicity monitors "
@@ -160,18 +174,24 @@ def _check_supported(design: CohortDesign) -> None:
             rule = design.rule(slot, name)
             if rule is None or isinstance(rule, Boundary | PosteriorProbability | BOP2):
                 continue
+            if isinstance(rule, PredictiveProbability) and slot != "final":
+                continue
             kind = getattr(rule, "kind", type(rule).__name__)
             why = (
-                "a predictive probability needs the posterior predictive and a final analysis "
-                "for every future outcome of each simulated data set, which this engine does "
-                "not compute"
+                "a predictive probability needs a final rule to predict"
                 if isinstance(rule, PredictiveProbability)
-                else "this engine computes posterior probabilities and response counts only"
+                else "this engine computes posterior probabilities, predictive probabilities "
+                "of final success and response counts only"
+            )
+            allowed = (
+                "a posterior, bop2 or boundary rule"
+                if slot == "final"
+                else "a posterior, predictive, bop2 or boundary rule"
             )
             raise DesignError(
                 f"`{slot}` of CohortDesign {design.name!r} (cohort {name!r}) is a {kind!r} rule, "
                 f"which cohort_simulate does not support: {why}. Use cohort_oc (exact, up to "
-                "about 3 cohorts) for it, or a posterior, bop2 or boundary rule."
+                f"about 3 cohorts) for it, or {allowed}."
             )
 
 
@@ -211,13 +231,95 @@ def _responses(
     return out
 
 
-_StatKey = tuple[int, float | None]
-"""(cohort index, threshold of P(p_j > threshold | data)), or (cohort index, None): r_j."""
+_PREDICTIVE = "predictive"
+_StatKey = tuple[int, float | str | None]
+"""(cohort index, threshold of P(p_j > threshold | data)), (cohort index, None): r_j, or
+(cohort index, "predictive"): PP_j, the predictive probability of final success."""
 
 
 def _stat_key(design: CohortDesign, j: int, rule: Rule) -> _StatKey:
     """Which statistic ``rule`` of cohort ``j`` compares (as ``_lattice_stat`` picks it)."""
-    return (j, None) if isinstance(rule, Boundary) else (j, _threshold(rule, design.cohorts[j]))
+    if isinstance(rule, Boundary):
+        return (j, None)
+    if isinstance(rule, PredictiveProbability):
+        return (j, _PREDICTIVE)
+    return (j, _threshold(rule, design.cohorts[j]))
+
+
+def pp_data(design: CohortDesign, n: Sequence[int], counts: Any, j: int) -> np.ndarray:
+    """PP_j, the predictive probability of cohort ``j``'s final success, for G data sets.
+
+    The statistic of the exact engine's predictive rules
+    (:func:`adaptive2.model.cohorts._predictive_stat`) at the outcomes ``counts``,
+    without the lattice: with m = N_j − n_j patients of cohort j to come,
+
+        PP_j = Σ_{x=0..m} P(X = x | data) · 1{cohort j's final rule succeeds at
+               r_j + x of N_j, every other cohort k at its current r_k of n_k},
+
+    P(X = x | data) the posterior predictive under the design's borrowing model
+    (:func:`adaptive2.kernels.data_sets.predictive_data`). A boundary final rule
+    acts on the count r_j + x; a posterior or BOP2 final rule on P(p_j > its
+    threshold | r_j + x of N_j, the others' current data)
+    (:func:`adaptive2.kernels.data_sets.predictive_final_data`, the numbers of
+    :func:`~adaptive2.kernels.quadrature.p_above_data` at those sizes), both as the
+    exact engine acts at the last look.
+
+    Parameters
+    ----------
+    design : CohortDesign
+    n : sequence of int
+        Patients per cohort now (cohort j's at most its last look N_j).
+    counts : array_like of int, shape (G, J)
+        Response counts, one row per data set (0..n_k).
+    j : int
+        Index of the cohort in ``design.cohorts``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (G,): PP_j of each data set, in [0, 1] (at n_j = N_j the final
+        decision itself, 0 or 1).
+
+    Examples
+    --------
+    >>> from adaptive2.model.cohorts import _predictive_stat
+    >>> from adaptive2.model.hierarchical import Cohort, Model
+    >>> d = CohortDesign(name="two", model=Model(),
+    ...                  cohorts=(Cohort("a", 0.2, 0.4, (5, 10)), Cohort("b", 0.2, 0.4, (5, 10))),
+    ...                  futility=PredictiveProbability(0.1), final=PosteriorProbability(0.2, 0.9))
+    >>> pp = pp_data(d, (5, 5), [[1, 3], [4, 0]], 0)
+    >>> lattice = _predictive_stat(d, (5, 5), 0)
+    >>> bool(abs(pp[0] - lattice[1, 3]) < 1e-12 and abs(pp[1] - lattice[4, 0]) < 1e-12)
+    True
+    """
+    owner = "pp_data"
+    if not isinstance(design, CohortDesign):
+        raise fail("design", owner, "a CohortDesign", type(design).__name__)
+    J = len(design.cohorts)
+    if isinstance(j, bool) or not isinstance(j, int | np.integer) or not 0 <= j < J:
+        raise fail("j", owner, f"a cohort index in 0..{J - 1}", j)
+    j = int(j)
+    c = design.cohorts[j]
+    if isinstance(n, str | bytes) or len(n) != J:
+        raise fail("n", owner, f"one sample size per cohort ({J})", n)
+    sizes = tuple(check_int(x, "n", owner, low=0) for x in n)
+    n_max = c.looks[-1]
+    if sizes[j] > n_max:
+        raise fail("n", owner, f"cohort {c.name!r}'s size at most its last look {n_max}",
+                   list(sizes))
+    final = cast(Rule, design.rule("final", c.name))  # never None: a final rule is required
+    m = n_max - sizes[j]
+    if isinstance(final, Boundary):
+        pmf = predictive_data(design.model, design.cohorts, sizes, counts, cohort=c.name, m=m,
+                              grid=design.grid)
+        data = np.asarray(counts).reshape(pmf.shape[0], J)
+        stat = (data[:, j][:, None] + np.arange(m + 1)[None, :]).astype(float)
+    else:
+        pmf, stat = predictive_final_data(design.model, design.cohorts, sizes, counts,
+                                          cohort=c.name, m=m, threshold=_threshold(final, c),
+                                          grid=design.grid)
+    success = _act(final, "final", stat, 1.0, design.n_looks - 1)
+    return cast(np.ndarray, np.clip((pmf * success).sum(axis=-1), 0.0, 1.0))
 
 
 def _statistics(
@@ -227,12 +329,16 @@ def _statistics(
 
     Thresholds of different cohorts share one call of :func:`p_above_data`; a
     cohort with two thresholds (rules with different ``delta``) needs a second.
+    Predictive probabilities come from :func:`pp_data`, once per cohort.
     """
     out: dict[_StatKey, np.ndarray] = {}
     needed: dict[int, list[float]] = {}
     for j, thr in keys:
         if thr is None:
             out[(j, None)] = counts[:, j].astype(float)
+        elif isinstance(thr, str):
+            if (j, thr) not in out:
+                out[(j, thr)] = pp_data(design, n, counts, j)
         elif thr not in needed.setdefault(j, []):
             needed[j].append(thr)
     while any(needed.values()):
@@ -347,7 +453,9 @@ def _run_chunk(
 def _warm_up(design: CohortDesign) -> None:
     """Compute every cohort's quadrature pieces once, before the chunks run in threads.
 
-    Each (cohort, look size, threshold) the rules meet; threads then only read them.
+    Each (cohort, look size, threshold) the rules meet, and for predictive rules the
+    pieces of cohort j at its last look and their log scale; threads then only read
+    them (a cohort stopped at an earlier look enters with the pieces of that look).
     """
     J = len(design.cohorts)
     for k in range(design.n_looks):
@@ -501,8 +609,9 @@ def cohort_simulate(
     Parameters
     ----------
     design : CohortDesign
-        Posterior-probability, BOP2 or boundary rules, without toxicity
-        monitors (others are refused with a DesignError).
+        Posterior-probability, BOP2 or boundary rules, and predictive-probability
+        futility or efficacy rules (PP_j as the exact engine defines it,
+        :func:`pp_data`), without toxicity monitors (refused with a DesignError).
     scenarios : iterable of Scenario, optional
         Joint scenarios, each giving a rate for every cohort and no other;
         default: the design's.

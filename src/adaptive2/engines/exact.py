@@ -251,9 +251,10 @@ def oc(
         (``method="exact"``; with toxicity monitors, cohorts stop for toxicity too and
         the scenarios are crossed with each monitor's acceptable and limit rates) or to
         :func:`adaptive2.engines.cohort_montecarlo.cohort_simulate` (``method="simulate"``:
-        Monte Carlo over outcomes with quadrature posteriors, 1 to 8 cohorts; designs with
-        predictive-probability rules go to :func:`adaptive2.engines.montecarlo.simulate` with
-        no delay and no dropout; not for designs with toxicity monitors).
+        Monte Carlo over outcomes with quadrature posteriors, 1 to 8 cohorts, predictive
+        rules included; a design with rules it cannot run goes to
+        :func:`adaptive2.engines.montecarlo.simulate` with no delay and no dropout; not for
+        designs with toxicity monitors).
     scenarios : iterable of float or Scenario, optional
         True response rates. Default: the design's ``scenarios``, else the grid
         0, 0.05, ..., 1. Bare rates get roles from the design's ``p0``/``p1``.
@@ -312,7 +313,7 @@ def oc(
                 joint_mc = cast("Iterable[Scenario] | None", scenarios)
                 return cohort_simulate(designs, joint_mc, n_sims=n_sims, seed=seed,
                                        chunk_size=chunk_size, workers=workers).to_dataset()
-            # predictive-probability rules need the lattice's decision tables: the
+            # rules cohort_simulate cannot run (``unsupported`` says which): the
             # trial-conduct simulator with no delay and no dropout (up to about 3 cohorts)
             res = simulate(designs, scenarios, conduct=Conduct(delay=0.0), n_sims=n_sims,
                            seed=seed, chunk_size=chunk_size, workers=workers, progress=False)
