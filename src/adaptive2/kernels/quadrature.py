@@ -1086,6 +1086,7 @@ def _cohort_pieces(
     rows: np.ndarray | None = None,
     means: bool = True,
     weight: float | None = None,
+    parts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per r: (M, Q, E) over the (μ, τ) grid.
 
@@ -1094,6 +1095,37 @@ def _cohort_pieces(
     For every r = 0..n, or for the response counts ``rows`` only (one row each: the
     same arithmetic, a row at a time); E only if ``means``. ``weight`` replaces the
     model's P(EX) of the cohort (EXNEX: 1 and 0 give the EX and the NEX branch).
+    ``parts``, the EX and NEX integrals of :func:`_cohort_parts` for the same
+    arguments, saves computing them.
+    """
+    ex_nodes, nex_nodes, w_ex = eng.weights_theta(cohort)
+    if weight is not None:
+        w_ex = weight
+    ex, nex = _cohort_parts(eng, cohort, n, threshold, rows, means) if parts is None else parts
+    R = ex.shape[0] // (3 if means else 2)
+    outs: list[np.ndarray] = []
+    for k in range(3 if means else 2):
+        total = np.zeros((R, len(eng.mu)))
+        if ex_nodes is not None and w_ex > 0:
+            total = total + w_ex * ex[k * R : (k + 1) * R]
+        if nex_nodes is not None and w_ex < 1:
+            total = total + (1 - w_ex) * nex[k * R : (k + 1) * R][:, None]
+        outs.append(_flush(np.clip(total, 0.0, None)))
+    return outs[0], outs[1], (outs[2] if means else None)
+
+
+def _cohort_parts(
+    eng: _Engine,
+    cohort: str,
+    n: int,
+    threshold: float,
+    rows: np.ndarray | None = None,
+    means: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The EX integrals (stacked M, Q, E rows × (μ, τ) grid) and NEX ones (rows) of a cohort.
+
+    :func:`_cohort_pieces` before the EX/NEX weighting: (M; Q; E) stacked along the
+    rows (E only if ``means``), each block one row per response count.
     """
     t = eng.cohort_terms(cohort, n)
     rr_all = np.arange(n + 1, dtype=float) if rows is None else np.asarray(rows, dtype=float)
@@ -1107,10 +1139,8 @@ def _cohort_pieces(
         else (-np.inf if threshold <= 0 else np.inf)
     )
     above = _above_fraction(eng.theta, th) if np.isfinite(th) else np.full_like(p, float(th < 0))
-    ex_nodes, nex_nodes, w_ex = eng.weights_theta(cohort)
-    if weight is not None:
-        w_ex = weight
-    R, G = len(rr_all), len(eng.mu)
+    ex_nodes, nex_nodes, _ = eng.weights_theta(cohort)
+    R = len(rr_all)
     n_parts = 3 if means else 2
     stacked = np.concatenate([lik, lik * above[None, :], lik * p[None, :]][:n_parts])
     nodes_c = eng.theta[::2]
@@ -1133,15 +1163,7 @@ def _cohort_pieces(
             ex[R : 2 * R] = ex[:R] if th < 0 else 0.0
         if means:
             eng._exact_columns(ex[2 * R :], loglik, None, np.array([off]))
-    outs: list[np.ndarray] = []
-    for k in range(n_parts):
-        total = np.zeros((R, G))
-        if ex_nodes is not None and w_ex > 0:
-            total = total + w_ex * ex[k * R : (k + 1) * R]
-        if nex_nodes is not None and w_ex < 1:
-            total = total + (1 - w_ex) * nex[k * R : (k + 1) * R][:, None]
-        outs.append(_flush(np.clip(total, 0.0, None)))
-    return outs[0], outs[1], (outs[2] if means else None)
+    return ex, nex
 
 
 def _row_loglik(
@@ -1151,25 +1173,34 @@ def _row_loglik(
 
     For :meth:`_Engine._exact_columns`: prepares the θ terms once (kept in the memo
     by the θ set's tag: every size and row of the cohort shares them), then gives a
-    block of rows at a time.
+    block of rows at a time, as r (log p − log(1 − p)) + [n log(1 − p) + tie] − scale:
+    one product and two in-place sums per row.
     """
     rr = rr_all.reshape(-1, 1, 1)
     scale = shift.reshape(-1, 1, 1)
 
     def prepare(theta: np.ndarray, tag: Any) -> Callable[[slice], np.ndarray]:
         key = ("quadrature.loglik", eng.model, tuple(eng.cohorts), eng.grid, cohort, tag)
-        up, down, tied = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
+        slope, level = MEMO.get((*key, n), lambda: _level_terms(key, eng, cohort, theta, n))
 
         def at(rows: slice) -> np.ndarray:
-            ll = rr[rows] * up + (n - rr[rows]) * down
-            ll = ll - scale[rows]
-            if tied is not None:
-                ll = ll + tied
+            ll = rr[rows] * slope
+            ll += level
+            ll -= scale[rows]
             return cast(np.ndarray, ll if theta.ndim == 2 else ll[:, :, 0])
 
         return at
 
     return prepare
+
+
+def _level_terms(
+    key: tuple[Any, ...], eng: _Engine, cohort: str, theta: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(d log L / d r, log L at r = 0 with the tie) on a θ set, for n patients (kept)."""
+    up, down, tied = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
+    level = n * down if tied is None else n * down + tied
+    return up - down, level
 
 
 def _theta_terms(
@@ -1217,10 +1248,17 @@ def _row_pieces(
     """:func:`_cohort_pieces` at the response counts ``rows`` only, kept in the memo."""
     key = ("quadrature.row_pieces", eng.model, tuple(eng.cohorts), eng.grid, cohort, n,
            threshold, rows, means, weight)
-    return MEMO.get(
-        key, lambda: _cohort_pieces(eng, cohort, n, threshold, np.array(rows, dtype=int),
-                                    means, weight)
-    )
+    counts = np.array(rows, dtype=int)
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        # the EX/NEX integrals are kept apart: EXNEX's branches (weight 1 and 0) and the
+        # mixture share them
+        parts_key = ("quadrature.row_parts", *key[1:-1])
+        parts = MEMO.get(parts_key, lambda: _cohort_parts(eng, cohort, n, threshold, counts,
+                                                          means))
+        return _cohort_pieces(eng, cohort, n, threshold, counts, means, weight, parts)
+
+    return MEMO.get(key, compute)
 
 
 def marginal(
