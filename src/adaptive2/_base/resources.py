@@ -24,10 +24,13 @@ from adaptive2._base.errors import DesignError, ResourceError
 
 __all__ = [
     "DEFAULT_CAP",
+    "KEEP_FREED_BYTES",
     "format_bytes",
     "format_seconds",
+    "keep_freed_memory",
     "limit_memory",
     "memory_limit",
+    "one_blas_thread",
     "parse_size",
     "require_memory",
     "set_memory_limit",
@@ -175,3 +178,46 @@ adaptive2.set_memory_limit).
             f"(limit {format_bytes(limit)}); {way} the limit with --max-memory "
             "(Python: adaptive2.set_memory_limit)."
         )
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
+KEEP_FREED_BYTES = 256 * 2**20
+"""Freed heap memory a command keeps for reuse (:func:`keep_freed_memory`)."""
+
+
+def keep_freed_memory() -> bool:
+    """Let the C allocator keep freed memory for reuse instead of returning it at once.
+
+    The quadrature engines allocate and free arrays of a few MiB many times per
+    call. glibc returns such memory to the system as soon as the top of the heap
+    holds more than a few MiB free, so the next array of that size faults its pages
+    in afresh: on a virtual machine that can cost a third of a one-data-set
+    analysis. Here arrays below 64 MiB come from the heap, and up to
+    :data:`KEEP_FREED_BYTES` of freed heap is kept; larger arrays are mapped and
+    returned as before. The command line calls this once per process; a library
+    user's process is left as it is. Returns False where the C library has no
+    ``mallopt`` (not glibc): nothing changes there.
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 64 * 2**20)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread inside the block (threadpoolctl); the previous limits after it.
+
+    A one-data-set quadrature multiplies a few rows by the engine's kernels: such
+    products are bound by memory, and waking a second BLAS thread for each costs
+    more than it saves (0.1 s of a 0.5 s analysis on two cores). The lattice
+    engines keep every BLAS thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from adaptive2._base.errors import Adaptive2Error, RunError
-from adaptive2._base.resources import limit_memory
+from adaptive2._base.resources import keep_freed_memory, limit_memory
 from adaptive2._base.version import __version__
 from adaptive2.cli._common import (
     _Parser,
@@ -335,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 2 bad input, 1 run failed, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    keep_freed_memory()  # the engines' temporaries reuse freed memory (glibc)
     args: argparse.Namespace | None = None
     try:
         with _one_line_warnings():

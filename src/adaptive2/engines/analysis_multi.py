@@ -20,8 +20,10 @@ OC engines build the lattices; the analysis reads points of their lines.
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from adaptive2._base.errors import ConvergenceWarning
 from adaptive2._base.provenance import provenance
-from adaptive2._base.resources import require_memory
+from adaptive2._base.resources import one_blas_thread, require_memory
 from adaptive2.engines import pymc_fit as bayes
 from adaptive2.engines.analysis_results import (
     CONTINUE,
@@ -449,19 +451,33 @@ def _analyze_multi(
         if k is not None and latest is not None and k < latest:
             hypothetical = _multi_decision(joint, j, k)[0]
             _warn(_stopped_text(joint, j, k, latest, hypothetical), sink)
-    by_name = dict(zip(design.names, rn, strict=True))
-    summ = posterior_summaries.posterior(design.model, design.cohorts, by_name, level=LEVEL,
-                                grid=design.grid)
-    p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
-    above_p1 = {}
-    if p1s:
-        above_p1 = posterior_summaries.p_above(design.model, design.cohorts, by_name, p1s,
-                                               grid=design.grid)
-    results = [
-        _multi_cohort(joint, j, located[j], summ[c.name], above_p1.get(c.name),
-                      float(_pp_from(joint, j, joint.n, [joint.r[j]])[0]), latest)
-        for j, c in enumerate(design.cohorts)
-    ]
+    with one_blas_thread():  # a few rows times the kernels: see one_blas_thread
+        by_name = dict(zip(design.names, rn, strict=True))
+        summ = posterior_summaries.posterior(design.model, design.cohorts, by_name,
+                                             level=LEVEL, grid=design.grid)
+        p1s = {c.name: c.p1 for c in design.cohorts if c.p1 is not None}
+        above_p1 = {}
+        if p1s:
+            above_p1 = posterior_summaries.p_above(design.model, design.cohorts, by_name, p1s,
+                                                   grid=design.grid)
+        # every cohort's single row at the data (each cohort's lines read all of them), then
+        # the cohorts' analyses side by side: independent given the data, their array work
+        # releases the GIL, and each result is the same whichever thread computes it
+        quadrature.lattice(design.model, design.cohorts, joint.n, grid=design.grid,
+                           rows=[[x] for x in joint.r], means=False)
+
+        def cohort(j: int) -> CohortAnalysis:
+            c = design.cohorts[j]
+            pp = float(_pp_from(joint, j, joint.n, [joint.r[j]])[0])
+            return _multi_cohort(joint, j, located[j], summ[c.name], above_p1.get(c.name), pp,
+                                 latest)
+
+        workers = min(len(design.cohorts), _cores())
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(cohort, range(len(design.cohorts))))
+        else:
+            results = [cohort(j) for j in range(len(design.cohorts))]
     idata = diagnostics = None
     if engine == "pymc":
         idata, diagnostics, extra = _pymc(joint, sink, pymc_opts)
@@ -481,6 +497,14 @@ def _analyze_multi(
         provenance=types.MappingProxyType(provenance(method="quadrature")),
         idata=idata,
     )
+
+
+def _cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _conflict_from_pmf(

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from adaptive2._base.resources import require_memory
+from adaptive2._base.resources import one_blas_thread, require_memory
 from adaptive2.engines.sizes import REMEDY_GRID
 from adaptive2.kernels import posterior_summaries, quadrature
 from adaptive2.kernels.quadrature import LatticeResult
@@ -90,7 +90,8 @@ def posterior(
     0.974
     """
     _posterior_guard(model, cohorts, data, grid)
-    return posterior_summaries.posterior(model, cohorts, data, level=level, grid=grid)
+    with one_blas_thread():  # a few rows times the kernels: see one_blas_thread
+        return posterior_summaries.posterior(model, cohorts, data, level=level, grid=grid)
 
 
 def posterior_density(
