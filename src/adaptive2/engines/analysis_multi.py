@@ -543,7 +543,7 @@ def _nuts_cohort(joint: _Joint, j: int, idata: Any) -> dict[str, Any]:
     pmf = (wt[:, None] * stats.binom.pmf(x, n_max - n, a[:, None])
            + (1 - wt[:, None]) * stats.binom.pmf(x, n_max - n, b[:, None])).mean(axis=0)
     b = joint.bounds(j, design.n_looks - 1, n_max).b
-    success = np.arange(r, n_max + 1) >= (n_max + 1 if b is None else b)
+    success = np.arange(r, r + n_max - n + 1) >= (n_max + 1 if b is None else b)
     pp = float(np.clip(np.sum(pmf * success), 0.0, 1.0))
     return {
         "predictive_probability": pp,
