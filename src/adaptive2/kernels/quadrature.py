@@ -1179,8 +1179,11 @@ def _row_loglik(
     rr = rr_all.reshape(-1, 1, 1)
     scale = shift.reshape(-1, 1, 1)
 
+    # cohorts with the same offset and no tie share their θ terms (a basket's cohorts)
+    who = cohort if cohort in eng._hist[1] else ("offset", eng.offset[cohort])
+
     def prepare(theta: np.ndarray, tag: Any) -> Callable[[slice], np.ndarray]:
-        key = ("quadrature.loglik", eng.model, tuple(eng.cohorts), eng.grid, cohort, tag)
+        key = ("quadrature.loglik", eng.model, tuple(eng.cohorts), eng.grid, who, tag)
         slope, level = MEMO.get((*key, n), lambda: _level_terms(key, eng, cohort, theta, n))
 
         def at(rows: slice) -> np.ndarray:
