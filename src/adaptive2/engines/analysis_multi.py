@@ -121,7 +121,8 @@ def _line_stat(
     thr = _threshold(rule, c)
     thresholds = {} if thr == c.p0 else {c.name: thr}
     res = quadrature.lattice(design.model, design.cohorts, n, thresholds=thresholds,
-                             grid=design.grid, rows=_line_rows(n, r, j, own), means=False)
+                             grid=design.grid, rows=_line_rows(n, r, j, own), means=False,
+                             only=c.name)
     return np.asarray(res.p_above[c.name]).reshape(-1)
 
 

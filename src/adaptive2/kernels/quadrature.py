@@ -1255,11 +1255,15 @@ def _row_pieces(
 
     def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         # the EX/NEX integrals are kept apart: EXNEX's branches (weight 1 and 0) and the
-        # mixture share them
-        parts_key = ("quadrature.row_parts", *key[1:-1])
-        parts = MEMO.get(parts_key, lambda: _cohort_parts(eng, cohort, n, threshold, counts,
-                                                          means))
-        return _cohort_pieces(eng, cohort, n, threshold, counts, means, weight, parts)
+        # mixture share them; one data set's row is computed with its mean (one more row
+        # of the stack), so the posterior summaries and the lattice rows share it too
+        with_means = means or len(rows) == 1
+        parts_key = ("quadrature.row_parts", *key[1:-2], with_means)
+        ex, nex = MEMO.get(parts_key, lambda: _cohort_parts(eng, cohort, n, threshold, counts,
+                                                            with_means))
+        if with_means and not means:  # (M; Q; E) stacked: M and Q are the first two blocks
+            ex, nex = ex[: 2 * len(rows)], nex[: 2 * len(rows)]
+        return _cohort_pieces(eng, cohort, n, threshold, counts, means, weight, (ex, nex))
 
     return MEMO.get(key, compute)
 
@@ -1294,6 +1298,7 @@ def lattice(
     grid: QuadratureGrid,
     rows: Sequence[Sequence[int]] | None = None,
     means: bool = True,
+    only: str | None = None,
 ) -> LatticeResult:
     """P(p_j > threshold_j | data) and posterior means for every outcome at sizes ``n``.
 
@@ -1314,6 +1319,9 @@ def lattice(
         lattice. Default: every count, the whole lattice.
     means : bool
         Whether to compute the posterior means (always, for the whole lattice).
+    only : str, optional
+        With ``rows``: the one cohort whose figures to compute (a line of cohort j
+        needs j's alone; the others' would cost a contraction each).
 
     Returns
     -------
@@ -1336,12 +1344,19 @@ def lattice(
         raise fail("n", "lattice", f"one sample size per cohort ({len(coh)})", list(n))
     sizes = tuple(int(x) for x in n)
     thr = tuple(sorted((thresholds or {}).items()))
+    if rows is None and only is not None:
+        raise fail("only", "lattice", "None without `rows` (the whole lattice has every "
+                   "cohort's figures)", only)
     if rows is None:
         key = ("quadrature.lattice", model, coh, sizes, thr, grid)
         return MEMO.get(key, lambda: _lattice(*key[1:]))
     counts = _check_rows(rows, sizes, "lattice")
-    key_rows = ("quadrature.lattice_rows", model, coh, sizes, thr, grid, counts, bool(means))
-    return MEMO.get(key_rows, lambda: _lattice(model, coh, sizes, thr, grid, counts, means))
+    if only is not None and only not in [c.name for c in coh]:
+        raise fail("only", "lattice", f"one of {{{', '.join(c.name for c in coh)}}}", only)
+    key_rows = ("quadrature.lattice_rows", model, coh, sizes, thr, grid, counts, bool(means),
+                only)
+    return MEMO.get(key_rows,
+                    lambda: _lattice(model, coh, sizes, thr, grid, counts, means, only))
 
 
 def p_above_data(
@@ -1524,6 +1539,7 @@ def _lattice(
     grid: QuadratureGrid,
     rows: Rows | None = None,
     means: bool = True,
+    only: str | None = None,
 ) -> LatticeResult:
     eng = engine(model, coh, grid)
     _check_size(eng, n)
@@ -1542,6 +1558,8 @@ def _lattice(
     mean: dict[str, np.ndarray] = {}
     den = _contract(base, [scaled[k][0] for k in range(J)])
     for j, c in enumerate(coh):
+        if only is not None and c.name != only:
+            continue
         num_q = _contract(base, [scaled[k][1] if k == j else scaled[k][0] for k in range(J)])
         with np.errstate(invalid="ignore", divide="ignore"):
             p_above[c.name] = np.clip(num_q / den, 0.0, 1.0)
