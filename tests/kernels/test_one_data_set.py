@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pytest
 
-from adaptive2._base.errors import StatisticalWarning
+from adaptive2._base.errors import DesignError, StatisticalWarning
 from adaptive2.engines.analysis import analyze
 from adaptive2.engines.analysis_multi import (
     _first_true,
@@ -267,3 +267,19 @@ def test_lines_cover_every_count() -> None:
         sizes = tuple(c.looks[k] for c in design.cohorts)
         masks = _line_masks(design, k, sizes, (1, 1, 1), j)
         assert {m.shape for m in masks.values()} == {(sizes[j] + 1,)}
+
+
+def test_lattice_rows_of_one_cohort_only() -> None:
+    """``only`` computes one cohort's figures, the same numbers; it needs ``rows``."""
+    model, cohorts = MODELS["bhm"], COHORTS[3]
+    sizes = (6, 5, 4)
+    rows = [[0, 3, 6], [2], [1]]
+    every = quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=rows, means=False)
+    one = quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=rows, means=False,
+                             only=cohorts[0].name)
+    assert set(one.p_above) == {cohorts[0].name}
+    np.testing.assert_array_equal(one.p_above[cohorts[0].name], every.p_above[cohorts[0].name])
+    with pytest.raises(DesignError, match="`only`"):
+        quadrature.lattice(model, cohorts, sizes, grid=GRID, only=cohorts[0].name)
+    with pytest.raises(DesignError, match="`only`"):
+        quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=rows, only="nope")

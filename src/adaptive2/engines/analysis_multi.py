@@ -20,16 +20,15 @@ OC engines build the lattices; the analysis reads points of their lines.
 from __future__ import annotations
 
 import dataclasses
-import os
 import types
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 
 from adaptive2._base.errors import ConvergenceWarning
+from adaptive2._base.parallel import side_by_side
 from adaptive2._base.provenance import provenance
 from adaptive2._base.resources import one_blas_thread, require_memory
 from adaptive2.engines import pymc_fit as bayes
@@ -453,6 +452,16 @@ def _analyze_multi(
             hypothetical = _multi_decision(joint, j, k)[0]
             _warn(_stopped_text(joint, j, k, latest, hypothetical), sink)
     with one_blas_thread():  # a few rows times the kernels: see one_blas_thread
+        # each cohort's row at the data (at p0 and p1; kept in the memo), side by side:
+        # the posterior summaries and every line read them
+        eng = quadrature.engine(design.model, design.cohorts, design.grid)
+
+        def rows_at_data(j: int) -> None:
+            c = design.cohorts[j]
+            for t in {c.p0, c.p0 if c.p1 is None else c.p1}:
+                quadrature.marginal(eng, c.name, joint.n[j], t, rows=[joint.r[j]])
+
+        side_by_side(rows_at_data, len(design.cohorts))
         by_name = dict(zip(design.names, rn, strict=True))
         summ = posterior_summaries.posterior(design.model, design.cohorts, by_name,
                                              level=LEVEL, grid=design.grid)
@@ -461,24 +470,13 @@ def _analyze_multi(
         if p1s:
             above_p1 = posterior_summaries.p_above(design.model, design.cohorts, by_name, p1s,
                                                    grid=design.grid)
-        # every cohort's single row at the data (each cohort's lines read all of them), then
-        # the cohorts' analyses side by side: independent given the data, their array work
-        # releases the GIL, and each result is the same whichever thread computes it
-        quadrature.lattice(design.model, design.cohorts, joint.n, grid=design.grid,
-                           rows=[[x] for x in joint.r], means=False)
-
         def cohort(j: int) -> CohortAnalysis:
             c = design.cohorts[j]
             pp = float(_pp_from(joint, j, joint.n, [joint.r[j]])[0])
             return _multi_cohort(joint, j, located[j], summ[c.name], above_p1.get(c.name), pp,
                                  latest)
 
-        workers = min(len(design.cohorts), _cores())
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(cohort, range(len(design.cohorts))))
-        else:
-            results = [cohort(j) for j in range(len(design.cohorts))]
+        results = side_by_side(cohort, len(design.cohorts))
     idata = diagnostics = None
     if engine == "pymc":
         idata, diagnostics, extra = _pymc(joint, sink, pymc_opts)
@@ -498,14 +496,6 @@ def _analyze_multi(
         provenance=types.MappingProxyType(provenance(method="quadrature")),
         idata=idata,
     )
-
-
-def _cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _conflict_from_pmf(

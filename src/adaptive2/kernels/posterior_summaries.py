@@ -14,8 +14,9 @@ from typing import Any, cast
 import numpy as np
 from scipy import special
 
+from adaptive2._base.parallel import side_by_side
 from adaptive2._base.validation import check_int, check_probability, fail
-from adaptive2.kernels.quadrature import _Engine, _row_pieces, engine, lattice
+from adaptive2.kernels.quadrature import _Engine, _row_pieces, engine, lattice, marginal
 
 __all__ = ["p_above", "posterior", "posterior_density"]
 
@@ -55,6 +56,9 @@ def posterior(
     rn = _data_pairs(coh, data, "posterior")
     level = check_probability(level, "level", "posterior")
     eng = engine(model, coh, grid)
+    # each cohort's row at its data, side by side (kept in the memo; the lattice reads them)
+    side_by_side(lambda j: marginal(eng, coh[j].name, rn[j][1], coh[j].p0, rows=[rn[j][0]]),
+                 len(coh))
     at = lattice(model, coh, [n for _, n in rn], rows=[[r] for r, _ in rn], grid=grid)
     base, marg = _base_and_marginals(eng, coh, rn)
     out = {}
