@@ -235,9 +235,9 @@ class _Engine:
         self.size_warned = False  # a cohort beyond TESTED_N patients was flagged
         if model.kind == "independent":
             self.wide = np.zeros_like(self.point)
-        # (theta, wide columns) node weights, and every other node: the coarse level of
-        # the Richardson extrapolation
-        self.kernel, self.kernel_c = self._kernels(self.mu[self.wide], self.tau[self.wide])
+        # (theta, wide columns) weights of the Richardson-extrapolated rule, and every other
+        # node's hat weights (the coarse level; see _kernels)
+        self.kernel_r, self.kernel_c = self._kernels(self.mu[self.wide], self.tau[self.wide])
         self._hist = self._historical_terms()
 
     # -- kernels -------------------------------------------------------------
@@ -249,8 +249,15 @@ class _Engine:
         every column sum to one). Integrals ∫ L(θ) N(θ | μ, τ²) dθ are then
         ∫ (linear interpolant of L) dN — second-order accurate for every τ ≥ 0, and for
         τ = 0 exactly the linear interpolation of L at μ (no rounding of μ to the grid).
+
+        Returns the extrapolated rule's weights K_r = (4 K_h − E K_2h) / 3 (K_h the
+        nodes' hat weights, K_2h every other node's, E placing them on the even nodes;
+        :meth:`integrate`) and K_2h: one product with K_r integrates, and the fine
+        weights are (3 K_r + E K_2h) / 4 where a density needs them (:meth:`mix_theta`).
         """
         fine, coarse = _hat_levels(self.theta, mu, tau, flush=True)
+        fine *= 4.0 / 3.0
+        fine[::2] -= coarse / 3.0
         return fine, coarse
 
     def nex_weights(self, cohort: str, coarse: bool = False) -> np.ndarray:
@@ -269,12 +276,19 @@ class _Engine:
         the values to use on every other node (default ``values[:, ::2]``; they
         differ where f has a step, whose cell fractions depend on the grid). The hat
         rule is second-order; combining the full and the every-other-node grids,
-        (4 I_h − I_2h) / 3, cancels the h² term. Returns (EX part (R, G), NEX part (R,)).
+        (4 I_h − I_2h) / 3, cancels the h² term. The EX part is one product with that
+        rule's weights (:meth:`_kernels`), corrected on the few coarse nodes whose values
+        differ from every other fine value. Returns (EX part (R, G), NEX part (R,)).
         """
-        coarse = values[:, ::2] if coarse is None else coarse
         ex = np.zeros((values.shape[0], len(self.mu)))
         if self.wide.any():
-            ex[:, self.wide] = (4 * (values @ self.kernel) - coarse @ self.kernel_c) / 3
+            ex[:, self.wide] = values @ self.kernel_r
+            if coarse is not None:
+                delta = coarse - values[:, ::2]
+                nodes = np.flatnonzero((delta != 0).any(axis=0))
+                if nodes.size:
+                    ex[:, self.wide] -= (delta[:, nodes] @ self.kernel_c[nodes]) / 3
+        coarse = values[:, ::2] if coarse is None else coarse
         nex = np.zeros(values.shape[0])
         if cohort is not None:
             nex = (
@@ -448,8 +462,11 @@ class _Engine:
         weights: a few nodes per column instead of all.
         """
         out = np.zeros_like(self.theta)
-        if self.wide.any():
-            out += self.kernel @ weights[self.wide]
+        if self.wide.any():  # the fine weights (3 K_r + E K_2h) / 4 (see _kernels)
+            w = weights[self.wide]
+            fine = 3 * (self.kernel_r @ w)
+            fine[::2] += self.kernel_c @ w
+            out += fine / 4
         if self.model.kind != "independent":
             for cols, index, w in self._bands():
                 out += np.bincount(index.ravel(), (w * weights[cols][None, :]).ravel(),
@@ -468,13 +485,13 @@ class _Engine:
         return self._rest_bands
 
     def weights_theta(self, cohort: str) -> tuple[np.ndarray | None, np.ndarray | None, float]:
-        """(EX kernel (theta, G) or None, NEX cell weights or None, P(EX))."""
+        """(EX kernel (θ, wide columns; :meth:`_kernels`) or None, NEX weights or None, P(EX))."""
         kind = self.model.kind
         if kind == "independent":
             return None, self.nex_weights(cohort), 0.0
         if kind == "exnex":
-            return self.kernel, self.nex_weights(cohort), self.model.value("weight", cohort)
-        return self.kernel, None, 1.0
+            return self.kernel_r, self.nex_weights(cohort), self.model.value("weight", cohort)
+        return self.kernel_r, None, 1.0
 
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
