@@ -212,10 +212,11 @@ def keep_freed_memory() -> bool:
 def one_blas_thread() -> Iterator[None]:
     """BLAS on one thread inside the block (threadpoolctl); the previous limits after it.
 
-    A one-data-set quadrature multiplies a few rows by the engine's kernels: such
-    products are bound by memory, and waking a second BLAS thread for each costs
-    more than it saves (0.1 s of a 0.5 s analysis on two cores). The lattice
-    engines keep every BLAS thread.
+    A one-data-set quadrature multiplies a few rows by the engine's kernels, and the
+    outcome Monte Carlo blocks of simulated data sets by the column weights: such
+    products are bound by memory, and a second BLAS thread for each costs more than
+    it saves (0.1 s of a 0.5 s analysis on two cores; the Monte Carlo's own worker
+    threads use the cores instead). The lattice engines keep every BLAS thread.
     """
     from threadpoolctl import threadpool_limits
 

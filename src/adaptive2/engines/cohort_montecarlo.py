@@ -61,7 +61,7 @@ import numpy as np
 from adaptive2._base.errors import DesignError
 from adaptive2._base.progress import progress_bar, wanted
 from adaptive2._base.provenance import provenance
-from adaptive2._base.resources import require_memory
+from adaptive2._base.resources import one_blas_thread, require_memory
 from adaptive2._base.rng import seed_sequence, stream
 from adaptive2._base.validation import check_int, fail
 from adaptive2.engines.oc_schema import OCTable, cohort_coords
@@ -666,6 +666,7 @@ def cohort_simulate(
     run = _cohort_simulate_iv(design, scenarios, n_sims, chunk_size, workers)
     _guard(run)
     root = seed_sequence(seed)
-    _warm_up(run.design)
-    totals = _execute(run, root, wanted(progress))
+    with one_blas_thread():  # products of a few thousand rows: see one_blas_thread
+        _warm_up(run.design)
+        totals = _execute(run, root, wanted(progress))
     return _table(run, totals, root, time.perf_counter() - t0)
