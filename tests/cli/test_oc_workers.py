@@ -46,17 +46,23 @@ def test_results_do_not_depend_on_the_number_of_workers(capsys):
     assert rows and all("p_efficacy_mcse" in row and "workers" not in row for row in rows)
 
 
-def test_workers_reach_the_engine(capsys, monkeypatch):
+def _spy_workers(monkeypatch: pytest.MonkeyPatch, name: str, **fixed: int) -> list[int]:
+    """Record the ``workers`` each call of ``adaptive2.cli.designs.<name>`` receives."""
     from adaptive2.cli import designs
 
-    seen = []
-    real = designs.cohort_simulate
+    seen: list[int] = []
+    real = getattr(designs, name)
 
     def spy(*args, **kwargs):
         seen.append(kwargs["workers"])
-        return real(*args, **kwargs)
+        return real(*args, **{**kwargs, **fixed})
 
-    monkeypatch.setattr(designs, "cohort_simulate", spy)
+    monkeypatch.setattr(designs, name, spy)
+    return seen
+
+
+def test_workers_reach_the_engine(capsys, monkeypatch):
+    seen = _spy_workers(monkeypatch, "cohort_simulate")
     for extra in (("--workers", "3"), ()):
         code, _, err = run(capsys, "oc", TWO, "--simulate", "--n-sims", "50", "--seed", "1",
                            *extra)
@@ -67,14 +73,7 @@ def test_workers_reach_the_engine(capsys, monkeypatch):
 def test_workers_go_to_the_automatic_fallback_to_monte_carlo(capsys, monkeypatch):
     from adaptive2.cli import designs
 
-    seen = []
-    real = designs.cohort_simulate
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs["workers"])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(designs, "cohort_simulate", spy)
+    seen = _spy_workers(monkeypatch, "cohort_simulate")
     monkeypatch.setattr(designs, "_EXACT_MAX_SECONDS", 0.0)
     monkeypatch.setattr(designs, "_AUTO_N_SIMS", 200)
     code, out, err = run(capsys, "oc", TWO, "--workers", "2", "--json")
@@ -101,16 +100,7 @@ def test_workers_with_the_null_region(capsys):
 
 
 def test_workers_reach_the_single_cohort_simulator(capsys, monkeypatch):
-    from adaptive2.cli import designs
-
-    seen = []
-    real = designs.oc
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs["workers"])
-        return real(*args, **{**kwargs, "workers": 1})  # no processes in the test
-
-    monkeypatch.setattr(designs, "oc", spy)
+    seen = _spy_workers(monkeypatch, "oc", workers=1)  # no processes in the test
     code, _, err = run(capsys, "oc", PP, "--simulate", "--n-sims", "50", "--seed", "1",
                        "--workers", "2")
     assert code == 0, err

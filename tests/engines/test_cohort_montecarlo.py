@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
+from _replay import chunk_and_replay
 from adaptive2._base.errors import DesignError, ResourceError
 from adaptive2._base.resources import limit_memory
-from adaptive2.engines import cohort_montecarlo as cm
 from adaptive2.engines.cohort_exact import cohort_oc_table
 from adaptive2.engines.cohort_montecarlo import cohort_simulate
-from adaptive2.engines.trials_multi import _cohort_key
 from adaptive2.kernels.quadrature import p_above_data
-from adaptive2.model.cohorts import CohortDesign, _decisions_cached
+from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
@@ -50,41 +49,6 @@ def _within(mc, exact, k=3.0, figures=FIGURES):
         assert (np.abs(mc[v] - want) <= k * se + 1e-12).all(), (v, mc[v], want, se)
 
 
-def _replay(design, r):
-    """Stopping look and reason of every trial's cohorts by the exact engine's decision masks.
-
-    ``r``: cumulative responses, trials × cohorts × looks. One trial at a time, as
-    cohort_exact's DP walks the lattice: masks at the realised size tuple.
-    """
-    T, J, K = r.shape
-    at = np.full((T, J), -1)
-    reason = np.zeros((T, J), dtype=np.int8)
-    for t in range(T):
-        for k in range(K):
-            running = [j for j in range(J) if at[t, j] < 0]
-            if not running:
-                break
-            where = [k if at[t, j] < 0 else at[t, j] for j in range(J)]
-            n = tuple(design.cohorts[j].looks[where[j]] for j in range(J))
-            idx = tuple(int(r[t, j, where[j]]) for j in range(J))
-            masks = _decisions_cached(design, k, n)
-            for j in running:
-                m = masks[design.names[j]]
-                if m["futility"][idx] or m["efficacy"][idx]:
-                    at[t, j] = k
-                    reason[t, j] = bool(m["efficacy"][idx])
-    return at, reason
-
-
-def _chunk_and_replay(design, scen, seed=11, size=400):
-    root = np.random.SeedSequence(seed)
-    rates = [scen.rate(c) for c in design.names]
-    keys = [_cohort_key(c, p) for c, p in zip(design.names, rates, strict=True)]
-    got = cm._simulate_chunk(design, rates, keys, root, 0, size)
-    want = _replay(design, cm._responses(design, rates, keys, root, 0, size))
-    return got, want
-
-
 # ---------------------------------------------------------------------------
 # Against the exact engine
 # ---------------------------------------------------------------------------
@@ -104,7 +68,7 @@ def test_three_cohorts_agree_with_the_exact_lattice_engine(model):
     assert mc["p_stop_at"].shape == exact["p_stop_at"].shape
     np.testing.assert_array_equal(mc["role"], exact["role"])
     # the decisions themselves are the exact engine's, data set by data set
-    (at, reason), (at_x, reason_x) = _chunk_and_replay(d, d.scenarios[1], size=300)
+    (at, reason), (at_x, reason_x) = chunk_and_replay(d, d.scenarios[1], size=300)
     np.testing.assert_array_equal(at, at_x)
     np.testing.assert_array_equal(reason, reason_x)
 
@@ -119,7 +83,7 @@ def test_one_cohort_reproduces_the_single_cohort_engine():
     mc = cohort_simulate(d, n_sims=5_000, seed=3)
     _within(mc, exact, figures=("p_efficacy", "p_futility", "expected_n", "sd_n"))
     for s in d.scenarios:
-        (at, reason), (at_x, reason_x) = _chunk_and_replay(d, s, size=1_000)
+        (at, reason), (at_x, reason_x) = chunk_and_replay(d, s, size=1_000)
         np.testing.assert_array_equal(at, at_x)
         np.testing.assert_array_equal(reason, reason_x)
 
@@ -129,7 +93,7 @@ def test_boundary_rules_act_on_the_response_counts():
     scen = (("mixed", (0.2, 0.4)),)
     d = _design(2, Model(), scenarios=scen, futility=Boundary((2,)), efficacy=Boundary((1,)),
                 final=Boundary((3,)))
-    (at, reason), (at_x, reason_x) = _chunk_and_replay(d, d.scenarios[0], size=300)
+    (at, reason), (at_x, reason_x) = chunk_and_replay(d, d.scenarios[0], size=300)
     np.testing.assert_array_equal(at, at_x)
     np.testing.assert_array_equal(reason, reason_x)
     _within(cohort_simulate(d, n_sims=3_000, seed=2), cohort_oc_table(d))

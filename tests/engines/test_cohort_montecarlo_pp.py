@@ -11,13 +11,14 @@ import itertools
 import numpy as np
 import pytest
 
+from _replay import chunk_and_replay
 from adaptive2._base.errors import DesignError
 from adaptive2.engines import cohort_montecarlo as cm
 from adaptive2.engines.cohort_exact import cohort_oc_table
 from adaptive2.engines.cohort_montecarlo import cohort_simulate, pp_data, unsupported
 from adaptive2.engines.trials_multi import _cohort_key
 from adaptive2.io.design_files import load_design
-from adaptive2.model.cohorts import CohortDesign, _decisions_cached, _predictive_stat
+from adaptive2.model.cohorts import CohortDesign, _predictive_stat
 from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability
 from adaptive2.model.scenarios import CohortScenario
@@ -52,34 +53,8 @@ def _within(mc, exact, k=3.0, figures=FIGURES):
         assert (np.abs(mc[v] - want) <= k * se + 1e-12).all(), (v, mc[v], want, se)
 
 
-def _replay(design, r):
-    """Stopping look and reason of every trial's cohorts by the exact engine's decision masks."""
-    T, J, K = r.shape
-    at = np.full((T, J), -1)
-    reason = np.zeros((T, J), dtype=np.int8)
-    for t in range(T):
-        for k in range(K):
-            running = [j for j in range(J) if at[t, j] < 0]
-            if not running:
-                break
-            where = [k if at[t, j] < 0 else at[t, j] for j in range(J)]
-            n = tuple(design.cohorts[j].looks[where[j]] for j in range(J))
-            idx = tuple(int(r[t, j, where[j]]) for j in range(J))
-            masks = _decisions_cached(design, k, n)
-            for j in running:
-                m = masks[design.names[j]]
-                if m["futility"][idx] or m["efficacy"][idx]:
-                    at[t, j] = k
-                    reason[t, j] = bool(m["efficacy"][idx])
-    return at, reason
-
-
 def _same_decisions(design, scen, seed=11, size=500):
-    root = np.random.SeedSequence(seed)
-    rates = [scen.rate(c) for c in design.names]
-    keys = [_cohort_key(c, p) for c, p in zip(design.names, rates, strict=True)]
-    at, reason = cm._simulate_chunk(design, rates, keys, root, 0, size)
-    at_x, reason_x = _replay(design, cm._responses(design, rates, keys, root, 0, size))
+    (at, reason), (at_x, reason_x) = chunk_and_replay(design, scen, seed, size)
     np.testing.assert_array_equal(at, at_x)
     np.testing.assert_array_equal(reason, reason_x)
     return at, reason

@@ -46,10 +46,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from adaptive2._base.cache import MEMO
-from adaptive2._base.errors import DesignError
 from adaptive2._base.validation import check_int, check_real, fail
 from adaptive2.kernels.quadrature import (
     _base_weights,
@@ -57,7 +55,9 @@ from adaptive2.kernels.quadrature import (
     _check_size,
     _data_block_rows,
     _Engine,
+    _log_binomial,
     _pieces,
+    _predictive_weights,
     _scaled_pieces,
     engine,
 )
@@ -296,17 +296,9 @@ def _evaluate(
     total = r_j[:, None] + x[None, :]  # r_j + x, (distinct data sets, m + 1)
     at = (group[:, None], total - first[group][:, None])
     den = sums[0][at]
-    log_comb = special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1)
     with np.errstate(divide="ignore"):
-        logw = np.log(den) + log_scale[total] + log_comb[None, :]
-    top = logw.max(axis=1, keepdims=True)
-    if not np.isfinite(top).all():
-        raise DesignError(
-            f"the predictive distribution of cohort {name!r} underflowed on this grid "
-            f"at sizes {list(sizes)}; use a finer QuadratureGrid."
-        )
-    w = np.exp(logw - top)
-    w /= w.sum(axis=1, keepdims=True)
+        logw = np.log(den) + log_scale[total] + _log_binomial(m)[None, :]
+    w = _predictive_weights(logw, 1, name, sizes)
     if threshold is None:
         return w[inverse], None
     with np.errstate(invalid="ignore", divide="ignore"):

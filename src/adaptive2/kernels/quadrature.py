@@ -1750,16 +1750,34 @@ def _predictive(
     z = np.moveaxis(_contract(base, arrays), j, 0)  # (counts of j at n_j + m, others...)
     x = np.arange(m + 1)
     total = (now - first)[:, None] + x[None, :]  # r_j + x, shape (len(now), m + 1)
-    log_comb = special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1)
-    extra = (log_scale[total] + log_comb[None, :]).reshape(total.shape + (1,) * (z.ndim - 1))
+    extra = (log_scale[total] + _log_binomial(m)[None, :]).reshape(
+        total.shape + (1,) * (z.ndim - 1))
     with np.errstate(divide="ignore"):
         logw = np.log(z)[total] + extra  # (n_j + 1, m + 1, other cohorts...)
-    top = logw.max(axis=1, keepdims=True)
+    w = _predictive_weights(logw, 1, cohort, n)
+    return np.moveaxis(np.moveaxis(w, 1, -1), 0, j)
+
+
+def _log_binomial(m: int) -> np.ndarray:
+    """The log binomial coefficients log C(m, x), x = 0..m."""
+    x = np.arange(m + 1)
+    return cast(np.ndarray,
+                special.gammaln(m + 1) - special.gammaln(x + 1) - special.gammaln(m - x + 1))
+
+
+def _predictive_weights(
+    logw: np.ndarray, axis: int, cohort: str, sizes: Sequence[int]
+) -> np.ndarray:
+    """The predictive pmf from its log weights C(m, x) Z(r_j + x, ·): normalised along ``axis``.
+
+    Raises the grid error where every weight of a data set underflowed.
+    """
+    top = logw.max(axis=axis, keepdims=True)
     if not np.isfinite(top).all():
         raise DesignError(
             f"the predictive distribution of cohort {cohort!r} underflowed on this grid "
-            f"at sizes {list(n)}; use a finer QuadratureGrid."
+            f"at sizes {list(sizes)}; use a finer QuadratureGrid."
         )
     w = np.exp(logw - top)
-    w /= w.sum(axis=1, keepdims=True)
-    return np.moveaxis(np.moveaxis(w, 1, -1), 0, j)
+    w /= w.sum(axis=axis, keepdims=True)
+    return cast(np.ndarray, w)
