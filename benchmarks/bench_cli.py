@@ -24,6 +24,27 @@ EXE = Path(sys.executable).parent / "adaptive2"
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 REPEAT = 10
 
+BASKET4 = "nsclc=4/10,melanoma=2/10,rcc=5/10,hnscc=1/10"
+# eight tumour types: examples/basket-exnex.toml's model and rules, cohorts c1..c8 (written
+# by write_eight() into benchmarks/results/)
+EIGHT = Path(__file__).parent / "results" / "basket-8-exnex.toml"
+BASKET8 = ",".join(f"c{j + 1}={r}/10" for j, r in enumerate((4, 2, 5, 1, 3, 0, 2, 6)))
+
+
+def write_eight() -> None:
+    """The 8-cohort EXNEX design of the K = 8 figures (from examples/basket-exnex.toml)."""
+    from adaptive2.io.design_files import dumps_toml, read_toml
+
+    data = read_toml(ROOT / "examples" / "basket-exnex.toml")
+    one = next(iter(data["cohorts"].values()))
+    data["name"] = "basket-8-exnex"
+    data["title"] = "Eight tumour types, p0 0.15, p1 0.35, EXNEX (benchmark)"
+    data["cohorts"] = {f"c{j + 1}": dict(one) for j in range(8)}
+    data["scenarios"] = [{"name": "global null", **{f"c{j + 1}": 0.15 for j in range(8)}}]
+    EIGHT.parent.mkdir(exist_ok=True)
+    EIGHT.write_text(dumps_toml(data), encoding="utf-8")
+
+
 # (label, argv, target seconds, target peak MiB)
 COMMANDS: list[tuple[str, list[str], float | None, float | None]] = [
     ("python -c 'pass' (interpreter alone, baseline)", [sys.executable, "-c", "pass"], None,
@@ -54,6 +75,17 @@ COMMANDS: list[tuple[str, list[str], float | None, float | None]] = [
     ("adaptive2 posterior designs/two-cohort-bhm.toml --data frontline=12/20,post_io=3/15",
      [str(EXE), "posterior", "designs/two-cohort-bhm.toml", "--data",
       "frontline=12/20,post_io=3/15"], 0.5, 250.0),
+    # K cohorts (the issue: analyze and posterior for K <= 8 in <= 0.5 s)
+    ("adaptive2 analyze examples/basket-bhm.toml --data nsclc=4/10,... (4 cohorts)",
+     [str(EXE), "analyze", "examples/basket-bhm.toml", "--data", BASKET4], 0.5, 250.0),
+    ("adaptive2 analyze examples/basket-exnex.toml --data nsclc=4/10,... (4 cohorts)",
+     [str(EXE), "analyze", "examples/basket-exnex.toml", "--data", BASKET4], 0.5, 250.0),
+    ("adaptive2 posterior examples/basket-exnex.toml --data nsclc=4/10,... (4 cohorts)",
+     [str(EXE), "posterior", "examples/basket-exnex.toml", "--data", BASKET4], 0.5, 250.0),
+    ("adaptive2 analyze basket-8-exnex.toml --data c1=4/10,... (8 cohorts)",
+     [str(EXE), "analyze", str(EIGHT), "--data", BASKET8], 0.5, 250.0),
+    ("adaptive2 posterior basket-8-exnex.toml --data c1=4/10,... (8 cohorts)",
+     [str(EXE), "posterior", str(EIGHT), "--data", BASKET8], 0.5, 250.0),
 ]
 
 # Runs ``argv`` in a child and prints the child's wall time and peak RSS (KiB on Linux).
@@ -81,6 +113,7 @@ def measure(argv: list[str]) -> tuple[float, float]:
 def main() -> None:
     records = []
     t0 = time.perf_counter()
+    write_eight()
     for label, argv, target, mib_target in COMMANDS:
         seconds, mib = measure(argv)
         rec = report(label, seconds, target, REPEAT)
