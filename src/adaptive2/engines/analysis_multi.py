@@ -337,14 +337,34 @@ class _Joint:
                     self.line(j, sizes, rule).at(range(n_j + 1))
         return _search_bounds(self, j, k, sizes)
 
+    def acts(self, j: int, k: int, r_j: int) -> tuple[bool, bool]:
+        """(futility, efficacy) of cohort j's rules at look k, at r_j of its current size.
+
+        Read from the statistics at r_j themselves (as :func:`_line_masks` decides),
+        not from the boundaries: the decision never rests on the search.
+        """
+        c = self.design.cohorts[j]
+        sizes = self.n
+        t = sizes[j] / c.looks[-1]
+
+        def act(slot: str, rule: Rule) -> bool:
+            return bool(_act(rule, slot, self.line(j, sizes, rule).at([r_j]), t, k)[0])
+
+        if k == self.design.n_looks - 1:
+            success = act("final", cast(Rule, self.design.rule("final", c.name)))
+            return not success, success
+        rule = self.design.rule("futility", c.name)
+        fut = rule is not None and act("futility", rule)
+        rule = self.design.rule("efficacy", c.name)
+        eff = rule is not None and act("efficacy", rule) and not fut
+        return fut, eff
+
 
 def _multi_decision(joint: _Joint, j: int, k: int | None) -> tuple[str, _Bounds | None]:
     if k is None:
         return CONTINUE, None
     bd = joint.bounds(j, k, joint.n[j])
-    r = joint.r[j]
-    fut = bd.a is not None and r <= bd.a
-    eff = bd.b is not None and r >= bd.b
+    fut, eff = joint.acts(j, k, joint.r[j])
     if bd.final:
         return (SUCCESS if eff else FAILURE), bd
     return (STOP_FUTILITY if fut else (STOP_EFFICACY if eff else CONTINUE)), bd
@@ -458,7 +478,7 @@ def _analyze_multi(
 
         def rows_at_data(j: int) -> None:
             c = design.cohorts[j]
-            for t in {c.p0, c.p0 if c.p1 is None else c.p1}:
+            for t in dict.fromkeys((c.p0, c.p0 if c.p1 is None else c.p1)):
                 quadrature.marginal(eng, c.name, joint.n[j], t, rows=[joint.r[j]])
 
         side_by_side(rows_at_data, len(design.cohorts))
@@ -470,6 +490,7 @@ def _analyze_multi(
         if p1s:
             above_p1 = posterior_summaries.p_above(design.model, design.cohorts, by_name, p1s,
                                                    grid=design.grid)
+
         def cohort(j: int) -> CohortAnalysis:
             c = design.cohorts[j]
             pp = float(_pp_from(joint, j, joint.n, [joint.r[j]])[0])
