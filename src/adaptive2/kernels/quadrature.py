@@ -231,7 +231,7 @@ class _Engine:
         self.narrow = (self.tau > 0) & (self.tau <= 2 * self.h)
         self.wide = ~(self.point | self.narrow)  # columns integrated on the theta grid
         # the other columns' node weights within their bands, built on demand (densities)
-        self._rest_bands: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._rest_bands: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.size_warned = False  # a cohort beyond TESTED_N patients was flagged
         if model.kind == "independent":
             self.wide = np.zeros_like(self.point)
@@ -468,20 +468,29 @@ class _Engine:
             fine[::2] += self.kernel_c @ w
             out += fine / 4
         if self.model.kind != "independent":
-            for cols, index, w in self._bands():
-                out += np.bincount(index.ravel(), (w * weights[cols][None, :]).ravel(),
-                                   minlength=len(self.theta))
+            cols, index, w = self._bands()
+            out += np.bincount(index, w * weights[cols], minlength=len(self.theta))
         return out
 
-    def _bands(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(columns, node index, weights) of the non-wide columns, one τ at a time (kept)."""
+    def _bands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(column, node index, weight) of every band entry of the non-wide columns (kept).
+
+        Built one τ at a time (:func:`_banded_hat_weights`) and flattened, so that
+        :meth:`mix_theta` is one weighted count over the nodes.
+        """
         if self._rest_bands is None:
             rest = np.flatnonzero(~self.wide)
-            self._rest_bands = []
+            parts = []
             for t in np.unique(self.tau[rest]):
                 cols = rest[self.tau[rest] == t]
                 index, w = _banded_hat_weights(self.theta, self.mu[cols], float(t))
-                self._rest_bands.append((cols, index, w))
+                parts.append((np.broadcast_to(cols[None, :], index.shape).ravel(),
+                              index.ravel(), w.ravel()))
+            self._rest_bands = (
+                np.concatenate([c for c, _, _ in parts]) if parts else np.zeros(0, np.intp),
+                np.concatenate([i for _, i, _ in parts]) if parts else np.zeros(0, np.intp),
+                np.concatenate([w for _, _, w in parts]) if parts else np.zeros(0),
+            )
         return self._rest_bands
 
     def weights_theta(self, cohort: str) -> tuple[np.ndarray | None, np.ndarray | None, float]:
@@ -1610,13 +1619,28 @@ _CONTRACT_BLOCK = 1 << 22
 def _contract(base: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
     """sum_g base[g] prod_j A_j[r_j, g] over the lattice (r_1, ..., r_J).
 
-    Three or more cohorts: the outer product of all but the last cohort's rows
-    (times ``base``) is formed a block of lattice rows at a time and multiplied by
-    the last cohort's rows (a matrix product), so the work is one pass over the
-    leading rows and one BLAS product, with bounded memory.
+    When every cohort but at most one has a single row (one data set, or one
+    cohort's line through it), the single rows and ``base`` make one weight vector
+    and the result is a matrix-vector product. Otherwise, three or more cohorts: the
+    outer product of all but the last cohort's rows (times ``base``) is formed a block
+    of lattice rows at a time and multiplied by the last cohort's rows (a matrix
+    product), so the work is one pass over the leading rows and one BLAS product,
+    with bounded memory.
     """
     if len(arrays) == 1:
         return cast(np.ndarray, arrays[0] @ base)
+    many = [k for k, a in enumerate(arrays) if a.shape[0] != 1]
+    if len(many) <= 1:  # one data set, or one cohort's line: a product of rows, a matvec
+        w = base.copy()
+        for k, a in enumerate(arrays):
+            if k not in many:
+                w *= a[0]
+        _flush(w)
+        single = [1] * len(arrays)
+        if not many:
+            return np.full(single, w.sum())
+        single[many[0]] = arrays[many[0]].shape[0]
+        return cast(np.ndarray, (arrays[many[0]] @ w).reshape(single))
     if len(arrays) == 2:
         return cast(
             np.ndarray, _flush(arrays[0] * base[None, :]) @ np.ascontiguousarray(arrays[1].T)
