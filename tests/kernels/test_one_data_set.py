@@ -283,3 +283,31 @@ def test_lattice_rows_of_one_cohort_only() -> None:
         quadrature.lattice(model, cohorts, sizes, grid=GRID, only=cohorts[0].name)
     with pytest.raises(DesignError, match="`only`"):
         quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=rows, only="nope")
+
+
+def test_rows_warmed_for_several_thresholds_equal_one_threshold_at_a_time() -> None:
+    """warm_rows integrates a row's p0 and p1 parts in one stack: the same numbers."""
+    from adaptive2._base.cache import MEMO
+
+    model, cohorts = MODELS["exnex"], COHORTS[2]
+    sizes, data = (12, 9), [[5], [2]]
+    eng = quadrature.engine(model, cohorts, GRID)
+
+    def figures() -> list[np.ndarray]:
+        return [
+            quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=data).p_above["a"],
+            quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=data,
+                               thresholds={"a": 0.5}).p_above["a"],
+            quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=data).mean["a"],
+        ]
+
+    MEMO.clear()
+    alone = figures()
+    MEMO.clear()
+    eng = quadrature.engine(model, cohorts, GRID)
+    quadrature.warm_rows(eng, "a", 12, [5], (0.3, 0.5))
+    hits = MEMO.hits
+    warmed = figures()
+    assert MEMO.hits > hits  # the lattice read the warmed rows
+    for got, want in zip(warmed, alone, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)

@@ -478,8 +478,8 @@ def _analyze_multi(
 
         def rows_at_data(j: int) -> None:
             c = design.cohorts[j]
-            for t in dict.fromkeys((c.p0, c.p0 if c.p1 is None else c.p1)):
-                quadrature.marginal(eng, c.name, joint.n[j], t, rows=[joint.r[j]])
+            quadrature.warm_rows(eng, c.name, joint.n[j], [joint.r[j]],
+                                 (c.p0, c.p0 if c.p1 is None else c.p1))
 
         side_by_side(rows_at_data, len(design.cohorts))
         by_name = dict(zip(design.names, rn, strict=True))

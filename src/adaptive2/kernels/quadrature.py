@@ -53,6 +53,7 @@ __all__ = [
     "p_above_data",
     "predictive",
     "refined_grid",
+    "warm_rows",
 ]
 
 Model = Any  # adaptive2.model.hierarchical.Model (kernels read attributes only)
@@ -1153,43 +1154,101 @@ def _cohort_parts(
     :func:`_cohort_pieces` before the EX/NEX weighting: (M; Q; E) stacked along the
     rows (E only if ``means``), each block one row per response count.
     """
+    return _cohort_parts_at(eng, cohort, n, (threshold,), rows, means)[0]
+
+
+def _cohort_parts_at(
+    eng: _Engine,
+    cohort: str,
+    n: int,
+    thresholds: tuple[float, ...],
+    rows: np.ndarray | None = None,
+    means: bool = True,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_cohort_parts` for several thresholds at once, one per threshold.
+
+    The likelihood rows, their marginal M and mean part E are integrated once; each
+    threshold adds its Q rows to the same stack (one product with the kernels).
+    """
     t = eng.cohort_terms(cohort, n)
     rr_all = np.arange(n + 1, dtype=float) if rows is None else np.asarray(rows, dtype=float)
     lik = t["lik"] if rows is None else t["lik"][rows]
     shift = t["shift"] if rows is None else t["shift"][rows]
     off = eng.offset[cohort]
     p = special.expit(eng.theta + off)
-    th = (
-        special.logit(threshold) - off
-        if 0 < threshold < 1
-        else (-np.inf if threshold <= 0 else np.inf)
-    )
-    above = _above_fraction(eng.theta, th) if np.isfinite(th) else np.full_like(p, float(th < 0))
+    nodes_c = eng.theta[::2]
+    lik_c = lik[:, ::2]
+    ths, blocks, blocks_c = [], [lik], [lik_c]
+    for threshold in thresholds:
+        th = (
+            special.logit(threshold) - off
+            if 0 < threshold < 1
+            else (-np.inf if threshold <= 0 else np.inf)
+        )
+        ths.append(th)
+        finite = np.isfinite(th)
+        above = _above_fraction(eng.theta, th) if finite else np.full_like(p, float(th < 0))
+        above_c = (
+            _above_fraction(nodes_c, th) if finite else np.full(len(nodes_c), float(th < 0))
+        )
+        blocks.append(lik * above[None, :])
+        blocks_c.append(lik_c * above_c[None, :])
+    if means:
+        blocks.append(lik * p[None, :])
+        blocks_c.append(lik_c * p[None, ::2])
     ex_nodes, nex_nodes, _ = eng.weights_theta(cohort)
     R = len(rr_all)
-    n_parts = 3 if means else 2
-    stacked = np.concatenate([lik, lik * above[None, :], lik * p[None, :]][:n_parts])
-    nodes_c = eng.theta[::2]
-    above_c = (
-        _above_fraction(nodes_c, th) if np.isfinite(th) else np.full(len(nodes_c), float(th < 0))
-    )
-    lik_c = lik[:, ::2]
-    stacked_c = np.concatenate(
-        [lik_c, lik_c * above_c[None, :], lik_c * p[None, ::2]][:n_parts]
-    )
-    ex, nex = eng.integrate(stacked, cohort if nex_nodes is not None else None, stacked_c)
+    ex, nex = eng.integrate(np.concatenate(blocks), cohort if nex_nodes is not None else None,
+                            np.concatenate(blocks_c))
     if ex_nodes is not None and (eng.point.any() or eng.narrow.any()):
         # columns with tau too small for the theta grid: exact likelihood evaluations
         loglik = _row_loglik(eng, cohort, n, rr_all, shift)
         eng._exact_columns(ex[:R], loglik, None, None)
-        eng._exact_columns(
-            ex[R : 2 * R], loglik, th if np.isfinite(th) else None, None, without_th=ex[:R]
-        )
-        if not np.isfinite(th):
-            ex[R : 2 * R] = ex[:R] if th < 0 else 0.0
+        for i, th in enumerate(ths, start=1):
+            q = ex[i * R : (i + 1) * R]
+            eng._exact_columns(q, loglik, th if np.isfinite(th) else None, None,
+                               without_th=ex[:R])
+            if not np.isfinite(th):
+                q[:] = ex[:R] if th < 0 else 0.0
         if means:
-            eng._exact_columns(ex[2 * R :], loglik, None, np.array([off]))
-    return ex, nex
+            eng._exact_columns(ex[(len(ths) + 1) * R :], loglik, None, np.array([off]))
+    out = []
+    for i in range(1, len(ths) + 1):
+        keep = [slice(0, R), slice(i * R, (i + 1) * R)]
+        if means:
+            keep.append(slice((len(ths) + 1) * R, None))
+        out.append((np.concatenate([ex[k] for k in keep]),
+                    np.concatenate([nex[k] for k in keep])))
+    return out
+
+
+def warm_rows(
+    eng: _Engine, cohort: str, n: int, rows: Sequence[int], thresholds: Sequence[float]
+) -> None:
+    """Compute a cohort's rows for several thresholds in one stack, into the memo.
+
+    What :func:`marginal` and :func:`lattice` with ``rows`` would compute threshold by
+    threshold (with each single row's mean, see :func:`_row_pieces`), integrated
+    together: the analysis of one data set needs each cohort's row at its p0 and p1.
+    """
+    counts = tuple(int(r) for r in rows)
+    wanted = tuple(dict.fromkeys(float(t) for t in thresholds))
+    with_means = len(counts) == 1
+    parts = _cohort_parts_at(eng, cohort, n, wanted, np.array(counts, dtype=int), with_means)
+    for t, value in zip(wanted, parts, strict=True):
+
+        def computed(value: tuple[np.ndarray, np.ndarray] = value) -> tuple[np.ndarray, ...]:
+            return value
+
+        MEMO.get(_parts_key(eng, cohort, n, t, counts, with_means), computed)
+
+
+def _parts_key(
+    eng: _Engine, cohort: str, n: int, threshold: float, rows: tuple[int, ...], means: bool
+) -> tuple[Any, ...]:
+    """The memo key of a cohort's EX/NEX integrals at ``rows`` (:func:`_cohort_parts`)."""
+    return ("quadrature.row_parts", eng.model, tuple(eng.cohorts), eng.grid, cohort, n,
+            threshold, rows, means)
 
 
 def _row_loglik(
@@ -1284,9 +1343,8 @@ def _row_pieces(
         # mixture share them; one data set's row is computed with its mean (one more row
         # of the stack), so the posterior summaries and the lattice rows share it too
         with_means = means or len(rows) == 1
-        parts_key = ("quadrature.row_parts", *key[1:-2], with_means)
-        ex, nex = MEMO.get(parts_key, lambda: _cohort_parts(eng, cohort, n, threshold, counts,
-                                                            with_means))
+        ex, nex = MEMO.get(_parts_key(eng, cohort, n, threshold, rows, with_means),
+                           lambda: _cohort_parts(eng, cohort, n, threshold, counts, with_means))
         if with_means and not means:  # (M; Q; E) stacked: M and Q are the first two blocks
             ex, nex = ex[: 2 * len(rows)], nex[: 2 * len(rows)]
         return _cohort_pieces(eng, cohort, n, threshold, counts, means, weight, (ex, nex))
