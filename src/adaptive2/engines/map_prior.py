@@ -149,6 +149,10 @@ def _log_beta_mix(x: np.ndarray, w: np.ndarray, a: np.ndarray, b: np.ndarray) ->
     return cast(np.ndarray, special.logsumexp(comp, axis=1))
 
 
+_LOG_AB = (-7.0, 14.0)
+"""Range of log a and log b of a fitted mixture component."""
+
+
 def _fit_mixture(
     p: np.ndarray, mass: np.ndarray, max_k: int, kl_tol: float
 ) -> tuple[Beta | BetaMixture, float]:
@@ -170,7 +174,13 @@ def _fit_mixture(
             b = np.exp(x[2 * k - 1 :])
             return float((mass * (logf - _log_beta_mix(p, w, a, b))).sum())
 
-        res = optimize.minimize(kl, x0, method="L-BFGS-B", options={"maxiter": 2000})
+        # bounded: log a and log b of each beta in [-7, 14] (a, b from 9e-4 to 1.2e6), the
+        # weights' logits in [-50, 50]; unbounded, a flat direction could carry the search
+        # to parameters whose exp overflows
+        bounds = [(-50.0, 50.0)] * (k - 1) + [_LOG_AB] * (2 * k)
+        x0 = np.clip(x0, [lo for lo, _ in bounds], [hi for _, hi in bounds])
+        res = optimize.minimize(kl, x0, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": 2000})
         if not np.isfinite(res.fun):
             import warnings
 
