@@ -7,46 +7,19 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from _replay import chunk_and_replay
+from _cohort_mc import chunk_and_replay, within_mcse
+from _cohort_mc import joint_design as _design
 from adaptive2._base.errors import DesignError, ResourceError
 from adaptive2._base.resources import limit_memory
 from adaptive2.engines.cohort_exact import cohort_oc_table
 from adaptive2.engines.cohort_montecarlo import cohort_simulate
 from adaptive2.kernels.quadrature import p_above_data
-from adaptive2.model.cohorts import CohortDesign
 from adaptive2.model.hierarchical import DEFAULT_GRID, Cohort, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability
 from adaptive2.model.scenarios import CohortScenario
 from adaptive2.model.toxicity import ToxicityMonitor
 
 FIGURES = ("p_efficacy", "p_futility", "expected_n", "fwer", "p_all_correct")
-
-
-def _design(J, model, looks=(5, 10), scenarios=(), **rules):
-    names = [f"c{j}" for j in range(J)]
-    rules = rules or {"futility": PosteriorProbability(0.2, 0.1),
-                      "final": PosteriorProbability(0.2, 0.9)}
-    return CohortDesign(
-        name=f"{J} cohorts", model=model,
-        cohorts=tuple(Cohort(n, 0.2, 0.4, looks) for n in names),
-        scenarios=tuple(CohortScenario(s, dict(zip(names, rates, strict=True)))
-                        for s, rates in scenarios),
-        **rules,
-    )
-
-
-def _within(mc, exact, k=3.0, figures=FIGURES):
-    """Every figure of ``mc`` within k MCSE of ``exact``.
-
-    Where the exact figure is certain (a probability of 0 or 1, such as the FWER with
-    no null cohort, or E[N] when every trial stops at one look) the MCSE is 0 and the
-    figures must agree to rounding; elsewhere the MCSE must not be 0.
-    """
-    for v in figures:
-        se, want = mc[f"{v}_mcse"], exact[v]
-        sure = (want == 0) | (want == 1) | (exact["sd_n"] < 1e-9 if v == "expected_n" else False)
-        assert (se[~sure] > 0).all(), v
-        assert (np.abs(mc[v] - want) <= k * se + 1e-12).all(), (v, mc[v], want, se)
 
 
 # ---------------------------------------------------------------------------
@@ -64,7 +37,7 @@ def test_three_cohorts_agree_with_the_exact_lattice_engine(model):
                 final=PosteriorProbability(0.2, 0.9))
     exact = cohort_oc_table(d)
     mc = cohort_simulate(d, n_sims=4_000, seed=20240611)
-    _within(mc, exact)
+    within_mcse(mc, exact, FIGURES)
     assert mc["p_stop_at"].shape == exact["p_stop_at"].shape
     np.testing.assert_array_equal(mc["role"], exact["role"])
     # the decisions themselves are the exact engine's, data set by data set
@@ -81,7 +54,7 @@ def test_one_cohort_reproduces_the_single_cohort_engine():
                 final=PosteriorProbability(0.2, 0.95))
     exact = cohort_oc_table(d)
     mc = cohort_simulate(d, n_sims=5_000, seed=3)
-    _within(mc, exact, figures=("p_efficacy", "p_futility", "expected_n", "sd_n"))
+    within_mcse(mc, exact, ("p_efficacy", "p_futility", "expected_n", "sd_n"))
     for s in d.scenarios:
         (at, reason), (at_x, reason_x) = chunk_and_replay(d, s, size=1_000)
         np.testing.assert_array_equal(at, at_x)
@@ -96,7 +69,7 @@ def test_boundary_rules_act_on_the_response_counts():
     (at, reason), (at_x, reason_x) = chunk_and_replay(d, d.scenarios[0], size=300)
     np.testing.assert_array_equal(at, at_x)
     np.testing.assert_array_equal(reason, reason_x)
-    _within(cohort_simulate(d, n_sims=3_000, seed=2), cohort_oc_table(d))
+    within_mcse(cohort_simulate(d, n_sims=3_000, seed=2), cohort_oc_table(d), FIGURES)
 
 
 # ---------------------------------------------------------------------------

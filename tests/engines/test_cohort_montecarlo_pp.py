@@ -11,17 +11,17 @@ import itertools
 import numpy as np
 import pytest
 
-from _replay import chunk_and_replay
+from _cohort_mc import chunk_and_replay, within_mcse
+from _cohort_mc import joint_design as _design
 from adaptive2._base.errors import DesignError
 from adaptive2.engines import cohort_montecarlo as cm
 from adaptive2.engines.cohort_exact import cohort_oc_table
 from adaptive2.engines.cohort_montecarlo import cohort_simulate, pp_data, unsupported
 from adaptive2.engines.trials_multi import _cohort_key
 from adaptive2.io.design_files import load_design
-from adaptive2.model.cohorts import CohortDesign, _predictive_stat
-from adaptive2.model.hierarchical import Cohort, Model, QuadratureGrid
+from adaptive2.model.cohorts import _predictive_stat
+from adaptive2.model.hierarchical import Model, QuadratureGrid
 from adaptive2.model.rules import BOP2, Boundary, PosteriorProbability, PredictiveProbability
-from adaptive2.model.scenarios import CohortScenario
 from adaptive2.model.toxicity import ToxicityMonitor
 
 from _shipped import DESIGNS_DIR
@@ -31,26 +31,6 @@ SCEN2 = (("null", (0.2, 0.2)), ("mixed", (0.2, 0.4)), ("alt", (0.4, 0.4)))
 SCEN3 = (("null", (0.2, 0.2, 0.2)), ("mixed", (0.2, 0.4, 0.4)), ("alt", (0.4, 0.4, 0.35)))
 SMALL_GRID = QuadratureGrid(n_theta=241, n_mu=201, n_tau=20)
 TWO_BHM = load_design(DESIGNS_DIR / "two-cohort-bhm.toml")  # its model has a tied stratum
-
-
-def _design(J, model, looks=(5, 10), scenarios=(), **rules):
-    names = [f"c{j}" for j in range(J)]
-    return CohortDesign(
-        name=f"{J} cohorts, predictive", model=model,
-        cohorts=tuple(Cohort(n, 0.2, 0.4, looks) for n in names),
-        scenarios=tuple(CohortScenario(s, dict(zip(names, rates, strict=True)))
-                        for s, rates in scenarios),
-        **rules,
-    )
-
-
-def _within(mc, exact, k=3.0, figures=FIGURES):
-    """Every figure of ``mc`` within k MCSE of ``exact`` (certain figures to rounding)."""
-    for v in figures:
-        se, want = mc[f"{v}_mcse"], exact[v]
-        sure = (want == 0) | (want == 1) | (exact["sd_n"] < 1e-9 if v == "expected_n" else False)
-        assert (se[~sure] > 0).all(), v
-        assert (np.abs(mc[v] - want) <= k * se + 1e-12).all(), (v, mc[v], want, se)
 
 
 def _same_decisions(design, scen, seed=11, size=500):
@@ -142,7 +122,7 @@ def test_two_cohorts_pp_futility_agree_with_the_exact_engine():
                             scenarios=TWO_BHM.scenarios[:4])
     exact = cohort_oc_table(d)
     mc = cohort_simulate(d, n_sims=4_000, seed=1)
-    _within(mc, exact)
+    within_mcse(mc, exact, FIGURES)
     assert (exact["p_futility"] > 0.05).any()  # the PP rule stops cohorts
     _same_decisions(d, d.scenarios[2])
 
@@ -153,7 +133,7 @@ def test_two_cohorts_pp_efficacy_agree_with_the_exact_engine():
                 efficacy=PredictiveProbability(0.9), final=PosteriorProbability(0.2, 0.9))
     exact = cohort_oc_table(d)
     mc = cohort_simulate(d, n_sims=4_000, seed=7)
-    _within(mc, exact)
+    within_mcse(mc, exact, FIGURES)
     assert exact["p_stop_at"][-1, :, 0, 1].min() > 0.05  # early efficacy stops happen
     _same_decisions(d, d.scenarios[1])
 
@@ -163,7 +143,7 @@ def test_three_cohorts_pp_futility_and_efficacy_agree_with_the_exact_engine():
                 efficacy=PredictiveProbability(0.95), final=PosteriorProbability(0.2, 0.9))
     exact = cohort_oc_table(d)
     mc = cohort_simulate(d, n_sims=4_000, seed=4)
-    _within(mc, exact)
+    within_mcse(mc, exact, FIGURES)
     for s in d.scenarios:
         _same_decisions(d, s, size=300)
 
