@@ -722,3 +722,30 @@ def test_shift_tables_equal_the_hat_weights_cell_by_cell(monkeypatch, flush) -> 
         assert (g >= 0).all()
         if flush:
             assert not ((g > 0) & (g < 1e-280)).any()
+
+
+@pytest.mark.parametrize("th", [None, 0.3])
+def test_consecutive_rows_step_by_the_odds_as_the_exponentials_do(th) -> None:
+    """The narrow columns' sums for rows r, r + 1, ... (one product by p / (1 − p) per row)
+    equal each row's own exponential to rounding; the steps are refused where they could
+    underflow (a span over 600 nats), for rows that are not consecutive, and for 1–2 rows.
+    """
+    from adaptive2.model.hierarchical import DEFAULT_GRID
+
+    eng = quadrature.engine(Model(kind="exnex", weight=0.5), COHORTS, DEFAULT_GRID)
+    cols, theta, wts, _, _ = eng._narrow_nodes(th, False)
+    assert theta.shape == (cols.size, 24) and cols.size > 1000
+    for n, rows in [(25, np.arange(0, 26)), (40, np.arange(7, 19))]:
+        shift = eng.cohort_terms("post_io", n)["shift"][rows]
+        terms = quadrature._row_loglik(eng, "post_io", n, rows.astype(float), shift)(
+            theta, ("narrow", th, False))
+        got = terms.weighted_sums(wts)
+        want = np.einsum("rgk,gk->rg", np.exp(terms(slice(None))), wts)
+        assert got is not None and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+        assert want.max() > 1e-3  # rows that carry weight, not only the tails
+    for n, rows in [(25, np.array([3, 5, 6])), (25, np.array([3, 4])), (100, np.arange(101))]:
+        shift = eng.cohort_terms("post_io", n)["shift"][rows]
+        terms = quadrature._row_loglik(eng, "post_io", n, rows.astype(float), shift)(
+            theta, ("narrow", th, False))
+        assert terms.weighted_sums(wts) is None, (n, rows)

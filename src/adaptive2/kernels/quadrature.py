@@ -397,11 +397,17 @@ class _Engine:
                 out[:, empty] = 0.0
             at = loglik(theta, ("narrow", th, has_without))
             p_theta = None if extra is None else special.expit(theta + extra[0])[None]
-            for rows in _row_blocks(out.shape[0], theta.size):
-                vals = np.exp(at(rows))  # (rows, G0, K)
-                if p_theta is not None:
-                    vals = vals * p_theta
-                out[rows, cols] = np.einsum("rgk,gk->rg", vals, wts)
+            # consecutive rows step by the odds (_RowTerms.weighted_sums); others, row by row
+            sums = getattr(at, "weighted_sums", None)
+            stepped = sums(wts if p_theta is None else wts * p_theta[0]) if sums else None
+            if stepped is not None:
+                out[:, cols] = stepped
+            else:
+                for rows in _row_blocks(out.shape[0], theta.size):
+                    vals = np.exp(at(rows))  # (rows, G0, K)
+                    if p_theta is not None:
+                        vals = vals * p_theta
+                    out[rows, cols] = np.einsum("rgk,gk->rg", vals, wts)
 
     def _narrow_nodes(self, th: float | None, has_without: bool) -> tuple[np.ndarray, ...]:
         """Gauss-Legendre nodes and weights of the narrow columns (kept in the memo).
@@ -1253,50 +1259,104 @@ def _parts_key(
 
 def _row_loglik(
     eng: _Engine, cohort: str, n: int, rr_all: np.ndarray, shift: np.ndarray
-) -> Callable[[np.ndarray, Any], Callable[[slice], np.ndarray]]:
+) -> Callable[[np.ndarray, Any], _RowTerms]:
     """The scaled binomial log likelihood of the rows ``rr_all`` at any θ (tie included).
 
     For :meth:`_Engine._exact_columns`: prepares the θ terms once (kept in the memo
     by the θ set's tag: every size and row of the cohort shares them), then gives a
-    block of rows at a time, as r (log p − log(1 − p)) + [n log(1 − p) + tie] − scale:
-    one product and two in-place sums per row.
+    block of rows at a time (:class:`_RowTerms`).
     """
-    rr = rr_all.reshape(-1, 1, 1)
-    scale = shift.reshape(-1, 1, 1)
-
     # cohorts with the same offset and no tie share their θ terms (a basket's cohorts)
     who = cohort if cohort in eng._hist[1] else ("offset", eng.offset[cohort])
 
-    def prepare(theta: np.ndarray, tag: Any) -> Callable[[slice], np.ndarray]:
+    def prepare(theta: np.ndarray, tag: Any) -> _RowTerms:
         key = ("quadrature.loglik", eng.model, tuple(eng.cohorts), eng.grid, who, tag)
-        slope, level = MEMO.get((*key, n), lambda: _level_terms(key, eng, cohort, theta, n))
-
-        def at(rows: slice) -> np.ndarray:
-            ll = rr[rows] * slope
-            ll += level
-            ll -= scale[rows]
-            return cast(np.ndarray, ll if theta.ndim == 2 else ll[:, :, 0])
-
-        return at
+        terms = MEMO.get((*key, n), lambda: _level_terms(key, eng, cohort, theta, n))
+        return _RowTerms(rr_all, shift, terms, theta.ndim == 2)
 
     return prepare
 
 
+_RECURRENCE_SPAN = 600.0
+"""Largest span (nats) of the log likelihood on a θ set for which :meth:`_RowTerms.weighted_sums`
+steps from row to row: values within e^±600 are normal doubles, so no step underflows."""
+
+
+class _RowTerms:
+    """The scaled log likelihood of response counts r at a θ set: r·slope + level − scale.
+
+    ``terms`` holds (slope, level, span, odds) from :func:`_level_terms`; ``scale`` is each
+    row's log scale (its maximum over the θ grid).
+    """
+
+    def __init__(
+        self,
+        rr: np.ndarray,
+        scale: np.ndarray,
+        terms: tuple[np.ndarray, np.ndarray, float, np.ndarray | None],
+        two_d: bool,
+    ) -> None:
+        self.rr = rr
+        self.scale = scale
+        self.slope, self.level, self.span, self.odds = terms
+        self.two_d = two_d
+
+    def __call__(self, rows: slice) -> np.ndarray:
+        """The rows' log likelihood, shape (rows, *θ set): one product and two in-place sums."""
+        ll = self.rr[rows].reshape(-1, 1, 1) * self.slope
+        ll += self.level
+        ll -= self.scale[rows].reshape(-1, 1, 1)
+        return cast(np.ndarray, ll if self.two_d else ll[:, :, 0])
+
+    def weighted_sums(self, wts: np.ndarray) -> np.ndarray | None:
+        """Σ_k exp(log L_r(θ_gk)) wts_gk for every row r (θ set (G, K)), or None.
+
+        For rows r, r + 1, r + 2, ... the likelihood steps by the odds p / (1 − p):
+        L_{r+1}(θ) = L_r(θ) · p / (1 − p), one product per row instead of an exponential.
+        Each row is the first one's exponential times a product of odds, equal to the
+        direct one to a few rounding errors per step. Used only where the log likelihood
+        spans at most :data:`_RECURRENCE_SPAN` nats, so that no step underflows; returns
+        None otherwise (rows not consecutive, fewer than three, or a wider span), and the
+        caller exponentiates row by row.
+        """
+        rr, odds = self.rr, self.odds
+        if (odds is None or rr.size < 3 or self.span > _RECURRENCE_SPAN
+                or not (np.diff(rr) == 1).all()):
+            return None
+        acc = np.exp(self(slice(0, 1))[0]) * wts  # row 0, scaled by its own scale
+        ones = np.ones(acc.shape[1])
+        out = np.empty((rr.size, acc.shape[0]))
+        out[0] = acc @ ones
+        for i in range(1, rr.size):
+            acc *= odds
+            out[i] = (acc @ ones) * np.exp(self.scale[0] - self.scale[i])
+        return out
+
+
 def _level_terms(
     key: tuple[Any, ...], eng: _Engine, cohort: str, theta: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(d log L / d r, log L at r = 0 with the tie) on a θ set, for n patients (kept)."""
-    up, down, tied = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+    """The log likelihood's terms on a θ set, for n patients (kept).
+
+    (d log L / d r, log L at r = 0 with the tie, a bound on the span of log L over the set
+    for any r (n · max(−log p, −log(1 − p)) plus the tie's), the odds p / (1 − p) or None).
+    """
+    up, down, tied, odds = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
     level = n * down if tied is None else n * down + tied
-    return up - down, level
+    span = -n * min(float(up.min()), float(down.min()))
+    if tied is not None:
+        span -= min(float(tied.min()), 0.0)
+    return up - down, level, span, odds
 
 
 def _theta_terms(
     eng: _Engine, cohort: str, theta: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The θ terms of the log likelihood: log p, log(1 − p) and the tie's log factor.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The θ terms of the log likelihood: log p, log(1 − p), the tie's log factor, the odds.
 
-    Shaped (1, *θ set): the rows broadcast against them.
+    Shaped (1, *θ set): the rows broadcast against them. The odds p / (1 − p), shaped
+    like the θ set, only for a 2-D set (the narrow columns' nodes, see
+    :meth:`_RowTerms.weighted_sums`).
     """
     off = eng.offset[cohort]
     th3 = theta[None] if theta.ndim == 2 else theta[None, :, None]
@@ -1306,7 +1366,8 @@ def _theta_terms(
     if tie is not None:
         log_tie = np.log(np.maximum(tie, 1e-300))
         tied = np.interp(theta, eng.theta, log_tie).reshape((1, *th3.shape[1:]))
-    return special.log_expit(eta), special.log_expit(-eta), tied
+    odds = np.exp(eta[0]) if theta.ndim == 2 else None
+    return special.log_expit(eta), special.log_expit(-eta), tied, odds
 
 
 def _pieces(
