@@ -61,10 +61,11 @@ def posterior(
                  len(coh))
     at = lattice(model, coh, [n for _, n in rn], rows=[[r] for r, _ in rn], grid=grid)
     base, marg = _base_and_marginals(eng, coh, rn)
+    masses = side_by_side(lambda j: _theta_masses(eng, coh, rn, j, base, marg), len(coh))
     out = {}
     for j, c in enumerate(coh):
         r, n = rn[j]
-        dens = _theta_masses(eng, coh, rn, j, base, marg)
+        dens = masses[j]
         off = eng.offset[c.name]
         p = special.expit(eng.theta + off)
         mass_mean = float((dens * p).sum())

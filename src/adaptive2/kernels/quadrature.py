@@ -396,18 +396,19 @@ class _Engine:
                 out[:, same] = without_th[:, same]
                 out[:, empty] = 0.0
             at = loglik(theta, ("narrow", th, has_without))
-            p_theta = None if extra is None else special.expit(theta + extra[0])[None]
+            if extra is not None:  # the weights times p at the nodes, kept with the nodes
+                key = ("quadrature.narrow_p", self.model, tuple(self.cohorts), self.grid, th,
+                       has_without, float(extra[0]))
+                plain = wts
+                wts = MEMO.get(key, lambda: plain * special.expit(theta + extra[0]))
             # consecutive rows step by the odds (_RowTerms.weighted_sums); others, row by row
             sums = getattr(at, "weighted_sums", None)
-            stepped = sums(wts if p_theta is None else wts * p_theta[0]) if sums else None
+            stepped = sums(wts) if sums else None
             if stepped is not None:
                 out[:, cols] = stepped
             else:
                 for rows in _row_blocks(out.shape[0], theta.size):
-                    vals = np.exp(at(rows))  # (rows, G0, K)
-                    if p_theta is not None:
-                        vals = vals * p_theta
-                    out[rows, cols] = np.einsum("rgk,gk->rg", vals, wts)
+                    out[rows, cols] = np.einsum("rgk,gk->rg", np.exp(at(rows)), wts)
 
     def _narrow_nodes(self, th: float | None, has_without: bool) -> tuple[np.ndarray, ...]:
         """Gauss-Legendre nodes and weights of the narrow columns (kept in the memo).
@@ -517,7 +518,10 @@ def _npdf(z: np.ndarray) -> np.ndarray:
     return cast(np.ndarray, np.exp(-0.5 * z * z) * _INV_SQRT_2PI)
 
 
-def _flush(a: np.ndarray, floor: float = 1e-280) -> np.ndarray:
+_FLUSH_FLOOR = 1e-280
+
+
+def _flush(a: np.ndarray, floor: float = _FLUSH_FLOOR) -> np.ndarray:
     """Set values below ``floor`` to 0 (subnormal numbers make BLAS very slow).
 
     Every array here is scaled so that its relevant entries are far above the floor.
@@ -1138,12 +1142,15 @@ def _cohort_pieces(
     R = ex.shape[0] // (3 if means else 2)
     outs: list[np.ndarray] = []
     for k in range(3 if means else 2):
-        total = np.zeros((R, len(eng.mu)))
         if ex_nodes is not None and w_ex > 0:
-            total = total + w_ex * ex[k * R : (k + 1) * R]
+            total = w_ex * ex[k * R : (k + 1) * R]
+        else:
+            total = np.zeros((R, len(eng.mu)))
         if nex_nodes is not None and w_ex < 1:
-            total = total + (1 - w_ex) * nex[k * R : (k + 1) * R][:, None]
-        outs.append(_flush(np.clip(total, 0.0, None)))
+            total += (1 - w_ex) * nex[k * R : (k + 1) * R][:, None]
+        # negative rounding and values below the flush floor both become 0
+        np.copyto(total, 0.0, where=total < _FLUSH_FLOOR)
+        outs.append(total)
     return outs[0], outs[1], (outs[2] if means else None)
 
 
