@@ -749,3 +749,26 @@ def test_consecutive_rows_step_by_the_odds_as_the_exponentials_do(th) -> None:
         terms = quadrature._row_loglik(eng, "post_io", n, rows.astype(float), shift)(
             theta, ("narrow", th, False))
         assert terms.weighted_sums(wts) is None, (n, rows)
+
+
+def test_stepped_products_equal_the_products_of_the_stepped_rows() -> None:
+    """One pass over runs of nodes gives (rows ⊙ step) @ K for every threshold's step."""
+    rng = np.random.default_rng(11)
+    nodes = np.linspace(-12.0, 12.0, 481)
+    kernel = rng.standard_normal((481, 300))
+    rows, extra = rng.random((5, 481)), rng.random((5, 481))
+    cases = [[quadrature._above_fraction(nodes, 0.0173)],
+             [quadrature._above_fraction(nodes, t) for t in (-1.3, 0.05, 0.05, 2.0)],
+             [np.zeros(481), np.ones(481)],  # thresholds at 0 and 1
+             [quadrature._above_fraction(nodes, -20.0), quadrature._above_fraction(nodes, 20.0)]]
+    for steps in cases:
+        for ext in (None, extra):
+            plain, stepped, more = quadrature._stepped_products(rows, steps, ext, kernel)
+            np.testing.assert_allclose(plain, rows @ kernel, rtol=1e-12, atol=1e-12)
+            assert len(stepped) == len(steps)
+            for step, got in zip(steps, stepped, strict=True):
+                np.testing.assert_allclose(got, (rows * step) @ kernel, rtol=1e-12, atol=1e-12)
+            if ext is None:
+                assert more is None
+            else:
+                np.testing.assert_allclose(more, ext @ kernel, rtol=1e-12, atol=1e-12)

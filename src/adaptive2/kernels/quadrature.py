@@ -30,6 +30,7 @@ says by how much answers may be off (:func:`accuracy_warnings`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -269,7 +270,11 @@ class _Engine:
         return _hat_weights(nodes, np.array([m]), np.array([s]))[:, 0]
 
     def integrate(
-        self, values: np.ndarray, cohort: str | None, coarse: np.ndarray | None = None
+        self,
+        values: np.ndarray,
+        cohort: str | None,
+        coarse: np.ndarray | None = None,
+        product: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Richardson-extrapolated ∫ f(θ) N(θ | μ, τ²) dθ and ∫ f(θ) NEX(θ) dθ.
 
@@ -279,11 +284,12 @@ class _Engine:
         rule is second-order; combining the full and the every-other-node grids,
         (4 I_h − I_2h) / 3, cancels the h² term. The EX part is one product with that
         rule's weights (:meth:`_kernels`), corrected on the few coarse nodes whose values
-        differ from every other fine value. Returns (EX part (R, G), NEX part (R,)).
+        differ from every other fine value; ``product``, that product computed already
+        (:func:`_stepped_products`), saves it. Returns (EX part (R, G), NEX part (R,)).
         """
         ex = np.zeros((values.shape[0], len(self.mu)))
         if self.wide.any():
-            ex[:, self.wide] = values @ self.kernel_r
+            ex[:, self.wide] = values @ self.kernel_r if product is None else product
             if coarse is not None:
                 delta = coarse - values[:, ::2]
                 nodes = np.flatnonzero((delta != 0).any(axis=0))
@@ -1191,7 +1197,7 @@ def _cohort_parts_at(
     p = special.expit(eng.theta + off)
     nodes_c = eng.theta[::2]
     lik_c = lik[:, ::2]
-    ths, blocks, blocks_c = [], [lik], [lik_c]
+    ths, aboves, blocks, blocks_c = [], [], [lik], [lik_c]
     for threshold in thresholds:
         th = (
             special.logit(threshold) - off
@@ -1204,6 +1210,7 @@ def _cohort_parts_at(
         above_c = (
             _above_fraction(nodes_c, th) if finite else np.full(len(nodes_c), float(th < 0))
         )
+        aboves.append(above)
         blocks.append(lik * above[None, :])
         blocks_c.append(lik_c * above_c[None, :])
     if means:
@@ -1211,8 +1218,14 @@ def _cohort_parts_at(
         blocks_c.append(lik_c * p[None, ::2])
     ex_nodes, nex_nodes, _ = eng.weights_theta(cohort)
     R = len(rr_all)
+    product = None
+    if ex_nodes is not None and eng.wide.any():
+        # (lik ⊙ above) @ K for every threshold from one pass over the kernel
+        lik_m, above_m, means_m = _stepped_products(
+            lik, aboves, blocks[-1] if means else None, eng.kernel_r)
+        product = np.concatenate([lik_m, *above_m, *([] if means_m is None else [means_m])])
     ex, nex = eng.integrate(np.concatenate(blocks), cohort if nex_nodes is not None else None,
-                            np.concatenate(blocks_c))
+                            np.concatenate(blocks_c), product)
     if ex_nodes is not None and (eng.point.any() or eng.narrow.any()):
         # columns with tau too small for the theta grid: exact likelihood evaluations
         loglik = _row_loglik(eng, cohort, n, rr_all, shift)
@@ -1233,6 +1246,40 @@ def _cohort_parts_at(
         out.append((np.concatenate([ex[k] for k in keep]),
                     np.concatenate([nex[k] for k in keep])))
     return out
+
+
+def _stepped_products(
+    rows: np.ndarray, steps: list[np.ndarray], extra: np.ndarray | None, kernel: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Products with the kernel of rows, rows ⊙ each step and extra rows, in one pass.
+
+    The steps (the share of each node above a threshold) are constant over runs of
+    nodes: 0 below the threshold, 1 above it, a fraction on the one or two nodes
+    beside it. Each run's product with its kernel rows is computed once; the plain
+    product is their sum and each step's product their sum weighted by its value on
+    the run. So every threshold costs a few sums of products, not another product
+    of the whole kernel: for a few rows the kernel is read once, for many the work
+    is that of one product. ``extra`` (rows with no step, e.g. weighted by p) joins
+    the runs' products.
+    """
+    R = rows.shape[0]
+    both = rows if extra is None else np.concatenate([rows, extra])
+    n_nodes = rows.shape[1]
+    table = np.array(steps).reshape(len(steps), n_nodes)
+    starts = np.flatnonzero((table[:, 1:] != table[:, :-1]).any(axis=0)) + 1
+    edges = [0, *starts.tolist(), n_nodes]
+    total = np.zeros((both.shape[0], kernel.shape[1]))
+    stepped = [np.zeros((R, kernel.shape[1])) for _ in steps]
+    for a, b in itertools.pairwise(edges):
+        part = both[:, a:b] @ kernel[a:b]
+        total += part
+        for t, out in enumerate(stepped):
+            share = table[t, a]
+            if share == 1.0:
+                out += part[:R]
+            elif share != 0.0:
+                out += share * part[:R]
+    return total[:R], stepped, None if extra is None else total[R:]
 
 
 def warm_rows(
