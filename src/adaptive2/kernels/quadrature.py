@@ -362,7 +362,7 @@ class _Engine:
                 )
                 return lambda rows: ll[None]
 
-            self._exact_columns(m[None, :], loglik, None, None)
+            self._exact_columns(m[None, :], loglik, None)
             logf += np.log(np.maximum(m, 1e-300))
         return logf, ties
 
@@ -371,8 +371,8 @@ class _Engine:
         out: np.ndarray,
         loglik: Any,
         th: float | None,
-        extra: np.ndarray | None,
         without_th: np.ndarray | None = None,
+        p_weighted: tuple[np.ndarray, float] | None = None,
     ) -> None:
         """Overwrite point-mass and narrow columns of ``out`` (R, G) with exact values.
 
@@ -380,10 +380,12 @@ class _Engine:
         names the θ set, which depends on the columns and ``th`` only) and returns a
         function of a slice of rows giving its values there, shape (rows, *theta.shape);
         the rows are integrated a block at a time. With ``th`` only the part θ > th is
-        integrated; with ``extra`` = "p" the integrand is weighted by p (``extra`` holds
-        the offset). ``without_th``, the same rows integrated without ``th``, saves the
+        integrated. ``without_th``, the same rows integrated without ``th``, saves the
         work for the narrow columns wholly above ``th`` (their values) or below it (0).
+        ``p_weighted`` = (array, offset) also fills that array's columns with the
+        integrals weighted by p = expit(θ + offset), from the same likelihood values.
         """
+        p_out, off = p_weighted if p_weighted is not None else (None, 0.0)
         if self.point.any():
             mu = self.mu[self.point]
             at = loglik(mu, ("point",))
@@ -392,9 +394,9 @@ class _Engine:
                 if th is not None:
                     hm = self.mu_width[self.point]
                     vals = vals * np.clip((mu + hm / 2 - th) / hm, 0.0, 1.0)
-                if extra is not None:
-                    vals = vals * special.expit(mu + extra[0])
                 out[rows, self.point] = vals
+                if p_out is not None:
+                    p_out[rows, self.point] = vals * special.expit(mu + off)
         if self.narrow.any():
             has_without = without_th is not None
             cols, theta, wts, same, empty = self._narrow_nodes(th, has_without)
@@ -402,19 +404,22 @@ class _Engine:
                 out[:, same] = without_th[:, same]
                 out[:, empty] = 0.0
             at = loglik(theta, ("narrow", th, has_without))
-            if extra is not None:  # the weights times p at the nodes, kept with the nodes
+            targets = [(out, wts)]
+            if p_out is not None:  # the weights times p at the nodes, kept with the nodes
                 key = ("quadrature.narrow_p", self.model, tuple(self.cohorts), self.grid, th,
-                       has_without, float(extra[0]))
-                plain = wts
-                wts = MEMO.get(key, lambda: plain * special.expit(theta + extra[0]))
+                       has_without, off)
+                targets.append((p_out, MEMO.get(key, lambda: wts * special.expit(theta + off))))
             # consecutive rows step by the odds (_RowTerms.weighted_sums); others, row by row
             sums = getattr(at, "weighted_sums", None)
-            stepped = sums(wts) if sums else None
-            if stepped is not None:
-                out[:, cols] = stepped
+            stepped = [sums(w) for _, w in targets] if sums else [None]
+            if all(x is not None for x in stepped):
+                for (target, _), values in zip(targets, stepped, strict=True):
+                    target[:, cols] = values
             else:
                 for rows in _row_blocks(out.shape[0], theta.size):
-                    out[rows, cols] = np.einsum("rgk,gk->rg", np.exp(at(rows)), wts)
+                    vals = np.exp(at(rows))
+                    for target, w in targets:
+                        target[rows, cols] = np.einsum("rgk,gk->rg", vals, w)
 
     def _narrow_nodes(self, th: float | None, has_without: bool) -> tuple[np.ndarray, ...]:
         """Gauss-Legendre nodes and weights of the narrow columns (kept in the memo).
@@ -1229,15 +1234,13 @@ def _cohort_parts_at(
     if ex_nodes is not None and (eng.point.any() or eng.narrow.any()):
         # columns with tau too small for the theta grid: exact likelihood evaluations
         loglik = _row_loglik(eng, cohort, n, rr_all, shift)
-        eng._exact_columns(ex[:R], loglik, None, None)
+        eng._exact_columns(ex[:R], loglik, None,
+                           p_weighted=(ex[(len(ths) + 1) * R :], off) if means else None)
         for i, th in enumerate(ths, start=1):
             q = ex[i * R : (i + 1) * R]
-            eng._exact_columns(q, loglik, th if np.isfinite(th) else None, None,
-                               without_th=ex[:R])
+            eng._exact_columns(q, loglik, th if np.isfinite(th) else None, without_th=ex[:R])
             if not np.isfinite(th):
                 q[:] = ex[:R] if th < 0 else 0.0
-        if means:
-            eng._exact_columns(ex[(len(ths) + 1) * R :], loglik, None, np.array([off]))
     out = []
     for i in range(1, len(ths) + 1):
         keep = [slice(0, R), slice(i * R, (i + 1) * R)]
@@ -1751,8 +1754,11 @@ def _lattice(
     ]
     base = _base_weights(eng)  # (G,)
     J = len(coh)
-    # log-scale normalisation of each cohort's marginal per r keeps products finite
-    scaled = [_scaled(M, Q, E) for M, Q, E in pieces]
+    # log-scale normalisation of each cohort's marginal per r keeps products finite; a
+    # line (one cohort with several rows, the others single) needs none for its own
+    # rows: each row's scale cancels in the ratios below
+    many = [k for k, (M, _, _) in enumerate(pieces) if M.shape[0] != 1]
+    scaled = [pc if many == [k] else _scaled(*pc) for k, pc in enumerate(pieces)]
     p_above: dict[str, np.ndarray] = {}
     mean: dict[str, np.ndarray] = {}
     den = _contract(base, [scaled[k][0] for k in range(J)])
