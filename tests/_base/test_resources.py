@@ -184,3 +184,13 @@ def test_require_memory_without_remedy_or_time() -> None:
 def test_require_memory_refuses_an_estimate_that_is_not_a_number(nbytes) -> None:
     with pytest.raises(ResourceError):
         require_memory(nbytes, "a job")
+
+
+def test_defer_unused_modules_leaves_imported_and_missing_modules_alone() -> None:
+    import sys
+
+    import numpy.linalg  # imported already: left as it is
+
+    assert resources.defer_unused_modules(("numpy.linalg", "numpy.no_such_module")) == []
+    assert sys.modules["numpy.linalg"] is numpy.linalg
+    assert "numpy.no_such_module" not in sys.modules

@@ -89,3 +89,32 @@ def test_the_probe_sees_a_heavy_import() -> None:
     loaded = _loaded("simulate", "designs/frontline-pp.toml", "--p", "0.4", "--n-sims", "20",
                      "--seed", "1", "--quiet")
     assert "xarray" in loaded
+
+
+_LAZY_PROBE = """
+import contextlib, io, json, sys
+from adaptive2.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+before = sorted(m for m in sys.modules if m.startswith(("numpy.testing", "numpy.f2py")))
+import numpy.testing, numpy.f2py
+numpy.testing.assert_allclose([1.0], [1.0])  # first use: the module runs in full
+after = "numpy.testing._private.utils" in sys.modules and callable(numpy.f2py.run_main)
+print(json.dumps({"code": code, "before": before, "after": after}))
+"""
+
+
+def test_numpy_testing_and_f2py_wait_for_their_first_use() -> None:
+    """scipy.special imports them; an analysis never uses them, and their code does not run.
+
+    Read later, they load in full (resources.defer_unused_modules).
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAZY_PROBE, "analyze", "designs/two-cohort-bhm.toml",
+         "--data", "frontline=12/20,post_io=3/15"],
+        capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["code"] == 0
+    assert out["before"] == ["numpy.f2py", "numpy.testing"]  # registered, none of their parts
+    assert out["after"] is True

@@ -26,9 +26,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from adaptive2._base.errors import Adaptive2Error, RunError
-from adaptive2._base.resources import keep_freed_memory, limit_memory
+from adaptive2._base.resources import defer_unused_modules, keep_freed_memory, limit_memory
 from adaptive2._base.version import __version__
-from adaptive2.cli._common import (
+
+defer_unused_modules()  # before the numeric imports below: numpy.testing, numpy.f2py
+
+from adaptive2.cli._common import (  # noqa: E402
     _Parser,
     non_negative_int,
     positive_float,
