@@ -1457,12 +1457,18 @@ def _row_pieces(
     counts = np.array(rows, dtype=int)
 
     def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        # the EX/NEX integrals are kept apart: EXNEX's branches (weight 1 and 0) and the
-        # mixture share them; one data set's row is computed with its mean (one more row
-        # of the stack), so the posterior summaries and the lattice rows share it too
+        # a single row's EX/NEX integrals are kept apart: EXNEX's branches (weight 1 and
+        # 0, asked for at the data only) and the mixture share them; one data set's row
+        # is computed with its mean (one more row of the stack), so the posterior
+        # summaries and the lattice rows share it too. Several rows (a line) are kept
+        # as pieces only.
         with_means = means or len(rows) == 1
-        ex, nex = MEMO.get(_parts_key(eng, cohort, n, threshold, rows, with_means),
-                           lambda: _cohort_parts(eng, cohort, n, threshold, counts, with_means))
+        if len(rows) == 1:
+            ex, nex = MEMO.get(_parts_key(eng, cohort, n, threshold, rows, with_means),
+                               lambda: _cohort_parts(eng, cohort, n, threshold, counts,
+                                                     with_means))
+        else:
+            ex, nex = _cohort_parts(eng, cohort, n, threshold, counts, with_means)
         if with_means and not means:  # (M; Q; E) stacked: M and Q are the first two blocks
             ex, nex = ex[: 2 * len(rows)], nex[: 2 * len(rows)]
         return _cohort_pieces(eng, cohort, n, threshold, counts, means, weight, (ex, nex))
