@@ -120,6 +120,39 @@ def test_six_cohorts_tau_to_zero_is_pooling():
     assert np.abs(free["c0"] - ref).max() > 0.05
 
 
+def test_six_cohorts_tau_large_is_independence():
+    """tau fixed at T, mu ~ N(0, 1): as T grows the BHM becomes independent N(0, 1 + T^2).
+
+    Both give every theta_j the prior N(0, 1 + T^2); the BHM couples the cohorts only
+    through mu (prior correlation rho = 1/(1 + T^2)). Given the others, theta_j's prior
+    mean moves by about d = rho * sum_k E(theta_k | data) (K - 1 = 5 terms), a shift of a
+    prior of variance ~T^2 that moves theta_j's posterior (sd sigma_j <= 1 here) by
+    sigma_j^2 d / T^2, hence P(p_j > p0) by about 0.4 sigma_j d / T^2. Informative
+    cohorts have E theta_k = O(1): a gap ~ rho / T^2. A cohort with 0 responses (0 of 10
+    in c0, four of the data sets) follows its prior's lower half, E theta_k ~ -0.8 T: a
+    gap ~ 0.4 * 0.8 rho / T ~ 0.3 rho / T, which dominates for large T. Measured gaps
+    (exact, by nested quadrature in tests/kernels/test_fixed_tau.py, to 1e-9): 3.0e-2,
+    1.7e-3, 3.1e-5 at T = 2, 5, 20, i.e. 0.30, 0.22, 0.25 rho / T. The bound checked is
+    rho / T (1.2e-4 at T = 20); both engines are within 1e-4 of brute force. T = 20 is
+    far inside the largest fixed tau the engine takes without a PrecisionWarning (1e4).
+    """
+    counts = _six_data_sets()
+    ts = np.array([2.0, 5.0, 20.0])
+    gaps = []
+    for t in ts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no accuracy warning at these T
+            bhm = p_above_data(Model(tau_prior="fixed", tau_scale=t, mu_sd=1.0), SIX, N6,
+                               counts, grid=DEFAULT_GRID)
+            indep = p_above_data(Model(kind="independent", nex_sd=float(np.hypot(1.0, t))),
+                                 SIX, N6, counts, grid=DEFAULT_GRID)
+        gaps.append(max(float(np.abs(bhm[c.name] - indep[c.name]).max()) for c in SIX))
+    rho = 1 / (1 + ts**2)
+    assert gaps[0] > 1e-2, gaps  # at T = 2 the cohorts still borrow
+    assert (np.diff(gaps) < 0).all(), gaps
+    assert (np.array(gaps) <= rho / ts).all(), (gaps, rho / ts)
+
+
 def test_six_cohorts_without_borrowing_are_independent():
     """Model(kind="independent"): each cohort's own data under its N(0, 2²) NEX prior (1e-5)."""
     counts = _six_data_sets()

@@ -45,6 +45,8 @@ CASES = {
     "independent-tied": (Model(kind="independent", historical=(PHASE1_TIED,)),
                          {"frontline": (12, 30), "post_io": (3, 20)}, 17),
     "pooled": (Model(kind="pooled"), {"frontline": (10, 25), "post_io": (4, 25)}, 18),
+    "fixed-tau": (Model(tau_prior="fixed", tau_scale=0.5, historical=(PHASE1,)),
+                  {"frontline": (12, 25), "post_io": (5, 25)}, 20),
     "logit-scale": (Model(scale="logit", mu_mean=-1.0, historical=(PHASE1,)),
                     {"frontline": (14, 25), "post_io": (5, 25)}, 19),
 }

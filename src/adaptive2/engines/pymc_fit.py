@@ -203,7 +203,9 @@ def _build(model: Model, cohorts: tuple[Cohort, ...], rn: list[tuple[int, int]])
             mu = pm.Normal("mu", mu=model.mu_mean, sigma=model.mu_sd)
         if kind in ("hierarchical", "exnex"):
             s = model.tau_scale
-            if model.tau_prior == "half_normal":
+            if model.tau_prior == "fixed":
+                tau = pm.Data("tau", s)
+            elif model.tau_prior == "half_normal":
                 tau = pm.HalfNormal("tau", sigma=s)
             elif model.tau_prior == "half_cauchy":
                 tau = pm.HalfCauchy("tau", beta=s)

@@ -67,9 +67,12 @@ def _tau_range(model: Model) -> tuple[float, float]:
     """(lo, top): the smallest and largest positive τ node of the model's τ grid.
 
     lo = 1e-4 s; top is the 1 − 1e-12 quantile (half-normal; half-t at most 50 s) or the
-    1 − 5e-5 quantile (half-Cauchy, about 12,700 s) of the prior of scale s.
+    1 − 5e-5 quantile (half-Cauchy, about 12,700 s) of the prior of scale s. A fixed τ
+    has the one node s (lo = top = s).
     """
     s = model.tau_scale
+    if model.tau_prior == "fixed":
+        return s, s
     if model.tau_prior == "half_normal":
         top = s * special.ndtri(1 - 1e-12)
     elif model.tau_prior == "half_cauchy":
@@ -89,8 +92,14 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     The positive nodes use the trapezoid rule in u = log τ, weights p(τ) τ Δu, which
     converges exponentially fast for these smooth, tail-decaying integrands; the node
     at τ = 0 carries the prior mass below the grid. Weights are normalised to one.
+
+    A fixed τ (``tau_prior="fixed"``) is the one node τ = s of weight 1 (no node at 0,
+    whatever ``n``): the engine's columns are then the μ grid at that τ, narrow (τ at
+    most two θ steps: Gauss–Legendre on the likelihood, refined μ cells) or wide.
     """
     s = model.tau_scale
+    if model.tau_prior == "fixed":
+        return np.array([s]), np.ones(1)
     cdf: Callable[[float], float]
     pdf: Callable[[np.ndarray], np.ndarray]
     if model.tau_prior == "half_normal":
@@ -794,7 +803,8 @@ def engine(model: Model, cohorts: tuple[Cohort, ...], grid: QuadratureGrid) -> _
 
 
 def _new_engine(model: Model, cohorts: tuple[Cohort, ...], grid: QuadratureGrid) -> _Engine:
-    if model.kind in ("hierarchical", "exnex") and model.tau_scale < MIN_VERIFIED_TAU_SCALE:
+    if (model.kind in ("hierarchical", "exnex") and model.tau_prior != "fixed"
+            and model.tau_scale < MIN_VERIFIED_TAU_SCALE):
         warnings.warn(
             f"`tau_scale` = {model.tau_scale:g} is below {MIN_VERIFIED_TAU_SCALE:g}: the tau "
             "prior is close to pooling; when cohorts' data conflict, tau's posterior lies in "
@@ -850,8 +860,12 @@ THETA_REACH = 22.0
 """θ half-width of a refined grid beyond the largest |offset| + |prior centre| (log-odds)."""
 MIN_TAU_DF = 2.0
 """Fewest half-t degrees of freedom tested (the τ grid stops at 50 scales)."""
-MAX_TAU_SCALE = {"half_normal": 30.0, "half_t": 30.0, "half_cauchy": 10.0}
-"""Largest τ prior scale tested, per prior."""
+MAX_TAU_SCALE = {"half_normal": 30.0, "half_t": 30.0, "half_cauchy": 10.0, "fixed": 1e4}
+"""Largest τ prior scale (or fixed τ) tested, per prior.
+
+A fixed τ = T is one τ node; its θ prior N(μ, T²) is lumped beyond the θ range like a
+wide NEX prior: means off by 4e-6 at T = 1e4 and 3.5e-5 at 1e5 (one cohort of 20 or 100
+patients, against N(m, s² + T²) integrated directly; tests/kernels/test_fixed_tau.py)."""
 MAX_MU_SD = 1000.0
 """Largest μ prior sd tested."""
 MAX_NEX_SD = 1e4
@@ -859,7 +873,8 @@ MAX_NEX_SD = 1e4
 TESTED_N = 100
 """Largest number of patients in a cohort the accuracy is tested at (40 + 40 and 100 + 100)."""
 _SPAN_REFERENCE = float(np.log(special.ndtri(1 - 1e-12) / 1e-4))  # log range of a half-normal
-_PRIOR_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "half_t": "half-t"}
+_PRIOR_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "half_t": "half-t",
+                "fixed": "fixed tau"}
 
 
 def _tau_step(model: Model) -> float:
@@ -875,9 +890,12 @@ def _tau_needs(model: Model) -> int:
     The reference is a half-normal prior of scale ≥ 1 on the default grid (a step of
     0.294 in log τ, under :data:`TAU_LOG_STEP`); a prior needing a finer step, or
     spanning a wider log range, needs 2 + ⌈log(top / lo) / step⌉ nodes. Scales below
-    :data:`MIN_VERIFIED_TAU_SCALE` are not refined (they have their own warning).
+    :data:`MIN_VERIFIED_TAU_SCALE` are not refined (they have their own warning), nor is
+    a fixed τ (one node whatever the grid).
     """
-    if model.kind not in ("hierarchical", "exnex") or model.tau_scale < MIN_VERIFIED_TAU_SCALE:
+    if model.kind not in ("hierarchical", "exnex") or model.tau_prior == "fixed":
+        return 0
+    if model.tau_scale < MIN_VERIFIED_TAU_SCALE:
         return 0
     lo, top = _tau_range(model)
     span = float(np.log(top / lo))
@@ -888,8 +906,10 @@ def _tau_needs(model: Model) -> int:
 
 
 def _tau_quantile(model: Model, q: float) -> float:
-    """The q quantile of the τ prior."""
+    """The q quantile of the τ prior (a fixed τ: the value itself, for every q)."""
     s = model.tau_scale
+    if model.tau_prior == "fixed":
+        return float(s)
     if model.tau_prior == "half_normal":
         return float(s * special.ndtri((1 + q) / 2))
     if model.tau_prior == "half_cauchy":
@@ -1033,7 +1053,8 @@ def accuracy_warnings(
             )
     if borrowing and model.tau_scale > MAX_TAU_SCALE[model.tau_prior]:
         top = MAX_TAU_SCALE[model.tau_prior]
-        at = {"half_normal": 2e-5, "half_t": 2e-5, "half_cauchy": 1e-5}[model.tau_prior]
+        at = {"half_normal": 2e-5, "half_t": 2e-5, "half_cauchy": 1e-5, "fixed": 4e-6}[
+            model.tau_prior]
         out.append(
             f"`tau_scale` = {model.tau_scale:g} of Model ({prior}) is beyond {top:g}, the "
             f"largest scale tested: the error grows with the scale ({at:.1g} at {top:g} for "

@@ -5,7 +5,7 @@ responses among n_j patients and response rate p_j,
 
     θ_j = logit(p_j) − o_j,   o_j = logit(p0_j) ("logit-offset" scale) or 0 ("logit"),
     exchangeable (EX):      θ_j ~ N(μ, τ²),  μ ~ N(m_μ, s_μ²),
-                            τ ~ half-normal / half-Cauchy / half-t,
+                            τ ~ half-normal / half-Cauchy / half-t, or τ fixed,
     non-exchangeable (NEX): θ_j ~ N(m_j, s_j²)   (EXNEX: EX with probability w_j).
 
 Historical strata (phase 1) enter like cohorts whose data are fixed: exchangeable
@@ -60,7 +60,7 @@ __all__ = [
 
 KINDS = ("independent", "pooled", "hierarchical", "exnex")
 SCALES = ("logit-offset", "logit")
-TAU_PRIORS = ("half_normal", "half_cauchy", "half_t")
+TAU_PRIORS = ("half_normal", "half_cauchy", "half_t", "fixed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +124,13 @@ class Model:
         Exchangeability of ``logit p_j − logit p0_j`` (default) or of ``logit p_j``.
     mu_mean, mu_sd : float
         Normal prior on μ.
-    tau_prior : {"half_normal", "half_cauchy", "half_t"}
+    tau_prior : {"half_normal", "half_cauchy", "half_t", "fixed"}
+        Prior of τ, of scale ``tau_scale``; ``fixed``: τ = ``tau_scale`` exactly (a
+        point mass, for sensitivity analyses; given τ the cohorts are coupled through
+        μ only, each θ_j ~ N(mu_mean, mu_sd² + τ²) a priori).
     tau_scale : float
+        Scale of the τ prior, or the fixed value of τ (> 0; τ = 0 is
+        ``kind="pooled"``).
     tau_df : float
         Degrees of freedom of the half-t.
     weight : float or mapping
@@ -157,9 +162,11 @@ class Model:
         object.__setattr__(self, "mu_mean", check_real(self.mu_mean, "mu_mean", owner,
                                                          finite=True))
         for name in ("mu_sd", "tau_scale", "tau_df"):
+            allowed = _FIXED_TAU if name == "tau_scale" and self.tau_prior == "fixed" else None
             object.__setattr__(
                 self, name,
-                check_real(getattr(self, name), name, owner, low=0.0, low_open=True, finite=True),
+                check_real(getattr(self, name), name, owner, low=0.0, low_open=True, finite=True,
+                           allowed=allowed),
             )
         object.__setattr__(self, "weight", _per_cohort(self.weight, "weight", owner, prob=True))
         object.__setattr__(self, "nex_mean", _per_cohort(self.nex_mean, "nex_mean", owner))
@@ -182,8 +189,14 @@ class Model:
         return float(v)
 
     def tau_logpdf(self, tau: np.ndarray) -> np.ndarray:
-        """Log density of the τ prior (up to a constant) at ``tau`` > 0."""
+        """Log density of the τ prior (up to a constant) at ``tau`` > 0.
+
+        A fixed τ has no density: 0 at τ = ``tau_scale``, −inf elsewhere (the log of
+        the point mass's indicator).
+        """
         s = self.tau_scale
+        if self.tau_prior == "fixed":
+            return np.where(np.asarray(tau) == s, 0.0, -np.inf)
         if self.tau_prior == "half_normal":
             return -0.5 * (tau / s) ** 2
         if self.tau_prior == "half_cauchy":
@@ -199,14 +212,16 @@ class Model:
             txt = "pooled: one shared effect for all cohorts (tau = 0)"
         else:
             tau = {
-                "half_normal": "half-normal",
-                "half_cauchy": "half-Cauchy",
-                "half_t": f"half-t({self.tau_df:g})",
+                "half_normal": "~ half-normal",
+                "half_cauchy": "~ half-Cauchy",
+                "half_t": f"~ half-t({self.tau_df:g})",
+                "fixed": "fixed at ",
             }[self.tau_prior]
+            scale = f"{self.tau_scale:g}" if self.tau_prior == "fixed" else f"({self.tau_scale:g})"
             txt = (
                 f"{'EXNEX' if self.kind == 'exnex' else 'BHM'} on {self.scale}: "
                 f"theta_j ~ N(mu, tau^2), mu ~ N({self.mu_mean:g}, {self.mu_sd:g}^2), "
-                f"tau ~ {tau}({self.tau_scale:g})"
+                f"tau {tau}{scale}"
             )
         for h in self.historical:
             how = f"tied to {h.tie} (sd {h.tie_sd:g})" if h.tie else "exchangeable"
@@ -230,6 +245,11 @@ def _per_cohort(
         return tuple(sorted((str(k), one(v)) for k, v in value))
     return one(value)
 
+
+_FIXED_TAU = (
+    "a finite number > 0 with tau_prior 'fixed' (the value of tau; tau = 0 is "
+    "kind='pooled')"
+)
 
 # the settings each kind of model reads; any other setting away from its default is ignored
 MODEL_READS = {
@@ -257,11 +277,18 @@ def _check_settings_used(model: Model) -> None:
         if name in reads or getattr(model, name) == defaults[name]:
             continue
         why = (_WHY[model.kind] if name != "tau_df" or model.kind not in ("hierarchical", "exnex")
-               else f"uses a {model.tau_prior} prior on tau (tau_df is for half_t)")
+               else f"{_tau_words(model)} (tau_df is for half_t)")
         raise DesignError(
             f"`{name}` of Model is set ({getattr(model, name)!r}) but the {model.kind} model "
             f"{why}, so it would be ignored; remove it, or choose a model that uses it."
         )
+
+
+def _tau_words(model: Model) -> str:
+    """How ``model`` treats τ, for messages: "uses a half_normal prior on tau", ..."""
+    if model.tau_prior == "fixed":
+        return f"fixes tau at {model.tau_scale:g}"
+    return f"uses a {model.tau_prior} prior on tau"
 
 
 @dataclass(frozen=True, slots=True)
