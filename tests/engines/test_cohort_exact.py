@@ -11,7 +11,13 @@ from adaptive2 import Beta, Design, oc
 from adaptive2._base.errors import DesignError, DesignFileError
 from adaptive2.cli import main
 from adaptive2.engines.cohort_exact import cohort_oc
-from adaptive2.io.design_files import cohort_design_from_dict, cohort_design_to_dict, load_any
+from adaptive2.io.design_files import (
+    cohort_design_from_dict,
+    cohort_design_to_dict,
+    load_any,
+    read_toml,
+    save_any,
+)
 from adaptive2.model.cohorts import CohortDesign, _decisions_cached
 from adaptive2.model.hierarchical import Cohort, Historical, Model
 from adaptive2.model.rules import Boundary, PosteriorProbability, PredictiveProbability
@@ -165,6 +171,16 @@ def _base_dict():
     [
         (lambda d: d["model"].update(kind="bhm"), r"\[model\] `kind` of Model must be one of"),
         (lambda d: d["model"].update(tau={"half_lognormal": 1}), r"`tau` must be"),
+        (lambda d: d["model"].update(tau={"fixed": 0}),
+         r"\[model\] `tau.fixed` must be a finite number > 0 .*tau = 0 is kind = \"pooled\""),
+        (lambda d: d["model"].update(tau={"fixed": -1.0}), r"\[model\] `tau.fixed` must be"),
+        (lambda d: d["model"].update(tau={"fixed": "2"}), r"\[model\] `tau.fixed` must be"),
+        (lambda d: d["model"].update(tau={"fixed": 2.0, "df": 3}),
+         r"\[model\] `tau` = \{ fixed = t \} takes no `df`"),
+        (lambda d: d["model"].update(tau={"fixed": 2.0, "half_normal": 1.0}),
+         r"`tau` must be .*\{ fixed = t \}"),
+        (lambda d: d["model"].update(kind="pooled", tau={"fixed": 2.0}),
+         r"\[model\] `tau` is not used by the pooled model"),
         (lambda d: d["model"]["historical"][0].update(tie="nowhere"), r"`tie` of historical"),
         (lambda d: d["scenarios"][0].pop("post_io"), r"missing \['post_io'\]"),
         (lambda d: d["cohorts"]["frontline"].update(p0=1.2), r"`p0` must be a probability"),
@@ -179,6 +195,23 @@ def test_multi_cohort_file_errors_name_the_key(mutate, match):
     mutate(d)
     with pytest.raises(DesignFileError, match=match):
         cohort_design_from_dict(d, source="two.toml")
+
+
+def test_fixed_tau_reads_and_round_trips_through_a_file(tmp_path):
+    """`tau = { fixed = 2 }` is Model(tau_prior="fixed", tau_scale=2), for BHM and EXNEX."""
+    for kind in ("hierarchical", "exnex"):
+        d = _base_dict()
+        d["model"].update(kind=kind, tau={"fixed": 2})
+        if kind == "hierarchical":
+            d["model"].pop("weight", None)
+            d["model"].pop("nex", None)
+        design = cohort_design_from_dict(d, source="two.toml")
+        assert (design.model.kind, design.model.tau_prior) == (kind, "fixed")
+        assert design.model.tau_scale == 2.0
+        assert cohort_design_to_dict(design)["model"]["tau"] == {"fixed": 2.0}
+        path = save_any(design, tmp_path / f"{kind}.toml")
+        assert read_toml(path)["model"]["tau"] == {"fixed": 2.0}
+        assert load_any(path) == design
 
 
 def test_predictive_final_rules_are_refused_with_a_reason():

@@ -220,6 +220,11 @@ def test_model_card_shows_hyperpriors_and_strata():
     assert hist[1] == [EVIL, "16/20", DASH, "frontline", "0.25", "0.50"]
 
 
+def test_model_card_shows_a_fixed_tau():
+    values = kv(parse(a2.html_card(Model(tau_prior="fixed", tau_scale=2.0))))
+    assert values["τ prior"] == "fixed at 2"
+
+
 def test_cohort_design_card():
     two = adaptive2.io.design_files.load_any(ROOT / "designs" / "two-cohort-bhm.toml")
     evil = dataclasses.replace(

@@ -366,6 +366,21 @@ def test_multi_cohort_report_reports_fwer_and_borrowing(tmp_path: Path) -> None:
     assert not (res.path / "tables" / "map-two-cohort-bhm.csv").exists()
 
 
+def test_model_table_shows_a_fixed_tau() -> None:
+    import dataclasses
+
+    from adaptive2.views.report.context import _Item
+    from adaptive2.views.report.design_sections import _model_block
+
+    d = load_any(DESIGNS / "two-cohort-bhm.toml")
+    fixed = dataclasses.replace(d.model, tau_prior="fixed", tau_scale=2.0)
+    blocks = _model_block(_Item(dataclasses.replace(d, model=fixed), None, None))
+    table = next(b for b in blocks if getattr(b, "name", "").startswith("model-"))
+    values = dict(zip(table.frame["parameter"], table.frame["value"], strict=True))
+    assert values["tau prior"] == "fixed at 2"
+    assert "tau fixed at 2" in blocks[1].text
+
+
 def test_bad_arguments_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(DesignError, match="`pdf` of report"):
         rp.report(small(), tmp_path / "x", pdf="sometimes")

@@ -703,6 +703,51 @@ def _unused_model_keys(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, An
             )
 
 
+TAU_FORMS = (
+    "{ half_normal = s }, { half_cauchy = s }, { half_t = s, df = k } or { fixed = t } "
+    "(tau fixed at t > 0; tau = 0 is kind = \"pooled\")"
+)
+
+
+def _tau_from_dict(ctx: _Ctx, tau: Any) -> dict[str, Any]:
+    """The Model keywords of the ``tau`` table of [model].
+
+    Parameters
+    ----------
+    ctx : _Ctx
+        Where in which file, for error messages.
+    tau : Any
+        The table as parsed: ``{ half_normal = s }``, ``{ half_cauchy = s }``,
+        ``{ half_t = s, df = k }`` or ``{ fixed = t }``.
+
+    Returns
+    -------
+    dict
+        ``tau_prior``, ``tau_scale`` and, if given, ``tau_df``.
+    """
+    kinds = {"half_normal", "half_cauchy", "half_t", "fixed"}
+    if not isinstance(tau, dict) or len(set(tau) & kinds) != 1 or set(tau) - kinds - {"df"}:
+        raise ctx.error("model", f"`tau` must be {TAU_FORMS}; got {tau!r}.")
+    (kind,) = set(tau) & kinds
+    if kind == "fixed":
+        value = tau["fixed"]
+        if "df" in tau:
+            raise ctx.error(
+                "model", f"`tau` = {{ fixed = t }} takes no `df` (df is for half_t); got {tau!r}."
+            )
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not 0 < value < math.inf:
+            raise ctx.error(
+                "model",
+                "`tau.fixed` must be a finite number > 0 (the value of tau; tau = 0 is "
+                f'kind = "pooled"); got {value!r}.',
+            )
+    out = {"tau_prior": kind, "tau_scale": tau[kind]}
+    if "df" in tau:
+        out["tau_df"] = tau["df"]
+    return out
+
+
 def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]) -> Any:
 
     ctx.unknown(t, MODEL_KEYS, "model")
@@ -719,19 +764,7 @@ def _model_from_dict(ctx: _Ctx, t: dict[str, Any], cohort_tables: dict[str, Any]
         kw["mu_mean"] = mu.get("mean", 0.0)
         kw["mu_sd"] = mu.get("sd", 2.0)
     if "tau" in t:
-        tau = t["tau"]
-        kinds = {"half_normal", "half_cauchy", "half_t"}
-        if not isinstance(tau, dict) or len(set(tau) & kinds) != 1 or set(tau) - kinds - {"df"}:
-            raise ctx.error(
-                "model",
-                "`tau` must be { half_normal = s }, { half_cauchy = s } or "
-                f"{{ half_t = s, df = k }}; got {tau!r}.",
-            )
-        (kind,) = set(tau) & kinds
-        kw["tau_prior"] = kind
-        kw["tau_scale"] = tau[kind]
-        if "df" in tau:
-            kw["tau_df"] = tau["df"]
+        kw.update(_tau_from_dict(ctx, t["tau"]))
     weights = {}
     if "weight" in t:
         weights["*"] = t["weight"]

@@ -306,7 +306,8 @@ def simon_card(d: SimonDesign) -> str:
 # ---------------------------------------------------------------------------
 # Borrowing model and multi-cohort designs
 # ---------------------------------------------------------------------------
-_TAU_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "half_t": "half-t"}
+_TAU_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "half_t": "half-t",
+              "fixed": "fixed"}
 
 
 def _per_cohort_text(value: Any) -> str:
@@ -319,9 +320,10 @@ def _model_parts(m: Model) -> list[str]:
     pairs: list[tuple[str, Any]] = [("kind", m.kind), ("scale", m.scale)]
     if m.kind in ("hierarchical", "exnex"):
         tau = _TAU_NAMES[m.tau_prior] + (f"(df {m.tau_df:g})" if m.tau_prior == "half_t" else "")
+        tau += f" at {m.tau_scale:g}" if m.tau_prior == "fixed" else f", scale {m.tau_scale:g}"
         pairs += [
             ("\u03bc prior", f"N({m.mu_mean:g}, {m.mu_sd:g}\u00b2)"),
-            ("\u03c4 prior", f"{tau}, scale {m.tau_scale:g}"),
+            ("\u03c4 prior", tau),
         ]
     if m.kind == "exnex":
         pairs.append(("P(exchangeable)", _per_cohort_text(m.weight)))

@@ -704,8 +704,9 @@ def _model_block(it: _Item) -> list[Any]:
         "kind": m.kind,
         "scale": m.scale,
         "mu prior": f"N({m.mu_mean:g}, {m.mu_sd:g}^2)",
-        "tau prior": f"{m.tau_prior.replace('_', '-')}({m.tau_scale:g})"
-        + (f", df {m.tau_df:g}" if m.tau_prior == "half_t" else ""),
+        "tau prior": (f"fixed at {m.tau_scale:g}" if m.tau_prior == "fixed"
+                      else f"{m.tau_prior.replace('_', '-')}({m.tau_scale:g})"
+                      + (f", df {m.tau_df:g}" if m.tau_prior == "half_t" else "")),
     }
     if m.kind == "exnex":
         hyper["exchangeability weight"] = f"{m.weight:g}"
