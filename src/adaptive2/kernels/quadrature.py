@@ -1421,9 +1421,9 @@ def _level_terms(
     """
     up, down, tied, odds = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
     level = n * down if tied is None else n * down + tied
-    span = -n * min(float(up.min()), float(down.min()))
+    span = -n * min(float(up.min(initial=0.0)), float(down.min(initial=0.0)))  # may be empty
     if tied is not None:
-        span -= min(float(tied.min()), 0.0)
+        span -= float(tied.min(initial=0.0))
     return up - down, level, span, odds
 
 
