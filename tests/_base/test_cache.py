@@ -118,3 +118,67 @@ def test_limit_from_the_environment(value, limit_bytes, warns):
                          check=True)
     assert int(out.stdout) == limit_bytes
     assert ("ADAPTIVE2_CACHE_MB must be a number of MiB >= 0" in out.stderr) is warns
+
+
+def _together(memo: Memo, computes: list, stagger: float = 0.0) -> list:
+    """memo.get("k", compute) from one thread per compute, started together (or
+    ``stagger`` seconds apart, in order)."""
+    import threading
+    import time
+
+    out: list = [None] * len(computes)
+
+    def ask(i: int) -> None:
+        try:
+            out[i] = memo.get("k", computes[i])
+        except RuntimeError as err:
+            out[i] = err
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(computes))]
+    for t in threads:
+        t.start()
+        time.sleep(stagger)
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    return out
+
+
+def test_threads_asking_together_compute_once():
+    import time
+
+    calls = []
+
+    def slow() -> np.ndarray:
+        calls.append(1)
+        time.sleep(0.2)
+        return np.arange(3.0)
+
+    memo = Memo()
+    got = _together(memo, [slow] * 4)
+    assert len(calls) == 1
+    assert all(g is got[0] for g in got)
+
+
+def test_a_failed_computation_lets_the_waiting_thread_compute():
+    import time
+
+    def fails() -> np.ndarray:
+        time.sleep(0.2)
+        raise RuntimeError("boom")
+
+    def works() -> np.ndarray:
+        return np.ones(2)
+
+    memo = Memo()
+    got = _together(memo, [fails, works], stagger=0.05)  # the failing one claims the key
+    assert isinstance(got[0], RuntimeError)
+    np.testing.assert_array_equal(got[1], np.ones(2))
+    assert memo.get("k", lambda: np.zeros(2)) is got[1]  # kept
+
+
+def test_a_thread_asking_again_for_the_key_it_computes_does_not_wait_for_itself():
+    """No deadlock; the first value stored under the key is the one kept and returned."""
+    memo = Memo()
+    got = memo.get("k", lambda: memo.get("k", lambda: np.zeros(1)) + 1)
+    np.testing.assert_array_equal(got, [0.0])

@@ -100,6 +100,10 @@ def freeze(value: Any, _depth: int = 0) -> Any:
 class Memo:
     """A least-recently-used memo bounded by the bytes of its values.
 
+    A value is computed once even when threads ask for it together: the first
+    computes it, the others wait for it (cohorts analysed side by side share the
+    terms of their θ sets).
+
     Parameters
     ----------
     limit : int
@@ -112,6 +116,8 @@ class Memo:
         self._bytes = 0
         self._limit = int(limit)
         self._lock = threading.RLock()
+        # key -> (thread computing it, event set when it is done)
+        self._pending: dict[Hashable, tuple[int, threading.Event]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -135,23 +141,48 @@ class Memo:
         return len(self._items)
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The value stored under ``key``, computing (and storing) it if absent."""
+        """The value stored under ``key``, computing (and storing) it if absent.
+
+        If another thread is computing it, waits for that value instead of computing
+        it again; if that thread fails (or the value is too large to keep), computes
+        it here.
+        """
+        me = threading.get_ident()
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return cast(T, self._items[key][0])
-        value = cast(T, freeze(compute()))
-        size = sizeof(value)
-        with self._lock:
-            self.misses += 1
-            if key in self._items:  # computed meanwhile by another thread
-                return cast(T, self._items[key][0])
-            if size <= self._limit:
-                self._items[key] = (value, size)
-                self._bytes += size
-                self._evict()
-        return value
+            owner, done = self._pending.get(key, (me, None))
+            if done is None:
+                done = threading.Event()
+                self._pending[key] = (me, done)
+                mine = True
+            else:
+                mine = False
+        if not mine and owner != me:
+            done.wait()
+            with self._lock:
+                if key in self._items:
+                    self.hits += 1
+                    return cast(T, self._items[key][0])
+        try:
+            value = cast(T, freeze(compute()))
+            size = sizeof(value)
+            with self._lock:
+                self.misses += 1
+                if key in self._items:  # computed meanwhile by another thread
+                    return cast(T, self._items[key][0])
+                if size <= self._limit:
+                    self._items[key] = (value, size)
+                    self._bytes += size
+                    self._evict()
+            return value
+        finally:  # stored (or failed): the waiting threads read it (or compute it)
+            if mine:
+                with self._lock:
+                    self._pending.pop(key, None)
+                done.set()
 
     def _evict(self) -> None:
         while self._bytes > self._limit and self._items:

@@ -61,11 +61,11 @@ def posterior(
                  len(coh))
     at = lattice(model, coh, [n for _, n in rn], rows=[[r] for r, _ in rn], grid=grid)
     base, marg = _base_and_marginals(eng, coh, rn)
-    masses = side_by_side(lambda j: _theta_masses(eng, coh, rn, j, base, marg), len(coh))
+    masses = _theta_masses(eng, coh, rn, range(len(coh)), base, marg)
     out = {}
     for j, c in enumerate(coh):
         r, n = rn[j]
-        dens = masses[j]
+        dens = masses[:, j]
         off = eng.offset[c.name]
         p = special.expit(eng.theta + off)
         mass_mean = float((dens * p).sum())
@@ -154,26 +154,37 @@ def _theta_masses(
     eng: _Engine,
     coh: tuple[Cohort, ...],
     rn: Sequence[tuple[int, int]],
-    j: int,
+    js: Sequence[int],
     base: np.ndarray,
     marg: list[np.ndarray],
 ) -> np.ndarray:
-    """Posterior masses of cohort ``j``'s θ nodes (normalised), given every cohort's data."""
-    c = coh[j]
-    r, n = rn[j]
-    others = base.copy()
-    for k in range(len(coh)):
-        if k != j:
-            others = others * marg[k]
-    lik = eng.cohort_terms(c.name, n)["lik"][r]
-    ex, nex, w_ex = eng.weights_theta(c.name)
-    mass = np.zeros_like(eng.theta)
-    if ex is not None and w_ex > 0:
-        mass = mass + w_ex * eng.mix_theta(others)
-    if nex is not None and w_ex < 1:
-        mass = mass + (1 - w_ex) * nex * others.sum()
-    mass = mass * lik
-    return cast(np.ndarray, mass / mass.sum())
+    """Posterior masses of the θ nodes of cohorts ``js``, given every cohort's data: (θ, js).
+
+    Each column is normalised. The cohorts' EX parts are one pass over the kernels
+    (:meth:`~adaptive2.kernels.quadrature._Engine.mix_theta` of a matrix).
+    """
+    others = np.empty((len(base), len(js)))
+    for i, j in enumerate(js):
+        col = base.copy()
+        for k in range(len(coh)):
+            if k != j:
+                col *= marg[k]
+        others[:, i] = col
+    weights = [eng.weights_theta(coh[j].name) for j in js]
+    uses_ex = [ex is not None and w_ex > 0 for ex, _, w_ex in weights]
+    mixed = eng.mix_theta(others) if any(uses_ex) else None
+    masses = np.zeros((len(eng.theta), len(js)))
+    for i, j in enumerate(js):
+        r, n = rn[j]
+        _, nex, w_ex = weights[i]
+        mass = masses[:, i]
+        if mixed is not None and uses_ex[i]:
+            mass += w_ex * mixed[:, i]
+        if nex is not None and w_ex < 1:
+            mass += (1 - w_ex) * nex * others[:, i].sum()
+        mass *= eng.cohort_terms(coh[j].name, n)["lik"][r]
+        mass /= mass.sum()
+    return masses
 
 
 def posterior_density(
@@ -206,6 +217,6 @@ def posterior_density(
     eng = engine(model, coh, grid)
     base, marg = _base_and_marginals(eng, coh, rn)
     j = names.index(cohort)
-    mass = _theta_masses(eng, coh, rn, j, base, marg)
+    mass = _theta_masses(eng, coh, rn, [j], base, marg)[:, 0]
     p = special.expit(eng.theta + eng.offset[cohort])[1:-1]
     return p, mass[1:-1] / (eng.h * p * (1.0 - p))

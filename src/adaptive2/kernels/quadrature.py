@@ -485,11 +485,14 @@ class _Engine:
     def mix_theta(self, weights: np.ndarray) -> np.ndarray:
         """Σ_g weights_g · (node weights of N(μ_g, τ_g²)) on the θ nodes, all columns.
 
-        The columns narrower than the θ grid (τ ≤ 2h) use their weights within their
-        bands (:func:`_banded_hat_weights`), which equal the whole columns' flushed
-        weights: a few nodes per column instead of all.
+        ``weights`` is a vector over the (μ, τ) columns, or a matrix whose columns are
+        such vectors: one pass over the kernels serves them all (reading the kernels,
+        not the arithmetic, is the cost). The result has the θ nodes along its first
+        axis. The columns narrower than the θ grid (τ ≤ 2h) use their weights within
+        their bands (:func:`_banded_hat_weights`), which equal the whole columns'
+        flushed weights: a few nodes per column instead of all.
         """
-        out = np.zeros_like(self.theta)
+        out = np.zeros((len(self.theta), *weights.shape[1:]))
         if self.wide.any():  # the fine weights (3 K_r + E K_2h) / 4 (see _kernels)
             w = weights[self.wide]
             fine = 3 * (self.kernel_r @ w)
@@ -497,7 +500,11 @@ class _Engine:
             out += fine / 4
         if self.model.kind != "independent":
             cols, index, w = self._bands()
-            out += np.bincount(index, w * weights[cols], minlength=len(self.theta))
+            vectors = weights.reshape(len(weights), -1)
+            for k in range(vectors.shape[1]):
+                vector = np.ascontiguousarray(vectors[:, k])
+                out.reshape(len(self.theta), -1)[:, k] += np.bincount(
+                    index, w * vector[cols], minlength=len(self.theta))
         return out
 
     def _bands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
