@@ -19,6 +19,7 @@ import math
 import os
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from adaptive2._base.errors import DesignError, ResourceError
 
@@ -267,7 +268,13 @@ def one_blas_thread() -> Iterator[None]:
     it saves (0.1 s of a 0.5 s analysis on two cores; the Monte Carlo's own worker
     threads use the cores instead). The lattice engines keep every BLAS thread.
     """
-    from threadpoolctl import threadpool_limits
+    global _controller
+    if _controller is None:  # finding the BLAS libraries takes a few ms: once per process
+        from threadpoolctl import ThreadpoolController
 
-    with threadpool_limits(1, user_api="blas"):
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
         yield
+
+
+_controller: Any = None

@@ -510,7 +510,7 @@ class _Engine:
     def _bands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(column, node index, weight) of every band entry of the non-wide columns (kept).
 
-        Built one τ at a time (:func:`_banded_hat_weights`) and flattened, so that
+        Built one τ at a time (:func:`_shared_bands`) and flattened, so that
         :meth:`mix_theta` is one weighted count over the nodes.
         """
         if self._rest_bands is None:
@@ -518,7 +518,7 @@ class _Engine:
             parts = []
             for t in np.unique(self.tau[rest]):
                 cols = rest[self.tau[rest] == t]
-                index, w = _banded_hat_weights(self.theta, self.mu[cols], float(t))
+                index, w = _shared_bands(self.theta, self.mu[cols], float(t))
                 parts.append((np.broadcast_to(cols[None, :], index.shape).ravel(),
                               index.ravel(), w.ravel()))
             self._rest_bands = (
@@ -767,16 +767,47 @@ def _banded_hat_weights(nodes: np.ndarray, mu: np.ndarray, tau: float) -> tuple[
     """
     n_nodes = len(nodes)
     h = nodes[1] - nodes[0]
-    reach = _BAND * tau + 2 * h
-    width = min(n_nodes, int(np.ceil(2 * reach / h)) + 2)
-    start = np.floor((mu - reach - nodes[0]) / h).astype(int)
-    start = np.clip(start, 0, n_nodes - width)
+    start, width = _band_starts(nodes, mu, tau)
     index = start[None, :] + np.arange(width)[:, None]
     d = nodes[index] - mu[None, :]
     taus = np.full(len(mu), tau)
     parts, zero = _tau_partials(d, taus)
     ends = (start == 0, start + width == n_nodes)
     return index, _flush(_hats(d, parts, zero, h, ends))
+
+
+def _band_starts(nodes: np.ndarray, mu: np.ndarray, tau: float) -> tuple[np.ndarray, int]:
+    """First node of each column's band (see :func:`_banded_hat_weights`) and the width."""
+    n_nodes = len(nodes)
+    h = nodes[1] - nodes[0]
+    reach = _BAND * tau + 2 * h
+    width = min(n_nodes, int(np.ceil(2 * reach / h)) + 2)
+    start = np.floor((mu - reach - nodes[0]) / h).astype(int)
+    return np.clip(start, 0, n_nodes - width), width
+
+
+def _shared_bands(nodes: np.ndarray, mu: np.ndarray, tau: float) -> tuple[np.ndarray, ...]:
+    """:func:`_banded_hat_weights`, evaluated once per position of μ between nodes.
+
+    A column whose band holds no end node sees the offsets θ_start+j − μ = (c + j) h,
+    c = start − (μ − θ_0) / h: columns with the same c (to 1e-11 of a step; μ cells
+    finer than the θ step take a few values of c) have the same weights, read from one
+    of them. Columns at the ends of the grid are evaluated one by one.
+    """
+    h = nodes[1] - nodes[0]
+    start, width = _band_starts(nodes, mu, tau)
+    index = start[None, :] + np.arange(width)[:, None]
+    weights = np.empty(index.shape)
+    inside = np.flatnonzero((start > 0) & (start + width < len(nodes)))
+    edge = np.setdiff1d(np.arange(len(mu)), inside)
+    if edge.size:
+        weights[:, edge] = _banded_hat_weights(nodes, mu[edge], tau)[1]
+    if inside.size:
+        c = start[inside] - (mu[inside] - nodes[0]) / h
+        _, first, which = np.unique(np.round(c * 1e11), return_index=True, return_inverse=True)
+        shared = _banded_hat_weights(nodes, mu[inside[first]], tau)[1]
+        weights[:, inside] = shared[:, which.ravel()]
+    return index, weights
 
 
 def _above_fraction(nodes: np.ndarray, th: float) -> np.ndarray:
