@@ -558,3 +558,26 @@ def test_null_region_by_simulation_for_a_multi_cohort_design(capsys):
                      contains=("--null-region", "--simulate"))
     assert_bad_input(capsys, "oc", "designs/two-cohort-bhm.toml", "--null-region", "--simulate",
                      "--range", "post_io=0,0.5", contains=("--range",))
+
+
+def test_the_console_script_runs_main_after_freezing_its_imports(monkeypatch, capsys) -> None:
+    """`adaptive2` is adaptive2.__main__:run: the imports with the collector paused, then main."""
+    import gc
+    import importlib.metadata
+
+    from adaptive2 import __main__ as entry
+
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name="adaptive2")
+    assert script.value == "adaptive2.__main__:run"
+    monkeypatch.setattr(sys, "argv", ["adaptive2", "simon", "--p0", "0.4", "--p1", "0.6",
+                                      "--alpha", "0.1", "--beta", "0.2", "--json"])
+    before = gc.get_freeze_count()
+    try:
+        with pytest.raises(SystemExit) as done:
+            entry.run()
+        assert done.value.code == 0
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > before  # what was imported is out of the collector's way
+    finally:
+        gc.unfreeze()
+    assert json.loads(capsys.readouterr().out)
