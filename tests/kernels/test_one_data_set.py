@@ -134,6 +134,17 @@ def test_theta_masses_equal_the_unbanded_kernel(kind: str) -> None:
     np.testing.assert_allclose(eng.mix_theta(weights), ref, rtol=1e-12, atol=1e-300)
 
 
+def test_theta_masses_of_several_weight_vectors_are_those_of_each() -> None:
+    """mix_theta of a matrix (one pass over the kernels) equals it column by column."""
+    eng = quadrature.engine(MODELS["exnex"], COHORTS[2], GRID)
+    weights = np.random.default_rng(8).random((len(eng.mu), 3))
+    together = eng.mix_theta(weights)
+    assert together.shape == (len(eng.theta), 3)
+    for k in range(3):
+        np.testing.assert_allclose(together[:, k], eng.mix_theta(weights[:, k].copy()),
+                                   rtol=1e-13, atol=1e-300)
+
+
 def test_posterior_summaries_at_edges() -> None:
     """r = 0 and r = n move the posterior the right way; n = 0 gives the prior's figures."""
     model, cohorts = MODELS["bhm"], COHORTS[3]

@@ -772,3 +772,17 @@ def test_stepped_products_equal_the_products_of_the_stepped_rows() -> None:
                 assert more is None
             else:
                 np.testing.assert_allclose(more, ext @ kernel, rtol=1e-12, atol=1e-12)
+
+
+def test_shared_band_weights_equal_each_columns_own() -> None:
+    """Columns with the same position of mu between nodes share band weights; ends are their own."""
+    nodes = np.linspace(-12.0, 12.0, 481)
+    step = 0.05 / 8  # refined mu cells, as near the threshold
+    mu = np.concatenate([-11.99 + step * np.arange(40), -0.5 + step * np.arange(160),
+                         11.95 - step * np.arange(40)])  # both ends of the grid too
+    for tau in (1e-4, 0.003, 0.1):
+        index, got = quadrature._shared_bands(nodes, mu, tau)
+        index_ref, want = quadrature._banded_hat_weights(nodes, mu, tau)
+        np.testing.assert_array_equal(index, index_ref)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-13 * want.max())
+        assert (got.sum(axis=0) == pytest.approx(1.0, abs=1e-12))
