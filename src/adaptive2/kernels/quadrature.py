@@ -1454,25 +1454,27 @@ def _level_terms(
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
     """The log likelihood's terms on a θ set, for n patients (kept).
 
-    (d log L / d r, log L at r = 0 with the tie, a bound on the span of log L over the set
-    for any r (n · max(−log p, −log(1 − p)) plus the tie's), the odds p / (1 − p) or None).
+    (d log L / d r (the same array for every n), log L at r = 0 with the tie, a bound on
+    the span of log L over the set for any r (n · max(−log p, −log(1 − p)) plus the
+    tie's), the odds p / (1 − p) or None).
     """
-    up, down, tied, odds = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
+    slope, down, tied, odds, lowest = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
     level = n * down if tied is None else n * down + tied
-    span = -n * min(float(up.min(initial=0.0)), float(down.min(initial=0.0)))  # may be empty
+    span = -n * lowest
     if tied is not None:
         span -= float(tied.min(initial=0.0))
-    return up - down, level, span, odds
+    return slope, level, span, odds
 
 
 def _theta_terms(
     eng: _Engine, cohort: str, theta: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """The θ terms of the log likelihood: log p, log(1 − p), the tie's log factor, the odds.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, float]:
+    """The θ terms of the log likelihood, shaped (1, *θ set) for the rows to broadcast.
 
-    Shaped (1, *θ set): the rows broadcast against them. The odds p / (1 − p), shaped
-    like the θ set, only for a 2-D set (the narrow columns' nodes, see
-    :meth:`_RowTerms.weighted_sums`).
+    (log p − log(1 − p), log(1 − p), the tie's log factor or None, the odds p / (1 − p)
+    shaped like the θ set (only for a 2-D set, the narrow columns' nodes, see
+    :meth:`_RowTerms.weighted_sums`) or None, the least of log p and log(1 − p) over the
+    set (0 for an empty set)).
     """
     off = eng.offset[cohort]
     th3 = theta[None] if theta.ndim == 2 else theta[None, :, None]
@@ -1483,7 +1485,10 @@ def _theta_terms(
         log_tie = np.log(np.maximum(tie, 1e-300))
         tied = np.interp(theta, eng.theta, log_tie).reshape((1, *th3.shape[1:]))
     odds = np.exp(eta[0]) if theta.ndim == 2 else None
-    return special.log_expit(eta), special.log_expit(-eta), tied, odds
+    up, down = special.log_expit(eta), special.log_expit(-eta)
+    lowest = min(float(up.min(initial=0.0)), float(down.min(initial=0.0)))
+    up -= down
+    return up, down, tied, odds, lowest
 
 
 def _pieces(
