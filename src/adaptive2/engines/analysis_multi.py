@@ -477,11 +477,14 @@ def _analyze_multi(
         eng = quadrature.engine(design.model, design.cohorts, design.grid)
 
         def rows_at_data(j: int) -> None:
-            c = design.cohorts[j]
-            quadrature.warm_rows(eng, c.name, joint.n[j], [joint.r[j]],
+            if j == 0:  # the node weights the densities read, while the first cohort's
+                eng.band_weights()  # row sets up the terms every cohort shares
+                return
+            c = design.cohorts[j - 1]
+            quadrature.warm_rows(eng, c.name, joint.n[j - 1], [joint.r[j - 1]],
                                  (c.p0, c.p0 if c.p1 is None else c.p1))
 
-        side_by_side(rows_at_data, len(design.cohorts))
+        side_by_side(rows_at_data, len(design.cohorts) + 1)
         by_name = dict(zip(design.names, rn, strict=True))
         summ = posterior_summaries.posterior(design.model, design.cohorts, by_name,
                                              level=LEVEL, grid=design.grid)

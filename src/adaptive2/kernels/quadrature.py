@@ -499,7 +499,7 @@ class _Engine:
             fine[::2] += self.kernel_c @ w
             out += fine / 4
         if self.model.kind != "independent":
-            cols, index, w = self._bands()
+            cols, index, w = self.band_weights()
             vectors = weights.reshape(len(weights), -1)
             for k in range(vectors.shape[1]):
                 vector = np.ascontiguousarray(vectors[:, k])
@@ -507,7 +507,7 @@ class _Engine:
                     index, w * vector[cols], minlength=len(self.theta))
         return out
 
-    def _bands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def band_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(column, node index, weight) of every band entry of the non-wide columns (kept).
 
         Built one τ at a time (:func:`_shared_bands`) and flattened, so that
