@@ -246,6 +246,9 @@ class _Engine:
         self.size_warned = False  # a cohort beyond TESTED_N patients was flagged
         if model.kind == "independent":
             self.wide = np.zeros_like(self.point)
+        # the same columns as slices where they are contiguous (on the grids built here
+        # they are: τ = 0, then the narrow τ, then the wide): views, not gathers
+        self.point_at, self.wide_at = _columns(self.point), _columns(self.wide)
         # (theta, wide columns) weights of the Richardson-extrapolated rule, and every other
         # node's hat weights (the coarse level; see _kernels)
         self.kernel_r, self.kernel_c = self._kernels(self.mu[self.wide], self.tau[self.wide])
@@ -298,12 +301,12 @@ class _Engine:
         """
         ex = np.zeros((values.shape[0], len(self.mu)))
         if self.wide.any():
-            ex[:, self.wide] = values @ self.kernel_r if product is None else product
+            ex[:, self.wide_at] = values @ self.kernel_r if product is None else product
             if coarse is not None:
                 delta = coarse - values[:, ::2]
                 nodes = np.flatnonzero((delta != 0).any(axis=0))
                 if nodes.size:
-                    ex[:, self.wide] -= (delta[:, nodes] @ self.kernel_c[nodes]) / 3
+                    ex[:, self.wide_at] -= (delta[:, nodes] @ self.kernel_c[nodes]) / 3
         coarse = values[:, ::2] if coarse is None else coarse
         nex = np.zeros(values.shape[0])
         if cohort is not None:
@@ -403,9 +406,9 @@ class _Engine:
                 if th is not None:
                     hm = self.mu_width[self.point]
                     vals = vals * np.clip((mu + hm / 2 - th) / hm, 0.0, 1.0)
-                out[rows, self.point] = vals
+                out[rows, self.point_at] = vals
                 if p_out is not None:
-                    p_out[rows, self.point] = vals * special.expit(mu + off)
+                    p_out[rows, self.point_at] = vals * special.expit(mu + off)
         if self.narrow.any():
             has_without = without_th is not None
             cols, theta, wts, same, empty = self._narrow_nodes(th, has_without)
@@ -421,14 +424,15 @@ class _Engine:
             # consecutive rows step by the odds (_RowTerms.weighted_sums); others, row by row
             sums = getattr(at, "weighted_sums", None)
             stepped = [sums(w) for _, w in targets] if sums else [None]
+            place = _span(cols)
             if all(x is not None for x in stepped):
                 for (target, _), values in zip(targets, stepped, strict=True):
-                    target[:, cols] = values
+                    target[:, place] = values
             else:
                 for rows in _row_blocks(out.shape[0], theta.size):
                     vals = np.exp(at(rows))
                     for target, w in targets:
-                        target[rows, cols] = np.einsum("rgk,gk->rg", vals, w)
+                        target[rows, place] = np.einsum("rgk,gk->rg", vals, w)
 
     def _narrow_nodes(self, th: float | None, has_without: bool) -> tuple[np.ndarray, ...]:
         """Gauss-Legendre nodes and weights of the narrow columns (kept in the memo).
@@ -539,6 +543,18 @@ class _Engine:
 
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _columns(mask: np.ndarray) -> slice | np.ndarray:
+    """The columns where ``mask`` holds: a slice if they are contiguous, else their indices."""
+    return _span(np.flatnonzero(mask))
+
+
+def _span(where: np.ndarray) -> slice | np.ndarray:
+    """Sorted distinct indices as a slice if they are contiguous (a view), else as they are."""
+    if where.size and where[-1] - where[0] + 1 == where.size:
+        return slice(int(where[0]), int(where[-1]) + 1)
+    return where
 
 
 def _npdf(z: np.ndarray) -> np.ndarray:
