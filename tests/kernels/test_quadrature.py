@@ -786,3 +786,16 @@ def test_shared_band_weights_equal_each_columns_own() -> None:
         np.testing.assert_array_equal(index, index_ref)
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-13 * want.max())
         assert (got.sum(axis=0) == pytest.approx(1.0, abs=1e-12))
+
+
+def test_columns_are_a_slice_only_where_contiguous() -> None:
+    mask = np.zeros(10, dtype=bool)
+    mask[3:7] = True
+    assert quadrature._columns(mask) == slice(3, 7)
+    mask[8] = True
+    np.testing.assert_array_equal(quadrature._columns(mask), [3, 4, 5, 6, 8])
+    assert quadrature._columns(np.zeros(4, dtype=bool)).size == 0
+    eng = quadrature.engine(Model(kind="exnex"), COHORTS, QuadratureGrid())
+    a = np.arange(3.0 * len(eng.mu)).reshape(3, -1)
+    np.testing.assert_array_equal(a[:, eng.wide_at], a[:, eng.wide])
+    np.testing.assert_array_equal(a[:, eng.point_at], a[:, eng.point])
