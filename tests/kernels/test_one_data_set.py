@@ -280,8 +280,72 @@ def test_lines_cover_every_count() -> None:
         assert {m.shape for m in masks.values()} == {(sizes[j] + 1,)}
 
 
+LINE_MODELS = {
+    **MODELS,
+    "fixed-narrow": Model(tau_prior="fixed", tau_scale=0.01, historical=(UNTIED,)),
+    "fixed-wide": Model(kind="exnex", tau_prior="fixed", tau_scale=0.8, weight=0.3),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LINE_MODELS))
+@pytest.mark.parametrize("threshold", [0.42, 0.3, 1e-9, 0.0, 1.0])
+def test_contracted_lines_equal_the_lattice(kind: str, threshold: float) -> None:
+    """A line with ``only`` (summed against the other cohorts' weights before it is
+    formed) and the predictive along it: the whole lattice's slices, for each cohort,
+    consecutive or scattered counts, thresholds on and off the grid, 0 and 1."""
+    model, cohorts, sizes = LINE_MODELS[kind], COHORTS[3], (7, 5, 3)
+    thresholds = {c.name: threshold for c in cohorts}
+    whole = _lattice(model, cohorts, sizes, thresholds=thresholds, means=False)
+    pred = {c.name: quadrature.predictive(model, cohorts, sizes, cohort=c.name, m=4, grid=GRID)
+            for c in cohorts}
+    for j, c in enumerate(cohorts):
+        for counts in (list(range(sizes[j] + 1)), [0, 2, sizes[j]]):
+            rows = [counts if k == j else [(k + 2) % (sizes[k] + 1)] for k in range(3)]
+            line = _lattice(model, cohorts, sizes, thresholds=thresholds, rows=rows,
+                            means=False, only=c.name)
+            assert set(line.p_above) == {c.name}
+            assert line.p_above[c.name].shape == tuple(len(r) for r in rows)
+            at = tuple(np.array(r) for r in rows)
+            want = whole.p_above[c.name][np.ix_(*at)]
+            np.testing.assert_allclose(line.p_above[c.name], want, rtol=0, atol=TOL)
+            one = quadrature.predictive(model, cohorts, sizes, cohort=c.name, m=4, grid=GRID,
+                                        rows=rows)
+            np.testing.assert_allclose(one, pred[c.name][np.ix_(*at)], rtol=0, atol=TOL)
+
+
+def test_lines_are_contracted_not_formed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line through a data set integrates single rows only (no counts × grid pieces);
+    its cohort's lines at every size share one product of the kernels with the weights."""
+    from adaptive2._base.cache import MEMO
+
+    model, cohorts, sizes = MODELS["exnex"], COHORTS[3], (7, 5, 3)
+    integrated: list[int] = []
+    parts_at = quadrature._cohort_parts_at
+
+    def recorded(eng: object, cohort: str, n: int, *args: object, **kw: object) -> object:
+        rows = args[1] if len(args) > 1 else kw.get("rows")
+        integrated.append(n + 1 if rows is None else len(rows))  # type: ignore[arg-type]
+        return parts_at(eng, cohort, n, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quadrature, "_cohort_parts_at", recorded)
+    MEMO.clear()
+    for n0 in (7, 12):
+        _lattice(model, cohorts, (n0, *sizes[1:]), rows=[list(range(n0 + 1)), [2], [1]],
+                 means=False, only="a")
+    assert integrated and set(integrated) == {1}  # the other cohorts' rows at the data
+    entries = len(MEMO)
+    MEMO.clear("quadrature.line_weights")
+    assert len(MEMO) == entries - 1
+    MEMO.clear("quadrature.line_sums")
+    assert len(MEMO) == entries - 3
+
+
 def test_lattice_rows_of_one_cohort_only() -> None:
-    """``only`` computes one cohort's figures, the same numbers; it needs ``rows``."""
+    """``only`` computes one cohort's figures, the same numbers; it needs ``rows``.
+
+    (A line with ``only`` is contracted before it is formed, :func:`_line_sums`: the
+    same sums in another order, equal to rounding.)
+    """
     model, cohorts = MODELS["bhm"], COHORTS[3]
     sizes = (6, 5, 4)
     rows = [[0, 3, 6], [2], [1]]
@@ -289,7 +353,8 @@ def test_lattice_rows_of_one_cohort_only() -> None:
     one = quadrature.lattice(model, cohorts, sizes, grid=GRID, rows=rows, means=False,
                              only=cohorts[0].name)
     assert set(one.p_above) == {cohorts[0].name}
-    np.testing.assert_array_equal(one.p_above[cohorts[0].name], every.p_above[cohorts[0].name])
+    np.testing.assert_allclose(one.p_above[cohorts[0].name], every.p_above[cohorts[0].name],
+                               rtol=1e-13, atol=0)
     with pytest.raises(DesignError, match="`only`"):
         quadrature.lattice(model, cohorts, sizes, grid=GRID, only=cohorts[0].name)
     with pytest.raises(DesignError, match="`only`"):

@@ -307,14 +307,17 @@ class _Engine:
                 nodes = np.flatnonzero((delta != 0).any(axis=0))
                 if nodes.size:
                     ex[:, self.wide_at] -= (delta[:, nodes] @ self.kernel_c[nodes]) / 3
-        coarse = values[:, ::2] if coarse is None else coarse
-        nex = np.zeros(values.shape[0])
-        if cohort is not None:
-            nex = (
-                4 * (values @ self.nex_weights(cohort))
-                - coarse @ self.nex_weights(cohort, coarse=True)
-            ) / 3
+        nex = np.zeros(values.shape[0]) if cohort is None else self.nex_part(values, cohort,
+                                                                               coarse)
         return ex, nex
+
+    def nex_part(
+        self, values: np.ndarray, cohort: str, coarse: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Richardson-extrapolated ∫ f(θ) NEX(θ) dθ of each row (see :meth:`integrate`)."""
+        coarse = values[:, ::2] if coarse is None else coarse
+        return cast(np.ndarray, (4 * (values @ self.nex_weights(cohort))
+                                 - coarse @ self.nex_weights(cohort, coarse=True)) / 3)
 
     def log_lik(
         self, cohort_offset: float, r: np.ndarray, n: int, weight: float = 1.0
@@ -1832,6 +1835,17 @@ def _lattice(
     eng = engine(model, coh, grid)
     _check_size(eng, n)
     thr = dict(thresholds)
+    names = [c.name for c in coh]
+    if only is not None and not means and _is_line(rows, names.index(only)):
+        # one cohort's line through a data set, its figures only: contracted sums
+        assert rows is not None
+        j = names.index(only)
+        den, num = _line_sums(eng, coh, n, rows, j, thr.get(only, coh[j].p0))
+        shape = [1] * len(coh)
+        shape[j] = len(rows[j])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.clip(num / den, 0.0, 1.0).reshape(shape)
+        return LatticeResult(n=n, p_above={only: p}, mean={}, rows=rows)
     pieces = [
         _pieces(eng, c.name, nj, thr.get(c.name, c.p0))
         if rows is None
@@ -1922,6 +1936,116 @@ def _contract(base: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
             block *= a[i]
         out[lo : lo + len(block)] = block @ last
     return out.reshape(*shape, last.shape[1])
+
+
+# ---------------------------------------------------------------------------
+# A cohort's line through one data set: contracted before it is formed
+# ---------------------------------------------------------------------------
+def _is_line(rows: Rows | None, j: int) -> bool:
+    """Whether ``rows`` select several counts of cohort j and one count of every other."""
+    return (rows is not None and len(rows[j]) > 1
+            and all(len(r) == 1 for k, r in enumerate(rows) if k != j))
+
+
+def _line_weights(
+    eng: _Engine, coh: tuple[Cohort, ...], n: tuple[int, ...], rows: Rows, j: int
+) -> np.ndarray:
+    """The (μ, τ) weights of cohort j's line through a data set (kept in the memo).
+
+    w = b ∏_{k≠j} M̃_k[r_k] (flushed): the columns' prior weights times every other
+    cohort's scaled marginal at its one count, as :func:`_contract` forms it. Cohort
+    j's lines at every size through the same data share it.
+    """
+    others = tuple((k, n[k], rows[k]) for k in range(len(coh)) if k != j)
+    key = ("quadrature.line_weights", eng.model, tuple(eng.cohorts), eng.grid, j, others)
+
+    def compute() -> np.ndarray:
+        w = _base_weights(eng)
+        for k, size, counts in others:
+            c = coh[k]
+            w *= _scaled(*_row_pieces(eng, c.name, size, c.p0, counts)[:2], None)[0][0]
+        return _flush(w)
+
+    return MEMO.get(key, compute)
+
+
+def _line_sums(
+    eng: _Engine, coh: tuple[Cohort, ...], n: tuple[int, ...], rows: Rows, j: int,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ_g w_g M_j[r, g] and Σ_g w_g Q_j[r, g] for cohort j's counts r along its line.
+
+    The values :func:`_contract` gives for the line's pieces (:func:`_row_pieces`: M_j
+    per count scaled by its likelihood's largest value only) with the weights of
+    :func:`_line_weights`, summed a block of columns at a time as the pieces are
+    formed: the wide columns, then the exact (point and narrow) ones, each block mixed
+    (EX/NEX) and flushed as :func:`_cohort_pieces` does it (values below 1e-280, and the
+    negative ones the extrapolation leaves in the tails, become 0) and summed against
+    w. No (counts × grid) array is built or kept. Kept in the memo; the predictive
+    (:func:`predictive`) reads the first sum.
+    """
+    key = ("quadrature.line_sums", eng.model, tuple(eng.cohorts), eng.grid, n, rows, j,
+           threshold)
+    return MEMO.get(key, lambda: _compute_line_sums(eng, coh, n, rows, j, threshold))
+
+
+def _compute_line_sums(
+    eng: _Engine, coh: tuple[Cohort, ...], n: tuple[int, ...], rows: Rows, j: int,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    c = coh[j]
+    w = _line_weights(eng, coh, n, rows, j)
+    t = eng.cohort_terms(c.name, n[j])
+    counts = np.array(rows[j], dtype=int)
+    lik, shift = t["lik"][counts], t["shift"][counts]
+    off = eng.offset[c.name]
+    th = (special.logit(threshold) - off if 0 < threshold < 1
+          else (-np.inf if threshold <= 0 else np.inf))
+    finite = bool(np.isfinite(th))
+    nodes_c = eng.theta[::2]
+    above = _above_fraction(eng.theta, th) if finite else np.full(len(eng.theta), float(th < 0))
+    above_c = _above_fraction(nodes_c, th) if finite else np.full(len(nodes_c), float(th < 0))
+    R = len(counts)
+    values = np.concatenate([lik, lik * above[None, :]])  # (M; Q) rows on the θ nodes
+    coarse = np.concatenate([lik[:, ::2], lik[:, ::2] * above_c[None, :]])
+    ex_nodes, nex_nodes, w_ex = eng.weights_theta(c.name)
+    nex = eng.nex_part(values, c.name, coarse) if nex_nodes is not None else None
+    # (EX integrals of a block of columns or None, those columns' weights)
+    blocks: list[tuple[np.ndarray | None, np.ndarray]] = []
+    if ex_nodes is None:
+        blocks.append((None, w))
+    else:
+        if eng.wide.any():
+            lik_m, above_m, _ = _stepped_products(lik, [above], None, eng.kernel_r)
+            wide = np.concatenate([lik_m, above_m[0]])
+            delta = coarse - values[:, ::2]  # corrected where the coarse values differ
+            nodes = np.flatnonzero((delta != 0).any(axis=0))
+            if nodes.size:
+                wide -= (delta[:, nodes] @ eng.kernel_c[nodes]) / 3
+            blocks.append((wide, w[eng.wide_at]))
+        exact = eng.point | eng.narrow
+        if exact.any():
+            # the exact columns lead the grid (τ = 0, then the narrow τ): a block that wide
+            width = int(np.flatnonzero(exact)[-1]) + 1
+            part = np.zeros((2 * R, width))
+            loglik = _row_loglik(eng, c.name, n[j], counts.astype(float), shift)
+            eng._exact_columns(part[:R], loglik, None)
+            eng._exact_columns(part[R:], loglik, th if finite else None, without_th=part[:R])
+            if not finite:
+                part[R:] = part[:R] if th < 0 else 0.0
+            leading = not eng.wide[:width].any()
+            blocks.append((part, w[:width]) if leading else (part[:, exact[:width]], w[exact]))
+    sums = np.zeros(2 * R)
+    for ex, wb in blocks:
+        if ex is not None and w_ex > 0:
+            total = w_ex * ex
+        else:
+            total = np.zeros((2 * R, len(wb)))
+        if nex is not None and w_ex < 1:
+            total += (1 - w_ex) * nex[:, None]
+        np.copyto(total, 0.0, where=total < _FLUSH_FLOOR)  # as _cohort_pieces flushes
+        sums += total @ wb
+    return sums[:R], sums[R:]
 
 
 # ---------------------------------------------------------------------------
@@ -2016,27 +2140,33 @@ def _predictive(
     eng = engine(model, coh, grid)
     j = [c.name for c in coh].index(cohort)
     _check_size(eng, [size + (m if k == j else 0) for k, size in enumerate(n)])
-    base = eng.log_prior + eng._hist[0]
-    base = np.exp(base - base.max())
     # cohort j's counts r_j + x at n_j + m: from its smallest selected count on
     now = np.arange(n[j] + 1) if rows is None else np.array(rows[j])
     first = int(now.min())
-    arrays = []
-    log_scale = np.zeros(0)
-    for k, c in enumerate(coh):
-        size = n[k] + m if k == j else n[k]
-        if rows is None:
-            M = _pieces(eng, c.name, size, c.p0)[0]
-        else:
-            counts = tuple(range(first, int(now.max()) + m + 1)) if k == j else rows[k]
-            M = _row_pieces(eng, c.name, size, c.p0, counts)[0]
-        s = M.max(axis=1, keepdims=True)
-        s = np.where(s > 0, s, 1.0)
-        arrays.append(M / s)
-        if k == j:  # true marginal = scaled × exp(log_scale), per response count
-            shift = eng.cohort_terms(c.name, size)["shift"][first:]
-            log_scale = shift[: len(s)] + np.log(s[:, 0])
-    z = np.moveaxis(_contract(base, arrays), j, 0)  # (counts of j at n_j + m, others...)
+    line = None if rows is None else tuple(
+        tuple(range(first, int(now.max()) + m + 1)) if k == j else r for k, r in enumerate(rows))
+    if _is_line(line, j):  # the others at one count each: cohort j's line, contracted
+        assert line is not None
+        sizes = tuple(size + (m if k == j else 0) for k, size in enumerate(n))
+        z = _line_sums(eng, coh, sizes, line, j, coh[j].p0)[0]
+        # its rows are scaled by their likelihoods' largest values only
+        log_scale = eng.cohort_terms(cohort, sizes[j])["shift"][first : first + len(z)]
+        z = z.reshape((len(z),) + (1,) * (len(coh) - 1))
+    else:
+        arrays, log_scale = [], np.zeros(0)
+        for k, c in enumerate(coh):
+            size = n[k] + m if k == j else n[k]
+            if line is None:
+                M = _pieces(eng, c.name, size, c.p0)[0]
+            else:
+                M = _row_pieces(eng, c.name, size, c.p0, line[k])[0]
+            s = M.max(axis=1, keepdims=True)
+            s = np.where(s > 0, s, 1.0)
+            arrays.append(M / s)
+            if k == j:  # true marginal = scaled × exp(log_scale), per response count
+                shift = eng.cohort_terms(c.name, size)["shift"][first:]
+                log_scale = shift[: len(s)] + np.log(s[:, 0])
+        z = np.moveaxis(_contract(_base_weights(eng), arrays), j, 0)  # (j's counts, others...)
     x = np.arange(m + 1)
     total = (now - first)[:, None] + x[None, :]  # r_j + x, shape (len(now), m + 1)
     extra = (log_scale[total] + _log_binomial(m)[None, :]).reshape(
