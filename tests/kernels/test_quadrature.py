@@ -733,22 +733,126 @@ def test_consecutive_rows_step_by_the_odds_as_the_exponentials_do(th) -> None:
     from adaptive2.model.hierarchical import DEFAULT_GRID
 
     eng = quadrature.engine(Model(kind="exnex", weight=0.5), COHORTS, DEFAULT_GRID)
-    cols, theta, wts, _, _ = eng._narrow_nodes(th, False)
-    assert theta.shape == (cols.size, 24) and cols.size > 1000
-    for n, rows in [(25, np.arange(0, 26)), (40, np.arange(7, 19))]:
+    for reach, n, rows in [(32, 25, np.arange(0, 26)), (64, 40, np.arange(7, 19))]:
+        _, theta, wts, runs, _, _ = eng._narrow_nodes(th, False, reach)
+        columns = sum(g for _, g, _ in runs)
+        assert columns > 1000 and len(runs) > 2 and theta.size == sum(g * m for _, g, m in runs)
         shift = eng.cohort_terms("post_io", n)["shift"][rows]
         terms = quadrature._row_loglik(eng, "post_io", n, rows.astype(float), shift)(
-            theta, ("narrow", th, False))
-        got = terms.weighted_sums(wts)
-        want = np.einsum("rgk,gk->rg", np.exp(terms(slice(None))), wts)
-        assert got is not None and got.shape == want.shape
+            theta, ("narrow", th, False, reach))
+        got = terms.weighted_sums(wts, runs)
+        want = quadrature._run_sums(np.exp(terms(slice(None))) * wts, runs)
+        assert got is not None and got.shape == want.shape == (rows.size, columns)
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
         assert want.max() > 1e-3  # rows that carry weight, not only the tails
+    _, theta, wts, runs, _, _ = eng._narrow_nodes(th, False, 128)
     for n, rows in [(25, np.array([3, 5, 6])), (25, np.array([3, 4])), (100, np.arange(101))]:
         shift = eng.cohort_terms("post_io", n)["shift"][rows]
         terms = quadrature._row_loglik(eng, "post_io", n, rows.astype(float), shift)(
-            theta, ("narrow", th, False))
-        assert terms.weighted_sums(wts) is None, (n, rows)
+            theta, ("narrow", th, False, 128))
+        assert terms.weighted_sums(wts, runs) is None, (n, rows)
+
+
+def _narrow_reference(off: float, r: int, n: int, shift: float, mu: float, tau: float,
+                      above: float | None) -> float:
+    """∫ L(θ) N(θ | μ, τ²) dθ (over θ > ``above``), L scaled by e^-shift: scipy's adaptive rule."""
+
+    def f(t: float) -> float:
+        ll = r * special.log_expit(t + off) + (n - r) * special.log_expit(-t - off) - shift
+        return float(np.exp(ll) * stats.norm.pdf(t, mu, tau))
+
+    lo = mu - 40 * tau if above is None else max(above, mu - 40 * tau)
+    return float(integrate.quad(f, lo, mu + 40 * tau, points=[m for m in (mu,) if lo < m],
+                                epsabs=0, epsrel=2e-14, limit=400)[0])
+
+
+@pytest.mark.parametrize("n", [10, 25, 100])
+def test_narrow_columns_equal_direct_integrals(n: int) -> None:
+    """The narrow columns (τ below twice the θ step: Gauss–Hermite nodes, as many as the
+    tilt τ·n needs) against scipy's adaptive integration of L(θ) N(θ | μ, τ²) over θ:
+    within 1e-11 for every count, τ and μ (the tails included, where the tilt is largest);
+    the columns a threshold cuts (a composite Legendre rule above it) within 1e-10 of the
+    column's whole integral (the part above a threshold 7 sd out is itself 1e-13 of it)."""
+    from adaptive2.model.hierarchical import DEFAULT_GRID
+
+    eng = quadrature.engine(Model(), COHORTS, DEFAULT_GRID)
+    name = "post_io"
+    off = eng.offset[name]
+    narrow = np.flatnonzero(eng.narrow)
+    taus = np.unique(eng.tau[narrow])
+    picks = []
+    for t in taus[[0, len(taus) // 3, 2 * len(taus) // 3, -1]]:
+        cols = narrow[eng.tau[narrow] == t]
+        for m in (-11.0, -3.0, 0.7, 11.0):
+            picks.append(int(cols[np.argmin(abs(eng.mu[cols] - m))]))
+    rows = np.array(sorted({0, 1, n // 3, n - 1, n}))
+    shift = eng.cohort_terms(name, n)["shift"][rows]
+    loglik = quadrature._row_loglik(eng, name, n, rows.astype(float), shift)
+    out = np.zeros((rows.size, eng.mu.size))
+    eng._exact_columns(out, loglik, None, slope=n)
+    for i, r in enumerate(rows):
+        for g in picks:
+            want = _narrow_reference(off, int(r), n, shift[i], eng.mu[g], eng.tau[g], None)
+            assert out[i, g] == pytest.approx(want, rel=1e-11, abs=1e-300), (r, g)
+    if n > 25:  # (a tilt τ·n over 3 moves the mass towards the cut rule's window edge)
+        return
+    th = 0.05  # cuts the columns with |μ − 0.05| < 9τ
+    q = np.zeros_like(out)
+    eng._exact_columns(q, loglik, th, without_th=out, slope=n)
+    cut = narrow[np.abs(eng.mu[narrow] - th) < 9 * eng.tau[narrow]]
+    assert cut.size > 20
+    for g in cut[:: max(1, cut.size // 40)]:
+        for i, r in enumerate(rows):
+            want = _narrow_reference(off, int(r), n, shift[i], eng.mu[g], eng.tau[g], th)
+            assert abs(q[i, g] - want) <= 1e-10 * out[i, g], (r, g)
+            assert 0 <= q[i, g] <= out[i, g] * (1 + 1e-11)
+
+
+@pytest.mark.parametrize("kind", ["hierarchical", "exnex"])
+def test_narrow_nodes_per_column_within_the_size_estimates(kind: str) -> None:
+    """The memory and time estimates count ``sizes.narrow_nodes(n)`` nodes per narrow
+    column: a bound on the mean the engine builds at every size, a threshold's cut
+    columns included (the default grid and a finer τ grid)."""
+    from adaptive2.kernels import sizes
+    from adaptive2.model.hierarchical import DEFAULT_GRID
+
+    for grid in (DEFAULT_GRID, QuadratureGrid(n_tau=80)):
+        eng = quadrature.engine(Model(kind=kind), COHORTS, grid)
+        narrow = int(eng.narrow.sum())
+        for n in (1, 10, 32, 100, 256, 300, 1000, 5000):
+            reach = quadrature._slope_bucket(n)
+            for th in (None, 0.0):
+                _, theta, _, runs, _, _ = eng._narrow_nodes(th, False, reach)
+                assert sum(g for _, g, _ in runs) <= narrow
+                assert theta.size <= sizes.narrow_nodes(n) * narrow, (n, th)
+
+
+def test_run_sums_add_each_columns_nodes() -> None:
+    """Runs of columns with as many nodes each: the sums of each column's nodes, any rows."""
+    rng = np.random.default_rng(5)
+    counts = [4] * 3 + [8] * 2 + [48] * 4
+    runs = ((0, 3, 4), (12, 2, 8), (28, 4, 48))
+    values = rng.random((3, sum(counts)))
+    edges = np.concatenate([[0], np.cumsum(counts)])
+    want = np.stack([values[:, a:b].sum(axis=1) for a, b in itertools.pairwise(edges)], axis=1)
+    np.testing.assert_allclose(quadrature._run_sums(values, runs), want, rtol=1e-14)
+    np.testing.assert_allclose(quadrature._run_sums(values[1], runs), want[1], rtol=1e-14)
+
+
+def test_hermite_reach_is_where_the_rule_stops_integrating_a_tilt() -> None:
+    """Each order's reach: m Gauss–Hermite nodes integrate E[e^{cZ}] = e^{c²/2} to 1e-13
+    for every |c| up to it, and no longer 5% beyond it (so the table is not loose)."""
+    z_tab, w_tab = quadrature._hermite_tables()
+    for i, (m, reach) in enumerate(zip(quadrature._HERMITE_ORDERS, quadrature._HERMITE_REACH,
+                                       strict=True)):
+        z, w = z_tab[i, :m], w_tab[i, :m]
+        assert w.sum() == pytest.approx(1.0, abs=1e-14)
+        for c in np.linspace(-reach, reach, 41):
+            assert abs(w @ np.exp(c * z) / np.exp(c * c / 2) - 1) <= 1e-13, (m, c)
+        c = 1.05 * reach
+        assert abs(w @ np.exp(c * z) / np.exp(c * c / 2) - 1) > 1e-13, m
+    assert list(quadrature._hermite_order(np.array([0.0, 0.06, 0.061, 3.0, 50.0]))) == [
+        0, 0, 1, 4, len(quadrature._HERMITE_ORDERS) - 1]
 
 
 def test_stepped_products_equal_the_products_of_the_stepped_rows() -> None:

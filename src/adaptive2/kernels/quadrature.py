@@ -30,6 +30,7 @@ says by how much answers may be off (:func:`accuracy_warnings`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import warnings
@@ -183,6 +184,65 @@ def _refine_mu(
 
 
 _GL_Z, _GL_W = np.polynomial.legendre.leggauss(24)
+
+_HERMITE_ORDERS = np.array([4, 8, 12, 16, 24, 32, 48, 64])
+_HERMITE_REACH = np.array([0.06, 0.54, 1.245, 1.985, 3.41, 4.72, 7.0, 9.0])
+"""For each Gauss–Hermite order m, the largest tilt c for which m nodes integrate e^{cz}
+against N(0, 1) to 1e-13 relative (measured; ``tests/kernels/test_quadrature.py`` measures
+it again). A narrow column's likelihood L(μ + τz) is such a tilt to first order, with
+c ≤ τ · |d log L / dθ|; beyond the last reach the last order is used."""
+
+
+def _hermite_order(tilt: np.ndarray) -> np.ndarray:
+    """For each tilt, the index in :data:`_HERMITE_ORDERS` of the fewest nodes it needs."""
+    at = np.searchsorted(_HERMITE_REACH, tilt, side="left")
+    return np.minimum(at, len(_HERMITE_ORDERS) - 1)
+
+
+def _times_p(wts: np.ndarray, theta: np.ndarray, off: float) -> np.ndarray:
+    """Node weights times p = expit(θ + offset) at the nodes."""
+    return cast(np.ndarray, wts * special.expit(theta + off))
+
+
+@functools.cache
+def _hermite_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z and weights of the Gauss–Hermite rules for E[f(Z)], Z ~ N(0, 1).
+
+    One row per order of :data:`_HERMITE_ORDERS`, zero-padded.
+    """
+    shape = (len(_HERMITE_ORDERS), int(_HERMITE_ORDERS[-1]))
+    z_tab, w_tab = np.zeros(shape), np.zeros(shape)
+    for i, m in enumerate(_HERMITE_ORDERS):
+        z, w = np.polynomial.hermite_e.hermegauss(int(m))
+        z_tab[i, :m], w_tab[i, :m] = z, w / np.sqrt(2 * np.pi)
+    return z_tab, w_tab
+
+
+_LEAST_REACH = 32
+"""The narrow columns' nodes serve slopes up to 32 at least: one node set for every cohort
+of up to 32 patients (a typical phase 2 cohort at every look)."""
+
+
+def _slope_bucket(slope: float) -> int:
+    """``slope`` rounded up to a power of two, at least :data:`_LEAST_REACH`.
+
+    So that few node sets serve every size.
+    """
+    return max(_LEAST_REACH, 1 << max(0, math.ceil(math.log2(max(slope, 1.0)))))
+
+
+def _composite_legendre(panels: int, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [−1, 1] of ``panels`` equal panels of ``order``-point Legendre."""
+    z, w = np.polynomial.legendre.leggauss(order)
+    edges = np.linspace(-1.0, 1.0, panels + 1)
+    mid, half = (edges[1:] + edges[:-1]) / 2, (edges[1:] - edges[:-1]) / 2
+    return (mid[:, None] + half[:, None] * z[None, :]).ravel(), (half[:, None] * w).ravel()
+
+
+_CUT_Z, _CUT_W = _composite_legendre(6, 10)
+"""The rule of the narrow columns a threshold cuts, over the part of μ ± 9τ above it: the
+normal's mass there (tilted by up to 2.5 sd) to 1.1e-12 of the whole (one 24-point panel over
+μ ± 9τ lost 2.4e-6 of it). Mass beyond 9τ is left out, Φ(c − 9) of it for a tilt c."""
 
 
 class _Engine:
@@ -377,7 +437,7 @@ class _Engine:
                 )
                 return lambda rows: ll[None]
 
-            self._exact_columns(m[None, :], loglik, None)
+            self._exact_columns(m[None, :], loglik, None, slope=h.weight * h.n)
             logf += np.log(np.maximum(m, 1e-300))
         return logf, ties
 
@@ -388,17 +448,21 @@ class _Engine:
         th: float | None,
         without_th: np.ndarray | None = None,
         p_weighted: tuple[np.ndarray, float] | None = None,
+        *,
+        slope: float,
     ) -> None:
         """Overwrite point-mass and narrow columns of ``out`` (R, G) with exact values.
 
         ``loglik(theta, tag)`` prepares the log likelihood at θ (any shape; ``tag``
-        names the θ set, which depends on the columns and ``th`` only) and returns a
-        function of a slice of rows giving its values there, shape (rows, *theta.shape);
-        the rows are integrated a block at a time. With ``th`` only the part θ > th is
-        integrated. ``without_th``, the same rows integrated without ``th``, saves the
-        work for the narrow columns wholly above ``th`` (their values) or below it (0).
-        ``p_weighted`` = (array, offset) also fills that array's columns with the
-        integrals weighted by p = expit(θ + offset), from the same likelihood values.
+        names the θ set, which depends on the columns, ``th`` and ``slope`` only) and
+        returns a function of a slice of rows giving its values there, shape (rows,
+        *theta.shape); the rows are integrated a block at a time. ``slope`` bounds
+        |d log L / dθ| over the rows (n for n patients; see :meth:`_narrow_nodes`). With
+        ``th`` only the part θ > th is integrated. ``without_th``, the same rows
+        integrated without ``th``, saves the work for the narrow columns wholly above
+        ``th`` (their values). ``p_weighted`` = (array, offset) also fills that array's
+        columns with the integrals weighted by p = expit(θ + offset), from the same
+        likelihood values.
         """
         p_out, off = p_weighted if p_weighted is not None else (None, 0.0)
         if self.point.any():
@@ -414,20 +478,24 @@ class _Engine:
                     p_out[rows, self.point_at] = vals * special.expit(mu + off)
         if self.narrow.any():
             has_without = without_th is not None
-            cols, theta, wts, same, empty = self._narrow_nodes(th, has_without)
+            reach = _slope_bucket(slope)
+            place, theta, wts, runs, same, empty = self._narrow_nodes(th, has_without, reach)
             if without_th is not None:
                 out[:, same] = without_th[:, same]
-                out[:, empty] = 0.0
-            at = loglik(theta, ("narrow", th, has_without))
+            out[:, empty] = 0.0
+            if not runs:
+                return
+            tag = ("narrow", th, has_without, reach)
+            at = loglik(theta, tag)
             targets = [(out, wts)]
             if p_out is not None:  # the weights times p at the nodes, kept with the nodes
-                key = ("quadrature.narrow_p", self.model, tuple(self.cohorts), self.grid, th,
-                       has_without, off)
-                targets.append((p_out, MEMO.get(key, lambda: wts * special.expit(theta + off))))
+                key = ("quadrature.narrow_p", self.model, tuple(self.cohorts), self.grid, tag,
+                       off)
+                targets.append((p_out, MEMO.get(key, functools.partial(_times_p, wts, theta,
+                                                                       off))))
             # consecutive rows step by the odds (_RowTerms.weighted_sums); others, row by row
             sums = getattr(at, "weighted_sums", None)
-            stepped = [sums(w) for _, w in targets] if sums else [None]
-            place = _span(cols)
+            stepped = [sums(w, runs) for _, w in targets] if sums else [None]
             if all(x is not None for x in stepped):
                 for (target, _), values in zip(targets, stepped, strict=True):
                     target[:, place] = values
@@ -435,44 +503,83 @@ class _Engine:
                 for rows in _row_blocks(out.shape[0], theta.size):
                     vals = np.exp(at(rows))
                     for target, w in targets:
-                        target[rows, place] = np.einsum("rgk,gk->rg", vals, w)
+                        target[rows, place] = _run_sums(vals * w, runs)
 
-    def _narrow_nodes(self, th: float | None, has_without: bool) -> tuple[np.ndarray, ...]:
-        """Gauss-Legendre nodes and weights of the narrow columns (kept in the memo).
+    def _narrow_nodes(self, th: float | None, has_without: bool, reach: int) -> tuple[Any, ...]:
+        """Nodes and weights of the narrow columns (kept in the memo).
 
-        Each narrow column N(μ, τ²) is integrated over μ ± 9τ (with ``th``, its part
-        above ``th``) by :data:`_GL_Z`. With ``has_without`` the columns wholly above
-        ``th`` (``same``: their values are those without ``th``) and wholly below it
-        (``empty``: 0) are left out. Returns (columns, θ nodes (G0, K), weights (G0, K),
-        same, empty); the nodes depend on the columns and ``th`` only, so every cohort,
-        size and row shares them.
+        Each narrow column N(μ, τ²) is integrated by Gauss–Hermite nodes μ + τ z_k, as
+        many as a tilt of ``reach`` · τ needs (:func:`_hermite_order`; the log likelihood
+        of n patients changes by at most n per unit of θ, so ``reach`` ≥ n keeps every
+        column within 1e-13). With ``th``, the columns whose μ ± 9τ straddles ``th`` are
+        integrated above ``th`` by a composite Gauss–Legendre rule (:data:`_CUT_Z`) over
+        [max(μ − 9τ, th), μ + 9τ]; those wholly below ``th`` are 0 (``empty``) and those
+        wholly above it keep their whole integral (with ``has_without``: ``same``, their
+        values without ``th``, and no nodes). Returns (the columns integrated, their nodes
+        and weights one column after the other (flat), each column's first node, same,
+        empty); the nodes depend on the columns, ``th`` and ``reach`` only, so every
+        cohort, size and row shares them.
         """
-        key = ("quadrature.narrow", self.model, tuple(self.cohorts), self.grid, th, has_without)
+        key = ("quadrature.narrow", self.model, tuple(self.cohorts), self.grid, th, has_without,
+               reach)
 
-        def compute() -> tuple[np.ndarray, ...]:
+        def compute() -> tuple[Any, ...]:
             cols = np.flatnonzero(self.narrow)
-            mu = self.mu[cols][:, None]
-            tau = self.tau[cols][:, None]
+            mu, tau = self.mu[cols], self.tau[cols]
             lo, hi = mu - 9 * tau, mu + 9 * tau
+            cut = np.zeros(cols.size, dtype=bool)
+            keep = np.ones(cols.size, dtype=bool)
             same = empty = np.zeros(0, dtype=np.intp)
             if th is not None:
-                lo0 = lo
-                lo = np.maximum(lo, th)
-                hi = np.maximum(hi, lo)
+                above, below = lo >= th, (hi <= th) & (lo < th)
+                cut = ~(above | below)
+                empty = cols[below]
+                keep = cut | (above & (not has_without))
                 if has_without:
-                    is_same, is_empty = lo[:, 0] == lo0[:, 0], hi[:, 0] == lo[:, 0]
-                    same, empty = cols[is_same], cols[is_empty & ~is_same]
-                    keep = ~(is_same | is_empty)
-                    cols, mu, tau, lo, hi = cols[keep], mu[keep], tau[keep], lo[keep], hi[keep]
-            mid, half = (lo + hi) / 2, (hi - lo) / 2
-            theta = mid + half * _GL_Z[None, :]  # (G0, K)
-            dens = np.exp(-0.5 * ((theta - mu) / tau) ** 2) / (tau * np.sqrt(2 * np.pi))
-            wts = half * _GL_W[None, :] * dens
-            return cols, theta, wts, same, empty
+                    same = cols[above]
+            cols, mu, tau, lo, hi, cut = (x[keep] for x in (cols, mu, tau, lo, hi, cut))
+            order = _hermite_order(tau * reach)
+            # the whole columns by their number of nodes (in column order: it grows with τ),
+            # then the cut ones: runs of columns with as many nodes each
+            key_ = np.where(cut, len(_HERMITE_ORDERS), order)
+            seq = np.argsort(key_, kind="stable")
+            cols, mu, tau, lo, hi, cut, order = (x[seq] for x in (cols, mu, tau, lo, hi, cut,
+                                                                   order))
+            counts = np.where(cut, _CUT_Z.size, _HERMITE_ORDERS[order])
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+            first = np.flatnonzero(np.diff(key_[seq], prepend=-1))
+            runs = tuple((int(starts[a]), int(b - a), int(counts[a]))
+                         for a, b in zip(first, [*first[1:], cols.size][: first.size],
+                                         strict=True))
+            of = np.repeat(np.arange(cols.size), counts)  # the column of each node
+            k = np.arange(of.size) - starts[of]  # the node's place within its column
+            theta, wts = np.empty(of.size), np.empty(of.size)
+            gh = ~cut[of]
+            z_tab, w_tab = _hermite_tables()
+            g, i = of[gh], order[of[gh]]
+            theta[gh] = mu[g] + tau[g] * z_tab[i, k[gh]]
+            wts[gh] = w_tab[i, k[gh]]
+            if cut.any():
+                assert th is not None
+                a = np.maximum(lo, th)
+                mid, half = (a + hi) / 2, (hi - a) / 2
+                g = of[~gh]
+                theta[~gh] = mid[g] + half[g] * _CUT_Z[k[~gh]]
+                dens = _npdf((theta[~gh] - mu[g]) / tau[g]) / tau[g]
+                wts[~gh] = half[g] * _CUT_W[k[~gh]] * dens
+            place = _span(cols) if (np.diff(cols) > 0).all() else cols  # (_span: sorted only)
+            return place, theta, wts, runs, same, empty
 
         return MEMO.get(key, compute)
 
-    # -- per-cohort integrals ---------------------------------------------
+    def slope(self, cohort: str, n: int) -> float:
+        """A bound on |d log L / dθ| of the cohort's likelihood with n patients (ties included).
+
+        n for the binomial (|r − n p| ≤ n), plus weight · n of each stratum tied to the
+        cohort (the log of its likelihood smoothed by the tie changes no faster).
+        """
+        return float(n + sum(h.weight * h.n for h in self.model.historical if h.tie == cohort))
+
     def cohort_terms(self, cohort: str, n: int) -> dict[str, np.ndarray]:
         """For every r = 0..n: the scaled likelihood on the θ grid and its log scale."""
         key = ("quadrature.terms", self.model, tuple(self.cohorts), self.grid, cohort, n)
@@ -1312,11 +1419,14 @@ def _cohort_parts_at(
     if ex_nodes is not None and (eng.point.any() or eng.narrow.any()):
         # columns with tau too small for the theta grid: exact likelihood evaluations
         loglik = _row_loglik(eng, cohort, n, rr_all, shift)
+        slope = eng.slope(cohort, n)
         eng._exact_columns(ex[:R], loglik, None,
-                           p_weighted=(ex[(len(ths) + 1) * R :], off) if means else None)
+                           p_weighted=(ex[(len(ths) + 1) * R :], off) if means else None,
+                           slope=slope)
         for i, th in enumerate(ths, start=1):
             q = ex[i * R : (i + 1) * R]
-            eng._exact_columns(q, loglik, th if np.isfinite(th) else None, without_th=ex[:R])
+            eng._exact_columns(q, loglik, th if np.isfinite(th) else None, without_th=ex[:R],
+                               slope=slope)
             if not np.isfinite(th):
                 q[:] = ex[:R] if th < 0 else 0.0
     out = []
@@ -1406,8 +1516,9 @@ def _row_loglik(
 
     def prepare(theta: np.ndarray, tag: Any) -> _RowTerms:
         key = ("quadrature.loglik", eng.model, tuple(eng.cohorts), eng.grid, who, tag)
-        terms = MEMO.get((*key, n), lambda: _level_terms(key, eng, cohort, theta, n))
-        return _RowTerms(rr_all, shift, terms, theta.ndim == 2)
+        steps = tag[0] == "narrow"  # rows of the narrow nodes step by the odds
+        terms = MEMO.get((*key, n), lambda: _level_terms(key, eng, cohort, theta, n, steps))
+        return _RowTerms(rr_all, shift, terms)
 
     return prepare
 
@@ -1429,23 +1540,25 @@ class _RowTerms:
         rr: np.ndarray,
         scale: np.ndarray,
         terms: tuple[np.ndarray, np.ndarray, float, np.ndarray | None],
-        two_d: bool,
     ) -> None:
         self.rr = rr
         self.scale = scale
         self.slope, self.level, self.span, self.odds = terms
-        self.two_d = two_d
 
     def __call__(self, rows: slice) -> np.ndarray:
-        """The rows' log likelihood, shape (rows, *θ set): one product and two in-place sums."""
-        ll = self.rr[rows].reshape(-1, 1, 1) * self.slope
+        """The rows' log likelihood, shape (rows, θ nodes): one product and two in-place sums."""
+        ll = self.rr[rows].reshape(-1, 1) * self.slope
         ll += self.level
-        ll -= self.scale[rows].reshape(-1, 1, 1)
-        return cast(np.ndarray, ll if self.two_d else ll[:, :, 0])
+        ll -= self.scale[rows].reshape(-1, 1)
+        return cast(np.ndarray, ll)
 
-    def weighted_sums(self, wts: np.ndarray) -> np.ndarray | None:
-        """Σ_k exp(log L_r(θ_gk)) wts_gk for every row r (θ set (G, K)), or None.
+    def weighted_sums(
+        self, wts: np.ndarray, runs: tuple[tuple[int, int, int], ...]
+    ) -> np.ndarray | None:
+        """Σ_{k in g} exp(log L_r(θ_k)) wts_k for every row r and column g, or None.
 
+        The θ set is flat, each column's nodes one after the other, in ``runs`` of
+        columns with as many nodes each (:func:`_run_sums`).
         For rows r, r + 1, r + 2, ... the likelihood steps by the odds p / (1 − p):
         L_{r+1}(θ) = L_r(θ) · p / (1 − p), one product per row instead of an exponential.
         Each row is the first one's exponential times a product of odds, equal to the
@@ -1459,25 +1572,42 @@ class _RowTerms:
                 or not (np.diff(rr) == 1).all()):
             return None
         acc = np.exp(self(slice(0, 1))[0]) * wts  # row 0, scaled by its own scale
-        ones = np.ones(acc.shape[1])
-        out = np.empty((rr.size, acc.shape[0]))
-        out[0] = acc @ ones
+        out = np.empty((rr.size, sum(g for _, g, _ in runs)))
+        out[0] = _run_sums(acc, runs)
+        factor = np.exp(self.scale[0] - self.scale)
         for i in range(1, rr.size):
             acc *= odds
-            out[i] = (acc @ ones) * np.exp(self.scale[0] - self.scale[i])
+            out[i] = _run_sums(acc, runs) * factor[i]
         return out
 
 
+def _run_sums(values: np.ndarray, runs: tuple[tuple[int, int, int], ...]) -> np.ndarray:
+    """Sums over each column's nodes of a flat node axis (the last), run by run.
+
+    A run (first node, columns, nodes per column) is a (columns × nodes) block: one
+    product with ones per run.
+    """
+    lead = values.shape[:-1]
+    out = np.empty((*lead, sum(g for _, g, _ in runs)))
+    at = 0
+    for first, g, m in runs:
+        block = values[..., first : first + g * m].reshape(*lead, g, m)
+        out[..., at : at + g] = block @ np.ones(m)
+        at += g
+    return out
+
+
 def _level_terms(
-    key: tuple[Any, ...], eng: _Engine, cohort: str, theta: np.ndarray, n: int
+    key: tuple[Any, ...], eng: _Engine, cohort: str, theta: np.ndarray, n: int, steps: bool
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
     """The log likelihood's terms on a θ set, for n patients (kept).
 
     (d log L / d r (the same array for every n), log L at r = 0 with the tie, a bound on
     the span of log L over the set for any r (n · max(−log p, −log(1 − p)) plus the
-    tie's), the odds p / (1 − p) or None).
+    tie's), the odds p / (1 − p) if ``steps``, else None).
     """
-    slope, down, tied, odds, lowest = MEMO.get(key, lambda: _theta_terms(eng, cohort, theta))
+    slope, down, tied, odds, lowest = MEMO.get(
+        key, lambda: _theta_terms(eng, cohort, theta, steps))
     level = n * down if tied is None else n * down + tied
     span = -n * lowest
     if tied is not None:
@@ -1486,24 +1616,23 @@ def _level_terms(
 
 
 def _theta_terms(
-    eng: _Engine, cohort: str, theta: np.ndarray
+    eng: _Engine, cohort: str, theta: np.ndarray, steps: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, float]:
-    """The θ terms of the log likelihood, shaped (1, *θ set) for the rows to broadcast.
+    """The θ terms of the log likelihood at the nodes ``theta`` (1-D), shaped (1, nodes).
 
     (log p − log(1 − p), log(1 − p), the tie's log factor or None, the odds p / (1 − p)
-    shaped like the θ set (only for a 2-D set, the narrow columns' nodes, see
+    at the nodes if ``steps`` (the narrow columns' nodes, see
     :meth:`_RowTerms.weighted_sums`) or None, the least of log p and log(1 − p) over the
     set (0 for an empty set)).
     """
     off = eng.offset[cohort]
-    th3 = theta[None] if theta.ndim == 2 else theta[None, :, None]
-    eta = th3 + off
+    eta = theta[None, :] + off
     tie = eng._hist[1].get(cohort)
     tied = None
     if tie is not None:
         log_tie = np.log(np.maximum(tie, 1e-300))
-        tied = np.interp(theta, eng.theta, log_tie).reshape((1, *th3.shape[1:]))
-    odds = np.exp(eta[0]) if theta.ndim == 2 else None
+        tied = np.interp(theta, eng.theta, log_tie)[None, :]
+    odds = np.exp(eta[0]) if steps else None
     up, down = special.log_expit(eta), special.log_expit(-eta)
     lowest = min(float(up.min(initial=0.0)), float(down.min(initial=0.0)))
     up -= down
@@ -2029,8 +2158,10 @@ def _compute_line_sums(
             width = int(np.flatnonzero(exact)[-1]) + 1
             part = np.zeros((2 * R, width))
             loglik = _row_loglik(eng, c.name, n[j], counts.astype(float), shift)
-            eng._exact_columns(part[:R], loglik, None)
-            eng._exact_columns(part[R:], loglik, th if finite else None, without_th=part[:R])
+            slope = eng.slope(c.name, n[j])
+            eng._exact_columns(part[:R], loglik, None, slope=slope)
+            eng._exact_columns(part[R:], loglik, th if finite else None, without_th=part[:R],
+                               slope=slope)
             if not finite:
                 part[R:] = part[:R] if th < 0 else 0.0
             leading = not eng.wide[:width].any()

@@ -19,7 +19,8 @@ engines and for the value objects that compute tables when they are built:
   Per cohort and look the quadrature pieces hold about
   ``8 (n + 1) (5 G + 5 G0 + 50 G1 + 8 T)`` bytes while they are computed (G
   columns of the (μ, τ) grid, G0 of them at τ = 0, G1 with 0 < τ below two θ steps,
-  integrated by 24-point Gauss-Legendre, T θ nodes: :func:`grid_columns`), and
+  integrated by Gauss–Hermite nodes, 24 per column at most on average up to 256 patients
+  (:func:`narrow_nodes`), T θ nodes: :func:`grid_columns`), and
   each array on the joint lattice of J cohorts has ``Π (n_j + 1)`` cells.
 
 How the constants were found: each formula counts the arrays alive at the peak, in
@@ -233,7 +234,7 @@ class Columns:
     wide : int
         Columns integrated on the θ grid (τ above two θ steps).
     narrow : int
-        Columns integrated by 24-point Gauss-Legendre (0 < τ ≤ two θ steps).
+        Columns integrated by their own nodes (0 < τ ≤ two θ steps; :func:`narrow_nodes`).
     point : int
         Columns at τ = 0 (point masses).
     theta : int
@@ -248,6 +249,17 @@ class Columns:
     point: int
     theta: int
     tie: bool
+
+
+def narrow_nodes(n: int) -> int:
+    """A bound on the mean number of nodes per narrow column for cohorts of ``n`` patients.
+
+    The quadrature integrates a narrow column by as many Gauss–Hermite nodes as the tilt
+    τ · n needs (:func:`adaptive2.kernels.quadrature._hermite_order`, from 4 to 64): on the
+    default grid 8.5 on average up to 32 patients, 23.3 at 256; 64 at most, and 60 for
+    the columns a threshold cuts.
+    """
+    return 24 if n <= 256 else 64
 
 
 @functools.lru_cache(maxsize=64)
@@ -291,9 +303,9 @@ def grid_columns(model: Any, grid: Any, cohorts: tuple[Any, ...] = ()) -> Column
 _ENGINE_ARRAYS = 11.0
 _ENGINE_SECONDS = 2e-7
 # pieces of one cohort at one size, per response count: 5 arrays of the columns, 5 more of
-# the point columns, 2 x 24 Gauss-Legendre nodes of the narrow ones and 8 of the theta grid
-# (measured 4, 4.5, 48 and 6.5), plus 8 arrays of the narrow columns' 24 nodes whatever the
-# size (measured 6); 80 ns per (r, narrow node or column)
+# the point columns, 2 x 24 nodes of the narrow ones and 8 of the theta grid (measured 4,
+# 4.5, 48 and 6.5 when every narrow column had 24 nodes), plus 8 arrays of the narrow
+# columns' nodes whatever the size (measured 6); 80 ns per (r, narrow node or column)
 _PIECE_COLUMNS, _PIECE_POINT, _PIECE_NARROW, _PIECE_THETA = 5.0, 5.0, 50.0, 8.0
 _PIECE_NODES = 8.0
 _PIECE_SECONDS = 8e-8
@@ -329,9 +341,9 @@ def piece_cost(cols: Columns, n: int) -> tuple[Cost, float]:
         + _PIECE_NARROW * cols.narrow
         + _PIECE_THETA * cols.theta
     )
-    seconds = _PIECE_SECONDS * r * (24 * cols.narrow + cols.total + cols.theta)
+    seconds = _PIECE_SECONDS * r * (narrow_nodes(n) * cols.narrow + cols.total + cols.theta)
     kept = FLOAT * r * (_PIECE_KEPT * cols.total + cols.theta)
-    nodes = FLOAT * _PIECE_NODES * 24 * cols.narrow
+    nodes = FLOAT * _PIECE_NODES * narrow_nodes(n) * cols.narrow
     return Cost(FLOAT * r * per_r + nodes, seconds), kept
 
 
@@ -541,8 +553,8 @@ _BAND_ARRAYS = 12.0
 # selected outcomes of one cohort at one size, per selected count: the stacked likelihoods
 # (3 theta rows), the EX parts and totals (3 + 3 columns rows) and the kept parts (3); the
 # exact columns' integrands a block of rows at a time (7 arrays of at least one row of
-# the narrow columns' 24 nodes), their theta terms kept per cohort (3 arrays) and the
-# Gauss-Legendre nodes and weights (6 arrays); the likelihood of every count (4 arrays)
+# the narrow columns' nodes), their theta terms kept per cohort (3 arrays) and the nodes
+# and weights (6 arrays); the likelihood of every count (4 arrays)
 _ROW_PARTS = 9.0
 _ROW_BLOCK_ARRAYS = 7.0
 _THETA_TERMS = 3.0
@@ -597,7 +609,7 @@ def _rows_cost(cols: Columns, n: int, rows: int, terms: bool) -> tuple[Cost, flo
 
     With ``terms``, the cohort's θ terms of the exact columns are computed (and kept).
     """
-    nodes = 24 * cols.narrow
+    nodes = narrow_nodes(n) * cols.narrow
     block = max(quadrature._ROW_BLOCK, nodes)
     per_row = _ROW_PARTS * cols.total + 3 * cols.theta
     transient = FLOAT * (rows * per_row + _ROW_BLOCK_ARRAYS * block + _GL_ARRAYS * nodes)
@@ -605,7 +617,7 @@ def _rows_cost(cols: Columns, n: int, rows: int, terms: bool) -> tuple[Cost, flo
     kept = float(FLOAT * (3 * rows * cols.total + (n + 1) * cols.theta))
     if terms:
         kept += FLOAT * _THETA_TERMS * (nodes + cols.point)
-    seconds = _ROW_SECONDS * rows * (24 * cols.narrow + cols.total + cols.theta)
+    seconds = _ROW_SECONDS * rows * (nodes + cols.total + cols.theta)
     return Cost(transient, seconds), kept
 
 
@@ -715,7 +727,7 @@ def cohort_outcomes_cost(
     for j, c in enumerate(coh):
         variants = 1 + _thresholds(design, j)
         # the θ terms of the exact columns, kept per cohort (every size shares them)
-        kept += FLOAT * _THETA_TERMS * (24 * cols.narrow + cols.point)
+        kept += FLOAT * _THETA_TERMS * (narrow_nodes(max(c.looks)) * cols.narrow + cols.point)
         for n in c.looks:
             piece, piece_kept = piece_cost(cols, int(n))
             peak = max(peak, engine_kept + min(float(MEMO.limit), kept) + piece.nbytes)
