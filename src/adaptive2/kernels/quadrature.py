@@ -96,7 +96,7 @@ def _tau_nodes(model: Model, n: int) -> tuple[np.ndarray, np.ndarray]:
 
     A fixed τ (``tau_prior="fixed"``) is the one node τ = s of weight 1 (no node at 0,
     whatever ``n``): the engine's columns are then the μ grid at that τ, narrow (τ at
-    most two θ steps: Gauss–Legendre on the likelihood, refined μ cells) or wide.
+    most two θ steps: Gauss–Hermite on the likelihood, refined μ cells) or wide.
     """
     s = model.tau_scale
     if model.tau_prior == "fixed":
@@ -298,7 +298,7 @@ class _Engine:
             self.log_prior = np.zeros(1)
             self.mu_width = np.ones(1)
         self.point = self.tau <= 0  # columns where theta_j = mu exactly
-        # columns whose normal is too narrow for the theta grid: Gauss-Legendre instead
+        # columns whose normal is too narrow for the theta grid: Gauss-Hermite instead
         self.narrow = (self.tau > 0) & (self.tau <= 2 * self.h)
         self.wide = ~(self.point | self.narrow)  # columns integrated on the theta grid
         # the other columns' node weights within their bands, built on demand (densities)
