@@ -827,6 +827,33 @@ def test_narrow_nodes_per_column_within_the_size_estimates(kind: str) -> None:
                 assert theta.size <= sizes.narrow_nodes(n) * narrow, (n, th)
 
 
+@pytest.mark.parametrize(("tie_sd", "weight", "n_h"), [(1e-4, 1.0, 20), (0.03, 0.5, 40),
+                                                      (0.09, 1.0, 100)])
+def test_narrow_tie_equals_direct_integrals(tie_sd: float, weight: float, n_h: int) -> None:
+    """A stratum tied more tightly than the θ grid resolves (sd below two steps): its factor
+    on the θ nodes, ∫ L_h(t)^w N(t | θ, sd²) dt by Gauss–Hermite, against scipy's adaptive
+    integration to 1e-11 (where the factor is above 1e-250)."""
+    from adaptive2.model.hierarchical import DEFAULT_GRID
+
+    r_h = int(0.8 * n_h)
+    model = Model(historical=(Historical("phase1", r_h, n_h, tie="frontline", tie_sd=tie_sd,
+                                         weight=weight),))
+    eng = quadrature.engine(model, COHORTS, DEFAULT_GRID)
+    got = eng._hist[1]["frontline"]
+    off = eng.offset["frontline"]
+
+    def f(t: float, theta: float) -> float:
+        ll = weight * (r_h * special.log_expit(t + off) + (n_h - r_h) * special.log_expit(-t - off))
+        return float(np.exp(ll) * stats.norm.pdf(t, theta, tie_sd))
+
+    for i in range(0, eng.theta.size, 37):
+        theta = eng.theta[i]
+        want = integrate.quad(f, theta - 40 * tie_sd, theta + 40 * tie_sd, args=(theta,),
+                              points=[theta], epsabs=0, epsrel=2e-14, limit=400)[0]
+        if want > 1e-250:
+            assert got[i] == pytest.approx(want, rel=1e-11), (i, theta)
+
+
 def test_run_sums_add_each_columns_nodes() -> None:
     """Runs of columns with as many nodes each: the sums of each column's nodes, any rows."""
     rng = np.random.default_rng(5)

@@ -183,8 +183,6 @@ def _refine_mu(
     return nodes, _mu_weights(model, nodes, widths), widths
 
 
-_GL_Z, _GL_W = np.polynomial.legendre.leggauss(24)
-
 _HERMITE_ORDERS = np.array([4, 8, 12, 16, 24, 32, 48, 64])
 _HERMITE_REACH = np.array([0.06, 0.54, 1.245, 1.985, 3.41, 4.72, 7.0, 9.0])
 """For each Gauss–Hermite order m, the largest tilt c for which m nodes integrate e^{cz}
@@ -402,7 +400,8 @@ class _Engine:
                 o = self.offset[h.tie] if h.p0 is None else _off(self.model, h.p0)
                 lik = np.exp(self.log_lik(o, np.array([h.r]), h.n, h.weight)[0])
                 # integrate theta_h ~ N(theta_j, sd^2): on the grid, Richardson-extrapolated,
-                # or, for a tie narrower than the grid, by Gauss-Legendre on the likelihood
+                # or, for a tie narrower than the grid, by Gauss-Hermite on the likelihood
+                # (as many nodes as its tilt sd · weight · n needs, as the narrow columns)
                 sd = np.full_like(self.theta, h.tie_sd)
                 if h.tie_sd >= 2 * self.h:
                     k_fine, k_coarse = _hat_levels(self.theta, self.theta, sd)
@@ -410,13 +409,14 @@ class _Engine:
                     coarse = lik[::2] @ k_coarse
                     conv = np.clip((4 * fine - coarse) / 3, 0.0, None)
                 else:
-                    t = self.theta[:, None] + 9 * h.tie_sd * _GL_Z[None, :]
-                    eta = t + o
+                    i = int(_hermite_order(np.array([h.tie_sd * h.weight * h.n]))[0])
+                    k = int(_HERMITE_ORDERS[i])
+                    z_tab, w_tab = _hermite_tables()
+                    eta = self.theta[:, None] + h.tie_sd * z_tab[i, :k][None, :] + o
                     ll = h.weight * (
                         h.r * special.log_expit(eta) + (h.n - h.r) * special.log_expit(-eta)
                     )
-                    wts = 9 * h.tie_sd * _GL_W * _npdf(9 * _GL_Z) / h.tie_sd
-                    conv = np.exp(ll) @ wts
+                    conv = np.exp(ll) @ w_tab[i, :k]
                 ties[h.tie] = ties.get(h.tie, 1.0) * conv
                 continue
             if self.model.kind not in ("hierarchical", "exnex", "pooled"):
