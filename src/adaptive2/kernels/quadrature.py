@@ -359,15 +359,23 @@ class _Engine:
         """
         ex = np.zeros((values.shape[0], len(self.mu)))
         if self.wide.any():
-            ex[:, self.wide_at] = values @ self.kernel_r if product is None else product
-            if coarse is not None:
-                delta = coarse - values[:, ::2]
-                nodes = np.flatnonzero((delta != 0).any(axis=0))
-                if nodes.size:
-                    ex[:, self.wide_at] -= (delta[:, nodes] @ self.kernel_c[nodes]) / 3
+            ex[:, self.wide_at] = self.wide_part(values, coarse, product)
         nex = np.zeros(values.shape[0]) if cohort is None else self.nex_part(values, cohort,
                                                                                coarse)
         return ex, nex
+
+    def wide_part(
+        self, values: np.ndarray, coarse: np.ndarray | None = None,
+        product: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The EX part of :meth:`integrate` on the wide columns only (rows × wide columns)."""
+        out = values @ self.kernel_r if product is None else product
+        if coarse is not None:
+            delta = coarse - values[:, ::2]
+            nodes = np.flatnonzero((delta != 0).any(axis=0))
+            if nodes.size:
+                out = out - (delta[:, nodes] @ self.kernel_c[nodes]) / 3
+        return cast(np.ndarray, out)
 
     def nex_part(
         self, values: np.ndarray, cohort: str, coarse: np.ndarray | None = None
@@ -516,9 +524,9 @@ class _Engine:
         [max(μ − 9τ, th), μ + 9τ]; those wholly below ``th`` are 0 (``empty``) and those
         wholly above it keep their whole integral (with ``has_without``: ``same``, their
         values without ``th``, and no nodes). Returns (the columns integrated, their nodes
-        and weights one column after the other (flat), each column's first node, same,
-        empty); the nodes depend on the columns, ``th`` and ``reach`` only, so every
-        cohort, size and row shares them.
+        and weights one column after the other (flat), the runs of columns with as many
+        nodes each (:func:`_run_sums`), same, empty); the nodes depend on the columns,
+        ``th`` and ``reach`` only, so every cohort, size and row shares them.
         """
         key = ("quadrature.narrow", self.model, tuple(self.cohorts), self.grid, th, has_without,
                reach)
@@ -547,10 +555,9 @@ class _Engine:
                                                                    order))
             counts = np.where(cut, _CUT_Z.size, _HERMITE_ORDERS[order])
             starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
-            first = np.flatnonzero(np.diff(key_[seq], prepend=-1))
-            runs = tuple((int(starts[a]), int(b - a), int(counts[a]))
-                         for a, b in zip(first, [*first[1:], cols.size][: first.size],
-                                         strict=True))
+            first = np.flatnonzero(np.diff(key_[seq], prepend=-1)).tolist()
+            runs = tuple((int(starts[a]), b - a, int(counts[a]))
+                         for a, b in itertools.pairwise([*first, cols.size]))
             of = np.repeat(np.arange(cols.size), counts)  # the column of each node
             k = np.arange(of.size) - starts[of]  # the node's place within its column
             theta, wts = np.empty(of.size), np.empty(of.size)
@@ -572,6 +579,7 @@ class _Engine:
 
         return MEMO.get(key, compute)
 
+    # -- per-cohort integrals ---------------------------------------------
     def slope(self, cohort: str, n: int) -> float:
         """A bound on |d log L / dθ| of the cohort's likelihood with n patients (ties included).
 
@@ -1385,21 +1393,11 @@ def _cohort_parts_at(
     shift = t["shift"] if rows is None else t["shift"][rows]
     off = eng.offset[cohort]
     p = special.expit(eng.theta + off)
-    nodes_c = eng.theta[::2]
     lik_c = lik[:, ::2]
     ths, aboves, blocks, blocks_c = [], [], [lik], [lik_c]
     for threshold in thresholds:
-        th = (
-            special.logit(threshold) - off
-            if 0 < threshold < 1
-            else (-np.inf if threshold <= 0 else np.inf)
-        )
+        th, above, above_c = _steps(eng, threshold, off)
         ths.append(th)
-        finite = np.isfinite(th)
-        above = _above_fraction(eng.theta, th) if finite else np.full_like(p, float(th < 0))
-        above_c = (
-            _above_fraction(nodes_c, th) if finite else np.full(len(nodes_c), float(th < 0))
-        )
         aboves.append(above)
         blocks.append(lik * above[None, :])
         blocks_c.append(lik_c * above_c[None, :])
@@ -1437,6 +1435,19 @@ def _cohort_parts_at(
         out.append((np.concatenate([ex[k] for k in keep]),
                     np.concatenate([nex[k] for k in keep])))
     return out
+
+
+def _steps(eng: _Engine, threshold: float, off: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """A threshold on the θ scale (±inf at 0 and 1) and each node's share above it.
+
+    (θ threshold, shares of the θ nodes' hats above it, the same for every other node).
+    """
+    th = float(special.logit(threshold) - off if 0 < threshold < 1
+               else (-np.inf if threshold <= 0 else np.inf))
+    nodes_c = eng.theta[::2]
+    if not np.isfinite(th):
+        return th, np.full(len(eng.theta), float(th < 0)), np.full(len(nodes_c), float(th < 0))
+    return th, _above_fraction(eng.theta, th), _above_fraction(nodes_c, th)
 
 
 def _stepped_products(
@@ -1559,6 +1570,7 @@ class _RowTerms:
 
         The θ set is flat, each column's nodes one after the other, in ``runs`` of
         columns with as many nodes each (:func:`_run_sums`).
+
         For rows r, r + 1, r + 2, ... the likelihood steps by the odds p / (1 − p):
         L_{r+1}(θ) = L_r(θ) · p / (1 − p), one product per row instead of an exponential.
         Each row is the first one's exponential times a product of odds, equal to the
@@ -2127,13 +2139,8 @@ def _compute_line_sums(
     t = eng.cohort_terms(c.name, n[j])
     counts = np.array(rows[j], dtype=int)
     lik, shift = t["lik"][counts], t["shift"][counts]
-    off = eng.offset[c.name]
-    th = (special.logit(threshold) - off if 0 < threshold < 1
-          else (-np.inf if threshold <= 0 else np.inf))
+    th, above, above_c = _steps(eng, threshold, eng.offset[c.name])
     finite = bool(np.isfinite(th))
-    nodes_c = eng.theta[::2]
-    above = _above_fraction(eng.theta, th) if finite else np.full(len(eng.theta), float(th < 0))
-    above_c = _above_fraction(nodes_c, th) if finite else np.full(len(nodes_c), float(th < 0))
     R = len(counts)
     values = np.concatenate([lik, lik * above[None, :]])  # (M; Q) rows on the θ nodes
     coarse = np.concatenate([lik[:, ::2], lik[:, ::2] * above_c[None, :]])
@@ -2146,11 +2153,7 @@ def _compute_line_sums(
     else:
         if eng.wide.any():
             lik_m, above_m, _ = _stepped_products(lik, [above], None, eng.kernel_r)
-            wide = np.concatenate([lik_m, above_m[0]])
-            delta = coarse - values[:, ::2]  # corrected where the coarse values differ
-            nodes = np.flatnonzero((delta != 0).any(axis=0))
-            if nodes.size:
-                wide -= (delta[:, nodes] @ eng.kernel_c[nodes]) / 3
+            wide = eng.wide_part(values, coarse, np.concatenate([lik_m, above_m[0]]))
             blocks.append((wide, w[eng.wide_at]))
         exact = eng.point | eng.narrow
         if exact.any():
